@@ -1,0 +1,92 @@
+//! Memorization → Generalization Lab: the Leptos client-side app.
+//!
+//! `main.rs` only mounts [`App`]. Panels live in [`panels`]; the state each panel shows is
+//! one serde type that is mirrored into the URL ([`state`]).
+
+pub mod compute;
+pub mod gpu;
+pub mod panels;
+pub mod plot;
+pub mod render;
+pub mod state;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+/// What the header shows about the compute backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackendInfo {
+    /// `"webgpu"` or `"cpu"`.
+    pub kind: &'static str,
+    /// Full label, e.g. "WebGPU · google · swiftshader".
+    pub label: String,
+    /// Why the fallback is active.
+    pub reason: Option<String>,
+}
+
+/// The whole lab.
+#[component]
+pub fn App() -> impl IntoView {
+    let backend = RwSignal::new(None::<BackendInfo>);
+    spawn_local(async move {
+        let b = compute::init_backend().await;
+        backend.set(Some(BackendInfo {
+            kind: if b.kernels.is_some() { "webgpu" } else { "cpu" },
+            label: b.label.clone(),
+            reason: b.fallback_reason.clone(),
+        }));
+    });
+    let backend_kind = move || backend.get().map(|b| b.kind).unwrap_or("pending");
+    view! {
+        <header class="top">
+            <div class="title">
+                <h1>"Memorization → Generalization Lab"</h1>
+                <p class="subtitle">
+                    "Diffusion models are Dense Associative Memories: with few training points every point is an attractor (memorization); "
+                    "past capacity, new attractors appear that are not training points (spurious states); with more data they merge into a continuous manifold (generalization). "
+                    "After Pham, Raya, Negri, Zaki, Ambrogioni & Krotov."
+                </p>
+            </div>
+            <div class="backend" data-testid="backend" data-backend=backend_kind title=move || backend.get().and_then(|b| b.reason).unwrap_or_default()>
+                {move || match backend.get() {
+                    None => "Starting the compute backend…".to_string(),
+                    Some(b) => b.label,
+                }}
+            </div>
+        </header>
+        {move || {
+            backend
+                .get()
+                .and_then(|b| b.reason)
+                .map(|r| {
+                    view! {
+                        <p class="fallback-note" data-testid="fallback-note">
+                            "WebGPU is not available here (" {r} "), so the lab computes on the CPU inside WebAssembly. "
+                            "Everything works, but large grids and training are slower; pictures are drawn at a lower resolution while you interact."
+                        </p>
+                    }
+                })
+        }}
+        <main>
+            <Show when=move || backend.get().is_some() fallback=|| view! { <p class="loading">"Preparing the compute backend…"</p> }>
+                <panels::dense_am::DenseAmPanel />
+                <panels::system::SystemPanel />
+            </Show>
+        </main>
+        <footer>
+            <p>
+                "Every view is in the URL: copy the address to share exactly this experiment. "
+                "Code: MIT OR Apache-2.0. Paper: Pham et al., \"Memorization to Generalization: Emergence of Diffusion Models from Associative Memory\" (2025)."
+            </p>
+        </footer>
+    }
+}
+
+/// Entry point used by `main.rs`.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    if let Some(boot) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("boot")) {
+        boot.remove();
+    }
+    leptos::mount::mount_to_body(App);
+}

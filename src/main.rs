@@ -1,0 +1,3 @@
+fn main() {
+    memgen_lab::start();
+}
