@@ -51,7 +51,16 @@ pub const EMOJI_SOURCE: SourceSpec = SourceSpec {
 
 pub const MNIST_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
 pub const FASHION_MNIST_CLASSES: [&str; 10] = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 ];
 
 pub const MNIST_LICENCE: &str = "CC-BY-SA-3.0";
@@ -98,7 +107,9 @@ impl DatasetId {
     }
 
     pub fn parse(s: &str) -> Option<DatasetId> {
-        DatasetId::ALL.into_iter().find(|d| d.as_str().eq_ignore_ascii_case(s))
+        DatasetId::ALL
+            .into_iter()
+            .find(|d| d.as_str().eq_ignore_ascii_case(s))
     }
 
     pub fn source(self) -> SourceSpec {
@@ -166,7 +177,8 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn from_json(bytes: &[u8]) -> Result<Manifest, crate::DataError> {
-        serde_json::from_slice(bytes).map_err(|e| crate::DataError::Header(format!("manifest: {e}")).in_file(MANIFEST_FILE))
+        serde_json::from_slice(bytes)
+            .map_err(|e| crate::DataError::Header(format!("manifest: {e}")).in_file(MANIFEST_FILE))
     }
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("manifest serializes")
@@ -181,7 +193,8 @@ impl Manifest {
     }
     /// The full training set (what the CLI uses).
     pub fn full_train(&self, dataset: DatasetId) -> Option<&ManifestEntry> {
-        self.of(dataset).find(|e| matches!(e.split, Split::Train | Split::All))
+        self.of(dataset)
+            .find(|e| matches!(e.split, Split::Train | Split::All))
     }
     /// A file by split.
     pub fn find(&self, dataset: DatasetId, split: Split) -> Option<&ManifestEntry> {

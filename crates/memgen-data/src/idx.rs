@@ -41,7 +41,10 @@ const TYPE_NAMES: &[(u8, &str)] = &[
 /// Decode an uncompressed IDX file of unsigned bytes.
 pub fn decode_idx(bytes: &[u8]) -> Result<IdxArray, DataError> {
     if bytes.len() < 4 {
-        return Err(DataError::Idx(format!("truncated: {} bytes, the magic number needs 4", bytes.len())));
+        return Err(DataError::Idx(format!(
+            "truncated: {} bytes, the magic number needs 4",
+            bytes.len()
+        )));
     }
     if bytes[0] != 0 || bytes[1] != 0 {
         return Err(DataError::Idx(format!(
@@ -51,7 +54,11 @@ pub fn decode_idx(bytes: &[u8]) -> Result<IdxArray, DataError> {
     }
     let ty = bytes[2];
     if ty != 0x08 {
-        let name = TYPE_NAMES.iter().find(|(t, _)| *t == ty).map(|(_, n)| *n).unwrap_or("unknown");
+        let name = TYPE_NAMES
+            .iter()
+            .find(|(t, _)| *t == ty)
+            .map(|(_, n)| *n)
+            .unwrap_or("unknown");
         return Err(DataError::Idx(format!(
             "unsupported data type 0x{ty:02x} ({name}); only 0x08 (unsigned byte) is supported"
         )));
@@ -89,7 +96,10 @@ pub fn decode_idx(bytes: &[u8]) -> Result<IdxArray, DataError> {
             have - count
         )));
     }
-    Ok(IdxArray { dims, data: bytes[data_start..].to_vec() })
+    Ok(IdxArray {
+        dims,
+        data: bytes[data_start..].to_vec(),
+    })
 }
 
 /// Decode an IDX file that may be gzip-compressed.
@@ -100,12 +110,21 @@ pub fn decode_idx_maybe_gz(bytes: &[u8]) -> Result<IdxArray, DataError> {
 
 /// Check that an images array (`[n, h, w]`) and a labels array (`[n]`) go
 /// together; returns `(n, h, w)`.
-pub fn check_images_labels(images: &IdxArray, labels: &IdxArray) -> Result<(usize, usize, usize), DataError> {
+pub fn check_images_labels(
+    images: &IdxArray,
+    labels: &IdxArray,
+) -> Result<(usize, usize, usize), DataError> {
     if images.dims.len() != 3 {
-        return Err(DataError::Idx(format!("images must have 3 dimensions, got {:?}", images.dims)));
+        return Err(DataError::Idx(format!(
+            "images must have 3 dimensions, got {:?}",
+            images.dims
+        )));
     }
     if labels.dims.len() != 1 {
-        return Err(DataError::Idx(format!("labels must have 1 dimension, got {:?}", labels.dims)));
+        return Err(DataError::Idx(format!(
+            "labels must have 1 dimension, got {:?}",
+            labels.dims
+        )));
     }
     if images.dims[0] != labels.dims[0] {
         return Err(DataError::Idx(format!(

@@ -84,8 +84,12 @@ pub mod sprite;
 #[cfg(feature = "fetch")]
 pub mod fetch;
 
-pub use catalog::{DatasetId, Manifest, ManifestEntry, SourceSpec, Split, MANIFEST_FILE, WEB_BUDGET_BYTES};
+pub use catalog::{
+    DatasetId, Manifest, ManifestEntry, SourceSpec, Split, MANIFEST_FILE, WEB_BUDGET_BYTES,
+};
 pub use error::DataError;
 pub use idx::{decode_idx, decode_idx_maybe_gz, IdxArray};
-pub use packed::{sha256_hex, DatasetInfo, Header, PackedDataset, PixelRange, Subsample, FORMAT_VERSION, MAGIC};
+pub use packed::{
+    sha256_hex, DatasetInfo, Header, PackedDataset, PixelRange, Subsample, FORMAT_VERSION, MAGIC,
+};
 pub use sprite::{extract_sprite_rgb, SheetGeometry};

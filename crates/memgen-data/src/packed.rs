@@ -72,7 +72,11 @@ impl Header {
 
     /// Bytes of the payload the header announces, or `None` on overflow.
     pub fn payload_len(&self) -> Option<usize> {
-        let px = self.n.checked_mul(self.height)?.checked_mul(self.width)?.checked_mul(self.channels)?;
+        let px = self
+            .n
+            .checked_mul(self.height)?
+            .checked_mul(self.width)?
+            .checked_mul(self.channels)?;
         px.checked_add(if self.labels { self.n } else { 0 })
     }
 }
@@ -190,7 +194,7 @@ impl PackedDataset {
                 "empty image shape {height}x{width}x{channels}"
             )));
         }
-        if pixels.len() % image_len != 0 {
+        if !pixels.len().is_multiple_of(image_len) {
             return Err(DataError::Invalid(format!(
                 "{} pixel bytes is not a whole number of {height}x{width}x{channels} images",
                 pixels.len()
@@ -199,7 +203,10 @@ impl PackedDataset {
         let n = pixels.len() / image_len;
         if let Some(l) = &labels {
             if l.len() != n {
-                return Err(DataError::Invalid(format!("{} labels for {n} images", l.len())));
+                return Err(DataError::Invalid(format!(
+                    "{} labels for {n} images",
+                    l.len()
+                )));
             }
             if !info.class_names.is_empty() {
                 if let Some(&bad) = l.iter().find(|&&x| x as usize >= info.class_names.len()) {
@@ -226,7 +233,11 @@ impl PackedDataset {
             subsample: info.subsample,
             notes: info.notes,
         };
-        Ok(PackedDataset { header, pixels, labels })
+        Ok(PackedDataset {
+            header,
+            pixels,
+            labels,
+        })
     }
 
     /// The uncompressed packed bytes: magic, version, header length, header
@@ -250,7 +261,10 @@ impl PackedDataset {
     /// mtime 0).
     pub fn to_bytes(&self, level: u32) -> Vec<u8> {
         let raw = self.to_raw_bytes();
-        let mut enc = GzEncoder::new(Vec::with_capacity(raw.len() / 4), Compression::new(level.min(9)));
+        let mut enc = GzEncoder::new(
+            Vec::with_capacity(raw.len() / 4),
+            Compression::new(level.min(9)),
+        );
         enc.write_all(&raw).expect("writing to a Vec");
         enc.finish().expect("writing to a Vec")
     }
@@ -328,7 +342,10 @@ impl PackedDataset {
         let labels = header.labels.then(|| rest[px_len..].to_vec());
         let actual = payload_sha256(&pixels, labels.as_deref());
         if actual != header.payload_sha256.to_ascii_lowercase() {
-            return Err(DataError::Checksum { expected: header.payload_sha256.clone(), actual });
+            return Err(DataError::Checksum {
+                expected: header.payload_sha256.clone(),
+                actual,
+            });
         }
         if let (Some(l), false) = (&labels, header.class_names.is_empty()) {
             if let Some(&bad) = l.iter().find(|&&x| x as usize >= header.class_names.len()) {
@@ -338,7 +355,11 @@ impl PackedDataset {
                 )));
             }
         }
-        Ok(PackedDataset { header, pixels, labels })
+        Ok(PackedDataset {
+            header,
+            pixels,
+            labels,
+        })
     }
 
     pub fn header(&self) -> &Header {
@@ -365,7 +386,12 @@ impl PackedDataset {
     }
     /// `[n, h, w, c]`.
     pub fn shape(&self) -> [usize; 4] {
-        [self.header.n, self.header.height, self.header.width, self.header.channels]
+        [
+            self.header.n,
+            self.header.height,
+            self.header.width,
+            self.header.channels,
+        ]
     }
     /// Bytes (values) per image: `h * w * c`.
     pub fn image_len(&self) -> usize {
@@ -388,7 +414,9 @@ impl PackedDataset {
     }
     /// Class name of image `i`.
     pub fn class_name(&self, i: usize) -> Option<&str> {
-        self.label(i).and_then(|l| self.header.class_names.get(l as usize)).map(|s| s.as_str())
+        self.label(i)
+            .and_then(|l| self.header.class_names.get(l as usize))
+            .map(|s| s.as_str())
     }
     /// Image `i` as u8, `[h, w, c]`. Panics if `i >= len()`; see [`get_u8`](Self::get_u8).
     pub fn image_u8(&self, i: usize) -> &[u8] {
@@ -409,7 +437,10 @@ impl PackedDataset {
         let mut out = Vec::with_capacity(indices.len() * self.image_len());
         for &i in indices {
             let img = self.get_u8(i).ok_or_else(|| {
-                DataError::Invalid(format!("image index {i} out of range for {} images", self.len()))
+                DataError::Invalid(format!(
+                    "image index {i} out of range for {} images",
+                    self.len()
+                ))
             })?;
             out.extend(img.iter().map(|&p| range.map(p)));
         }
@@ -420,7 +451,10 @@ impl PackedDataset {
         let mut out = Vec::with_capacity(indices.len() * self.image_len());
         for &i in indices {
             let img = self.get_u8(i).ok_or_else(|| {
-                DataError::Invalid(format!("image index {i} out of range for {} images", self.len()))
+                DataError::Invalid(format!(
+                    "image index {i} out of range for {} images",
+                    self.len()
+                ))
             })?;
             out.extend_from_slice(img);
         }
@@ -432,9 +466,17 @@ impl PackedDataset {
     }
     /// A new dataset of the images at `indices` (in that order), with the same
     /// metadata and a recomputed checksum; `subsample` documents the choice.
-    pub fn select(&self, indices: &[usize], name: &str, subsample: Option<Subsample>) -> Result<PackedDataset, DataError> {
+    pub fn select(
+        &self,
+        indices: &[usize],
+        name: &str,
+        subsample: Option<Subsample>,
+    ) -> Result<PackedDataset, DataError> {
         let pixels = self.images_u8(indices)?;
-        let labels = self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect());
+        let labels = self
+            .labels
+            .as_ref()
+            .map(|l| indices.iter().map(|&i| l[i]).collect());
         let h = &self.header;
         PackedDataset::new(
             DatasetInfo {
@@ -464,29 +506,56 @@ impl PackedDataset {
 fn parse_prefix(raw: &[u8]) -> Result<(Header, usize), DataError> {
     if raw.len() < 4 {
         if raw.is_empty() || MAGIC.starts_with(raw) {
-            return Err(DataError::Truncated { what: "the magic bytes".into(), expected: 4, got: raw.len() });
+            return Err(DataError::Truncated {
+                what: "the magic bytes".into(),
+                expected: 4,
+                got: raw.len(),
+            });
         }
-        return Err(DataError::BadMagic { found: String::from_utf8_lossy(raw).into_owned() });
+        return Err(DataError::BadMagic {
+            found: String::from_utf8_lossy(raw).into_owned(),
+        });
     }
     if raw[..4] != MAGIC {
-        return Err(DataError::BadMagic { found: String::from_utf8_lossy(&raw[..4]).escape_debug().to_string() });
+        return Err(DataError::BadMagic {
+            found: String::from_utf8_lossy(&raw[..4])
+                .escape_debug()
+                .to_string(),
+        });
     }
     if raw.len() < 6 {
-        return Err(DataError::Truncated { what: "the format version".into(), expected: 6, got: raw.len() });
+        return Err(DataError::Truncated {
+            what: "the format version".into(),
+            expected: 6,
+            got: raw.len(),
+        });
     }
     let version = u16::from_le_bytes([raw[4], raw[5]]);
     if version != FORMAT_VERSION {
-        return Err(DataError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
+        return Err(DataError::UnsupportedVersion {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
     }
     if raw.len() < 10 {
-        return Err(DataError::Truncated { what: "the header length".into(), expected: 10, got: raw.len() });
+        return Err(DataError::Truncated {
+            what: "the header length".into(),
+            expected: 10,
+            got: raw.len(),
+        });
     }
     let hlen = u32::from_le_bytes([raw[6], raw[7], raw[8], raw[9]]) as usize;
     if hlen > MAX_HEADER {
-        return Err(DataError::Header(format!("header length {hlen} exceeds the limit of {MAX_HEADER} bytes")));
+        return Err(DataError::Header(format!(
+            "header length {hlen} exceeds the limit of {MAX_HEADER} bytes"
+        )));
     }
     if raw.len() < 10 + hlen {
-        return Err(DataError::Truncated { what: "the JSON header".into(), expected: 10 + hlen, got: raw.len() });
+        return Err(DataError::Truncated {
+            what: "the JSON header".into(),
+            expected: 10 + hlen,
+            got: raw.len(),
+        });
     }
     let header: Header = serde_json::from_slice(&raw[10..10 + hlen])
         .map_err(|e| DataError::Header(format!("header JSON: {e}")))?;
@@ -497,7 +566,9 @@ fn parse_prefix(raw: &[u8]) -> Result<(Header, usize), DataError> {
         )));
     }
     if header.payload_sha256.len() != 64 {
-        return Err(DataError::Header("payload_sha256 is not a 64-digit hex SHA-256".into()));
+        return Err(DataError::Header(
+            "payload_sha256 is not a 64-digit hex SHA-256".into(),
+        ));
     }
     Ok((header, 10 + hlen))
 }

@@ -39,7 +39,7 @@ impl SheetGeometry {
         padding: usize,
     ) -> Result<SheetGeometry, DataError> {
         let pitch = cell + 2 * padding;
-        if pitch == 0 || sheet_width % pitch != 0 || sheet_height % pitch != 0 {
+        if pitch == 0 || !sheet_width.is_multiple_of(pitch) || !sheet_height.is_multiple_of(pitch) {
             return Err(DataError::Sprite(format!(
                 "sheet of {sheet_width}x{sheet_height} px is not a whole number of {pitch} px cells \
                  ({cell} px sprites with {padding} px padding on each side)"
@@ -59,7 +59,12 @@ impl SheetGeometry {
                 max_sheet_y + 1
             )));
         }
-        Ok(SheetGeometry { cell, padding, cols, rows })
+        Ok(SheetGeometry {
+            cell,
+            padding,
+            cols,
+            rows,
+        })
     }
 }
 
@@ -95,13 +100,19 @@ pub fn extract_sprite_rgb(
         )));
     }
     let pitch = geometry.pitch();
-    let (x0, y0) = (sheet_x * pitch + geometry.padding, sheet_y * pitch + geometry.padding);
+    let (x0, y0) = (
+        sheet_x * pitch + geometry.padding,
+        sheet_y * pitch + geometry.padding,
+    );
     if x0 + geometry.cell > sheet_width || y0 + geometry.cell > sheet_height {
-        return Err(DataError::Sprite(format!("cell ({sheet_x}, {sheet_y}) extends past the sheet")));
+        return Err(DataError::Sprite(format!(
+            "cell ({sheet_x}, {sheet_y}) extends past the sheet"
+        )));
     }
     let mut out = Vec::with_capacity(geometry.cell * geometry.cell * 3);
     for y in y0..y0 + geometry.cell {
-        let row = &sheet_rgba[(y * sheet_width + x0) * 4..(y * sheet_width + x0 + geometry.cell) * 4];
+        let row =
+            &sheet_rgba[(y * sheet_width + x0) * 4..(y * sheet_width + x0 + geometry.cell) * 4];
         for p in row.chunks_exact(4) {
             out.extend_from_slice(&over_white(p[0], p[1], p[2], p[3]));
         }

@@ -14,7 +14,8 @@ use std::time::Instant;
 use memgen_data::fetch::{build, BuildOptions};
 use memgen_data::DatasetId;
 
-const USAGE: &str = "usage: memgen-data-build [--out DIR] [--cache DIR] [--only mnist,fashion-mnist,emoji] \
+const USAGE: &str =
+    "usage: memgen-data-build [--out DIR] [--cache DIR] [--only mnist,fashion-mnist,emoji] \
 [--skin-variations] [--force] [--level 0-9] [--budget BYTES]";
 
 fn parse_args() -> Result<BuildOptions, String> {
@@ -28,13 +29,21 @@ fn parse_args() -> Result<BuildOptions, String> {
             "--only" => {
                 o.datasets = value("a list of datasets")?
                     .split(',')
-                    .map(|s| DatasetId::parse(s.trim()).ok_or_else(|| format!("unknown dataset {s:?} (mnist, fashion-mnist, emoji)")))
+                    .map(|s| {
+                        DatasetId::parse(s.trim()).ok_or_else(|| {
+                            format!("unknown dataset {s:?} (mnist, fashion-mnist, emoji)")
+                        })
+                    })
                     .collect::<Result<_, _>>()?
             }
             "--skin-variations" => o.include_skin_variations = true,
             "--force" => o.force = true,
             "--level" => o.level = value("0-9")?.parse().map_err(|e| format!("--level: {e}"))?,
-            "--budget" => o.web_budget = value("a byte count")?.parse().map_err(|e| format!("--budget: {e}"))?,
+            "--budget" => {
+                o.web_budget = value("a byte count")?
+                    .parse()
+                    .map_err(|e| format!("--budget: {e}"))?
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -57,7 +66,11 @@ fn main() -> ExitCode {
     let mut log = |s: &str| println!("  {s}");
     match build(&o, &mut log) {
         Ok(r) => {
-            println!("datasets in {} ({:.1} s):", o.out_dir.display(), t.elapsed().as_secs_f64());
+            println!(
+                "datasets in {} ({:.1} s):",
+                o.out_dir.display(),
+                t.elapsed().as_secs_f64()
+            );
             for e in &r.manifest.files {
                 let h = &e.header;
                 println!(
