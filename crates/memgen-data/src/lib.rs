@@ -83,6 +83,7 @@ mod error;
 pub mod catalog;
 pub mod emoji;
 pub mod idx;
+pub mod npy;
 pub mod packed;
 pub mod sprite;
 
@@ -97,7 +98,8 @@ pub use catalog::{
 pub use error::DataError;
 pub use idx::{decode_idx, decode_idx_maybe_gz, IdxArray};
 pub use packed::{
-    sha256_hex, DatasetInfo, Header, PackedDataset, PixelRange, Subsample, FORMAT_VERSION, MAGIC,
+    sha256_hex, DatasetInfo, Header, PackedDataset, PackedStream, PixelRange, Subsample,
+    FORMAT_VERSION, MAGIC,
 };
 pub use sprite::{extract_sprite_rgb, SheetGeometry};
 #[cfg(feature = "core")]

@@ -572,3 +572,165 @@ fn parse_prefix(raw: &[u8]) -> Result<(Header, usize), DataError> {
     }
     Ok((header, 10 + hlen))
 }
+
+impl PackedDataset {
+    /// The images at `indices` as `.npy` bytes (u8), shape `[K, H, W]` for
+    /// grey sets and `[K, H, W, C]` for colour ones.
+    pub fn to_npy(&self, indices: &[usize]) -> Result<Vec<u8>, DataError> {
+        let px = self.images_u8(indices)?;
+        let (h, w, c) = (self.height(), self.width(), self.channels());
+        if c == 1 {
+            crate::npy::encode_u8(&[indices.len(), h, w], &px)
+        } else {
+            crate::npy::encode_u8(&[indices.len(), h, w, c], &px)
+        }
+    }
+
+    /// The labels at `indices` as `.npy` bytes (u8, shape `[K]`).
+    pub fn labels_npy(&self, indices: &[usize]) -> Result<Vec<u8>, DataError> {
+        let labels = self
+            .labels()
+            .ok_or_else(|| DataError::Invalid(format!("{} has no labels", self.name())))?;
+        let l: Vec<u8> = indices
+            .iter()
+            .map(|&i| {
+                labels.get(i).copied().ok_or_else(|| {
+                    DataError::Invalid(format!(
+                        "image index {i} out of range for {} images",
+                        self.len()
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        crate::npy::encode_u8(&[l.len()], &l)
+    }
+}
+
+/// Incremental reading of a packed file as its bytes arrive (e.g. from a
+/// `fetch` body stream): [`push`](Self::push) decompresses each chunk, so the
+/// work is spread over the download and the page can yield between chunks;
+/// [`finish`](Self::finish) validates and returns the dataset, with the same
+/// checks and errors as [`PackedDataset::from_bytes`].
+pub struct PackedStream {
+    state: StreamState,
+    received: usize,
+}
+
+enum StreamState {
+    Start(Vec<u8>),
+    /// The decoder, and the compressed bytes (kept to classify an error at the end).
+    Gzip(Box<flate2::write::MultiGzDecoder<LimitedVec>>, Vec<u8>),
+    Raw(Vec<u8>),
+    Failed,
+}
+
+struct LimitedVec(Vec<u8>);
+
+impl Write for LimitedVec {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_DECOMPRESSED {
+            return Err(std::io::Error::other("too large"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Default for PackedStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl PackedStream {
+    pub fn new() -> PackedStream {
+        PackedStream {
+            state: StreamState::Start(Vec::new()),
+            received: 0,
+        }
+    }
+
+    /// Compressed bytes received so far (for a progress bar).
+    pub fn received(&self) -> usize {
+        self.received
+    }
+
+    /// Decompressed bytes produced so far.
+    pub fn decoded(&self) -> usize {
+        match &self.state {
+            StreamState::Gzip(d, _) => d.get_ref().0.len(),
+            StreamState::Raw(v) | StreamState::Start(v) => v.len(),
+            StreamState::Failed => 0,
+        }
+    }
+
+    /// Feed the next chunk.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), DataError> {
+        self.received += chunk.len();
+        if let StreamState::Start(buf) = &mut self.state {
+            buf.extend_from_slice(chunk);
+            if buf.len() < 2 {
+                return Ok(());
+            }
+            let buf = std::mem::take(buf);
+            if buf[0] == 0x1f && buf[1] == 0x8b {
+                let decoder = flate2::write::MultiGzDecoder::new(LimitedVec(Vec::new()));
+                self.state = StreamState::Gzip(Box::new(decoder), Vec::with_capacity(buf.len()));
+                return self.push_inner(&buf);
+            }
+            self.state = StreamState::Raw(buf);
+            return Ok(());
+        }
+        self.push_inner(chunk)
+    }
+
+    fn push_inner(&mut self, chunk: &[u8]) -> Result<(), DataError> {
+        match &mut self.state {
+            StreamState::Gzip(d, compressed) => {
+                compressed.extend_from_slice(chunk);
+                if let Err(e) = d.write_all(chunk) {
+                    self.state = StreamState::Failed;
+                    return Err(if e.to_string() == "too large" {
+                        DataError::TooLarge {
+                            limit: MAX_DECOMPRESSED,
+                        }
+                    } else {
+                        DataError::Gzip(e.to_string())
+                    });
+                }
+                Ok(())
+            }
+            StreamState::Raw(v) => {
+                if v.len() + chunk.len() > MAX_DECOMPRESSED {
+                    self.state = StreamState::Failed;
+                    return Err(DataError::TooLarge {
+                        limit: MAX_DECOMPRESSED,
+                    });
+                }
+                v.extend_from_slice(chunk);
+                Ok(())
+            }
+            StreamState::Start(_) => unreachable!("handled in push"),
+            StreamState::Failed => Err(DataError::Invalid("the stream already failed".into())),
+        }
+    }
+
+    /// All bytes are in: validate and return the dataset.
+    pub fn finish(self) -> Result<PackedDataset, DataError> {
+        match self.state {
+            StreamState::Start(buf) | StreamState::Raw(buf) => PackedDataset::from_raw_bytes(&buf),
+            StreamState::Gzip(d, compressed) => match d.finish() {
+                Ok(out) => PackedDataset::from_raw_bytes(&out.0),
+                // Let the reading decoder say precisely what is wrong
+                // (a cut-short stream reads as truncated there).
+                Err(e) => Err(gunzip(&compressed, MAX_DECOMPRESSED)
+                    .err()
+                    .unwrap_or(DataError::Gzip(e.to_string()))),
+            },
+            StreamState::Failed => Err(DataError::Invalid("the stream already failed".into())),
+        }
+    }
+}
