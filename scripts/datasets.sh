@@ -19,5 +19,5 @@ export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
 
 echo "datasets: building memgen-data-build (release)…"
 cargo build --quiet --release -p memgen-data --no-default-features --features fetch --bin memgen-data-build
-echo "datasets: running it (cache .cache/datasets, output www/data)…"
+echo "datasets: running memgen-data-build $* (defaults: cache .cache/datasets, output www/data)…"
 "$CARGO_TARGET_DIR/release/memgen-data-build" "$@"

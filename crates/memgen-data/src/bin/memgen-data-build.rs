@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! memgen-data-build [--out DIR] [--cache DIR] [--only mnist,fashion-mnist,emoji]
-//!                   [--skin-variations] [--force] [--level 0-9] [--budget BYTES]
+//!                   [--skin-variations] [--force] [--level 0-9] [--budget BYTES] [--verify]
 //! ```
 //! Defaults: `--out www/data --cache .cache/datasets`, all datasets, base
 //! emoji designs only. Run from the repository root (scripts/datasets.sh does).
@@ -12,14 +12,15 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use memgen_data::fetch::{build, BuildOptions};
-use memgen_data::DatasetId;
+use memgen_data::{DatasetId, PackedDataset};
 
 const USAGE: &str =
     "usage: memgen-data-build [--out DIR] [--cache DIR] [--only mnist,fashion-mnist,emoji] \
-[--skin-variations] [--force] [--level 0-9] [--budget BYTES]";
+[--skin-variations] [--force] [--level 0-9] [--budget BYTES] [--verify]";
 
-fn parse_args() -> Result<BuildOptions, String> {
+fn parse_args() -> Result<(BuildOptions, bool), String> {
     let mut o = BuildOptions::default();
+    let mut verify = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut value = |what: &str| args.next().ok_or_else(|| format!("{a} needs {what}"));
@@ -38,6 +39,7 @@ fn parse_args() -> Result<BuildOptions, String> {
             }
             "--skin-variations" => o.include_skin_variations = true,
             "--force" => o.force = true,
+            "--verify" => verify = true,
             "--level" => o.level = value("0-9")?.parse().map_err(|e| format!("--level: {e}"))?,
             "--budget" => {
                 o.web_budget = value("a byte count")?
@@ -51,11 +53,11 @@ fn parse_args() -> Result<BuildOptions, String> {
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
-    Ok(o)
+    Ok((o, verify))
 }
 
 fn main() -> ExitCode {
-    let o = match parse_args() {
+    let (o, verify) = match parse_args() {
         Ok(o) => o,
         Err(e) => {
             eprintln!("{e}");
@@ -85,6 +87,23 @@ fn main() -> ExitCode {
                     h.class_names.len(),
                     e.sha256
                 );
+            }
+            if verify {
+                for e in &r.manifest.files {
+                    let t = Instant::now();
+                    match PackedDataset::read_file(o.out_dir.join(&e.file)) {
+                        Ok(d) => println!(
+                            "  verified {}: {} images, payload sha256 ok, read in {:.2} s",
+                            e.file,
+                            d.len(),
+                            t.elapsed().as_secs_f64()
+                        ),
+                        Err(err) => {
+                            eprintln!("error: {err}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                }
             }
             if r.built.is_empty() {
                 println!("up to date (nothing rebuilt)");
