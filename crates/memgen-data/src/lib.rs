@@ -64,7 +64,7 @@
 //! Without features the crate is pure Rust and compiles for
 //! `wasm32-unknown-unknown` (reader, IDX decoder, sprite cutting, manifest).
 //! The default feature `core` adds the seeded subsets (it depends on
-//! memgen-core, which also builds for wasm). The `fetch` feature adds [`fetch`] (npm / apt-get downloads, .tgz and .deb
+//! memgen-core, which also builds for wasm). The `fetch` feature adds the `fetch` module (npm / apt-get downloads, .tgz and .deb
 //! unpacking, PNG decoding, writing the output directory) and the
 //! `memgen-data-build` binary.
 //!
