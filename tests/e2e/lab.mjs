@@ -1,0 +1,229 @@
+// Shared helpers for the browser end-to-end tests (node:test + playwright-core).
+//
+// Every test gets: a static server (scripts/serve.mjs) on a free port on 127.0.0.1, a fresh
+// headless Chromium (/usr/bin/chromium) with its own --user-data-dir, and collectors for console
+// errors, page errors and dialogs. Screenshots go to test-artifacts/ (gitignored).
+//
+// WebGPU in headless Chromium without a GPU comes from SwiftShader (see shared docs/PLATFORM.md):
+// slow but correct, so timeouts here are generous and waits are on explicit conditions only.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { startServer } from '../../scripts/serve.mjs';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DIST = path.join(ROOT, 'dist');
+export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+export const CHROMIUM = process.env.MEMGEN_CHROMIUM || '/usr/bin/chromium';
+
+/** Timeout for one test doing WebGPU work on SwiftShader. */
+export const WEBGPU_TEST_TIMEOUT = 120_000;
+/** How long to wait for the first energy heatmap frame. */
+export const FIRST_FRAME_TIMEOUT = Number(process.env.MEMGEN_FIRST_FRAME_TIMEOUT_MS || 60_000);
+
+const COMMON_FLAGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+  // Software GL for canvas/compositing (kept with and without WebGPU).
+  '--use-angle=swiftshader',
+  '--enable-unsafe-swiftshader',
+];
+
+const WEBGPU_FLAGS = [
+  '--enable-unsafe-webgpu',
+  '--use-webgpu-adapter=swiftshader',
+  '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader',
+  '--disable-vulkan-surface',
+];
+
+/** Chromium command-line flags for a run with or without WebGPU. */
+export function chromiumFlags({ webgpu = true } = {}) {
+  return webgpu ? [...COMMON_FLAGS, ...WEBGPU_FLAGS] : [...COMMON_FLAGS, '--disable-webgpu'];
+}
+
+/** Serve `dir` (default dist/) on a free port. Resolves to { url, port, close }. */
+export async function serve(dir = DIST) {
+  if (!fs.existsSync(path.join(dir, 'index.html'))) {
+    throw new Error(`${dir}/index.html not found: build the app first (bash scripts/build-web.sh)`);
+  }
+  return startServer({ dir, host: '127.0.0.1', port: 0, quiet: true });
+}
+
+/**
+ * Launch a fresh headless Chromium with its own profile directory (mkdtemp; Playwright wants
+ * it as launchPersistentContext's argument rather than as --user-data-dir). Resolves to
+ * { context, page, userDataDir, close }.
+ */
+export async function launchBrowser({ webgpu = true, viewport = { width: 1400, height: 1000 } } = {}) {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} not found: run 'bash scripts/setup.sh --chromium' (apt-get install chromium)`);
+  }
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'memgen-chromium-'));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: chromiumFlags({ webgpu }),
+      viewport,
+      deviceScaleFactor: 1,
+      timeout: 60_000,
+    });
+  } catch (e) {
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+    throw e;
+  }
+  const page = context.pages()[0] ?? (await context.newPage());
+  const close = async () => {
+    await context.close().catch(() => {});
+    fs.rmSync(userDataDir, { recursive: true, force: true });
+  };
+  return { context, page, userDataDir, close };
+}
+
+/** Attach collectors for console errors, uncaught page errors, dialogs and failed requests. */
+export function watchPage(page) {
+  const log = { consoleErrors: [], pageErrors: [], dialogs: [], failedRequests: [], console: [] };
+  page.on('console', (msg) => {
+    const loc = msg.location();
+    const where = loc && loc.url ? ` (${loc.url}:${loc.lineNumber})` : '';
+    log.console.push(`[${msg.type()}] ${msg.text()}`);
+    if (msg.type() === 'error') log.consoleErrors.push(`${msg.text()}${where}`);
+  });
+  page.on('pageerror', (err) => log.pageErrors.push(String(err && err.stack ? err.stack : err)));
+  page.on('dialog', (d) => {
+    log.dialogs.push(`${d.type()}: ${d.message()}`);
+    d.dismiss().catch(() => {});
+  });
+  page.on('requestfailed', (req) => log.failedRequests.push(`${req.url()} ${req.failure()?.errorText ?? ''}`));
+  page.on('response', (res) => {
+    if (res.status() >= 400) log.failedRequests.push(`${res.url()} HTTP ${res.status()}`);
+  });
+  return log;
+}
+
+/**
+ * Open the lab in a fresh browser. Registers cleanup with `t.after` when `t` is given.
+ * Returns { page, context, server, log, url(query), goto(query), screenshot(name), close() }.
+ * Pass query: null to skip the first navigation.
+ */
+export async function openLab(t, { webgpu = true, query = '', dir = DIST, viewport = { width: 1400, height: 1000 } } = {}) {
+  const cleanups = [];
+  const closeAll = async () => {
+    while (cleanups.length) await cleanups.pop()().catch(() => {});
+  };
+  // Register cleanup first, so a failure below never leaves a server or browser running
+  // (an open server would keep the test process alive).
+  if (t && typeof t.after === 'function') t.after(closeAll);
+  const server = await serve(dir);
+  cleanups.push(() => server.close());
+  const launched = await launchBrowser({ webgpu, viewport });
+  cleanups.push(() => launched.close());
+  const page = launched.page;
+  const log = watchPage(page);
+  const lab = {
+    page,
+    context: launched.context,
+    server,
+    log,
+    url: (q = '') => server.url + (q ? (q.startsWith('?') ? q : `?${q}`) : ''),
+    goto: async (q = '') => page.goto(lab.url(q), { waitUntil: 'load', timeout: 60_000 }),
+    screenshot: (name, opts = {}) => screenshot(page, name, opts),
+    close: closeAll,
+  };
+  if (query !== null) await lab.goto(query);
+  return lab;
+}
+
+/** Save a full-page screenshot to test-artifacts/<name>.png; returns the path. */
+export async function screenshot(page, name, { fullPage = true } = {}) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const file = path.join(ARTIFACTS, `${name.replace(/[^A-Za-z0-9._-]+/g, '_')}.png`);
+  await page.screenshot({ path: file, fullPage });
+  return file;
+}
+
+/** Screenshot every element whose data-testid starts with "panel-" into test-artifacts/. */
+export async function screenshotPanels(page, prefix) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const panels = page.locator('[data-testid^="panel-"]');
+  const n = await panels.count();
+  const files = [];
+  for (let i = 0; i < n; i++) {
+    const p = panels.nth(i);
+    const id = await p.getAttribute('data-testid');
+    const file = path.join(ARTIFACTS, `${prefix}-${id}.png`);
+    await p.screenshot({ path: file });
+    files.push(file);
+  }
+  return files;
+}
+
+/** Wait until <body data-first-frame-ms> is set; returns its value in ms. */
+export async function waitForFirstFrame(page, timeout = FIRST_FRAME_TIMEOUT) {
+  try {
+    await page.waitForFunction(() => document.body && document.body.dataset.firstFrameMs !== undefined, null, {
+      timeout,
+      polling: 100,
+    });
+  } catch (e) {
+    const boot = await page.evaluate(() => document.body ? document.body.innerText.slice(0, 500) : '').catch(() => '');
+    throw new Error(`no first frame (body[data-first-frame-ms]) within ${timeout} ms; page text: ${JSON.stringify(boot)}`, {
+      cause: e,
+    });
+  }
+  return Number(await page.evaluate(() => document.body.dataset.firstFrameMs));
+}
+
+/**
+ * Wait until the element `[data-testid=<testid>]` has data-state "done" or "error".
+ * Returns { state, attrs, text }.
+ */
+export async function waitForResult(page, testid, timeout = WEBGPU_TEST_TIMEOUT) {
+  const sel = `[data-testid="${testid}"]`;
+  await page.waitForFunction(
+    (s) => {
+      const el = document.querySelector(s);
+      return !!el && (el.dataset.state === 'done' || el.dataset.state === 'error');
+    },
+    sel,
+    { timeout, polling: 200 },
+  );
+  return readResult(page, testid);
+}
+
+/** All attributes and the text of `[data-testid=<testid>]`. */
+export async function readResult(page, testid) {
+  return page.evaluate((s) => {
+    const el = document.querySelector(s);
+    if (!el) return null;
+    const attrs = {};
+    for (const a of el.attributes) attrs[a.name] = a.value;
+    return { state: el.dataset.state, attrs, text: el.textContent.trim() };
+  }, `[data-testid="${testid}"]`);
+}
+
+/** The first number in a string ("β = 8.00" -> 8). NaN if none. */
+export function firstNumber(s) {
+  const m = String(s ?? '').match(/[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?/);
+  return m ? Number(m[0]) : NaN;
+}
+
+/** A readable dump of what the page logged, for assertion messages. */
+export function describeLog(log) {
+  const parts = [];
+  if (log.pageErrors.length) parts.push(`page errors:\n  ${log.pageErrors.join('\n  ')}`);
+  if (log.consoleErrors.length) parts.push(`console errors:\n  ${log.consoleErrors.join('\n  ')}`);
+  if (log.failedRequests.length) parts.push(`failed requests:\n  ${log.failedRequests.join('\n  ')}`);
+  if (log.dialogs.length) parts.push(`dialogs:\n  ${log.dialogs.join('\n  ')}`);
+  return parts.join('\n') || '(nothing logged)';
+}
