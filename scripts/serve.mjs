@@ -195,13 +195,23 @@ if (isMain) {
     console.error(`serve: ${dir}/index.html not found; build first (bash scripts/build-web.sh)`);
     process.exit(1);
   }
-  startServer({ dir, host: args.host ?? '127.0.0.1', port, quiet: !!args.quiet })
+  const explicitPort = Number.isInteger(args.port) || process.env.PORT !== undefined;
+  const host = args.host ?? '127.0.0.1';
+  startServer({ dir, host, port, quiet: !!args.quiet })
+    .catch((e) => {
+      // The default port is taken: take any free one rather than fail (an explicit port fails).
+      if (e.code === 'EADDRINUSE' && !explicitPort) {
+        console.error(`serve: port ${port} is in use, picking a free one`);
+        return startServer({ dir, host, port: 0, quiet: !!args.quiet });
+      }
+      throw e;
+    })
     .then(({ url }) => {
       console.log(url);
       if (!args.quiet) console.error(`serving ${path.relative(process.cwd(), dir) || '.'} at ${url} (Ctrl-C to stop)`);
     })
     .catch((e) => {
-      console.error(`serve: cannot listen on ${args.host ?? '127.0.0.1'}:${port}: ${e.message}`);
+      console.error(`serve: cannot listen on ${host}:${port}: ${e.message}`);
       process.exit(1);
     });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(0));

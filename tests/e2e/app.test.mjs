@@ -1,0 +1,84 @@
+// The lab in a real browser on WebGPU (SwiftShader): load, backend, first frame, the shader
+// self-check against the core crate's formula, and a real burn training step on the page's device.
+// Runs against the release build in dist/ (bash scripts/build-web.sh).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  openLab,
+  waitForFirstFrame,
+  waitForResult,
+  screenshotPanels,
+  describeLog,
+  WEBGPU_TEST_TIMEOUT,
+} from './lab.mjs';
+
+/** First frame must be drawn within this many ms of navigation start (issue 2). */
+const FIRST_FRAME_BUDGET_MS = 20_000;
+
+test('loads on WebGPU with no console errors and draws the first frame', { timeout: WEBGPU_TEST_TIMEOUT }, async (t) => {
+  const lab = await openLab(t, { webgpu: true });
+  const { page, log } = lab;
+
+  const firstFrameMs = await waitForFirstFrame(page);
+  t.diagnostic(`first frame at ${firstFrameMs} ms after navigation start`);
+  assert.ok(Number.isFinite(firstFrameMs) && firstFrameMs > 0, `bad data-first-frame-ms: ${firstFrameMs}`);
+  assert.ok(firstFrameMs <= FIRST_FRAME_BUDGET_MS, `first frame after ${firstFrameMs} ms (> ${FIRST_FRAME_BUDGET_MS} ms)`);
+
+  const backend = page.locator('[data-testid="backend"]');
+  await backend.waitFor({ state: 'visible', timeout: 30_000 });
+  const text = (await backend.textContent()).trim();
+  t.diagnostic(`backend: ${text}`);
+  assert.equal(await backend.getAttribute('data-backend'), 'webgpu', `expected WebGPU, backend says "${text}"`);
+  assert.ok(text.startsWith('WebGPU · ') && text.length > 'WebGPU · '.length, `backend text "${text}"`);
+
+  const panel = page.locator('[data-testid="panel-dense-am"]');
+  await panel.waitFor({ state: 'visible' });
+  const canvas = panel.locator('[data-testid="energy-canvas"]');
+  const box = await canvas.boundingBox();
+  assert.ok(box, 'energy canvas not laid out');
+  assert.ok(Math.abs(box.width - 512) <= 1 && Math.abs(box.height - 512) <= 1, `energy canvas is ${box.width}×${box.height} CSS px, want 512×512`);
+
+  // The basin map and attractor list finish too.
+  const summary = await waitForResult(page, 'attractor-summary');
+  assert.equal(summary.state, 'done', `attractor summary: ${summary.text}`);
+  assert.ok(Number(summary.attrs['data-stored']) >= 1, `data-stored=${summary.attrs['data-stored']}`);
+
+  await lab.screenshot('webgpu-page');
+  await screenshotPanels(page, 'webgpu');
+
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+  assert.deepEqual(log.consoleErrors, [], describeLog(log));
+});
+
+test('shader self-check: WGSL energy matches the core formula (rel err ≤ 1e-4)', { timeout: WEBGPU_TEST_TIMEOUT }, async (t) => {
+  const lab = await openLab(t, { webgpu: true });
+  const { page, log } = lab;
+  await waitForFirstFrame(page);
+  await page.locator('[data-testid="run-shader-check"]').click();
+  const r = await waitForResult(page, 'shader-check');
+  t.diagnostic(`shader check: state=${r.state} max-rel-err=${r.attrs['data-max-rel-err']} text=${JSON.stringify(r.text)}`);
+  assert.equal(r.state, 'done', `shader check failed: ${r.text}`);
+  const err = Number(r.attrs['data-max-rel-err']);
+  assert.ok(Number.isFinite(err), `data-max-rel-err=${r.attrs['data-max-rel-err']}`);
+  assert.ok(err <= 1e-4, `max relative error ${err} > 1e-4`);
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+});
+
+test('train probe: burn training steps run on the page WebGPU device and the loss goes down', { timeout: WEBGPU_TEST_TIMEOUT }, async (t) => {
+  const lab = await openLab(t, { webgpu: true });
+  const { page, log } = lab;
+  await waitForFirstFrame(page);
+  await page.locator('[data-testid="run-train-probe"]').click();
+  const r = await waitForResult(page, 'train-probe');
+  t.diagnostic(`train probe: state=${r.state} device=${r.attrs['data-device']} losses=${r.attrs['data-losses']}`);
+  assert.equal(r.state, 'done', `train probe failed: ${r.text}`);
+  assert.equal(r.attrs['data-device'], 'webgpu', 'the training probe did not run on WebGPU');
+  let losses;
+  assert.doesNotThrow(() => (losses = JSON.parse(r.attrs['data-losses'])), `data-losses is not JSON: ${r.attrs['data-losses']}`);
+  assert.ok(Array.isArray(losses) && losses.length >= 3, `want ≥ 3 losses, got ${JSON.stringify(losses)}`);
+  assert.ok(losses.every((x) => typeof x === 'number' && Number.isFinite(x)), `non-finite loss in ${JSON.stringify(losses)}`);
+  assert.ok(losses.at(-1) < losses[0], `loss did not go down: ${JSON.stringify(losses)}`);
+  await lab.screenshot('webgpu-train-probe');
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+});
