@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Command 2: test everything.
+#
+#   bash scripts/test.sh
+#
+#  1. setup (also installs Debian's chromium and the npm packages if missing)
+#  2. data sets (scripts/datasets.sh, when present)
+#  3. native tests of the whole workspace: cargo test --workspace --release
+#     (includes tests/shaders.rs: every shaders/*.wgsl validated with naga)
+#  4. the release wasm build into dist/ (scripts/build-web.sh)
+#  5. browser end-to-end tests in headless Chromium on WebGPU (SwiftShader):
+#     node --test tests/e2e/   (screenshots in test-artifacts/)
+#
+# Exits non-zero if any step fails. Later steps still run where they can, so one run shows
+# every failure; the browser tests need the wasm build and are skipped without it.
+#
+#   MEMGEN_WASM_OPT=0   skip wasm-opt in the build (faster; CI keeps it on)
+#   MEMGEN_E2E_ONLY=1   only steps 1 and 5, against the dist/ already built
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+
+declare -a NAMES=() RESULTS=() TIMES=()
+failed=0
+
+step() { # step "name" command...
+  local name="$1"; shift
+  local t0=$SECONDS rc
+  echo
+  echo "==> $name"
+  "$@"
+  rc=$?
+  NAMES+=("$name"); TIMES+=("$((SECONDS - t0))s")
+  if ((rc == 0)); then RESULTS+=("ok"); else RESULTS+=("FAILED (exit $rc)"); failed=1; fi
+  return $rc
+}
+skip() {
+  NAMES+=("$1"); RESULTS+=("skipped: $2"); TIMES+=("-")
+  echo; echo "==> $1: skipped ($2)"
+}
+
+summary() {
+  echo
+  echo "==================== test summary ===================="
+  local i
+  for i in "${!NAMES[@]}"; do
+    printf '  %-52s %-8s %s\n' "${NAMES[$i]}" "${TIMES[$i]}" "${RESULTS[$i]}"
+  done
+  if ((failed)); then echo "RESULT: FAILED"; else echo "RESULT: all steps ok"; fi
+  echo "======================================================"
+}
+
+if ! step "setup (toolchain, wasm-bindgen-cli, npm, chromium)" bash scripts/setup.sh --chromium; then
+  summary; exit 1
+fi
+
+if [[ "${MEMGEN_E2E_ONLY:-0}" != 1 ]]; then
+  if [[ -f scripts/datasets.sh ]]; then
+    step "data sets (scripts/datasets.sh)" bash scripts/datasets.sh
+  fi
+  step "native tests: cargo test --workspace --release" cargo test --workspace --release
+  if step "wasm build: scripts/build-web.sh" env MEMGEN_SKIP_SETUP=1 bash scripts/build-web.sh; then
+    built=1
+  else
+    built=0
+  fi
+else
+  built=1
+fi
+
+if ((built)) && [[ -f dist/index.html ]]; then
+  rm -rf test-artifacts
+  mkdir -p test-artifacts
+  step "browser e2e: node --test tests/e2e/" \
+    node --test --test-concurrency=1 --test-force-exit --test-reporter=spec tests/e2e/
+else
+  skip "browser e2e: node --test tests/e2e/" "no wasm build in dist/"
+  failed=1
+fi
+
+summary
+exit $failed
