@@ -66,7 +66,9 @@ export function startServer({ dir = path.join(ROOT, 'dist'), host = '127.0.0.1',
   const base = path.resolve(dir);
   const gzCache = new Map(); // path -> { mtimeMs, size, buf }
 
-  const server = http.createServer((req, res) => {
+  // Large request headers are allowed: the lab's state lives in the URL, and the tests send
+  // URLs of several hundred KB (Chromium allows 2 MB); node's default limit is 16 KB.
+  const server = http.createServer({ maxHeaderSize: 4 * 1024 * 1024 }, (req, res) => {
     const started = Date.now();
     const done = (status) => {
       if (!quiet) console.error(`${req.method} ${req.url} ${status} ${Date.now() - started}ms`);

@@ -15,7 +15,8 @@ import { chromium } from 'playwright-core';
 import { startServer } from '../../scripts/serve.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DIST = path.join(ROOT, 'dist');
+// MEMGEN_E2E_DIST points the tests at another build (e.g. tests/e2e/mock-app to test the tests).
+export const DIST = path.resolve(ROOT, process.env.MEMGEN_E2E_DIST || 'dist');
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 export const CHROMIUM = process.env.MEMGEN_CHROMIUM || '/usr/bin/chromium';
 
