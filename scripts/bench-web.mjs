@@ -1,0 +1,153 @@
+#!/usr/bin/env node
+// Benchmark of the built web app (a measurement, not a test): run after scripts/build-web.sh.
+//
+//   node scripts/bench-web.mjs [--runs 3] [--json out.json] [--dist dist] [--query ''] [--bench-query '?k=1000']
+//
+// Reports
+//   - gzip -9 sizes (node zlib, level 9) of the shipped .wasm and .js files in dist/
+//   - time from navigation start to the first energy heatmap frame (body[data-first-frame-ms])
+//     in headless Chromium on WebGPU (SwiftShader), median of N fresh loads (fresh profile each)
+//     of the default view (--query)
+//   - the in-page frame benchmark ([data-testid=run-frame-bench]) in a page opened with
+//     --bench-query (default ?k=1000): 512×512 grid, K = 1000,
+//     WebGPU vs the CPU path in the same page, and their ratio
+// as a table on stderr and JSON on stdout (and in --json FILE).
+// SwiftShader is a CPU emulation of a GPU: absolute GPU times here are not a real GPU's; the
+// ratio says how the two paths compare on this machine.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import os from 'node:os';
+import { openLab, waitForFirstFrame, waitForResult, DIST } from '../tests/e2e/lab.mjs';
+
+function parseArgs(argv) {
+  const o = { runs: 3, json: null, dist: DIST, query: '', benchQuery: '?k=1000' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--runs') o.runs = Math.max(1, Number(argv[++i]) | 0);
+    else if (a === '--json') o.json = argv[++i];
+    else if (a === '--dist') o.dist = path.resolve(argv[++i]);
+    else if (a === '--query') o.query = argv[++i];
+    else if (a === '--bench-query') o.benchQuery = argv[++i];
+    else if (a === '-h' || a === '--help') {
+      console.log('usage: node scripts/bench-web.mjs [--runs 3] [--json FILE] [--dist dist] [--query ""] [--bench-query "?k=1000"]');
+      process.exit(0);
+    } else throw new Error(`bench-web: unknown argument ${a}`);
+  }
+  return o;
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function listFiles(dir) {
+  const out = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...listFiles(p));
+    else out.push(p);
+  }
+  return out;
+}
+
+function sizes(dist) {
+  const files = listFiles(dist).filter((f) => /\.(wasm|js|mjs)$/.test(f));
+  const rows = files.map((f) => {
+    const buf = fs.readFileSync(f);
+    return { file: path.relative(dist, f), bytes: buf.length, gzip9: zlib.gzipSync(buf, { level: 9 }).length };
+  });
+  const sum = (k, re) => rows.filter((r) => re.test(r.file)).reduce((a, r) => a + r[k], 0);
+  return {
+    files: rows,
+    wasm_gzip9: sum('gzip9', /\.wasm$/),
+    js_gzip9: sum('gzip9', /\.m?js$/),
+    total_gzip9: sum('gzip9', /./),
+    wasm_bytes: sum('bytes', /\.wasm$/),
+  };
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (!fs.existsSync(path.join(opts.dist, 'index.html'))) {
+    console.error(`bench-web: ${opts.dist}/index.html not found; run bash scripts/build-web.sh first`);
+    process.exit(1);
+  }
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, browser: 'chromium headless, WebGPU via SwiftShader' },
+    sizes: sizes(opts.dist),
+    first_frame_ms: { runs: [], median: null },
+    frame_bench: null,
+  };
+
+  // Time to first frame: N fresh browsers (fresh profile: no code cache, no HTTP cache).
+  for (let i = 0; i < opts.runs; i++) {
+    const lab = await openLab(null, { webgpu: true, query: opts.query, dir: opts.dist });
+    try {
+      const ms = await waitForFirstFrame(lab.page);
+      result.first_frame_ms.runs.push(ms);
+      const backend = await lab.page.locator('[data-testid="backend"]').textContent().catch(() => null);
+      result.backend = backend?.trim() ?? null;
+      if (lab.log.pageErrors.length) result.page_errors = [...(result.page_errors ?? []), ...lab.log.pageErrors];
+    } finally {
+      await lab.close();
+    }
+  }
+  result.first_frame_ms.median = median(result.first_frame_ms.runs);
+
+  // Frame benchmark in a page opened with K = 1000 memories (--bench-query).
+  {
+    const lab = await openLab(null, { webgpu: true, query: opts.benchQuery, dir: opts.dist });
+    try {
+      await waitForFirstFrame(lab.page);
+      {
+        await lab.page.locator('[data-testid="run-frame-bench"]').click({ timeout: 60_000 });
+        const r = await waitForResult(lab.page, 'frame-bench', 600_000);
+        const gpu = Number(r.attrs['data-gpu-ms']);
+        const cpu = Number(r.attrs['data-cpu-ms']);
+        result.frame_bench = {
+          state: r.state,
+          text: r.text,
+          gpu_ms: gpu,
+          cpu_ms: cpu,
+          cpu_over_gpu: Number.isFinite(gpu) && gpu > 0 ? cpu / gpu : null,
+          query: opts.benchQuery,
+          attrs: r.attrs,
+        };
+      }
+      if (lab.log.pageErrors.length) result.page_errors = [...(result.page_errors ?? []), ...lab.log.pageErrors];
+    } finally {
+      await lab.close();
+    }
+  }
+
+  const kib = (b) => `${(b / 1024).toFixed(0)} KiB`;
+  const mib = (b) => `${(b / 1048576).toFixed(2)} MiB`;
+  const fb = result.frame_bench;
+  const lines = [
+    ['wasm, gzip -9', `${mib(result.sizes.wasm_gzip9)} (raw ${mib(result.sizes.wasm_bytes)})`, 'target ≤ 3 MB with the JS'],
+    ['js, gzip -9', kib(result.sizes.js_gzip9), ''],
+    ['wasm + js, gzip -9', mib(result.sizes.total_gzip9), result.sizes.total_gzip9 <= 3e6 ? 'ok' : 'OVER 3 MB'],
+    [`first frame, median of ${opts.runs}`, `${result.first_frame_ms.median} ms`, `runs ${result.first_frame_ms.runs.join(', ')} ms; target ≤ 3000 ms`],
+    ['frame 512², K=1000, WebGPU', fb ? `${fb.gpu_ms} ms` : '-', fb?.state ?? ''],
+    ['frame 512², K=1000, CPU path', fb ? `${fb.cpu_ms} ms` : '-', ''],
+    ['CPU / WebGPU', fb?.cpu_over_gpu ? `${fb.cpu_over_gpu.toFixed(1)}×` : '-', 'target ≥ 5×'],
+  ];
+  const w0 = Math.max(...lines.map((l) => l[0].length));
+  const w1 = Math.max(...lines.map((l) => l[1].length));
+  console.error(`\nbackend: ${result.backend}`);
+  for (const [a, b, c] of lines) console.error(`  ${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
+  console.error('');
+  const json = JSON.stringify(result, null, 2);
+  if (opts.json) fs.writeFileSync(opts.json, json + '\n');
+  console.log(json);
+}
+
+main().catch((e) => {
+  console.error(`bench-web: ${e.stack || e}`);
+  process.exit(1);
+});
