@@ -69,13 +69,14 @@ else
   built=1
 fi
 
-if ((built)) && [[ -f dist/index.html ]]; then
+E2E_DIST="${MEMGEN_E2E_DIST:-dist}"
+if ((built)) && [[ -f "$E2E_DIST/index.html" ]]; then
   rm -rf test-artifacts
   mkdir -p test-artifacts
   step "browser e2e: node --test tests/e2e/" \
     node --test --test-concurrency=1 --test-force-exit --test-reporter=spec tests/e2e/
 else
-  skip "browser e2e: node --test tests/e2e/" "no wasm build in dist/"
+  skip "browser e2e: node --test tests/e2e/" "no build in $E2E_DIST/"
   failed=1
 fi
 
