@@ -1,4 +1,4 @@
-// Mock of the lab's e2e contract (not the real app). See tests/e2e/README.md.
+// Mock of the lab's e2e contract (not the real app); see tests/e2e/README.md.
 const notices = [];
 const q = new URLSearchParams(location.search);
 const state = { beta: 4, k: 8, preset: 'circle-even', form: 'dot' };
