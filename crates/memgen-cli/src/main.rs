@@ -1,0 +1,223 @@
+//! `memgen`: the paper's measurements on your own samples, from .npy files, as JSON.
+//!
+//! Inputs are .npy arrays of float32, float64 or uint8 (uint8 values are used as they are,
+//! 0–255: the ratio rule is scale-free), shape `[n, …]`; each sample is flattened to one row.
+//! Results go to stdout as JSON; errors are one line on stderr and a non-zero exit.
+use clap::{Parser, Subcommand, ValueEnum};
+use memgen_core::circle::{circle_energy, circle_energy_derivative};
+use memgen_core::cluster::ward_clusters;
+use memgen_core::knn::knn;
+use memgen_core::metrics::{self, bootstrap, classify, fractions, Dataset, Label, Rule};
+use memgen_core::{CoreError, Matrix};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+mod npy;
+
+#[derive(Parser)]
+#[command(name = "memgen", version, about = "Memorization → Generalization Lab: the paper's measurements (Pham et al.) on .npy samples; JSON on stdout")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RuleArg {
+    /// Paper's Eqs. 4–6: d1/(d2+ε) ≤ δ_m; d1'/(d1+d1'+ε) ≤ δ_s (ε = 1e-6)
+    Ratio,
+    /// Authors' code: d1 ≤ δ_m; d1' ≤ δ_s (defaults 0.33 / 0.33)
+    Absolute,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DatasetArg {
+    /// δ_s = 0.28
+    Mnist,
+    /// δ_s = 0.30
+    FashionMnist,
+    /// δ_s = 0.175
+    Cifar10,
+    /// δ_s = 0.25
+    LsunChurch,
+}
+
+impl From<DatasetArg> for Dataset {
+    fn from(d: DatasetArg) -> Self {
+        match d {
+            DatasetArg::Mnist => Dataset::Mnist,
+            DatasetArg::FashionMnist => Dataset::FashionMnist,
+            DatasetArg::Cifar10 => Dataset::Cifar10,
+            DatasetArg::LsunChurch => Dataset::LsunChurch,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Label every eval sample memorized / spurious / generalized (paper Eqs. 4–6), with
+    /// fractions and bootstrap error bars. x1, x2 = nearest training points, x1' = nearest
+    /// synthetic sample (the sample itself excluded when --eval is the --synthetic file).
+    Classify {
+        /// Training set S (.npy, [n, …])
+        #[arg(long)]
+        train: PathBuf,
+        /// Synthetic set S' (.npy), paper: |S'| = 4K (grey) or 16K (colour)
+        #[arg(long)]
+        synthetic: PathBuf,
+        /// Evaluation set S_eval (.npy), paper: 10,000 samples drawn independently of S'
+        #[arg(long)]
+        eval: PathBuf,
+        /// δ_m [default: 1/3 (ratio rule), 0.33 (absolute rule)]
+        #[arg(long)]
+        delta_m: Option<f64>,
+        /// δ_s [default: the dataset's value (ratio rule: mnist 0.28, fashion-mnist 0.30,
+        /// cifar10 0.175, lsun-church 0.25), 0.33 (absolute rule)]
+        #[arg(long)]
+        delta_s: Option<f64>,
+        /// Dataset whose paper δ_s is the default
+        #[arg(long, value_enum, default_value = "mnist")]
+        dataset: DatasetArg,
+        /// Labelling rule
+        #[arg(long, value_enum, default_value = "ratio")]
+        rule: RuleArg,
+        /// Bootstrap resamples (paper: 10,000; 0 = none)
+        #[arg(long, default_value_t = metrics::BOOTSTRAP_RESAMPLES)]
+        bootstrap: usize,
+        /// Seed of the bootstrap resampling
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+    /// Exact k nearest neighbours, Euclidean distances (not squared), nearest first.
+    Knn {
+        /// Query points (.npy)
+        #[arg(long)]
+        query: PathBuf,
+        /// Data points (.npy)
+        #[arg(long)]
+        data: PathBuf,
+        /// Neighbours per query
+        #[arg(short, long, default_value_t = 1)]
+        k: usize,
+        /// Query and data are the same set: never return a point as its own neighbour
+        #[arg(long)]
+        exclude_self: bool,
+    },
+    /// Exact K→∞ energy of the 2D toy: E(R; β) = R² + 1 − β⁻¹ log I₀(2βR), β = 1/(2σ_t²).
+    CircleEnergy {
+        /// β (paper's plot: 20)
+        #[arg(long, default_value_t = 20.0, allow_hyphen_values = true)]
+        beta: f64,
+        /// Radii R = ‖x‖, comma separated
+        #[arg(long, value_delimiter = ',', num_args = 1.., required = true, allow_hyphen_values = true)]
+        radius: Vec<f64>,
+    },
+    /// Ward clustering cut at a distance threshold (scipy fcluster 'distance' semantics);
+    /// paper's toy thresholds: 3.0 (K=2), 2.0 (K=9), 0.45 (K=1000).
+    Cluster {
+        /// Points (.npy)
+        #[arg(long)]
+        points: PathBuf,
+        /// Distance threshold t
+        #[arg(long, allow_hyphen_values = true)]
+        threshold: f64,
+    },
+}
+
+/// A CLI failure: one line for stderr.
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("{0}")]
+    Input(String),
+}
+
+fn load(path: &Path, what: &str) -> Result<Matrix, CliError> {
+    npy::read_matrix(path).map_err(|e| CliError::Input(format!("{what} file {}: {e}", path.display())))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+fn summary(s: &metrics::Summary) -> Value {
+    json!({"mean": s.mean, "std": s.std, "lo": s.lo, "hi": s.hi})
+}
+
+fn run(cli: Cli) -> Result<Value, CliError> {
+    match cli.command {
+        Command::Classify { train, synthetic, eval, delta_m, delta_s, dataset, rule, bootstrap: n_boot, seed } => {
+            let rule = match rule {
+                RuleArg::Ratio => Rule::Ratio {
+                    delta_m: delta_m.unwrap_or(metrics::DELTA_M),
+                    delta_s: delta_s.unwrap_or(Dataset::from(dataset).delta_s()),
+                },
+                RuleArg::Absolute => Rule::Absolute { delta_m: delta_m.unwrap_or(0.33), delta_s: delta_s.unwrap_or(0.33) },
+            };
+            rule.validate()?;
+            let t = load(&train, "training")?;
+            let s = load(&synthetic, "synthetic")?;
+            let eval_is_synthetic = same_file(&synthetic, &eval);
+            let e = if eval_is_synthetic { s.clone() } else { load(&eval, "evaluation")? };
+            let c = classify(&t, &s, &e, eval_is_synthetic, &rule)?;
+            let labels: Vec<Label> = c.iter().map(|c| c.label).collect();
+            let f = fractions(&labels);
+            let boot = if n_boot > 0 {
+                let b = bootstrap(&labels, n_boot, seed)?;
+                json!({"memorized": summary(&b.memorized), "spurious": summary(&b.spurious),
+                       "generalized": summary(&b.generalized), "resamples": n_boot, "seed": seed})
+            } else {
+                Value::Null
+            };
+            Ok(json!({
+                "n_eval": labels.len(),
+                "eval_is_synthetic": eval_is_synthetic,
+                "rule": rule,
+                "fractions": {"memorized": f.memorized, "spurious": f.spurious, "generalized": f.generalized},
+                "bootstrap": boot,
+                "labels": labels,
+            }))
+        }
+        Command::Knn { query, data, k, exclude_self } => {
+            let q = load(&query, "query")?;
+            let d = if same_file(&query, &data) { q.clone() } else { load(&data, "data")? };
+            let nb = knn(&q, &d, k, exclude_self)?;
+            let n = nb.n_queries();
+            let indices: Vec<&[usize]> = (0..n).map(|i| nb.indices_of(i)).collect();
+            let distances: Vec<&[f64]> = (0..n).map(|i| nb.distances_of(i)).collect();
+            Ok(json!({"indices": indices, "distances": distances}))
+        }
+        Command::CircleEnergy { beta, radius } => {
+            let energies = radius.iter().map(|r| circle_energy(*r, beta)).collect::<Result<Vec<_>, _>>()?;
+            let derivatives = radius.iter().map(|r| circle_energy_derivative(*r, beta)).collect::<Result<Vec<_>, _>>()?;
+            Ok(json!({"beta": beta, "radius": radius, "energies": energies, "derivatives": derivatives}))
+        }
+        Command::Cluster { points, threshold } => {
+            let p = load(&points, "points")?;
+            let c = ward_clusters(&p, threshold)?;
+            let centroids: Vec<&[f32]> = c.centroids.iter_rows().collect();
+            Ok(json!({"labels": c.labels, "centroids": centroids}))
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(v) => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe is not worth a panic.
+            let _ = serde_json::to_writer(&mut out, &v).and_then(|_| writeln!(out).map_err(serde_json::Error::io));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("memgen: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

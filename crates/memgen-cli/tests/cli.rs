@@ -1,0 +1,205 @@
+//! Integration tests of the `memgen` binary: outputs against the numpy/scipy fixtures and
+//! every documented error case (one stderr line, non-zero exit, no panic).
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_memgen");
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("memgen-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+/// Writes a C-order .npy (format 1.0) with dtype `descr` and raw little-endian `data`.
+fn write_npy(path: &Path, descr: &str, shape: &[usize], data: &[u8]) {
+    let shape_s = match shape.len() {
+        1 => format!("({},)", shape[0]),
+        _ => format!("({})", shape.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")),
+    };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_s}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    std::fs::write(path, out).unwrap();
+}
+
+fn f32_npy(name: &str, shape: &[usize], v: &[f32]) -> PathBuf {
+    let p = tmp(name);
+    write_npy(&p, "<f4", shape, &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<_>>());
+    p
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn ok_json(args: &[&str]) -> Value {
+    let o = run(args);
+    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Asserts a clean failure whose single stderr line contains `needle`.
+fn fails_with(args: &[&str], needle: &str) {
+    let o = run(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{args:?} succeeded");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.to_lowercase().contains(&needle.to_lowercase()), "{err:?} lacks {needle:?}");
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn classify_matches_numpy_fixture() {
+    let f = fixtures();
+    let fx: Value = serde_json::from_str(&std::fs::read_to_string(f.join("metrics.json")).unwrap()).unwrap();
+    let (t, sy, e) = (f.join("classify_train.npy"), f.join("classify_synthetic.npy"), f.join("classify_eval.npy"));
+    let v = ok_json(&["classify", "--train", s(&t), "--synthetic", s(&sy), "--eval", s(&e), "--bootstrap", "500", "--seed", "3"]);
+    assert_eq!(v["labels"], fx["labels_ratio"]);
+    assert_eq!(v["n_eval"], 120);
+    let fr = &v["fractions"];
+    let sum = fr["memorized"].as_f64().unwrap() + fr["spurious"].as_f64().unwrap() + fr["generalized"].as_f64().unwrap();
+    assert!((sum - 1.0).abs() < 1e-12);
+    for l in ["memorized", "spurious", "generalized"] {
+        let b = &v["bootstrap"][l];
+        assert!(b["lo"].as_f64().unwrap() <= b["mean"].as_f64().unwrap() && b["mean"].as_f64().unwrap() <= b["hi"].as_f64().unwrap());
+        assert!(b["std"].as_f64().unwrap() > 0.0);
+    }
+    let v = ok_json(&["classify", "--train", s(&t), "--synthetic", s(&sy), "--eval", s(&e), "--rule", "absolute", "--delta-m", "1.0", "--delta-s", "3.0", "--bootstrap", "0"]);
+    assert_eq!(v["labels"], fx["labels_absolute"]);
+    // eval = synthetic file: x1' excludes the sample itself
+    let v = ok_json(&["classify", "--train", s(&t), "--synthetic", s(&sy), "--eval", s(&sy), "--bootstrap", "10"]);
+    assert_eq!(v["eval_is_synthetic"], true);
+    assert_eq!(v["labels"], fx["labels_self_ratio"]);
+}
+
+#[test]
+fn knn_matches_sklearn_fixture() {
+    let fx: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("knn.json")).unwrap()).unwrap();
+    let floats = |v: &Value| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect::<Vec<_>>();
+    let q = f32_npy("q.npy", &[30, 8], &floats(&fx["query"]));
+    // data as [300, 2, 4]: each sample is flattened
+    let x = f32_npy("x.npy", &[300, 2, 4], &floats(&fx["data"]));
+    let v = ok_json(&["knn", "--query", s(&q), "--data", s(&x), "-k", "3"]);
+    assert_eq!(v["indices"], fx["indices"]);
+    for (a, b) in v["distances"].as_array().unwrap().iter().zip(fx["distances"].as_array().unwrap()) {
+        for (a, b) in a.as_array().unwrap().iter().zip(b.as_array().unwrap()) {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            assert!((a - b).abs() <= 1e-5 * b);
+        }
+    }
+    let v = ok_json(&["knn", "--query", s(&x), "--data", s(&x), "-k", "2", "--exclude-self"]);
+    assert_eq!(v["indices"], fx["self_indices"]);
+}
+
+#[test]
+fn circle_energy_matches_scipy() {
+    let v = ok_json(&["circle-energy", "--beta", "20", "--radius", "0,0.7,1.0,1.5"]);
+    // scipy: r²+1 − (log i0e(2βr) + 2βr)/β
+    let want = [1.0, 0.21902468193874225, 0.13801065693238224, 0.39820049051724293];
+    for (a, b) in v["energies"].as_array().unwrap().iter().zip(want) {
+        assert!((a.as_f64().unwrap() - b).abs() <= 1e-5 * b, "{a} vs {b}");
+    }
+    let v = ok_json(&["circle-energy", "--beta", "10000", "--radius", "1"]);
+    assert!(v["energies"][0].as_f64().unwrap().is_finite());
+}
+
+#[test]
+fn cluster_matches_scipy_fixture() {
+    let fx: Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("ward.json")).unwrap()).unwrap();
+    let pts: Vec<f32> = fx["points"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect();
+    let p = f32_npy("ward.npy", &[pts.len() / 2, 2], &pts);
+    for c in fx["cases"].as_array().unwrap() {
+        let t = c["threshold"].as_f64().unwrap().to_string();
+        let v = ok_json(&["cluster", "--points", s(&p), "--threshold", &t]);
+        let scipy: Vec<usize> = serde_json::from_value(c["labels"].clone()).unwrap();
+        let ours: Vec<usize> = serde_json::from_value(v["labels"].clone()).unwrap();
+        // same partition: a bijection between label sets
+        let mut map = std::collections::HashMap::new();
+        for (a, b) in ours.iter().zip(&scipy) {
+            assert_eq!(*map.entry(*a).or_insert(*b), *b);
+        }
+        assert_eq!(v["centroids"].as_array().unwrap().len(), c["centroids"].as_array().unwrap().len());
+    }
+}
+
+#[test]
+fn reads_f64_and_u8() {
+    let p64 = tmp("a64.npy");
+    let vals = [0.0f64, 0.0, 1.0, 0.0, 0.0, 3.0];
+    write_npy(&p64, "<f8", &[3, 2], &vals.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<_>>());
+    let p8 = tmp("a8.npy");
+    write_npy(&p8, "|u1", &[3, 2], &[0, 0, 1, 0, 0, 3]);
+    for p in [&p64, &p8] {
+        let v = ok_json(&["knn", "--query", s(p), "--data", s(p), "-k", "1", "--exclude-self"]);
+        assert_eq!(v["indices"], serde_json::json!([[1], [0], [0]]));
+    }
+}
+
+#[test]
+fn error_cases() {
+    let good = f32_npy("good.npy", &[4, 3], &[0.0, 1.0, 2.0, 1.0, 0.0, 2.0, 2.0, 2.0, 0.0, 1.0, 1.0, 1.0]);
+    let other_dim = f32_npy("dim.npy", &[2, 2], &[0.0, 1.0, 2.0, 3.0]);
+    let nan = f32_npy("nan.npy", &[2, 3], &[0.0, 1.0, f32::NAN, 1.0, 0.0, 2.0]);
+    let inf = f32_npy("inf.npy", &[2, 3], &[0.0, 1.0, 2.0, f32::INFINITY, 0.0, 2.0]);
+    let empty = f32_npy("empty.npy", &[0, 3], &[]);
+    let one = f32_npy("one.npy", &[1, 3], &[0.0, 1.0, 2.0]);
+    let corrupt = tmp("corrupt.npy");
+    std::fs::write(&corrupt, b"this is not numpy").unwrap();
+    let truncated = tmp("trunc.npy");
+    write_npy(&truncated, "<f4", &[4, 3], &[0u8; 10]);
+    let ints = tmp("ints.npy");
+    write_npy(&ints, "<i8", &[1, 1], &[0u8; 8]);
+    let g = s(&good);
+    let classify = |t: &Path, sy: &Path, e: &Path| -> Vec<String> {
+        ["classify", "--train", s(t), "--synthetic", s(sy), "--eval", s(e), "--bootstrap", "10"].iter().map(|x| x.to_string()).collect()
+    };
+    let c = |v: Vec<String>, needle: &str| fails_with(&v.iter().map(|x| x.as_str()).collect::<Vec<_>>(), needle);
+    c(classify(&good, &other_dim, &good), "dimension mismatch");
+    c(classify(&good, &good, &other_dim), "dimension mismatch");
+    c(classify(&nan, &good, &good), "non-finite");
+    c(classify(&good, &inf, &good), "non-finite");
+    c(classify(&empty, &good, &good), "empty");
+    c(classify(&good, &good, &empty), "empty");
+    c(classify(&one, &good, &good), "at least 2");
+    c(classify(&corrupt, &good, &good), "not a valid .npy");
+    c(classify(&truncated, &good, &good), "corrupt");
+    c(classify(&ints, &good, &good), "unsupported dtype");
+    c(classify(Path::new("/nonexistent/x.npy"), &good, &good), "cannot read");
+    fails_with(&["classify", "--train", g, "--synthetic", g, "--eval", g, "--delta-s", "0.7"], "delta_s");
+    fails_with(&["knn", "--query", g, "--data", s(&other_dim), "-k", "1"], "dimension mismatch");
+    fails_with(&["knn", "--query", g, "--data", g, "-k", "9"], "at least 9");
+    fails_with(&["knn", "--query", s(&nan), "--data", g, "-k", "1"], "non-finite");
+    fails_with(&["circle-energy", "--beta", "-1", "--radius", "1"], "beta");
+    fails_with(&["circle-energy", "--beta", "1", "--radius", "-1"], "radius");
+    fails_with(&["cluster", "--points", s(&empty), "--threshold", "1"], "empty");
+    fails_with(&["cluster", "--points", g, "--threshold", "-1"], "threshold");
+}
+
+#[test]
+fn help_shows_paper_defaults() {
+    let h = |args: &[&str]| String::from_utf8(run(args).stdout).unwrap();
+    let c = h(&["classify", "--help"]);
+    for s in ["1/3", "0.28", "0.175", "10000", "ratio"] {
+        assert!(c.contains(s), "classify --help lacks {s}");
+    }
+    assert!(h(&["circle-energy", "--help"]).contains("20"));
+    assert!(h(&["cluster", "--help"]).contains("0.45"));
+    assert!(h(&["knn", "--help"]).contains("exclude-self"));
+    assert!(h(&["--help"]).contains("classify"));
+}
