@@ -99,7 +99,7 @@ mod tests {
     fn scan_stops_at_first_failure() {
         let grid = [0.1, 0.2, 0.3, 0.4, 0.5];
         // recovers fully up to 0.2, 80% at 0.3, then fully again (ignored: scan stopped)
-        let ct = critical_time(&grid, 10, RECOVERY_THRESHOLD, |t, k| t < 0.25 || t > 0.35 || k < 8).unwrap();
+        let ct = critical_time(&grid, 10, RECOVERY_THRESHOLD, |t, k| !(0.25..=0.35).contains(&t) || k < 8).unwrap();
         assert_eq!(ct.t_c, Some(0.2));
         assert_eq!(ct.probabilities.len(), 3);
         assert_eq!(ct.probabilities[2].1, 0.8);

@@ -130,8 +130,8 @@ mod tests {
         let s = ideal_score(&x, &train, sigma).unwrap();
         for i in 0..2 {
             let want = naive_score(x.row(i), &ys, sigma);
-            for k in 0..2 {
-                assert!((s.row(i)[k] as f64 - want[k]).abs() < 1e-5);
+            for (got, w) in s.row(i).iter().zip(&want) {
+                assert!((*got as f64 - w).abs() < 1e-5);
             }
             // score = ∇ log p, by central differences of log Σ exp(−‖x−y‖²/2σ²)
             let logp = |p: [f64; 2]| {

@@ -33,11 +33,7 @@ pub struct Neighbours {
 impl Neighbours {
     /// Number of queries.
     pub fn n_queries(&self) -> usize {
-        if self.k == 0 {
-            0
-        } else {
-            self.indices.len() / self.k
-        }
+        self.indices.len().checked_div(self.k).unwrap_or(0)
     }
     /// Indices of the neighbours of query `i`, nearest first.
     pub fn indices_of(&self, i: usize) -> &[usize] {

@@ -6,6 +6,19 @@
 //!
 //! Data layout: every set of points is a [`Matrix`], row-major `f32`, one sample per row
 //! (`rows = n`, `cols = d`). Equations refer to `shared/docs/SCIENCE.md` and the paper.
+//! Errors are one [`CoreError`] enum whose messages are single lines naming the problem.
+//!
+//! | module | what | entry points |
+//! |---|---|---|
+//! | [`schedules`] | VE SDE of the toy; DDPM linear β, ᾱ, ancestral and DDIM (η = 0) steps | `VeSde`, `DdpmSchedule::paper()` |
+//! | [`dense_am`] | DenseAM energies, retrieval, basin maps | `DenseAm` |
+//! | [`ideal_score`] | exact score / ideal denoiser of a finite set at std σ | `ideal_score`, `ideal_denoiser`, `ideal_epsilon` |
+//! | [`circle`] | exact K→∞ circle energy `E(R; β)` and `dE/dR` | `circle_energy`, `circle_energy_derivative`, `i0e` |
+//! | [`knn`] | exact Euclidean kNN (blocked GEMM, threads natively) | `knn`, `knn_naive` |
+//! | [`metrics`] | Eqs. 4–6 labels, fractions, bootstrap, capacities | `classify`, `fractions`, `bootstrap`, `capacities` |
+//! | [`cluster`] | Ward clustering at a distance threshold (scipy semantics) | `ward_clusters` |
+//! | [`basin`] | recovery probability, critical time, d-ball log-volume, SVD | `critical_time`, `log_ball_volume`, `singular_values` |
+//! | [`spec`] | versioned experiment spec; the one seeded RNG (ChaCha8) | `ExperimentSpec`, `NoiseStream`, `subset_indices` |
 pub mod basin;
 pub mod circle;
 pub mod cluster;

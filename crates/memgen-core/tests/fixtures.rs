@@ -38,7 +38,7 @@ fn knn_matches_sklearn() {
         let idx: Vec<usize> = f["indices"][i].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
         assert_eq!(nb.indices_of(i), &idx[..], "query {i}");
         for (a, b) in nb.distances_of(i).iter().zip(floats(&f["distances"][i])) {
-            close(*a as f64, b, "distance");
+            close(*a, b, "distance");
         }
     }
     let s = knn(&x, &x, 2, true).unwrap();
@@ -46,7 +46,7 @@ fn knn_matches_sklearn() {
         let idx: Vec<usize> = f["self_indices"][i].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
         assert_eq!(s.indices_of(i), &idx[..]);
         for (a, b) in s.distances_of(i).iter().zip(floats(&f["self_distances"][i])) {
-            close(*a as f64, b, "self distance");
+            close(*a, b, "self distance");
         }
     }
 }

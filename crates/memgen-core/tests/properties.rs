@@ -1,4 +1,5 @@
-//! Property tests (proptest) of the metrics' invariants (issue 3).
+//! Property tests (proptest) of the metrics' invariants (issue 3). Native only.
+#![cfg(not(target_arch = "wasm32"))]
 use memgen_core::metrics::{classify, classify_distances, fractions, Label, Rule, SampleDistances, DELTA_M};
 use memgen_core::Matrix;
 use proptest::prelude::*;
@@ -13,7 +14,10 @@ fn to_matrix(rows: &[Vec<i8>], scale: f32) -> Matrix {
     Matrix::from_rows(&r).unwrap()
 }
 
-fn sets() -> impl Strategy<Value = (Vec<Vec<i8>>, Vec<Vec<i8>>, Vec<Vec<i8>>)> {
+/// Integer-grid points, one row each.
+type Set = Vec<Vec<i8>>;
+
+fn sets() -> impl Strategy<Value = (Set, Set, Set)> {
     (1usize..5).prop_flat_map(|d| (set(2..12, d), set(1..16, d), set(1..10, d)))
 }
 
