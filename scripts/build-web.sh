@@ -20,13 +20,15 @@ fi
 export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
 
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-WASM_IN="$TARGET_DIR/wasm32-unknown-unknown/release/memgen-lab.wasm"
+# MEMGEN_PROFILE=web-dev builds without LTO for quick iteration (see Cargo.toml).
+PROFILE="${MEMGEN_PROFILE:-release}"
+WASM_IN="$TARGET_DIR/wasm32-unknown-unknown/$PROFILE/memgen-lab.wasm"
 STAGE="$TARGET_DIR/memgen-web"     # wasm-bindgen output and the wasm-opt cache
 DIST="$ROOT/dist"
 
 t0=$SECONDS
-echo "build-web: cargo build --release --target wasm32-unknown-unknown -p memgen-lab --bin memgen-lab"
-cargo build --release --target wasm32-unknown-unknown -p memgen-lab --bin memgen-lab
+echo "build-web: cargo build --profile $PROFILE --target wasm32-unknown-unknown -p memgen-lab --bin memgen-lab"
+cargo build --profile "$PROFILE" --target wasm32-unknown-unknown -p memgen-lab --bin memgen-lab
 echo "build-web: cargo done in $((SECONDS - t0)) s"
 
 rm -rf "$STAGE/bindgen"

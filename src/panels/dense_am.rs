@@ -153,6 +153,7 @@ pub fn DenseAmPanel() -> impl IntoView {
                     match at.kind {
                         AttractorKind::Memory(j) => render::attractor_colour(Some(j), false),
                         AttractorKind::Spurious => render::attractor_colour(Some(*idx), true),
+                        AttractorKind::Saddle => [90, 90, 90],
                     }
                 }
                 None => render::attractor_colour(None, false),
@@ -321,8 +322,10 @@ pub fn DenseAmPanel() -> impl IntoView {
         let flat = compute::flat(&mems);
         let am = DenseAm::new(&flat, 2, s.beta, s.form);
         let (r, path) = am.trajectory(&p, 1e-9, 2000);
+        let gaps = am.neighbour_gaps();
+        let frac = memgen_core::dense_am::BasinParams::default().memory_frac;
         let kind = match am.nearest_memory(&r.state) {
-            Some((j, d)) if d <= 1e-2 => format!("stored memory #{j}"),
+            Some((j, d)) if d <= frac * gaps[j] => format!("stored memory #{j}"),
             _ if r.converged => format!("a spurious state at ({:.3}, {:.3})", r.state[0], r.state[1]),
             _ => "no fixed point within 2000 updates".to_string(),
         };
@@ -486,7 +489,7 @@ pub fn DenseAmPanel() -> impl IntoView {
                 <figure>
                     <canvas node_ref=basin_ref width=CANVAS height=CANVAS data-testid="basin-canvas" class="plane" on:click=on_basin_click></canvas>
                     <figcaption>
-                        "Basins of attraction: every start on a grid is iterated to its fixed point and coloured by where it ends (memories: bright colours; spurious states: greyish; black: no convergence). Click to trace one retrieval."
+                        "Basins of attraction: every start on a grid is iterated to its fixed point and coloured by where it ends (memories: bright colours; spurious states: muted colours; grey: a saddle on a boundary; black: no convergence within 300 updates). Click to trace one retrieval."
                     </figcaption>
                 </figure>
             </div>
@@ -519,8 +522,13 @@ pub fn DenseAmPanel() -> impl IntoView {
                                 let label = match a.kind {
                                     AttractorKind::Memory(j) => format!("stored memory #{j}"),
                                     AttractorKind::Spurious => "spurious state".to_string(),
+                                    AttractorKind::Saddle => "saddle (unstable fixed point on a basin boundary)".to_string(),
                                 };
-                                let class = if a.kind == AttractorKind::Spurious { "spurious" } else { "stored" };
+                                let class = match a.kind {
+                                    AttractorKind::Spurious => "spurious",
+                                    AttractorKind::Saddle => "saddle",
+                                    AttractorKind::Memory(_) => "stored",
+                                };
                                 view! {
                                     <li class=class>
                                         {format!("{label} at ({:.3}, {:.3}) · E = {:.4} · basin {:.1}% ({} starts)", a.position[0], a.position[1], a.energy, 100.0 * a.count as f64 / total, a.count)}

@@ -189,6 +189,19 @@ impl<'a> DenseAm<'a> {
         Retrieval { energy: self.energy(&x), state: x, steps: max_steps, converged: false }
     }
 
+    /// For each memory, the distance to its nearest other memory (`+∞` when K = 1).
+    pub fn neighbour_gaps(&self) -> Vec<f64> {
+        let k = self.len();
+        (0..k)
+            .map(|i| {
+                (0..k)
+                    .filter(|&j| j != i)
+                    .map(|j| sq_dist(self.memory(i), self.memory(j)).sqrt())
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .collect()
+    }
+
     /// Index and distance of the memory nearest to `x` (`None` when empty).
     pub fn nearest_memory(&self, x: &[f64]) -> Option<(usize, f64)> {
         (0..self.len())
@@ -216,8 +229,11 @@ pub struct Retrieval {
 pub enum AttractorKind {
     /// Within tolerance of stored memory `j`.
     Memory(usize),
-    /// A fixed point far from every memory.
+    /// A stable fixed point far from every memory.
     Spurious,
+    /// A fixed point that small perturbations leave (a saddle on a basin boundary):
+    /// reached only from starts exactly on the boundary, so not an attractor.
+    Saddle,
 }
 
 /// One distinct fixed point found by [`basin_map`].
@@ -240,16 +256,19 @@ pub struct BasinParams {
     pub tol: f64,
     /// Update cap per start.
     pub max_steps: usize,
-    /// A fixed point within this distance of a memory retrieves it.
-    pub memory_tol: f64,
+    /// A fixed point retrieves memory `j` when it lies within `memory_frac` times the
+    /// distance from `y_j` to its nearest other memory. (At finite β the fixed point
+    /// near a memory is pulled slightly towards its neighbours; a mixture of two
+    /// memories sits half-way, at fraction ½, so any fraction below ½ separates them.)
+    pub memory_frac: f64,
     /// Fixed points closer than this are the same attractor.
     pub merge_tol: f64,
 }
 
 impl Default for BasinParams {
-    /// `tol = 1e-6`, `max_steps = 500`, `memory_tol = 1e-2`, `merge_tol = 2e-2`.
+    /// `tol = 1e-6`, `max_steps = 500`, `memory_frac = 0.25`, `merge_tol = 2e-2`.
     fn default() -> Self {
-        BasinParams { tol: 1e-6, max_steps: 500, memory_tol: 1e-2, merge_tol: 2e-2 }
+        BasinParams { tol: 1e-6, max_steps: 500, memory_frac: 0.25, merge_tol: 2e-2 }
     }
 }
 
@@ -288,20 +307,22 @@ impl BasinMap {
 }
 
 /// Groups already-converged final states into attractors: a state within
-/// `memory_tol` of a memory is that memory; otherwise it joins the first spurious
+/// `memory_frac` of its nearest memory's gap to that memory's own nearest neighbour
+/// is that memory (see [`BasinParams::memory_frac`]); otherwise it joins the first spurious
 /// attractor within `merge_tol`, or starts a new one. `finals[i] = None` marks a
 /// start that did not converge.
 pub fn label_fixed_points(am: &DenseAm<'_>, finals: &[Option<Vec<f64>>], params: &BasinParams) -> BasinMap {
     let mut attractors: Vec<Attractor> = Vec::new();
     let mut memory_slot: Vec<Option<usize>> = vec![None; am.len()];
     let mut assignment = Vec::with_capacity(finals.len());
+    let gaps = am.neighbour_gaps();
     for fin in finals {
         let Some(x) = fin else {
             assignment.push(None);
             continue;
         };
         let slot = match am.nearest_memory(x) {
-            Some((j, d)) if d <= params.memory_tol => *memory_slot[j].get_or_insert_with(|| {
+            Some((j, d)) if d <= params.memory_frac * gaps[j] => *memory_slot[j].get_or_insert_with(|| {
                 attractors.push(Attractor {
                     position: am.memory(j).to_vec(),
                     kind: AttractorKind::Memory(j),
@@ -328,7 +349,26 @@ pub fn label_fixed_points(am: &DenseAm<'_>, finals: &[Option<Vec<f64>>], params:
         attractors[slot].count += 1;
         assignment.push(Some(slot));
     }
+    for a in attractors.iter_mut().filter(|a| a.kind == AttractorKind::Spurious) {
+        if !is_stable(am, &a.position, params) {
+            a.kind = AttractorKind::Saddle;
+        }
+    }
     BasinMap { assignment, attractors }
+}
+
+/// Whether retrieval from small perturbations `x ± δ e_i` (δ = `2·merge_tol`, each
+/// coordinate axis) returns to within `merge_tol` of the fixed point `x`.
+pub fn is_stable(am: &DenseAm<'_>, x: &[f64], params: &BasinParams) -> bool {
+    let delta = 2.0 * params.merge_tol;
+    (0..am.dim).all(|i| {
+        [-delta, delta].iter().all(|d| {
+            let mut p = x.to_vec();
+            p[i] += d;
+            let r = am.retrieve(&p, params.tol, params.max_steps);
+            sq_dist(&r.state, x).sqrt() <= params.merge_tol
+        })
+    })
 }
 
 /// Retrieves from every start (row-major, `n·d`) and labels the fixed points.
@@ -500,6 +540,39 @@ mod tests {
         assert_eq!(path.len(), r.steps + 1);
         assert_eq!(path.last().unwrap(), &r.state);
         assert_eq!(r, am.retrieve(&[0.5, 0.1], 1e-10, 100));
+    }
+
+    #[test]
+    fn displaced_fixed_points_still_count_as_their_memory() {
+        // Nine memories on the circle at β = 10: each well's fixed point is pulled
+        // inwards by its neighbours (by more than 1e-2) but is still that memory.
+        let mem = circle(9);
+        let am = DenseAm::new(&mem, 2, 10.0, EnergyForm::Dot);
+        let r = am.retrieve(&[0.95, 0.05], 1e-10, 1000);
+        let (j, d) = am.nearest_memory(&r.state).unwrap();
+        assert_eq!(j, 0);
+        assert!(d > 1e-2 && d < 0.25 * am.neighbour_gaps()[0], "d = {d}");
+        let starts: Vec<f64> = (0..9).flat_map(|j| [0.9 * mem[2 * j], 0.9 * mem[2 * j + 1]]).collect();
+        let map = basin_map(&am, &starts, &BasinParams::default());
+        assert_eq!(map.stored_count(), 9);
+        assert_eq!(map.spurious_count(), 0);
+    }
+
+    #[test]
+    fn saddles_on_basin_boundaries_are_not_spurious_attractors() {
+        // Two memories at ±1 and large β: a start exactly on the boundary x = 0 stays on
+        // the symmetric saddle; it must be labelled a saddle, not a spurious attractor.
+        let mem = [-1.0, 0.0, 1.0, 0.0];
+        let am = DenseAm::new(&mem, 2, 20.0, EnergyForm::Distance);
+        let starts = [0.0, 0.3, -0.5, 0.2, 0.5, 0.2];
+        let map = basin_map(&am, &starts, &BasinParams::default());
+        assert_eq!(map.spurious_count(), 0);
+        assert_eq!(map.stored_count(), 2);
+        assert!(map.attractors.iter().any(|a| a.kind == AttractorKind::Saddle));
+        // Whereas the merged mixture at small β is a stable spurious state.
+        let am = DenseAm::new(&mem, 2, 0.5, EnergyForm::Distance);
+        let map = basin_map(&am, &starts, &BasinParams::default());
+        assert_eq!(map.spurious_count(), 1);
     }
 
     #[test]
