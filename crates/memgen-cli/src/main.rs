@@ -3,6 +3,10 @@
 //! Inputs are .npy arrays of float32, float64 or uint8 (uint8 values are used as they are,
 //! 0–255: the ratio rule is scale-free), shape `[n, …]`; each sample is flattened to one row.
 //! Results go to stdout as JSON; errors are one line on stderr and a non-zero exit.
+//!
+//! Datasets: `memgen datasets` lists the packed sets of `www/data` (built by
+//! `bash scripts/datasets.sh`), `memgen export` writes a training subset S_K as uint8 .npy,
+//! and `memgen import` turns your own PNG / JPEG files, zip archives or .npy arrays into one.
 use clap::{Parser, Subcommand, ValueEnum};
 use memgen_core::circle::{circle_energy, circle_energy_derivative};
 use memgen_core::cluster::ward_clusters;
@@ -14,6 +18,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod data;
 mod npy;
 
 #[derive(Parser)]
@@ -123,6 +128,60 @@ enum Command {
         #[arg(long, allow_hyphen_values = true)]
         threshold: f64,
     },
+    /// List the datasets of the manifest (datasets.json, built by `bash scripts/datasets.sh`):
+    /// splits with counts, shapes [h, w, c], files, SHA-256, licence, attribution, web subsample.
+    Datasets {
+        /// Folder holding datasets.json and the packed .mgds files
+        #[arg(long, default_value = "www/data")]
+        data_dir: PathBuf,
+    },
+    /// Write the training subset S_K as uint8 .npy, shape [K, H, W] (grey) or [K, H, W, C]:
+    /// the first K of the seeded permutation (nested in K; the app's subsets), drawn from the
+    /// FULL split (not the web subsample). JSON summary with the file's SHA-256 on stdout.
+    Export {
+        /// Dataset
+        #[arg(long, value_enum)]
+        dataset: data::ExportDataset,
+        /// Subset size K (1 ≤ K ≤ n)
+        #[arg(long)]
+        k: usize,
+        /// Seed of the permutation
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output .npy
+        #[arg(long)]
+        out: PathBuf,
+        /// Split to draw from (emoji has one set, `train`)
+        #[arg(long, value_enum, default_value = "train")]
+        split: data::SplitArg,
+        /// Class-balanced: round-robin over classes in class order, each class in the order
+        /// of the same seeded permutation (still nested in K)
+        #[arg(long)]
+        balanced: bool,
+        /// Also write the labels of S_K (uint8 .npy, shape [K])
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Folder holding datasets.json and the packed .mgds files
+        #[arg(long, default_value = "www/data")]
+        data_dir: PathBuf,
+    },
+    /// Bring your own data: a folder or zip of PNG / JPEG files, an .npy array ([n, h, w] or
+    /// [n, h, w, c]) or one image, resized to SIZE×SIZE, grey or RGB, written as uint8 .npy.
+    /// Limits: 100,000 images, 20 MB a file, 2 GB in all.
+    Import {
+        /// Folder, .zip, .npy, .png or .jpg
+        #[arg(long)]
+        input: PathBuf,
+        /// Output side in pixels (1 to 1024)
+        #[arg(long, default_value_t = 28)]
+        size: u32,
+        /// RGB output [n, size, size, 3] instead of grey [n, size, size]
+        #[arg(long, alias = "color")]
+        colour: bool,
+        /// Output .npy
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// A CLI failure: one line for stderr.
@@ -203,6 +262,11 @@ fn run(cli: Cli) -> Result<Value, CliError> {
             let centroids: Vec<&[f32]> = c.centroids.iter_rows().collect();
             Ok(json!({"labels": c.labels, "centroids": centroids}))
         }
+        Command::Datasets { data_dir } => data::datasets(&data_dir),
+        Command::Export { dataset, k, seed, out, split, balanced, labels, data_dir } => {
+            data::export(&data::ExportArgs { dataset, k, seed, out, split, balanced, labels, data_dir })
+        }
+        Command::Import { input, size, colour, out } => data::import(&input, size, colour, &out),
     }
 }
 

@@ -91,6 +91,8 @@ pub mod sprite;
 pub mod fetch;
 #[cfg(feature = "core")]
 mod subset;
+#[cfg(feature = "images")]
+pub mod images;
 
 pub use catalog::{
     DatasetId, Manifest, ManifestEntry, SourceSpec, Split, MANIFEST_FILE, WEB_BUDGET_BYTES,
@@ -103,4 +105,4 @@ pub use packed::{
 };
 pub use sprite::{extract_sprite_rgb, SheetGeometry};
 #[cfg(feature = "core")]
-pub use subset::subset;
+pub use subset::{balanced_subset, subset};
