@@ -271,7 +271,23 @@ fn run(cli: Cli) -> Result<Value, CliError> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) => e.exit(),
+        Err(e) => {
+            // Usage errors on one line too (clap's own message is several).
+            let text = e.render().to_string();
+            let parts: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:"))
+                .collect();
+            let msg = parts.join("; ");
+            eprintln!("memgen: {}", msg.strip_prefix("error: ").map(|m| format!("error: {m}")).unwrap_or(msg));
+            return ExitCode::from(2);
+        }
+    };
     match run(cli) {
         Ok(v) => {
             let mut out = std::io::stdout().lock();
