@@ -40,6 +40,7 @@ impl LabDevice {
     }
 
     /// burn's ndarray CPU backend.
+    #[allow(deprecated)] // burn 0.22 suggests Device::flex(), which the workspace does not enable
     pub fn cpu() -> LabDevice {
         LabDevice { device: Device::ndarray().autodiff(), kind: BackendKind::Cpu, wgpu: None }
     }

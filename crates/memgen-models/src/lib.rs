@@ -1,8 +1,9 @@
-//! burn models of the lab: the 2-D toy score network and its training loop.
+//! burn models of the lab: the 2-D toy score network, its training loop, sampler and energies.
 //!
 //! One `Device` type serves every backend (burn 0.22): WebGPU in the browser, wgpu
 //! or ndarray natively, ndarray inside wasm as the CPU fallback. Every function that
-//! reads a tensor back is `async`, so the same code runs in a browser tab.
+//! reads a tensor back is `async`, so the same code runs in a browser tab; natively, drive
+//! the futures with `pollster::block_on` (as [`toy::toy_run`] does).
 
 pub mod device;
 pub mod toy;

@@ -5,14 +5,38 @@
 //! the hidden width → 3 × (Linear + SiLU) → Linear to 2, divided by `√t`.
 //! Loss (denoising score matching): `E ‖ s_θ(x_0 + √t z, t) √t + z ‖²`, `t ~ U(t_min, 1)`.
 
-use burn::module::Module;
-use burn::nn::{Linear, LinearConfig};
+use burn::module::{Module, Param};
+use burn::nn::Linear;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::silu;
 use burn::tensor::{Device, Tensor, TensorData};
 
+pub mod centroids;
+pub mod energy;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod run;
+pub mod sampler;
+pub mod training;
+
+pub use centroids::{centroids_from_matrix, classify_centroids, classify_centroids_detailed, CentroidKind, CentroidStats, CentroidThresholds};
+pub use energy::{circle_energy_grid, grid_points, ideal_energy, ode_energy, ode_log_density, shift_min_to_zero, OdeConfig, OdePrior};
+#[cfg(not(target_arch = "wasm32"))]
+pub use run::{toy_run, toy_run_with, NativeBackend, ToyRunOutput};
+pub use sampler::{sample, EulerMaruyama, IdealScore, Sampling, ScoreModel};
+pub use training::{circle_points, train, ToyPreset, ToyTrainConfig, ToyTraining};
+
 /// Smallest diffusion time used in training and sampling.
 pub const T_MIN: f64 = 1e-5;
+
+/// σ of the VE SDE `dx = σ dW` (the toy uses σ = 1): the marginal std at time `t` is `σ√t`.
+pub const SIGMA: f64 = 1.0;
+
+/// Stream of the seed that draws the `K` training points ([`circle_points`]).
+pub const STREAM_TOY_DATA: u64 = memgen_core::spec::STREAM_SUBSET;
+/// Stream of the seed that draws the network's initial weights and every training batch.
+pub const STREAM_TOY_TRAIN: u64 = memgen_core::spec::STREAM_NOISE;
+/// Stream of the seed that draws the sampler's noise (`x_1` and every Euler–Maruyama step).
+pub const STREAM_TOY_SAMPLE: u64 = 3;
 
 /// Hyper-parameters of the toy score network.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,10 +74,15 @@ impl NoiseSource for memgen_core::spec::NoiseStream {
 }
 
 /// Score network `s_θ(x, t)` of the toy.
+///
+/// Layout as in SCIENCE.md §4 and the authors' `ScoreNet`: the input projection (after the
+/// concatenation of the time embedding and `x`) has no activation; each of the 3 hidden
+/// layers is followed by SiLU. Parameter count with the default config: 99,586 trainable
+/// (+ 64 frozen Fourier frequencies).
 #[derive(Module, Debug)]
 pub struct ToyScoreNet {
-    /// Frozen Fourier frequencies `W`, shape `[1, F/2]` (a constant, not a parameter).
-    fourier_w: Tensor<2>,
+    /// Frozen Fourier frequencies `W`, shape `[1, F/2]` (saved with the weights, never trained).
+    fourier_w: Param<Tensor<2>>,
     time1: Linear,
     time2: Linear,
     input: Linear,
@@ -61,31 +90,44 @@ pub struct ToyScoreNet {
     output: Linear,
 }
 
+/// A linear layer initialised like PyTorch's `nn.Linear` (weights and bias `U(−k, k)`,
+/// `k = 1/√d_in`), drawn from `noise` so that every initial weight follows the seed.
+fn seeded_linear(d_in: usize, d_out: usize, device: &Device, noise: &mut impl NoiseSource) -> Linear {
+    let k = 1.0 / (d_in as f64).sqrt();
+    let mut draw = |n: usize| -> Vec<f32> { (0..n).map(|_| ((2.0 * noise.uniform() - 1.0) * k) as f32).collect() };
+    let w = draw(d_in * d_out);
+    let b = draw(d_out);
+    Linear {
+        weight: Param::from_tensor(Tensor::from_data(TensorData::new(w, [d_in, d_out]), device)),
+        bias: Some(Param::from_tensor(Tensor::from_data(TensorData::new(b, [d_out]), device))),
+    }
+}
+
 impl ToyNetConfig {
-    /// Builds the network; the frozen frequencies come from `noise`.
+    /// Builds the network; the frozen frequencies and all initial weights come from `noise`
+    /// (frequencies first, then each layer's weights and bias in forward order).
     pub fn init(&self, device: &Device, noise: &mut impl NoiseSource) -> ToyScoreNet {
         let half = self.fourier_features / 2;
         let w: Vec<f32> = (0..half).map(|_| (noise.normal() * self.fourier_scale) as f32).collect();
         let h = self.hidden;
-        ToyScoreNet {
-            fourier_w: Tensor::from_data(TensorData::new(w, [1, half]), device),
-            time1: LinearConfig::new(self.fourier_features, h).init(device),
-            time2: LinearConfig::new(h, h).init(device),
-            input: LinearConfig::new(h + 2, h).init(device),
-            hidden: (0..3).map(|_| LinearConfig::new(h, h).init(device)).collect(),
-            output: LinearConfig::new(h, 2).init(device),
-        }
+        let fourier_w = Param::from_tensor(Tensor::from_data(TensorData::new(w, [1, half]), device)).set_require_grad(false);
+        let time1 = seeded_linear(2 * half, h, device, noise);
+        let time2 = seeded_linear(h, h, device, noise);
+        let input = seeded_linear(h + 2, h, device, noise);
+        let hidden = (0..3).map(|_| seeded_linear(h, h, device, noise)).collect();
+        let output = seeded_linear(h, 2, device, noise);
+        ToyScoreNet { fourier_w, time1, time2, input, hidden, output }
     }
 }
 
 impl ToyScoreNet {
     /// `s_θ(x, t)` for `x: [B, 2]`, `t: [B, 1]`.
     pub fn forward(&self, x: Tensor<2>, t: Tensor<2>) -> Tensor<2> {
-        let proj = t.clone().matmul(self.fourier_w.clone()) * (2.0 * std::f64::consts::PI);
+        let proj = t.clone().matmul(self.fourier_w.val()) * (2.0 * std::f64::consts::PI);
         let emb = Tensor::cat(vec![proj.clone().sin(), proj.cos()], 1);
         let e = silu(self.time1.forward(emb));
         let e = silu(self.time2.forward(e));
-        let mut h = silu(self.input.forward(Tensor::cat(vec![e, x], 1)));
+        let mut h = self.input.forward(Tensor::cat(vec![e, x], 1));
         for layer in &self.hidden {
             h = silu(layer.forward(h));
         }
@@ -98,11 +140,39 @@ impl ToyScoreNet {
         let x0 = Tensor::<2>::from_data(TensorData::new(batch.x0.clone(), [b, 2]), device);
         let z = Tensor::<2>::from_data(TensorData::new(batch.z.clone(), [b, 2]), device);
         let t = Tensor::<2>::from_data(TensorData::new(batch.t.clone(), [b, 1]), device);
-        let std = t.clone().sqrt();
+        let std = t.clone().sqrt() * SIGMA;
         let xt = x0 + z.clone() * std.clone();
         let s = self.forward(xt, t);
         let r = s * std + z;
         (r.clone() * r).sum_dim(1).mean()
+    }
+
+    /// Exponential moving average in place: `self ← decay·self + (1 − decay)·model`, parameter
+    /// by parameter. `self` lives on a plain (non-autodiff) device; `model`'s values are
+    /// taken without their autodiff association.
+    pub fn ema_update(self, model: &ToyScoreNet, decay: f64) -> ToyScoreNet {
+        fn mix<const D: usize>(e: Param<Tensor<D>>, m: &Param<Tensor<D>>, decay: f64) -> Param<Tensor<D>> {
+            let mv = m.val().inner();
+            e.map(|ev| ev * decay + mv * (1.0 - decay))
+        }
+        fn lin(e: Linear, m: &Linear, decay: f64) -> Linear {
+            Linear {
+                weight: mix(e.weight, &m.weight, decay),
+                bias: match (e.bias, &m.bias) {
+                    (Some(eb), Some(mb)) => Some(mix(eb, mb, decay)),
+                    (b, _) => b,
+                },
+            }
+        }
+        let ToyScoreNet { fourier_w, time1, time2, input, hidden, output } = self;
+        ToyScoreNet {
+            fourier_w,
+            time1: lin(time1, &model.time1, decay),
+            time2: lin(time2, &model.time2, decay),
+            input: lin(input, &model.input, decay),
+            hidden: hidden.into_iter().zip(&model.hidden).map(|(e, m)| lin(e, m, decay)).collect(),
+            output: lin(output, &model.output, decay),
+        }
     }
 }
 
@@ -118,6 +188,20 @@ pub struct ToyBatch {
 }
 
 impl ToyBatch {
+    /// Builds a batch from chosen training-point indices (`points` is `[K, 2]` flat),
+    /// drawing `z ~ N(0, I)` and `t ~ U(T_MIN, 1)` for each.
+    pub fn from_indices(points: &[f32], idx: &[usize], noise: &mut impl NoiseSource) -> ToyBatch {
+        let size = idx.len();
+        let mut batch = ToyBatch { x0: Vec::with_capacity(2 * size), z: Vec::with_capacity(2 * size), t: Vec::with_capacity(size) };
+        for &j in idx {
+            batch.x0.extend_from_slice(&points[2 * j..2 * j + 2]);
+            batch.z.push(noise.normal() as f32);
+            batch.z.push(noise.normal() as f32);
+            batch.t.push((T_MIN + (1.0 - T_MIN) * noise.uniform()) as f32);
+        }
+        batch
+    }
+
     /// Draws `size` examples: a training point chosen uniformly from `points`
     /// (`[K, 2]` flat), `t ~ U(T_MIN, 1)`, `z ~ N(0, I)`.
     pub fn sample(points: &[f32], size: usize, noise: &mut impl NoiseSource) -> ToyBatch {
@@ -148,18 +232,40 @@ pub struct ToyTrainer {
 impl ToyTrainer {
     /// A fresh network on `device` (an autodiff device).
     pub fn new(config: &ToyNetConfig, lr: f64, device: &Device, noise: &mut impl NoiseSource) -> ToyTrainer {
-        ToyTrainer { model: config.init(device, noise), optim: AdamConfig::new().init(), lr, device: device.clone() }
+        ToyTrainer::with_optimizer(config, lr, &adam_like_torch(), device, noise)
+    }
+
+    /// A fresh network with an explicit optimizer configuration (learning-rate-free part).
+    pub fn with_optimizer(config: &ToyNetConfig, lr: f64, optim: &AdamConfig, device: &Device, noise: &mut impl NoiseSource) -> ToyTrainer {
+        ToyTrainer { model: config.init(device, noise), optim: optim.init(), lr, device: device.clone() }
     }
 
     /// One Adam step on `batch`; returns the loss before the step, read back asynchronously.
     pub async fn step(&mut self, batch: &ToyBatch) -> Result<f32, String> {
+        let loss = self.step_deferred(batch);
+        let data = loss.into_data_async().await.map_err(|e| format!("{e:?}"))?;
+        data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?.first().copied().ok_or_else(|| "empty loss".into())
+    }
+
+    /// One Adam step on `batch` without reading anything back: returns the loss before the
+    /// step as a detached `[1]` tensor (read a chunk of them at once to keep a GPU busy).
+    pub fn step_deferred(&mut self, batch: &ToyBatch) -> Tensor<1> {
         let loss = self.model.loss(batch, &self.device);
         let grads = GradientsParams::from_grads(loss.backward(), &self.model);
-        let model = std::mem::replace(&mut self.model, placeholder(&self.model));
+        let model = placeholder(&self.model);
         self.model = self.optim.step(self.lr, model, grads);
-        let data = loss.into_data_async().await.map_err(|e| format!("{e:?}"))?;
-        data.to_vec::<f32>().map_err(|e| format!("{e:?}"))?.first().copied().ok_or_else(|| "empty loss".into())
+        loss.inner()
     }
+
+    /// The device the trainer runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+}
+
+/// Adam with PyTorch's defaults (β = (0.9, 0.999), ε = 1e-8; burn's default ε is 1e-5).
+pub fn adam_like_torch() -> AdamConfig {
+    AdamConfig::new().with_epsilon(1e-8)
 }
 
 /// `optim.step` takes the module by value; a cheap clone (tensors are reference-counted)

@@ -1,0 +1,44 @@
+//! Training steps/s of the toy network natively (benchmark, not a test).
+//! `cargo run --release -p memgen-models --example bench_toy -- [cpu|wgpu] [steps] [batch]`
+//! Prints one JSON line. Each step = batch draw + forward + backward + Adam + EMA update,
+//! as in `tests/reference/toy_torch.py`. Losses are read back once per 50-step chunk.
+
+use burn::tensor::Device;
+use memgen_models::toy::{circle_points, ToyTrainConfig, ToyTraining};
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let backend = args.get(1).map(String::as_str).unwrap_or("cpu").to_string();
+    let steps: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(300);
+    let batch: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(512);
+    let device = match backend.as_str() {
+        "wgpu" => match Device::wgpu_options().init() {
+            Ok(d) => d,
+            Err(e) => {
+                println!("{{\"impl\": \"burn-wgpu\", \"error\": \"{e:?}\"}}");
+                return;
+            }
+        },
+        #[allow(deprecated)]
+        _ => Device::ndarray(),
+    };
+    let pts = circle_points(1000, 0);
+    let mut config = ToyTrainConfig::browser();
+    config.batch = batch;
+    let warmup = 30;
+    config.steps = warmup + steps;
+    let mut run = ToyTraining::new(config, &pts, 0, &device);
+    pollster::block_on(run.run_steps(warmup)).unwrap();
+    let t0 = Instant::now();
+    let mut last = 0.0;
+    while !run.finished() {
+        last = *pollster::block_on(run.run_steps(50)).unwrap().last().unwrap();
+    }
+    let dt = t0.elapsed().as_secs_f64();
+    println!(
+        "{{\"impl\": \"burn-{backend}\", \"batch\": {batch}, \"steps\": {steps}, \"steps_per_s\": {:.2}, \"ms_per_step\": {:.3}, \"final_loss\": {last:.4}}}",
+        steps as f64 / dt,
+        1e3 * dt / steps as f64
+    );
+}

@@ -1,0 +1,145 @@
+//! The toy's phenomena, natively on the CPU (burn ndarray). Run in release mode:
+//! `cargo test --release -p memgen-models` (debug builds are ~30× slower).
+//!
+//! - trained K = 2 (browser preset) → ≥ 90% of samples within 0.1 of a training point;
+//! - trained K = 1000 → samples near R = 1, every one of 36 angle bins ≥ 50% of uniform;
+//! - the probability-flow-ODE energy of the ideal score matches its closed form.
+
+use burn::tensor::Device;
+use memgen_core::spec::NoiseStream;
+use memgen_models::toy::*;
+use std::time::Instant;
+
+#[allow(deprecated)]
+fn cpu() -> Device {
+    Device::ndarray()
+}
+
+fn dist(a: [f32; 2], b: [f32; 2]) -> f32 {
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt()
+}
+
+fn train_and_sample(k: usize, seed: u64, samples: usize) -> (Vec<[f32; 2]>, Vec<[f32; 2]>, Vec<f32>) {
+    let t0 = Instant::now();
+    let train_pts = circle_points(k, seed);
+    let config = ToyTrainConfig::browser();
+    let (run, losses) = pollster::block_on(train(config, &train_pts, seed, &cpu())).unwrap();
+    let t1 = Instant::now();
+    let em = EulerMaruyama { count: samples, ..EulerMaruyama::default() };
+    let out = pollster::block_on(sample(run.ema_model(), em, &cpu(), NoiseStream::new(seed, STREAM_TOY_SAMPLE))).unwrap();
+    let n = losses.len();
+    let head: f32 = losses[..100].iter().sum::<f32>() / 100.0;
+    let tail: f32 = losses[n - 100..].iter().sum::<f32>() / 100.0;
+    eprintln!(
+        "K={k}: {} steps in {:.1} s ({:.0} steps/s), loss {head:.3} → {tail:.3}; {samples} samples in {:.1} s",
+        n,
+        (t1 - t0).as_secs_f64(),
+        n as f64 / (t1 - t0).as_secs_f64(),
+        t1.elapsed().as_secs_f64()
+    );
+    assert!(tail < head, "loss did not go down: {head} → {tail}");
+    (train_pts, out, losses)
+}
+
+#[test]
+fn trained_k2_memorizes_the_two_points() {
+    let (train_pts, samples, _) = train_and_sample(2, 7, 2000);
+    let near = samples.iter().filter(|s| train_pts.iter().any(|y| dist(**s, *y) <= 0.1)).count();
+    let frac = near as f64 / samples.len() as f64;
+    eprintln!("K=2: {:.1}% of samples within 0.1 of a training point", 100.0 * frac);
+    assert!(frac >= 0.9, "only {:.1}% of samples within 0.1 of a training point", 100.0 * frac);
+    // both points are visited
+    for y in &train_pts {
+        let n = samples.iter().filter(|s| dist(**s, *y) <= 0.1).count();
+        assert!(n as f64 >= 0.2 * samples.len() as f64, "point {y:?} got only {n} samples");
+    }
+}
+
+#[test]
+fn trained_k1000_covers_the_circle() {
+    let (_, samples, _) = train_and_sample(1000, 11, 4000);
+    let n = samples.len() as f64;
+    let radii: Vec<f32> = samples.iter().map(|s| dist(*s, [0.0, 0.0])).collect();
+    let near_ring = radii.iter().filter(|r| (**r - 1.0).abs() <= 0.1).count() as f64 / n;
+    let mut sorted: Vec<f32> = radii.iter().map(|r| (r - 1.0).abs()).collect();
+    sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let median_dev = sorted[sorted.len() / 2];
+    let mut bins = [0usize; 36];
+    for s in &samples {
+        let a = (s[1].atan2(s[0]) as f64).rem_euclid(std::f64::consts::TAU);
+        bins[((a / std::f64::consts::TAU * 36.0) as usize).min(35)] += 1;
+    }
+    let min_bin = *bins.iter().min().unwrap() as f64;
+    eprintln!("K=1000: {:.1}% with |R−1| ≤ 0.1, median |R−1| = {median_dev:.3}, smallest angle bin {:.0}% of uniform", 100.0 * near_ring, 100.0 * min_bin / (n / 36.0));
+    assert!(near_ring >= 0.9, "only {:.1}% of samples with |R−1| ≤ 0.1", 100.0 * near_ring);
+    assert!(median_dev <= 0.05, "median |R−1| = {median_dev}");
+    assert!(min_bin >= 0.5 * n / 36.0, "angle bins {bins:?}");
+}
+
+#[test]
+fn ode_energy_of_the_ideal_score_matches_its_closed_form() {
+    let grid = grid_points(13, -1.5, 1.5);
+    for (k, t) in [(2usize, 0.25f64), (9, 0.15)] {
+        let train_pts = circle_points(k, 3);
+        let ideal = IdealScore::new(&train_pts, &cpu());
+        let t0 = Instant::now();
+        let ode = pollster::block_on(ode_energy(&ideal, &grid, t, &OdeConfig::with_train(&train_pts), &cpu())).unwrap();
+        let exact = ideal_energy(&train_pts, &grid, t);
+        let max_err = ode.iter().zip(&exact).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let range = exact.iter().copied().fold(0f32, f32::max);
+        eprintln!("K={k}, t={t}: max |E_ode − E_exact| = {max_err:.2e} over an energy range of {range:.2} ({:.1} s)", t0.elapsed().as_secs_f64());
+        assert!(max_err <= 0.01 * range.max(1.0), "max error {max_err} (range {range})");
+    }
+}
+
+#[test]
+fn ideal_score_tensor_matches_core() {
+    let train_pts = circle_points(5, 1);
+    let x = vec![[0.2f32, 0.3], [-1.0, 0.5], [0.9, -0.1], [0.0, 0.0]];
+    for t in [1e-3f64, 0.05, 0.7] {
+        let ideal = IdealScore::new(&train_pts, &cpu());
+        let xt = burn::tensor::Tensor::<2>::from_data(burn::tensor::TensorData::new(x.iter().flatten().copied().collect::<Vec<f32>>(), [4, 2]), &cpu());
+        let tt = burn::tensor::Tensor::<2>::full([4, 1], t as f32, &cpu());
+        let got = ideal.score(xt, tt).into_data().try_to_vec::<f32>().unwrap();
+        let tm = memgen_core::Matrix::new(train_pts.iter().flatten().copied().collect(), 5, 2).unwrap();
+        let xm = memgen_core::Matrix::new(x.iter().flatten().copied().collect(), 4, 2).unwrap();
+        let want = memgen_core::ideal_score::ideal_score(&xm, &tm, t.sqrt()).unwrap();
+        for (g, w) in got.iter().zip(want.data()) {
+            assert!((g - w).abs() <= 1e-3 * (1.0 + w.abs()), "t={t}: {g} vs {w}");
+        }
+    }
+}
+
+#[test]
+fn ideal_score_sampler_lands_on_the_points() {
+    let train_pts = circle_points(3, 5);
+    let ideal = IdealScore::new(&train_pts, &cpu());
+    let em = EulerMaruyama { count: 500, ..EulerMaruyama::default() };
+    let samples = pollster::block_on(sample(ideal, em, &cpu(), NoiseStream::new(5, STREAM_TOY_SAMPLE))).unwrap();
+    let near = samples.iter().filter(|s| train_pts.iter().any(|y| dist(**s, *y) <= 0.1)).count();
+    assert!(near as f64 >= 0.98 * samples.len() as f64, "{near} of {}", samples.len());
+}
+
+#[test]
+fn training_is_deterministic_and_chunkable() {
+    let pts = circle_points(4, 9);
+    let mut config = ToyTrainConfig::browser();
+    config.steps = 6;
+    let (_, a) = pollster::block_on(train(config, &pts, 9, &cpu())).unwrap();
+    let mut run = ToyTraining::new(config, &pts, 9, &cpu());
+    let mut b = pollster::block_on(run.run_steps(2)).unwrap();
+    b.extend(pollster::block_on(run.run_steps(100)).unwrap());
+    assert_eq!(a, b);
+    assert!(run.finished());
+    assert!(pollster::block_on(run.run_steps(1)).unwrap().is_empty());
+}
+
+#[test]
+fn toy_run_writes_train_samples_losses() {
+    let out = toy_run(3, 2, 20, 50, ToyPreset::Browser).unwrap();
+    assert_eq!(out.train.len(), 3);
+    assert_eq!(out.samples.len(), 50);
+    assert_eq!(out.losses.len(), 20);
+    assert!(out.samples.iter().flatten().all(|v| v.is_finite()));
+    assert_eq!(out.train, circle_points(3, 2));
+}
