@@ -43,7 +43,7 @@ fn train_and_sample(k: usize, seed: u64, samples: usize) -> (Vec<[f32; 2]>, Vec<
 
 #[test]
 fn trained_k2_memorizes_the_two_points() {
-    let (train_pts, samples, _) = train_and_sample(2, 7, 2000);
+    let (train_pts, samples, _) = train_and_sample(2, 7, 1000);
     let near = samples.iter().filter(|s| train_pts.iter().any(|y| dist(**s, *y) <= 0.1)).count();
     let frac = near as f64 / samples.len() as f64;
     eprintln!("K=2: {:.1}% of samples within 0.1 of a training point", 100.0 * frac);
@@ -57,7 +57,7 @@ fn trained_k2_memorizes_the_two_points() {
 
 #[test]
 fn trained_k1000_covers_the_circle() {
-    let (_, samples, _) = train_and_sample(1000, 11, 4000);
+    let (_, samples, _) = train_and_sample(1000, 11, 3000);
     let n = samples.len() as f64;
     let radii: Vec<f32> = samples.iter().map(|s| dist(*s, [0.0, 0.0])).collect();
     let near_ring = radii.iter().filter(|r| (**r - 1.0).abs() <= 0.1).count() as f64 / n;
