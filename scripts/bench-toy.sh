@@ -25,8 +25,11 @@ rate() { sed -n 's/.*"steps_per_s": \([0-9.]*\).*/\1/p' | tail -1; }
 for r in $(seq 1 "$ROUNDS"); do
   B=$("$BIN" cpu "$STEPS" "$BATCH"); echo "$B"
   if [ -x "$TORCH_PY" ]; then
-    T=$("$TORCH_PY" tests/reference/toy_torch.py --steps "$STEPS" --batch "$BATCH"); echo "$T"
-    echo "round $r: burn-ndarray / pytorch-cpu steps/s = $(python3 -c "print(round($(echo "$B" | rate)/$(echo "$T" | rate), 3))")"
+    # PyTorch with 1 thread and with its default (all cores): on a loaded machine its OpenMP
+    # threads oversubscribe the cores and the default collapses, so report both.
+    T1=$("$TORCH_PY" tests/reference/toy_torch.py --steps "$STEPS" --batch "$BATCH" --threads 1 2>/dev/null); echo "$T1"
+    T=$("$TORCH_PY" tests/reference/toy_torch.py --steps "$STEPS" --batch "$BATCH" 2>/dev/null); echo "$T"
+    echo "round $r: burn-ndarray / pytorch-cpu(1 thread) = $(python3 -c "print(round($(echo "$B" | rate)/$(echo "$T1" | rate), 3))"), / pytorch-cpu(default threads) = $(python3 -c "print(round($(echo "$B" | rate)/$(echo "$T" | rate), 3))")"
   else
     echo "($TORCH_PY not found: PyTorch skipped)"
   fi
