@@ -70,6 +70,7 @@ pub fn App() -> impl IntoView {
         <main>
             <Show when=move || backend.get().is_some() fallback=|| view! { <p class="loading">"Preparing the compute backend…"</p> }>
                 <panels::dense_am::DenseAmPanel />
+                <panels::datasets::DatasetsPanel />
                 <panels::system::SystemPanel />
             </Show>
         </main>

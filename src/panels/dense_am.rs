@@ -42,11 +42,28 @@ fn decode(s: &str) -> String {
     js_sys::decode_uri_component(&s).ok().and_then(|v| v.as_string()).unwrap_or(s)
 }
 
+/// Writes this panel's `query` into the URL, keeping the parameters of other panels
+/// (any key this panel does not own stays, byte for byte, after this panel's keys).
 fn replace_url(query: &str) {
+    const OWN: [&str; 7] = ["beta", "form", "preset", "k", "seed", "view", "pts"];
     let Some(w) = web_sys::window() else { return };
     let path = w.location().pathname().unwrap_or_else(|_| "/".into());
+    let search = w.location().search().unwrap_or_default();
+    let others: Vec<&str> = search
+        .strip_prefix('?')
+        .unwrap_or(&search)
+        .split('&')
+        .filter(|p| !p.is_empty() && !OWN.contains(&decode(p.split('=').next().unwrap_or("")).as_str()))
+        .collect();
+    let mut q = query.to_string();
+    for p in others {
+        if !q.is_empty() {
+            q.push('&');
+        }
+        q.push_str(p);
+    }
     if let Ok(h) = w.history() {
-        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("{path}?{query}")));
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("{path}?{q}")));
     }
 }
 

@@ -1,4 +1,5 @@
 //! The lab's panels, one module each.
 
+pub mod datasets;
 pub mod dense_am;
 pub mod system;

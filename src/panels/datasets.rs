@@ -1,0 +1,824 @@
+//! The Datasets panel (issue 4): pick MNIST, Fashion-MNIST (web subsample) or the emoji
+//! set, watch it stream in (bytes received / total, cancellable, decoded chunk by chunk
+//! while it downloads so the tab never freezes), preview the training subset S_K
+//! (`memgen_data::subset`, the nested-prefix seeded permutation shared with the CLI),
+//! read its shape, checksum, licence and attribution, or bring your own `.npy` array.
+//!
+//! Nothing is fetched until a dataset is picked (or named in the link with `ds=`).
+//! URL keys owned here: `ds` (mnist | fashion-mnist | emoji), `dk` (K), `dseed`; they are
+//! merged into the query without touching other panels' keys.
+
+use std::sync::Arc;
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use memgen_data::{DatasetId, DatasetInfo, Manifest, ManifestEntry, PackedDataset, PackedStream};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::compute;
+use crate::state::Notice;
+
+/// Where the packed files and the manifest are served (relative to the page).
+const DATA_DIR: &str = "www/data";
+/// Default K of the preview's training subset.
+const DEFAULT_K: usize = 100;
+/// Largest K accepted from the link or the input.
+const MAX_K: usize = 60_000;
+/// Images drawn in the preview grid (10 × 10).
+const PREVIEW_MAX: usize = 100;
+const PREVIEW_COLS: usize = 10;
+/// Preview cell: image side and label strip, in canvas pixels.
+const CELL: usize = 48;
+const LABEL_H: usize = 14;
+/// Limits on a user's file.
+const MAX_UPLOAD_BYTES: f64 = 200.0 * 1024.0 * 1024.0;
+const MAX_UPLOAD_IMAGES: usize = 100_000;
+/// Resolutions offered for uploaded data.
+const RESOLUTIONS: [usize; 4] = [16, 28, 32, 64];
+
+// Minimal bindings to fetch, the body stream reader and File (no extra web-sys features).
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = fetch)]
+    fn js_fetch(url: &str) -> js_sys::Promise;
+
+    type JsResponse;
+    #[wasm_bindgen(method, getter)]
+    fn ok(this: &JsResponse) -> bool;
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &JsResponse) -> u16;
+    #[wasm_bindgen(method, getter)]
+    fn body(this: &JsResponse) -> Option<JsStream>;
+    #[wasm_bindgen(method, getter)]
+    fn headers(this: &JsResponse) -> JsHeaders;
+    #[wasm_bindgen(method, js_name = arrayBuffer)]
+    fn array_buffer(this: &JsResponse) -> js_sys::Promise;
+
+    type JsHeaders;
+    #[wasm_bindgen(method)]
+    fn get(this: &JsHeaders, name: &str) -> Option<String>;
+
+    type JsStream;
+    #[wasm_bindgen(method, js_name = getReader)]
+    fn get_reader(this: &JsStream) -> JsReader;
+
+    type JsReader;
+    #[wasm_bindgen(method)]
+    fn read(this: &JsReader) -> js_sys::Promise;
+    #[wasm_bindgen(method)]
+    fn cancel(this: &JsReader) -> js_sys::Promise;
+
+    type JsFile;
+    #[wasm_bindgen(method, getter)]
+    fn name(this: &JsFile) -> String;
+    #[wasm_bindgen(method, getter)]
+    fn size(this: &JsFile) -> f64;
+    #[wasm_bindgen(method, js_name = arrayBuffer)]
+    fn file_array_buffer(this: &JsFile) -> js_sys::Promise;
+}
+
+fn js_err(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()))
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+/// The panel's URL state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct UrlState {
+    ds: Option<DatasetId>,
+    k: usize,
+    seed: u64,
+}
+
+fn preview(v: &str) -> String {
+    let mut s: String = v.chars().take(24).filter(|c| !c.is_control()).collect();
+    if v.chars().count() > 24 {
+        s.push('…');
+    }
+    s
+}
+
+/// Parses `ds`, `dk` and `dseed` from decoded query pairs; bad values give the default and a notice.
+fn parse_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> (UrlState, Vec<Notice>) {
+    let mut s = UrlState { ds: None, k: DEFAULT_K, seed: 0 };
+    let mut notices = Vec::new();
+    for (key, value) in pairs {
+        let shown = preview(value);
+        match key {
+            "ds" => match DatasetId::parse(value.trim()) {
+                Some(d) => s.ds = Some(d),
+                None => notices.push(Notice(format!("Unknown dataset “{shown}” (mnist, fashion-mnist or emoji); none is loaded."))),
+            },
+            "dk" => match value.trim().parse::<i64>() {
+                Ok(k) if (1..=MAX_K as i64).contains(&k) => s.k = k as usize,
+                Ok(k) if k > MAX_K as i64 => {
+                    notices.push(Notice(format!("The dataset K = {shown} is more than {MAX_K}; using {MAX_K}.")));
+                    s.k = MAX_K;
+                }
+                _ => notices.push(Notice(format!("The dataset K must be a whole number from 1 to {MAX_K}, not “{shown}”; using {DEFAULT_K}."))),
+            },
+            "dseed" => match value.trim().parse::<u64>() {
+                Ok(v) => s.seed = v,
+                Err(_) => notices.push(Notice(format!("The dataset seed must be a whole number ≥ 0, not “{shown}”; using 0."))),
+            },
+            _ => {}
+        }
+    }
+    (s, notices)
+}
+
+fn decode(s: &str) -> String {
+    let s = s.replace('+', " ");
+    js_sys::decode_uri_component(&s).ok().and_then(|v| v.as_string()).unwrap_or(s)
+}
+
+fn location_search() -> String {
+    web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default()
+}
+
+fn read_url() -> (UrlState, Vec<Notice>) {
+    let search = location_search();
+    let search = search.strip_prefix('?').unwrap_or(&search);
+    let capped: String = search.chars().take(crate::state::MAX_QUERY_BYTES).collect();
+    let pairs: Vec<(String, String)> = capped
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let k = decode(k);
+            ["ds", "dk", "dseed"].contains(&k.as_str()).then(|| (k, decode(v)))
+        })
+        .collect();
+    parse_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+/// Sets this panel's keys in the current query, keeping every other key as it is.
+fn write_url(s: UrlState) {
+    let Some(w) = web_sys::window() else { return };
+    let path = w.location().pathname().unwrap_or_else(|_| "/".into());
+    let search = location_search();
+    let mut parts: Vec<String> = search
+        .strip_prefix('?')
+        .unwrap_or(&search)
+        .split('&')
+        .filter(|p| !p.is_empty() && !["ds", "dk", "dseed"].contains(&decode(p.split('=').next().unwrap_or("")).as_str()))
+        .map(str::to_string)
+        .collect();
+    if let Some(d) = s.ds {
+        parts.push(format!("ds={}", d.as_str()));
+    }
+    parts.push(format!("dk={}", s.k));
+    parts.push(format!("dseed={}", s.seed));
+    if let Ok(h) = w.history() {
+        let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}?{}", parts.join("&"))));
+    }
+}
+
+/// Where the loaded set came from.
+#[derive(Debug, Clone, PartialEq)]
+enum Origin {
+    Registry { id: DatasetId, entry: Box<ManifestEntry> },
+    Upload { file: String, note: String },
+}
+
+/// The set the panel shows.
+#[derive(Debug, Clone, PartialEq)]
+struct Loaded {
+    data: Arc<PackedDataset>,
+    origin: Origin,
+}
+
+/// Download progress.
+#[derive(Debug, Clone, PartialEq)]
+struct Progress {
+    label: String,
+    bytes: f64,
+    total: f64,
+    /// "loading", "done", "cancelled" or "error".
+    state: &'static str,
+}
+
+async fn fetch_response(url: &str) -> Result<JsResponse, String> {
+    let resp = JsFuture::from(js_fetch(url)).await.map_err(|e| format!("could not fetch {url}: {}", js_err(e)))?;
+    let resp: JsResponse = resp.unchecked_into();
+    if !resp.ok() {
+        return Err(format!("could not fetch {url}: HTTP {}", resp.status()));
+    }
+    Ok(resp)
+}
+
+async fn fetch_manifest() -> Result<Manifest, String> {
+    let url = format!("{DATA_DIR}/{}", memgen_data::MANIFEST_FILE);
+    let resp = fetch_response(&url).await?;
+    let buf = JsFuture::from(resp.array_buffer()).await.map_err(|e| format!("could not read {url}: {}", js_err(e)))?;
+    let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+    Manifest::from_json(&bytes).map_err(|e| format!("{url}: {e}"))
+}
+
+/// Streams one packed file into [`PackedStream`]; `progress(received, total)` after each
+/// chunk; returns `Ok(None)` when cancelled.
+async fn fetch_packed(
+    entry: &ManifestEntry,
+    progress: &dyn Fn(f64, f64),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Option<PackedDataset>, String> {
+    let url = format!("{DATA_DIR}/{}", entry.file);
+    let resp = fetch_response(&url).await?;
+    let length = resp.headers().get("Content-Length").and_then(|v| v.trim().parse::<f64>().ok());
+    let mut total = if entry.bytes > 0 { entry.bytes as f64 } else { length.unwrap_or(0.0) };
+    let body = resp.body().ok_or_else(|| format!("{url}: the response has no body"))?;
+    let reader = body.get_reader();
+    let mut stream = PackedStream::new();
+    let mut last_yield = compute::now_ms();
+    loop {
+        if cancelled() {
+            let _ = reader.cancel();
+            return Ok(None);
+        }
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| format!("{url}: download failed: {}", js_err(e)))?;
+        if cancelled() {
+            let _ = reader.cancel();
+            return Ok(None);
+        }
+        let done = js_sys::Reflect::get(&chunk, &"done".into()).ok().and_then(|v| v.as_bool()).unwrap_or(true);
+        if done {
+            break;
+        }
+        let value = js_sys::Reflect::get(&chunk, &"value".into()).map_err(|e| js_err(e))?;
+        let bytes = js_sys::Uint8Array::new(&value).to_vec();
+        stream.push(&bytes).map_err(|e| format!("{}: {e}", entry.file))?;
+        let received = stream.received() as f64;
+        // A server that compresses on the fly may send more than the file's size.
+        total = total.max(received);
+        progress(received, total);
+        if compute::now_ms() - last_yield > 12.0 {
+            compute::yield_now().await;
+            last_yield = compute::now_ms();
+        }
+    }
+    let received = stream.received() as f64;
+    progress(received, received.max(if received >= total { received } else { total }));
+    compute::yield_now().await;
+    if cancelled() {
+        return Ok(None);
+    }
+    let data = stream.finish().map_err(|e| format!("{}: {e}", entry.file))?;
+    if data.header().payload_sha256 != entry.header.payload_sha256 {
+        return Err(format!(
+            "{}: its payload checksum {} is not the manifest's {}; rebuild the datasets (scripts/datasets.sh)",
+            entry.file,
+            short(&data.header().payload_sha256),
+            short(&entry.header.payload_sha256)
+        ));
+    }
+    Ok(Some(data))
+}
+
+fn short(hex: &str) -> String {
+    hex.chars().take(12).collect()
+}
+
+fn fmt_bytes(b: f64) -> String {
+    if b >= 1e6 {
+        format!("{:.2} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.0} kB", b / 1e3)
+    } else {
+        format!("{b:.0} B")
+    }
+}
+
+/// A user's `.npy` as u8 images `[n, side, side, c]` (c = 1 grey, 3 colour), resized by
+/// area averaging. Errors are sentences for a notice.
+async fn npy_to_dataset(file: &str, bytes: &[u8], side: usize, colour: bool) -> Result<(PackedDataset, String), String> {
+    use memgen_data::npy::{decode, NpyData};
+    let arr = decode(bytes).map_err(|e| format!("{file} could not be read: {e}"))?;
+    let (n, h, w, c) = match arr.shape[..] {
+        [n, h, w] => (n, h, w, 1),
+        [n, h, w, c] if [1, 3, 4].contains(&c) => (n, h, w, c),
+        [_, _, _, c] => return Err(format!("{file}: the last axis has {c} channels; use 1 (grey), 3 (RGB) or 4 (RGBA).")),
+        _ => return Err(format!("{file}: shape {:?} is not [n, h, w] or [n, h, w, c].", arr.shape)),
+    };
+    if n == 0 || h == 0 || w == 0 {
+        return Err(format!("{file}: shape {:?} holds no images.", arr.shape));
+    }
+    if n > MAX_UPLOAD_IMAGES {
+        return Err(format!("{file} has {n} images; at most {MAX_UPLOAD_IMAGES} can be loaded in the browser."));
+    }
+    // Values to 0..=255: u8 as is; floats in [0, 1] scaled, in [-1, 1] shifted, else clamped to 0..255.
+    let to_u8: Box<dyn Fn(usize) -> f32> = match &arr.data {
+        NpyData::U8(v) => {
+            let v = v.clone();
+            Box::new(move |i| v[i] as f32)
+        }
+        NpyData::F32(v) => float_map(file, v.iter().map(|&x| x as f64), {
+            let v = v.clone();
+            move |i| v[i] as f64
+        })?,
+        NpyData::F64(v) => float_map(file, v.iter().copied(), {
+            let v = v.clone();
+            move |i| v[i]
+        })?,
+    };
+    let out_c = if colour { 3 } else { 1 };
+    let mut pixels = Vec::with_capacity(n * side * side * out_c);
+    let mut last_yield = compute::now_ms();
+    for img in 0..n {
+        let base = img * h * w * c;
+        for oy in 0..side {
+            let (y0, y1) = (oy * h / side, ((oy + 1) * h).div_ceil(side).max(oy * h / side + 1));
+            for ox in 0..side {
+                let (x0, x1) = (ox * w / side, ((ox + 1) * w).div_ceil(side).max(ox * w / side + 1));
+                let mut acc = [0f32; 3];
+                let mut count = 0f32;
+                for y in y0..y1.min(h) {
+                    for x in x0..x1.min(w) {
+                        let p = base + (y * w + x) * c;
+                        let rgb = if c == 1 { [to_u8(p); 3] } else { [to_u8(p), to_u8(p + 1), to_u8(p + 2)] };
+                        for k in 0..3 {
+                            acc[k] += rgb[k];
+                        }
+                        count += 1.0;
+                    }
+                }
+                let rgb = acc.map(|a| a / count.max(1.0));
+                if colour {
+                    pixels.extend(rgb.iter().map(|v| v.round().clamp(0.0, 255.0) as u8));
+                } else {
+                    let l = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2];
+                    pixels.push(l.round().clamp(0.0, 255.0) as u8);
+                }
+            }
+        }
+        if compute::now_ms() - last_yield > 12.0 {
+            compute::yield_now().await;
+            last_yield = compute::now_ms();
+        }
+    }
+    let note = format!(
+        "{file}: {n} images {h}×{w}×{c} ({}), resized to {side}×{side} {}",
+        match arr.data {
+            NpyData::U8(_) => "uint8",
+            NpyData::F32(_) => "float32",
+            NpyData::F64(_) => "float64",
+        },
+        if colour { "colour" } else { "grey" }
+    );
+    let info = DatasetInfo {
+        name: file.to_string(),
+        class_names: Vec::new(),
+        licence: "your own data (not uploaded anywhere; it stays in this tab)".into(),
+        attribution: "brought by you".into(),
+        source: format!("local file {file}"),
+        source_sha256: memgen_data::sha256_hex(bytes),
+        subsample: None,
+        notes: note.clone(),
+    };
+    let ds = PackedDataset::new(info, side, side, out_c, pixels, None).map_err(|e| format!("{file}: {e}"))?;
+    Ok((ds, note))
+}
+
+/// Chooses how floats become 0..=255 from their range; NaN or infinite values are an error.
+fn float_map(
+    file: &str,
+    values: impl Iterator<Item = f64>,
+    get: impl Fn(usize) -> f64 + 'static,
+) -> Result<Box<dyn Fn(usize) -> f32>, String> {
+    let (mut lo, mut hi) = (f64::MAX, f64::MIN);
+    for v in values {
+        if !v.is_finite() {
+            return Err(format!("{file} contains NaN or infinite values."));
+        }
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    Ok(if lo >= 0.0 && hi <= 1.0 {
+        Box::new(move |i| (get(i) * 255.0) as f32)
+    } else if lo >= -1.0 && hi <= 1.0 {
+        Box::new(move |i| ((get(i) + 1.0) * 127.5) as f32)
+    } else {
+        Box::new(move |i| get(i).clamp(0.0, 255.0) as f32)
+    })
+}
+
+/// Draws the first images of `indices` into the preview canvas; returns how many were drawn.
+fn draw_preview(canvas: &web_sys::HtmlCanvasElement, data: &PackedDataset, indices: &[usize]) -> usize {
+    let shown = indices.len().min(PREVIEW_MAX);
+    let cols = PREVIEW_COLS;
+    let rows = shown.div_ceil(cols).max(1);
+    let labelled = !data.class_names().is_empty();
+    let cell_h = CELL + if labelled { LABEL_H } else { 0 };
+    let (cw, ch) = (cols * CELL, rows * cell_h);
+    canvas.set_width(cw as u32);
+    canvas.set_height(ch as u32);
+    let mut rgba = vec![255u8; cw * ch * 4];
+    let (h, w, c) = (data.height(), data.width(), data.channels());
+    for (slot, &i) in indices.iter().take(shown).enumerate() {
+        let Some(img) = data.get_u8(i) else { continue };
+        let (ox, oy) = ((slot % cols) * CELL, (slot / cols) * cell_h);
+        // 2 px margin inside the cell, nearest-neighbour scaling.
+        let inner = CELL - 4;
+        for y in 0..inner {
+            let sy = y * h / inner;
+            for x in 0..inner {
+                let sx = x * w / inner;
+                let p = (sy * w + sx) * c;
+                let rgb = if c >= 3 { [img[p], img[p + 1], img[p + 2]] } else { [img[p]; 3] };
+                let q = ((oy + 2 + y) * cw + ox + 2 + x) * 4;
+                rgba[q..q + 3].copy_from_slice(&rgb);
+            }
+        }
+    }
+    let Some(ctx) = crate::render::context(canvas) else { return 0 };
+    let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&rgba), cw as u32, ch as u32) else {
+        return 0;
+    };
+    let _ = ctx.put_image_data(&img, 0.0, 0.0);
+    if labelled {
+        ctx.set_font("10px system-ui, sans-serif");
+        ctx.set_text_align("center");
+        ctx.set_fill_style_str("#444");
+        for (slot, &i) in indices.iter().take(shown).enumerate() {
+            let name = data.class_name(i).unwrap_or("");
+            let name: String = name.chars().take(9).collect();
+            let x = (slot % cols) * CELL + CELL / 2;
+            let y = (slot / cols) * cell_h + CELL + LABEL_H - 3;
+            let _ = ctx.fill_text(&name, x as f64, y as f64);
+        }
+    }
+    shown
+}
+
+/// The Datasets panel.
+#[component]
+pub fn DatasetsPanel() -> impl IntoView {
+    let (initial, initial_notices) = read_url();
+    let url_touched = StoredValue::new(false);
+    let picked = RwSignal::new(initial.ds);
+    let k = RwSignal::new(initial.k);
+    let seed = RwSignal::new(initial.seed);
+    let notices = RwSignal::new(initial_notices);
+    let loaded = RwSignal::new(None::<Loaded>);
+    let progress = RwSignal::new(None::<Progress>);
+    let manifest = StoredValue::new(None::<Manifest>);
+    let load_gen = StoredValue::new(0u64);
+    let preview_done = RwSignal::new(None::<(usize, usize, u64)>);
+    let preview_gen = StoredValue::new(0u64);
+    let resolution = RwSignal::new(28usize);
+    let colour = RwSignal::new(false);
+    let uploading = RwSignal::new(None::<String>);
+    let canvas_ref = NodeRef::<Canvas>::new();
+
+    let notify = move |m: String| notices.update(|v| v.push(Notice(m)));
+
+    // The URL mirrors the choice once the user (or the link) made one.
+    Effect::new(move |_| {
+        let s = UrlState { ds: picked.get(), k: k.get(), seed: seed.get() };
+        if url_touched.get_value() || s.ds.is_some() {
+            url_touched.set_value(true);
+            write_url(s);
+        }
+    });
+
+    let load = move |id: DatasetId| {
+        let gen = load_gen.get_value() + 1;
+        load_gen.set_value(gen);
+        let cancelled = move || load_gen.get_value() != gen;
+        progress.set(Some(Progress { label: format!("Loading {}", id.title()), bytes: 0.0, total: 0.0, state: "loading" }));
+        spawn_local(async move {
+            if manifest.with_value(|m| m.is_none()) {
+                match fetch_manifest().await {
+                    Ok(m) => manifest.set_value(Some(m)),
+                    Err(e) => {
+                        if !cancelled() {
+                            notify(format!("The dataset list could not be loaded: {e}. Build the data with scripts/datasets.sh."));
+                            progress.update(|p| if let Some(p) = p { p.state = "error" });
+                        }
+                        return;
+                    }
+                }
+            }
+            let Some(entry) = manifest.with_value(|m| m.as_ref().and_then(|m| m.web_train(id).cloned())) else {
+                notify(format!("The dataset list has no file for {} that the app can load.", id.title()));
+                progress.update(|p| if let Some(p) = p { p.state = "error" });
+                return;
+            };
+            let label = format!("{} · {}", id.title(), entry.file);
+            let report = {
+                let label = label.clone();
+                move |bytes: f64, total: f64| {
+                    if !cancelled() {
+                        progress.set(Some(Progress { label: label.clone(), bytes, total, state: "loading" }));
+                    }
+                }
+            };
+            report(0.0, entry.bytes as f64);
+            match fetch_packed(&entry, &report, &cancelled).await {
+                Ok(Some(data)) if !cancelled() => {
+                    progress.update(|p| if let Some(p) = p { p.state = "done" });
+                    let n = data.len();
+                    if k.get_untracked() > n {
+                        notify(format!("K = {} is more than the {n} images of {}; using {n}.", k.get_untracked(), entry.file));
+                        k.set(n);
+                    }
+                    loaded.set(Some(Loaded { data: Arc::new(data), origin: Origin::Registry { id, entry: Box::new(entry) } }));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if !cancelled() {
+                        notify(format!("{} could not be loaded: {e}. The previous dataset stays.", id.title()));
+                        progress.update(|p| if let Some(p) = p { p.state = "error" });
+                    }
+                }
+            }
+        });
+    };
+
+    // A dataset named in the link loads after the first paint.
+    if let Some(id) = initial.ds {
+        spawn_local(async move {
+            compute::yield_now().await;
+            load(id);
+        });
+    }
+
+    let cancel = move |_| {
+        load_gen.update_value(|g| *g += 1);
+        progress.update(|p| if let Some(p) = p { p.state = "cancelled" });
+    };
+
+    // Redraw the preview whenever the set, K or the seed change.
+    Effect::new(move |_| {
+        let Some(l) = loaded.get() else { return };
+        let (kk, sd) = (k.get(), seed.get());
+        let gen = preview_gen.get_value() + 1;
+        preview_gen.set_value(gen);
+        preview_done.set(None);
+        let Some(canvas) = canvas_ref.get() else { return };
+        let n = l.data.len();
+        let kk = kk.min(n);
+        match memgen_data::subset(n, kk, sd) {
+            Ok(idx) => {
+                let drawn = draw_preview(&canvas, &l.data, &idx);
+                preview_done.set(Some((kk, drawn, gen)));
+            }
+            Err(e) => notify(format!("The training subset could not be drawn: {e}")),
+        }
+    });
+
+    let on_pick = move |ev: leptos::ev::Event| {
+        let v = event_target_value(&ev);
+        url_touched.set_value(true);
+        match DatasetId::parse(&v) {
+            Some(id) => {
+                picked.set(Some(id));
+                load(id);
+            }
+            None => picked.set(None),
+        }
+    };
+
+    let on_upload = move |ev: leptos::ev::Event| {
+        let Some(target) = ev.target() else { return };
+        let files = js_sys::Reflect::get(&target, &"files".into()).unwrap_or(JsValue::NULL);
+        let file = js_sys::Reflect::get(&files, &JsValue::from(0)).unwrap_or(JsValue::UNDEFINED);
+        if file.is_undefined() || file.is_null() {
+            return;
+        }
+        let file: JsFile = file.unchecked_into();
+        let name = file.name();
+        let size = file.size();
+        // Let the same file be chosen again.
+        let _ = js_sys::Reflect::set(&target, &"value".into(), &"".into());
+        if size > MAX_UPLOAD_BYTES {
+            notify(format!("{name} is {}; files up to 200 MB can be loaded. The current dataset stays.", fmt_bytes(size)));
+            return;
+        }
+        if !name.to_ascii_lowercase().ends_with(".npy") {
+            notify(format!(
+                "{name}: wrong format. This build reads NumPy .npy arrays (uint8, float32 or float64; shape [n, h, w] or [n, h, w, c]); PNG, JPEG and zip are not supported yet. The current dataset stays."
+            ));
+            return;
+        }
+        let (side, col) = (resolution.get_untracked(), colour.get_untracked());
+        uploading.set(Some(format!("Reading {name}…")));
+        spawn_local(async move {
+            let result = match JsFuture::from(file.file_array_buffer()).await {
+                Ok(buf) => {
+                    let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+                    compute::yield_now().await;
+                    npy_to_dataset(&name, &bytes, side, col).await
+                }
+                Err(e) => Err(format!("{name} could not be read: {}", js_err(e))),
+            };
+            uploading.set(None);
+            match result {
+                Ok((data, note)) => {
+                    // A new set: cancel any download so it does not replace this one.
+                    load_gen.update_value(|g| *g += 1);
+                    progress.update(|p| if let Some(p) = p { if p.state == "loading" { p.state = "cancelled" } });
+                    loaded.set(Some(Loaded { data: Arc::new(data), origin: Origin::Upload { file: name, note } }));
+                }
+                Err(e) => notify(format!("{e} The current dataset stays.")),
+            }
+        });
+    };
+
+    let info = move || {
+        loaded.get().map(|l| {
+            let h = l.data.header().clone();
+            let shape = l.data.shape();
+            let shape = if shape[3] == 1 { format!("[{}, {}, {}]", shape[0], shape[1], shape[2]) } else { format!("{shape:?}") };
+            let (source_line, file_line, sub) = match &l.origin {
+                Origin::Registry { id, entry } => (
+                    format!("{} — {}", id.title(), h.source),
+                    format!("{} · {} over the wire · file sha256 {}…", entry.file, fmt_bytes(entry.bytes as f64), short(&entry.sha256)),
+                    h.subsample.as_ref().map(|s| format!("Subsample: {} (of {} images of {}).", s.method, s.of_n, s.of)),
+                ),
+                Origin::Upload { file, note } => (format!("Your file {file}"), note.clone(), None),
+            };
+            let classes = if h.class_names.is_empty() { "no labels".to_string() } else { h.class_names.join(", ") };
+            view! {
+                <p><b>{source_line}</b></p>
+                <p>
+                    {format!("{} images, shape {shape} ({}), payload sha256 ", h.n, if h.channels == 3 { "RGB" } else { "grey" })}
+                    <code title=h.payload_sha256.clone()>{format!("{}…", short(&h.payload_sha256))}</code>
+                </p>
+                <p class="muted">{file_line}</p>
+                {sub.map(|s| view! { <p class="muted">{s}</p> })}
+                <p>"Classes: " {classes}</p>
+                <p class="licence" data-testid="dataset-licence">"Licence: " <b>{h.licence.clone()}</b> ". " {h.attribution.clone()}</p>
+            }
+        })
+    };
+
+    let preview_caption = move || match (loaded.get(), preview_done.get()) {
+        (Some(l), Some((kk, drawn, _))) => format!(
+            "S_K for K = {kk}, seed {}: the first {kk} images of the seeded permutation of all {} (subsets of one seed are nested). {}",
+            seed.get(),
+            l.data.len(),
+            if drawn < kk { format!("The first {drawn} are shown.") } else { "All are shown.".into() }
+        ),
+        (Some(_), None) => "Drawing…".into(),
+        _ => "Pick a dataset to preview its training subset.".into(),
+    };
+
+    view! {
+        <section class="panel datasets" data-testid="panel-datasets">
+            <h2>"Datasets: the images the memorization → generalization transition is measured on"</h2>
+            <p class="explain">
+                "Real image sets, packed and checksummed at build time from package registries. A training subset S_K is the first K images of one seeded permutation, "
+                "so S_K ⊂ S_2K for the same seed — the same images as " <code>"memgen export --dataset … --k K --seed N"</code> " writes. Nothing is downloaded until you pick a set."
+            </p>
+            <div class="notices">
+                {move || {
+                    notices
+                        .get()
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, n)| {
+                            view! {
+                                <div class="notice" data-testid="notice" role="status">
+                                    <span>{n.0}</span>
+                                    <button class="dismiss" on:click=move |_| notices.update(|v| { if i < v.len() { v.remove(i); } })>"×"</button>
+                                </div>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </div>
+            <div class="controls">
+                <label>
+                    "Dataset "
+                    <select data-testid="dataset-picker" on:change=on_pick>
+                        <option value="" selected=move || picked.get().is_none()>"— pick one —"</option>
+                        {DatasetId::ALL
+                            .into_iter()
+                            .map(|d| {
+                                let label = match d {
+                                    DatasetId::Mnist => "MNIST (60,000 digits, 9.7 MB)",
+                                    DatasetId::FashionMnist => "Fashion-MNIST (20,000 of 60,000, 8.8 MB)",
+                                    DatasetId::Emoji => "Emoji (1,911 colour, 2.2 MB)",
+                                };
+                                view! { <option value=d.as_str() selected=move || picked.get() == Some(d)>{label}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "K "
+                    <input type="number" min="1" max=MAX_K.to_string() data-testid="dataset-k"
+                        prop:value=move || k.get().to_string()
+                        on:change=move |ev| {
+                            url_touched.set_value(true);
+                            let n = loaded.get_untracked().map(|l| l.data.len()).unwrap_or(MAX_K);
+                            match event_target_value(&ev).trim().parse::<usize>() {
+                                Ok(v) if v >= 1 && v <= n.min(MAX_K) => k.set(v),
+                                Ok(v) if v > n.min(MAX_K) => {
+                                    notify(format!("K = {v} is more than the {} images available; using {}.", n.min(MAX_K), n.min(MAX_K)));
+                                    k.set(n.min(MAX_K));
+                                }
+                                _ => {
+                                    notify(format!("K must be a whole number from 1 to {}.", n.min(MAX_K)));
+                                    k.update(|_| {});
+                                }
+                            }
+                        } />
+                </label>
+                <label>
+                    "seed "
+                    <input type="number" min="0" class="narrow" data-testid="dataset-seed"
+                        prop:value=move || seed.get().to_string()
+                        on:change=move |ev| {
+                            url_touched.set_value(true);
+                            match event_target_value(&ev).trim().parse::<u64>() {
+                                Ok(v) => seed.set(v),
+                                Err(_) => {
+                                    notify("The seed must be a whole number ≥ 0.".into());
+                                    seed.update(|_| {});
+                                }
+                            }
+                        } />
+                </label>
+                {move || progress.get().map(|p| {
+                    let frac = if p.total > 0.0 { (p.bytes / p.total).min(1.0) } else { 0.0 };
+                    let text = match p.state {
+                        "loading" => format!(" {} / {} ", fmt_bytes(p.bytes), fmt_bytes(p.total)),
+                        "done" => format!(" {} / {} · loaded ", fmt_bytes(p.bytes), fmt_bytes(p.total)),
+                        "cancelled" => format!(" {} / {} · cancelled ", fmt_bytes(p.bytes), fmt_bytes(p.total)),
+                        _ => " failed ".to_string(),
+                    };
+                    let loading = p.state == "loading";
+                    view! {
+                        <span class="progress" data-testid="dataset-progress" data-state=p.state
+                            data-bytes=format!("{:.0}", p.bytes) data-total=format!("{:.0}", p.total)>
+                            {p.label} " " <progress max="1" value=frac></progress> {text}
+                            {loading.then(|| view! { <button data-testid="dataset-cancel" on:click=cancel>"cancel"</button> })}
+                        </span>
+                    }
+                })}
+            </div>
+            <div class="dataset-body">
+                <figure class="dataset-figure">
+                    <canvas node_ref=canvas_ref width="480" height="62" class="dataset-preview" data-testid="dataset-preview"
+                        data-state=move || if preview_done.get().is_some() { "done" } else if loaded.get().is_some() { "running" } else { "empty" }
+                        data-count=move || preview_done.get().map(|p| p.0.to_string()).unwrap_or_default()
+                        data-drawn=move || preview_done.get().map(|p| p.1.to_string()).unwrap_or_default()></canvas>
+                    <figcaption>{preview_caption}</figcaption>
+                </figure>
+                <div class="dataset-info" data-testid="dataset-info">
+                    {move || info().map(|v| v.into_any()).unwrap_or_else(|| view! { <p class="muted">"No dataset loaded yet."</p> }.into_any())}
+                </div>
+            </div>
+            <h3>"Bring your own data"</h3>
+            <div class="controls">
+                <label>
+                    "File (.npy) "
+                    <input type="file" accept=".npy" data-testid="dataset-upload" on:change=on_upload />
+                </label>
+                <label>
+                    "resolution "
+                    <select data-testid="dataset-resolution" on:change=move |ev| {
+                        if let Ok(v) = event_target_value(&ev).parse::<usize>() { resolution.set(v) }
+                    }>
+                        {RESOLUTIONS.into_iter().map(|r| view! { <option value=r.to_string() selected=move || resolution.get() == r>{format!("{r}×{r}")}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>
+                    "colour "
+                    <select data-testid="dataset-colour" on:change=move |ev| colour.set(event_target_value(&ev) == "colour")>
+                        <option value="grey" selected=move || !colour.get()>"grey"</option>
+                        <option value="colour" selected=move || colour.get()>"colour (RGB)"</option>
+                    </select>
+                </label>
+                {move || uploading.get().map(|m| view! { <span class="muted">{m}</span> })}
+            </div>
+            <p class="muted">
+                "A NumPy .npy array of uint8 (0–255), float32 or float64 (0–1 or −1–1), shape [n, h, w] or [n, h, w, c], at most 200 MB and 100,000 images; "
+                "it is resized to the chosen resolution in grey or colour and stays in this tab. PNG, JPEG and zip uploads are not supported in this build."
+            </p>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_pairs_parse_defensively() {
+        let (s, n) = parse_pairs([("ds", "mnist"), ("dk", "64"), ("dseed", "7")]);
+        assert_eq!(s, UrlState { ds: Some(DatasetId::Mnist), k: 64, seed: 7 });
+        assert!(n.is_empty());
+        let (s, n) = parse_pairs([("ds", "cifar"), ("dk", "-3"), ("dseed", "x")]);
+        assert_eq!(s, UrlState { ds: None, k: DEFAULT_K, seed: 0 });
+        assert_eq!(n.len(), 3);
+        let (s, n) = parse_pairs([("dk", "999999999")]);
+        assert_eq!(s.k, MAX_K);
+        assert_eq!(n.len(), 1);
+    }
+}
