@@ -5,7 +5,7 @@
 #
 #  1. setup (also installs Debian's chromium and the npm packages if missing)
 #  2. data sets (scripts/datasets.sh, when present)
-#  3. native tests of the whole workspace: cargo test --workspace --release
+#  3. native tests of the whole workspace: cargo test --workspace --profile native-test
 #     (includes tests/shaders.rs: every shaders/*.wgsl validated with naga)
 #  4. the release wasm build into dist/ (scripts/build-web.sh)
 #  5. browser end-to-end tests in headless Chromium on WebGPU (SwiftShader):
@@ -59,7 +59,7 @@ if [[ "${MEMGEN_E2E_ONLY:-0}" != 1 ]]; then
   if [[ -f scripts/datasets.sh ]]; then
     step "data sets (scripts/datasets.sh)" bash scripts/datasets.sh
   fi
-  step "native tests: cargo test --workspace --release" cargo test --workspace --release
+  step "native tests: cargo test --workspace --profile native-test" cargo test --workspace --profile native-test
   if step "wasm build: scripts/build-web.sh" env MEMGEN_SKIP_SETUP=1 bash scripts/build-web.sh; then
     built=1
   else

@@ -71,6 +71,7 @@ pub fn App() -> impl IntoView {
             <Show when=move || backend.get().is_some() fallback=|| view! { <p class="loading">"Preparing the compute backend…"</p> }>
                 <panels::dense_am::DenseAmPanel />
                 <panels::datasets::DatasetsPanel />
+                <panels::toy::ToyPanel />
                 <panels::system::SystemPanel />
             </Show>
         </main>

@@ -3,3 +3,4 @@
 pub mod datasets;
 pub mod dense_am;
 pub mod system;
+pub mod toy;

@@ -1,0 +1,575 @@
+//! The 2-D diffusion toy (paper Fig. 2, SCIENCE.md §4): train a score network on K points
+//! of the unit circle on this page's device, sample it, cluster the samples, and compare
+//! the learned energy with the ideal (memorizing) model and the exact K → ∞ energy.
+
+use std::cell::RefCell;
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use memgen_core::matrix::Matrix;
+use memgen_core::spec::{NoiseStream, STREAM_NOISE};
+use memgen_models::toy::centroids::{classify_centroids_detailed, CentroidKind, CentroidThresholds};
+use memgen_models::toy::energy::{circle_energy_grid, grid_points, ideal_energy, ode_energy, OdeConfig};
+use memgen_models::toy::sampler::{EulerMaruyama, IdealScore, Sampling};
+use memgen_models::toy::training::{circle_points, ToyTrainConfig, ToyTraining};
+use plotters::style::RGBColor;
+use wasm_bindgen::JsCast;
+
+use crate::compute;
+use crate::plot::{line_plot, Series};
+use crate::render;
+
+/// Plotted square `[−1.5, 1.5]²`.
+const LO: f32 = -1.5;
+const HI: f32 = 1.5;
+const VIEW: [f64; 3] = [0.0, 0.0, 1.5];
+const CANVAS: u32 = 340;
+
+thread_local! {
+    /// The run in progress (burn tensors are not `Send`, so it lives outside the signals).
+    static RUN: RefCell<Option<ToyTraining>> = const { RefCell::new(None) };
+}
+
+/// The toy panel's settings (mirrored into the URL as `tk`, `tseed`, `tsteps`, `tlr`, `tt`, `tn`).
+#[derive(Debug, Clone, PartialEq)]
+struct ToySettings {
+    k: usize,
+    seed: u64,
+    steps: usize,
+    lr: f64,
+    t: f64,
+    samples: usize,
+    threshold: f64,
+}
+
+impl Default for ToySettings {
+    fn default() -> Self {
+        let b = ToyTrainConfig::browser();
+        ToySettings { k: 2, seed: 0, steps: b.steps, lr: b.lr, t: 0.25, samples: 10_000, threshold: 3.0 }
+    }
+}
+
+/// The paper's Ward threshold and view time for the preset closest to `k`.
+fn preset_for(k: usize) -> (f64, f64) {
+    match k {
+        0..=4 => (3.0, 0.25),
+        5..=100 => (2.0, 0.15),
+        _ => (0.45, 0.15),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    Idle,
+    Training,
+    Paused,
+    Trained,
+    Sampling,
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Centroid {
+    at: [f32; 2],
+    kind: Option<CentroidKind>,
+    count: usize,
+    energy: Option<f32>,
+}
+
+/// Energies on an `n × n` grid (from [`grid_points`], y increasing with the row) → RGBA
+/// with row 0 at the top.
+fn energy_rgba(e: &[f32], n: usize) -> Vec<u8> {
+    let mut flipped = Vec::with_capacity(e.len());
+    for row in (0..n).rev() {
+        flipped.extend_from_slice(&e[row * n..(row + 1) * n]);
+    }
+    render::colour_energies(&flipped, n, n, 14)
+}
+
+fn canvas_of(r: NodeRef<Canvas>) -> Option<web_sys::HtmlCanvasElement> {
+    r.get_untracked().map(|c| c.unchecked_into())
+}
+
+/// Draws a heatmap (or a plain background), arrows, points, samples and centroids.
+#[allow(clippy::too_many_arguments)]
+fn draw_view(
+    canvas: &web_sys::HtmlCanvasElement,
+    heat: Option<(&[f32], usize)>,
+    arrows: &[([f32; 2], [f32; 2])],
+    train: &[[f32; 2]],
+    samples: &[[f32; 2]],
+    centroids: &[Centroid],
+) {
+    let Some(ctx) = render::context(canvas) else { return };
+    let size = canvas.width() as f64;
+    match heat {
+        Some((e, n)) => render::put_pixels(canvas, &energy_rgba(e, n), n as u32, n as u32),
+        None => {
+            ctx.set_fill_style_str("#eef0f5");
+            ctx.fill_rect(0.0, 0.0, size, size);
+        }
+    }
+    let at = |p: [f32; 2]| render::to_canvas(VIEW, size, [p[0] as f64, p[1] as f64]);
+    ctx.set_fill_style_str("rgba(255,140,0,0.35)");
+    let step = (samples.len() / 3000).max(1);
+    for p in samples.iter().step_by(step) {
+        let (x, y) = at(*p);
+        ctx.fill_rect(x - 1.0, y - 1.0, 2.0, 2.0);
+    }
+    ctx.set_stroke_style_str("rgba(255,255,255,0.85)");
+    ctx.set_line_width(1.2);
+    for (p, v) in arrows {
+        let (x, y) = at(*p);
+        let (dx, dy) = (v[0] as f64, -v[1] as f64);
+        ctx.begin_path();
+        ctx.move_to(x, y);
+        ctx.line_to(x + dx, y + dy);
+        let a = dy.atan2(dx);
+        ctx.line_to(x + dx - 4.0 * (a - 0.5).cos(), y + dy - 4.0 * (a - 0.5).sin());
+        ctx.move_to(x + dx, y + dy);
+        ctx.line_to(x + dx - 4.0 * (a + 0.5).cos(), y + dy - 4.0 * (a + 0.5).sin());
+        ctx.stroke();
+    }
+    let r = if train.len() > 100 { 1.2 } else { 4.5 };
+    for p in train {
+        let (x, y) = at(*p);
+        ctx.begin_path();
+        let _ = ctx.arc(x, y, r, 0.0, std::f64::consts::TAU);
+        ctx.set_fill_style_str("#ffffff");
+        ctx.fill();
+        if r > 2.0 {
+            ctx.set_stroke_style_str("#111");
+            ctx.stroke();
+        }
+    }
+    ctx.set_font("bold 11px sans-serif");
+    for c in centroids {
+        let (x, y) = at(c.at);
+        let colour = match c.kind {
+            Some(CentroidKind::Memorized) => "#1f77ff",
+            Some(CentroidKind::Spurious) => "#ff2bd6",
+            Some(CentroidKind::Generalized) => "#22aa44",
+            None => "#888",
+        };
+        ctx.set_fill_style_str(colour);
+        ctx.fill_rect(x - 4.0, y - 4.0, 8.0, 8.0);
+        if let Some(e) = c.energy {
+            ctx.set_fill_style_str("#000");
+            let _ = ctx.fill_text(&format!("{e:.2}"), x + 6.0, y - 6.0);
+        }
+    }
+}
+
+/// Score arrows of the ideal (empirical) score on a 15×15 grid, scaled to canvas pixels.
+fn ideal_arrows(train: &[[f32; 2]], t: f64, size: f64) -> Vec<([f32; 2], [f32; 2])> {
+    let grid = grid_points(15, LO + 0.1, HI - 0.1);
+    let flat: Vec<f32> = train.iter().flatten().copied().collect();
+    let Ok(train_m) = Matrix::new(flat, train.len(), 2) else { return Vec::new() };
+    let Ok(grid_m) = Matrix::new(grid.iter().flatten().copied().collect(), grid.len(), 2) else { return Vec::new() };
+    let Ok(score) = memgen_core::ideal_score::ideal_score(&grid_m, &train_m, t.sqrt()) else { return Vec::new() };
+    arrows_from(&grid, score.data(), t, size)
+}
+
+/// Arrows `t·s(x)` (the denoising step; its length does not blow up as t → 0) in pixels.
+fn arrows_from(grid: &[[f32; 2]], score: &[f32], t: f64, size: f64) -> Vec<([f32; 2], [f32; 2])> {
+    let px = size / 3.0;
+    grid.iter()
+        .zip(score.chunks(2))
+        .map(|(p, s)| {
+            let (mut dx, mut dy) = (s[0] as f64 * t * px, s[1] as f64 * t * px);
+            let len = (dx * dx + dy * dy).sqrt();
+            if len > 16.0 {
+                dx *= 16.0 / len;
+                dy *= 16.0 / len;
+            }
+            (*p, [dx as f32, dy as f32])
+        })
+        .collect()
+}
+
+/// The toy panel.
+#[component]
+pub fn ToyPanel() -> impl IntoView {
+    let settings = RwSignal::new(ToySettings::default());
+    let phase = RwSignal::new(Phase::Idle);
+    let losses = RwSignal::new(Vec::<f32>::new());
+    let speed = RwSignal::new((0usize, 0.0f64, 0.0f64)); // steps done, steps/s, seconds left
+    let train = RwSignal::new(Vec::<[f32; 2]>::new());
+    let samples = RwSignal::new(Vec::<[f32; 2]>::new());
+    let ideal_samples = RwSignal::new(Vec::<[f32; 2]>::new());
+    let centroids = RwSignal::new(Vec::<Centroid>::new());
+    let learned_energy = RwSignal::new(None::<(Vec<f32>, usize, f64)>);
+    let learned_arrows = RwSignal::new(Vec::<([f32; 2], [f32; 2])>::new());
+    let sample_progress = RwSignal::new(0.0f64);
+    let near_fraction = RwSignal::new(None::<f64>);
+    let status = RwSignal::new(String::new());
+    let run_gen = StoredValue::new(0u64);
+    let learned_ref = NodeRef::<Canvas>::new();
+    let ideal_ref = NodeRef::<Canvas>::new();
+    let exact_ref = NodeRef::<Canvas>::new();
+    let loss_ref = NodeRef::<Canvas>::new();
+    let gpu = compute::backend().map(|b| b.kernels.is_some()).unwrap_or(false);
+
+    // Training points follow K and the seed (nested prefixes of one seeded stream).
+    Effect::new(move |_| {
+        let s = settings.get();
+        train.set(circle_points(s.k, s.seed));
+    });
+
+    // Ideal and exact views: instant, redrawn on every change of K, seed or t.
+    Effect::new(move |_| {
+        let s = settings.get();
+        let pts = train.get();
+        let ideal_s = ideal_samples.get();
+        if pts.is_empty() {
+            return;
+        }
+        let n = 96;
+        let grid = grid_points(n, LO, HI);
+        if let Some(c) = canvas_of(ideal_ref) {
+            let e = ideal_energy(&pts, &grid, s.t);
+            draw_view(&c, Some((&e, n)), &ideal_arrows(&pts, s.t, c.width() as f64), &pts, &ideal_s, &[]);
+        }
+        if let Some(c) = canvas_of(exact_ref) {
+            let beta = 1.0 / (2.0 * s.t);
+            if let Ok(e) = circle_energy_grid(&grid, beta) {
+                draw_view(&c, Some((&e, n)), &[], &[], &[], &[]);
+            }
+        }
+    });
+
+    // Learned view.
+    Effect::new(move |_| {
+        let pts = train.get();
+        let smp = samples.get();
+        let cents = centroids.get();
+        let le = learned_energy.get();
+        let arrows = learned_arrows.get();
+        if let Some(c) = canvas_of(learned_ref) {
+            draw_view(&c, le.as_ref().map(|(e, n, _)| (e.as_slice(), *n)), &arrows, &pts, &smp, &cents);
+        }
+    });
+
+    // Loss curve.
+    Effect::new(move |_| {
+        let l = losses.get();
+        if let Some(c) = canvas_of(loss_ref) {
+            // Moving average over 25 steps: the per-batch loss is noisy (random t).
+            let pts: Vec<(f64, f64)> = l
+                .iter()
+                .enumerate()
+                .map(|(i, _)| {
+                    let lo = i.saturating_sub(24);
+                    let w = &l[lo..=i];
+                    ((i + 1) as f64, w.iter().map(|v| *v as f64).sum::<f64>() / w.len() as f64)
+                })
+                .collect();
+            let top = pts.iter().map(|p| p.1).fold(0.1, f64::max) * 1.1;
+            line_plot(&c, "training loss (25-step mean)", "step", false, (0.0, top), &[Series { label: "loss", points: &pts, colour: RGBColor(40, 90, 200) }]);
+        }
+    });
+
+    // Score arrows of the current (EMA) model at t.
+    let refresh_arrows = move || {
+        let t = settings.get_untracked().t;
+        let Some(model) = RUN.with(|r| r.borrow().as_ref().map(|run| run.ema_model())) else { return };
+        let Some(be) = compute::backend() else { return };
+        let device = be.lab.device.clone().inner();
+        spawn_local(async move {
+            let grid = grid_points(15, LO + 0.1, HI - 0.1);
+            let flat: Vec<f32> = grid.iter().flatten().copied().collect();
+            let x = burn::tensor::Tensor::<2>::from_data(burn::tensor::TensorData::new(flat, [grid.len(), 2]), &device);
+            let tt = burn::tensor::Tensor::<2>::full([grid.len(), 1], t as f32, &device);
+            let s = model.forward(x, tt);
+            if let Ok(data) = s.into_data_async().await {
+                if let Ok(v) = data.try_to_vec::<f32>() {
+                    learned_arrows.set(arrows_from(&grid, &v, t, CANVAS as f64));
+                }
+            }
+        });
+    };
+
+    let train_loop = move |gen: u64| {
+        spawn_local(async move {
+            let t0 = compute::now_ms();
+            let start_step = RUN.with(|r| r.borrow().as_ref().map(|x| x.steps_done()).unwrap_or(0));
+            loop {
+                if run_gen.get_value() != gen || phase.get_untracked() != Phase::Training {
+                    return;
+                }
+                let Some(mut run) = RUN.with(|r| r.borrow_mut().take()) else { return };
+                let chunk = if gpu { 25 } else { 10 };
+                let res = run.run_steps(chunk).await;
+                let (done, total, finished) = (run.steps_done(), run.config.steps, run.finished());
+                RUN.with(|r| *r.borrow_mut() = Some(run));
+                match res {
+                    Ok(l) => losses.update(|v| v.extend(l)),
+                    Err(e) => {
+                        phase.set(Phase::Failed(format!("training failed: {e}")));
+                        return;
+                    }
+                }
+                let secs = (compute::now_ms() - t0) / 1000.0;
+                let rate = (done - start_step) as f64 / secs.max(1e-6);
+                speed.set((done, rate, (total - done) as f64 / rate.max(1e-9)));
+                if done % 250 < chunk {
+                    refresh_arrows();
+                }
+                if finished {
+                    phase.set(Phase::Trained);
+                    refresh_arrows();
+                    return;
+                }
+                compute::yield_now().await;
+            }
+        });
+    };
+
+    let start = move |_| {
+        let Some(be) = compute::backend() else { return };
+        let s = settings.get_untracked();
+        let mut config = ToyTrainConfig::browser();
+        config.steps = s.steps;
+        config.lr = s.lr;
+        let run = ToyTraining::new(config, &train.get_untracked(), s.seed, &be.lab.device);
+        RUN.with(|r| *r.borrow_mut() = Some(run));
+        losses.set(Vec::new());
+        samples.set(Vec::new());
+        centroids.set(Vec::new());
+        learned_energy.set(None);
+        learned_arrows.set(Vec::new());
+        let gen = run_gen.get_value() + 1;
+        run_gen.set_value(gen);
+        phase.set(Phase::Training);
+        train_loop(gen);
+    };
+    let pause = move |_| phase.set(Phase::Paused);
+    let resume = move |_| {
+        phase.set(Phase::Training);
+        train_loop(run_gen.get_value());
+    };
+    let cancel = move |_| {
+        run_gen.update_value(|g| *g += 1);
+        RUN.with(|r| *r.borrow_mut() = None);
+        phase.set(Phase::Idle);
+        speed.set((0, 0.0, 0.0));
+    };
+
+    // Samples the trained model (and the ideal score, same seed), then clusters.
+    let sample = move |_| {
+        let Some(be) = compute::backend() else { return };
+        let Some(model) = RUN.with(|r| r.borrow().as_ref().map(|run| run.ema_model())) else {
+            status.set("Train a model first.".into());
+            return;
+        };
+        let s = settings.get_untracked();
+        let pts = train.get_untracked();
+        let device = be.lab.device.clone().inner();
+        let gen = run_gen.get_value();
+        phase.set(Phase::Sampling);
+        spawn_local(async move {
+            let config = EulerMaruyama { steps: 1000, t_end: 1e-3, count: s.samples };
+            let mut run = Sampling::new(model, config, &device, NoiseStream::new(s.seed, STREAM_NOISE));
+            let mut ideal = Sampling::new(IdealScore::new(&pts, &device), config, &device, NoiseStream::new(s.seed, STREAM_NOISE));
+            let chunk = if gpu { 50 } else { 10 };
+            while !run.finished() {
+                if run_gen.get_value() != gen {
+                    return;
+                }
+                let r1 = run.run_steps_synced(chunk).await;
+                let r2 = ideal.run_steps_synced(chunk).await;
+                if let Err(e) = r1.and(r2) {
+                    phase.set(Phase::Failed(format!("sampling failed: {e}")));
+                    return;
+                }
+                sample_progress.set(run.steps_done() as f64 / config.steps as f64);
+                compute::yield_now().await;
+            }
+            let (Ok(x), Ok(xi)) = (run.samples().await, ideal.samples().await) else {
+                phase.set(Phase::Failed("could not read the samples back".into()));
+                return;
+            };
+            let near = x
+                .iter()
+                .filter(|p| pts.iter().any(|y| ((p[0] - y[0]).powi(2) + (p[1] - y[1]).powi(2)).sqrt() <= 0.1))
+                .count() as f64
+                / x.len().max(1) as f64;
+            near_fraction.set(Some(near));
+            samples.set(x.clone());
+            ideal_samples.set(xi);
+            // Ward needs n²/2 distances: cluster a seeded subsample of at most 2,000.
+            let sub: Vec<[f32; 2]> = x.iter().step_by((x.len() / 2000).max(1)).copied().collect();
+            let m = Matrix::new(sub.iter().flatten().copied().collect(), sub.len(), 2);
+            let clustered = m.and_then(|m| memgen_core::cluster::ward_clusters(&m, s.threshold));
+            match clustered {
+                Ok(c) => {
+                    let cents: Vec<[f32; 2]> = c.centroids.data().chunks(2).map(|v| [v[0], v[1]]).collect();
+                    let stats = classify_centroids_detailed(&cents, &pts, &sub, &c.labels, &CentroidThresholds::default());
+                    centroids.set(
+                        cents
+                            .iter()
+                            .zip(stats)
+                            .map(|(at, st)| Centroid { at: *at, kind: Some(st.kind), count: st.count, energy: None })
+                            .collect(),
+                    );
+                }
+                Err(e) => status.set(format!("clustering failed: {e}")),
+            }
+            phase.set(Phase::Trained);
+        });
+    };
+
+    // Learned energy by the probability-flow ODE on a coarse grid (slow: on request).
+    let learned = move |_| {
+        let Some(be) = compute::backend() else { return };
+        let Some(model) = RUN.with(|r| r.borrow().as_ref().map(|run| run.ema_model())) else {
+            status.set("Train a model first.".into());
+            return;
+        };
+        let s = settings.get_untracked();
+        let pts = train.get_untracked();
+        let device = be.lab.device.clone();
+        status.set("Integrating the probability-flow ODE over the grid…".into());
+        spawn_local(async move {
+            let (n, steps) = if gpu { (32, 60) } else { (16, 20) };
+            let grid = grid_points(n, LO, HI);
+            let mut cfg = OdeConfig::with_train(&pts);
+            cfg.steps = steps;
+            match ode_energy(&model, &grid, s.t, &cfg, &device).await {
+                Ok(e) => {
+                    // Label each centroid with the energy of its nearest grid cell.
+                    centroids.update(|cs| {
+                        for c in cs.iter_mut() {
+                            let i = (((c.at[0] - LO) / (HI - LO) * (n - 1) as f32).round() as usize).min(n - 1);
+                            let j = (((c.at[1] - LO) / (HI - LO) * (n - 1) as f32).round() as usize).min(n - 1);
+                            c.energy = Some(e[j * n + i]);
+                        }
+                    });
+                    learned_energy.set(Some((e, n, s.t)));
+                    status.set(format!("Learned energy at t = {} on a {n}×{n} grid ({steps} RK4 steps per point).", s.t));
+                }
+                Err(e) => status.set(format!("ODE energy failed: {e}")),
+            }
+        });
+    };
+
+    let counts = move || {
+        let c = centroids.get();
+        let n = |k: CentroidKind| c.iter().filter(|x| x.kind == Some(k)).count();
+        (n(CentroidKind::Memorized), n(CentroidKind::Spurious), n(CentroidKind::Generalized))
+    };
+    let set_k = move |k: usize| {
+        let (thr, t) = preset_for(k);
+        settings.update(|s| {
+            s.k = k;
+            s.threshold = thr;
+            s.t = t;
+        });
+    };
+    let num_input = move |label: &'static str, testid: &'static str, get: fn(&ToySettings) -> String, set: fn(&mut ToySettings, &str) -> bool| {
+        view! {
+            <label>
+                {label}
+                <input type="text" class="narrow" data-testid=testid prop:value=move || settings.with(get)
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        let mut ok = false;
+                        settings.update(|s| ok = set(s, v.trim()));
+                        if !ok {
+                            status.set(format!("“{v}” is not a valid value for {label}; kept the previous one."));
+                        }
+                    } />
+            </label>
+        }
+    };
+
+    view! {
+        <section class="panel" data-testid="panel-toy">
+            <h2>"The 2-D diffusion toy: memorization, spurious wells, generalization (paper Fig. 2)"</h2>
+            <p class="explain">
+                "Data: K points on the unit circle. A score network s(x, t) is trained by denoising score matching on this page's device (burn on "
+                {if gpu { "WebGPU" } else { "the CPU" }}
+                "). With K = 2 it stores each point as its own well (memorization); around K = 9 wells appear between points that are not training points (spurious states); at K = 1000 the wells merge into a continuous ring (generalization). "
+                "Browser preset: Adam lr 1e-3, batch 512, 4,000 steps, EMA 0.999 (the paper: lr 1e-4, 500k–800k steps)."
+            </p>
+            <div class="controls">
+                <span>"K: "</span>
+                <button data-testid="toy-k2" on:click=move |_| set_k(2)>"2"</button>
+                <button data-testid="toy-k9" on:click=move |_| set_k(9)>"9"</button>
+                <button data-testid="toy-k1000" on:click=move |_| set_k(1000)>"1000"</button>
+                <input type="range" min="1" max="2000" data-testid="toy-k-slider" prop:value=move || settings.with(|s| s.k.to_string())
+                    on:change=move |ev| { if let Ok(k) = event_target_value(&ev).parse::<usize>() { set_k(k.clamp(1, 2000)) } } />
+                <span class="value" data-testid="toy-k">{move || settings.with(|s| s.k)}</span>
+                {num_input("seed ", "toy-seed", |s| s.seed.to_string(), |s, v| v.parse().map(|x| s.seed = x).is_ok())}
+                {num_input("steps ", "toy-steps", |s| s.steps.to_string(), |s, v| match v.parse::<usize>() { Ok(x) if (1..=1_000_000).contains(&x) => { s.steps = x; true } _ => false })}
+                {num_input("lr ", "toy-lr", |s| s.lr.to_string(), |s, v| match v.parse::<f64>() { Ok(x) if x > 0.0 && x <= 0.1 => { s.lr = x; true } _ => false })}
+                {num_input("samples ", "toy-samples", |s| s.samples.to_string(), |s, v| match v.parse::<usize>() { Ok(x) if (10..=100_000).contains(&x) => { s.samples = x; true } _ => false })}
+                {num_input("Ward threshold ", "toy-threshold", |s| s.threshold.to_string(), |s, v| match v.parse::<f64>() { Ok(x) if x > 0.0 && x.is_finite() => { s.threshold = x; true } _ => false })}
+            </div>
+            <div class="controls">
+                <button data-testid="toy-train" on:click=start disabled=move || matches!(phase.get(), Phase::Training | Phase::Sampling)>"Train"</button>
+                <button data-testid="toy-pause" on:click=pause disabled=move || phase.get() != Phase::Training>"Pause"</button>
+                <button data-testid="toy-resume" on:click=resume disabled=move || phase.get() != Phase::Paused>"Resume"</button>
+                <button data-testid="toy-cancel" on:click=cancel disabled=move || matches!(phase.get(), Phase::Idle)>"Cancel"</button>
+                <button data-testid="toy-sample" on:click=sample disabled=move || !matches!(phase.get(), Phase::Trained | Phase::Paused)>"Sample and cluster"</button>
+                <button data-testid="toy-energy" on:click=learned disabled=move || !matches!(phase.get(), Phase::Trained | Phase::Paused)>"Learned energy (PF-ODE)"</button>
+                <span data-testid="toy-progress" class="progress"
+                    data-state=move || match phase.get() { Phase::Idle => "idle", Phase::Training => "training", Phase::Paused => "paused", Phase::Trained => "trained", Phase::Sampling => "sampling", Phase::Failed(_) => "error" }
+                    data-step=move || speed.get().0.to_string()
+                    data-losses=move || { let l = losses.get(); let n = l.len(); let head: f32 = l.iter().take(50).sum::<f32>() / l.len().min(50).max(1) as f32; let tail: f32 = l.iter().skip(n.saturating_sub(50)).sum::<f32>() / n.min(50).max(1) as f32; format!("{head},{tail}") }>
+                    {move || {
+                        let (done, rate, left) = speed.get();
+                        let total = settings.with(|s| s.steps);
+                        match phase.get() {
+                            Phase::Idle => "Not trained yet.".to_string(),
+                            Phase::Failed(e) => e,
+                            Phase::Sampling => format!("Sampling… {:.0}%", 100.0 * sample_progress.get()),
+                            p => format!(
+                                "{}step {done} / {total} · {rate:.1} steps/s · about {left:.0} s left",
+                                if p == Phase::Paused { "paused at " } else { "" }
+                            ),
+                        }
+                    }}
+                    " "
+                    <progress max="1" value=move || { let (d, _, _) = speed.get(); d as f64 / settings.with(|s| s.steps).max(1) as f64 }></progress>
+                </span>
+            </div>
+            <div class="controls">
+                <label>
+                    "view time t "
+                    <input type="range" min="0.01" max="0.6" step="0.01" data-testid="toy-t" prop:value=move || settings.with(|s| s.t.to_string())
+                        on:input=move |ev| { if let Ok(t) = event_target_value(&ev).parse::<f64>() { settings.update(|s| s.t = t.clamp(0.01, 0.6)) } } />
+                    <span class="value">{move || format!("{:.2}", settings.with(|s| s.t))}</span>
+                </label>
+                <span class="muted" data-testid="toy-status">{move || status.get()}</span>
+            </div>
+            <div class="canvases">
+                <figure>
+                    <canvas node_ref=learned_ref width=CANVAS height=CANVAS data-testid="toy-learned" class="toy"></canvas>
+                    <figcaption>"(a) Trained network: score arrows t·s(x, t), samples (orange), training points (white), Ward centroids (blue memorized, magenta spurious, green generalized) with their energies once the learned energy is computed."</figcaption>
+                </figure>
+                <figure>
+                    <canvas node_ref=ideal_ref width=CANVAS height=CANVAS data-testid="toy-ideal" class="toy"></canvas>
+                    <figcaption>"(b) Ideal score of the same K points (a DenseAM with β = 1/t, no training): energy −2t log p_t(x), its score arrows and samples. It memorizes perfectly."</figcaption>
+                </figure>
+                <figure>
+                    <canvas node_ref=exact_ref width=CANVAS height=CANVAS data-testid="toy-exact" class="toy"></canvas>
+                    <figcaption>"(c) Exact K → ∞ energy E(R) = R² + 1 − β⁻¹ log I₀(2βR), β = 1/(2t): a continuous ring, the generalizing limit."</figcaption>
+                </figure>
+                <figure>
+                    <canvas node_ref=loss_ref width="340" height="240" data-testid="toy-loss"></canvas>
+                    <figcaption data-testid="toy-centroids"
+                        data-memorized=move || counts().0.to_string() data-spurious=move || counts().1.to_string() data-generalized=move || counts().2.to_string()
+                        data-near-fraction=move || near_fraction.get().map(|f| format!("{f:.4}")).unwrap_or_default()>
+                        {move || {
+                            let (m, s, g) = counts();
+                            let near = near_fraction.get().map(|f| format!(" {:.1}% of samples lie within 0.1 of a training point.", 100.0 * f)).unwrap_or_default();
+                            if m + s + g == 0 { "Sample to cluster.".to_string() } else { format!("Ward centroids: {m} memorized, {s} spurious, {g} generalized.{near}") }
+                        }}
+                    </figcaption>
+                </figure>
+            </div>
+        </section>
+    }
+}
