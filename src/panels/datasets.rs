@@ -465,6 +465,8 @@ pub fn DatasetsPanel() -> impl IntoView {
     let loaded = RwSignal::new(None::<Loaded>);
     let progress = RwSignal::new(None::<Progress>);
     let manifest = StoredValue::new(None::<Manifest>);
+    // Registry sets already loaded in this tab, so switching back costs nothing.
+    let cache = StoredValue::new(Vec::<Loaded>::new());
     let load_gen = StoredValue::new(0u64);
     let preview_done = RwSignal::new(None::<(usize, usize, u64)>);
     let preview_gen = StoredValue::new(0u64);
@@ -488,6 +490,20 @@ pub fn DatasetsPanel() -> impl IntoView {
         let gen = load_gen.get_value() + 1;
         load_gen.set_value(gen);
         let cancelled = move || load_gen.get_value() != gen;
+        let hit = cache.with_value(|c| c.iter().find(|l| matches!(&l.origin, Origin::Registry { id: i, .. } if *i == id)).cloned());
+        if let Some(l) = hit {
+            if let Origin::Registry { entry, .. } = &l.origin {
+                let b = entry.bytes as f64;
+                progress.set(Some(Progress { label: format!("{} · {}", id.title(), entry.file), bytes: b, total: b, state: "done" }));
+            }
+            let n = l.data.len();
+            if k.get_untracked() > n {
+                notify(format!("K = {} is more than the {n} images of {}; using {n}.", k.get_untracked(), id.title()));
+                k.set(n);
+            }
+            loaded.set(Some(l));
+            return;
+        }
         progress.set(Some(Progress { label: format!("Loading {}", id.title()), bytes: 0.0, total: 0.0, state: "loading" }));
         spawn_local(async move {
             if manifest.with_value(|m| m.is_none()) {
@@ -525,7 +541,9 @@ pub fn DatasetsPanel() -> impl IntoView {
                         notify(format!("K = {} is more than the {n} images of {}; using {n}.", k.get_untracked(), entry.file));
                         k.set(n);
                     }
-                    loaded.set(Some(Loaded { data: Arc::new(data), origin: Origin::Registry { id, entry: Box::new(entry) } }));
+                    let l = Loaded { data: Arc::new(data), origin: Origin::Registry { id, entry: Box::new(entry) } };
+                    cache.update_value(|c| c.push(l.clone()));
+                    loaded.set(Some(l));
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -623,10 +641,12 @@ pub fn DatasetsPanel() -> impl IntoView {
                     progress.update(|p| if let Some(p) = p { if p.state == "loading" { p.state = "cancelled" } });
                     loaded.set(Some(Loaded { data: Arc::new(data), origin: Origin::Upload { file: name, note } }));
                 }
-                Err(e) => notify(format!("{e} The current dataset stays.")),
+                Err(e) => notify(format!("{}. The current dataset stays.", e.trim_end_matches('.'))),
             }
         });
     };
+
+    let showing_upload = move || loaded.with(|l| matches!(l, Some(Loaded { origin: Origin::Upload { .. }, .. })));
 
     let info = move || {
         loaded.get().map(|l| {
@@ -695,7 +715,8 @@ pub fn DatasetsPanel() -> impl IntoView {
                 <label>
                     "Dataset "
                     <select data-testid="dataset-picker" on:change=on_pick>
-                        <option value="" selected=move || picked.get().is_none()>"— pick one —"</option>
+                        <option value="" prop:selected=move || picked.get().is_none() && !showing_upload()>"— pick one —"</option>
+                        <option value="upload" disabled=true prop:selected=showing_upload>"your file (below)"</option>
                         {DatasetId::ALL
                             .into_iter()
                             .map(|d| {
@@ -704,7 +725,7 @@ pub fn DatasetsPanel() -> impl IntoView {
                                     DatasetId::FashionMnist => "Fashion-MNIST (20,000 of 60,000, 8.8 MB)",
                                     DatasetId::Emoji => "Emoji (1,911 colour, 2.2 MB)",
                                 };
-                                view! { <option value=d.as_str() selected=move || picked.get() == Some(d)>{label}</option> }
+                                view! { <option value=d.as_str() prop:selected=move || picked.get() == Some(d) && !showing_upload()>{label}</option> }
                             })
                             .collect_view()}
                     </select>

@@ -83,12 +83,16 @@ test('datasets: pick MNIST, preview S_K, upload .npy, garbage keeps the previous
   assert.match(page.url(), /[?&]ds=mnist(&|$)/);
   assert.match(page.url(), /[?&]dk=64(&|$)/);
 
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'datasets-mnist.png') });
+
   // A tiny .npy, 5 grey 8x8 images: shown as the new set.
   const n = 5;
   const data = new Uint8Array(n * 8 * 8).map((_, i) => (i * 37) % 256);
   await page.locator('[data-testid="dataset-upload"]').setInputFiles({ name: 'tiny.npy', mimeType: 'application/octet-stream', buffer: npyU8([n, 8, 8], data) });
   await waitPreview(page, n);
   assert.match(await page.locator('[data-testid="dataset-info"]').textContent(), /tiny\.npy/);
+  assert.equal(await page.locator('[data-testid="dataset-picker"]').inputValue(), 'upload');
 
   // Garbage: a clear notice, the previous set stays.
   const before = (await panelNotices(page)).length;
@@ -107,8 +111,13 @@ test('datasets: pick MNIST, preview S_K, upload .npy, garbage keeps the previous
   await page.waitForFunction(([sel, b]) => document.querySelectorAll(sel).length > b, [`${PANEL} [data-testid="notice"]`, notes.length], { timeout: 30_000 });
   assert.equal((await readResult(page, 'dataset-preview')).attrs['data-count'], String(n));
 
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'datasets-panel.png') });
+
+  // Back to MNIST: from the tab's cache, no second download.
+  const fetched = requests.filter((u) => u.endsWith('.mgds')).length;
+  await page.locator('[data-testid="dataset-picker"]').selectOption('mnist');
+  await waitPreview(page, K);
+  assert.equal(requests.filter((u) => u.endsWith('.mgds')).length, fetched);
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
 
