@@ -209,7 +209,11 @@ pub fn ToyPanel() -> impl IntoView {
     let ideal_ref = NodeRef::<Canvas>::new();
     let exact_ref = NodeRef::<Canvas>::new();
     let loss_ref = NodeRef::<Canvas>::new();
-    let gpu = compute::backend().map(|b| b.kernels.is_some()).unwrap_or(false);
+    // The toy trains on burn's CPU backend inside wasm even where WebGPU is up: on software
+    // WebGPU (SwiftShader) this loop blocked the page's main thread for seconds per step,
+    // while the CPU backend runs ~9 steps/s in chunks that keep the tab responsive.
+    let gpu = false;
+    let toy_device = || memgen_models::device::LabDevice::cpu().device;
 
     // Training points follow K and the seed (nested prefixes of one seeded stream).
     Effect::new(move |_| {
@@ -274,8 +278,7 @@ pub fn ToyPanel() -> impl IntoView {
     let refresh_arrows = move || {
         let t = settings.get_untracked().t;
         let Some(model) = RUN.with(|r| r.borrow().as_ref().map(|run| run.ema_model())) else { return };
-        let Some(be) = compute::backend() else { return };
-        let device = be.lab.device.clone().inner();
+        let device = toy_device().inner();
         spawn_local(async move {
             let grid = grid_points(15, LO + 0.1, HI - 0.1);
             let flat: Vec<f32> = grid.iter().flatten().copied().collect();
@@ -299,7 +302,7 @@ pub fn ToyPanel() -> impl IntoView {
                     return;
                 }
                 let Some(mut run) = RUN.with(|r| r.borrow_mut().take()) else { return };
-                let chunk = if gpu { 25 } else { 10 };
+                let chunk = if gpu { 4 } else { 2 };
                 let res = run.run_steps(chunk).await;
                 let (done, total, finished) = (run.steps_done(), run.config.steps, run.finished());
                 RUN.with(|r| *r.borrow_mut() = Some(run));
@@ -327,12 +330,11 @@ pub fn ToyPanel() -> impl IntoView {
     };
 
     let start = move |_| {
-        let Some(be) = compute::backend() else { return };
         let s = settings.get_untracked();
         let mut config = ToyTrainConfig::browser();
         config.steps = s.steps;
         config.lr = s.lr;
-        let run = ToyTraining::new(config, &train.get_untracked(), s.seed, &be.lab.device);
+        let run = ToyTraining::new(config, &train.get_untracked(), s.seed, &toy_device());
         RUN.with(|r| *r.borrow_mut() = Some(run));
         losses.set(Vec::new());
         samples.set(Vec::new());
@@ -358,14 +360,13 @@ pub fn ToyPanel() -> impl IntoView {
 
     // Samples the trained model (and the ideal score, same seed), then clusters.
     let sample = move |_| {
-        let Some(be) = compute::backend() else { return };
         let Some(model) = RUN.with(|r| r.borrow().as_ref().map(|run| run.ema_model())) else {
             status.set("Train a model first.".into());
             return;
         };
         let s = settings.get_untracked();
         let pts = train.get_untracked();
-        let device = be.lab.device.clone().inner();
+        let device = toy_device().inner();
         let gen = run_gen.get_value();
         phase.set(Phase::Sampling);
         spawn_local(async move {
@@ -422,14 +423,13 @@ pub fn ToyPanel() -> impl IntoView {
 
     // Learned energy by the probability-flow ODE on a coarse grid (slow: on request).
     let learned = move |_| {
-        let Some(be) = compute::backend() else { return };
         let Some(model) = RUN.with(|r| r.borrow().as_ref().map(|run| run.ema_model())) else {
             status.set("Train a model first.".into());
             return;
         };
         let s = settings.get_untracked();
         let pts = train.get_untracked();
-        let device = be.lab.device.clone();
+        let device = toy_device();
         status.set("Integrating the probability-flow ODE over the grid…".into());
         spawn_local(async move {
             let (n, steps) = if gpu { (32, 60) } else { (16, 20) };
@@ -488,9 +488,7 @@ pub fn ToyPanel() -> impl IntoView {
         <section class="panel" data-testid="panel-toy">
             <h2>"The 2-D diffusion toy: memorization, spurious wells, generalization (paper Fig. 2)"</h2>
             <p class="explain">
-                "Data: K points on the unit circle. A score network s(x, t) is trained by denoising score matching on this page's device (burn on "
-                {if gpu { "WebGPU" } else { "the CPU" }}
-                "). With K = 2 it stores each point as its own well (memorization); around K = 9 wells appear between points that are not training points (spurious states); at K = 1000 the wells merge into a continuous ring (generalization). "
+                "Data: K points on the unit circle. A score network s(x, t) is trained by denoising score matching in this tab (burn's CPU backend inside WebAssembly for now — its WebGPU path stalled the page on software GPUs; the training step on WebGPU is checked in “Under the hood”). With K = 2 it stores each point as its own well (memorization); around K = 9 wells appear between points that are not training points (spurious states); at K = 1000 the wells merge into a continuous ring (generalization). "
                 "Browser preset: Adam lr 1e-3, batch 512, 4,000 steps, EMA 0.999 (the paper: lr 1e-4, 500k–800k steps)."
             </p>
             <div class="controls">
