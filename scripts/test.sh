@@ -6,6 +6,7 @@
 #  1. setup (also installs Debian's chromium and the npm packages if missing)
 #  2. data sets (scripts/datasets.sh, when present)
 #  3. native tests of the whole workspace: cargo test --workspace --profile native-test
+#     (and the wasm32 build of memgen-core's RNG probe, checked by tests/e2e/rng_wasm.test.mjs)
 #     (includes tests/shaders.rs: every shaders/*.wgsl validated with naga)
 #  4. the release wasm build into dist/ (scripts/build-web.sh)
 #  5. browser end-to-end tests in headless Chromium on WebGPU (SwiftShader):
@@ -60,6 +61,9 @@ if [[ "${MEMGEN_E2E_ONLY:-0}" != 1 ]]; then
     step "data sets (scripts/datasets.sh)" bash scripts/datasets.sh
   fi
   step "native tests: cargo test --workspace --profile native-test" cargo test --workspace --profile native-test
+  # The same-bytes probe of the seeded scheme in wasm32 (checked by tests/e2e/rng_wasm.test.mjs).
+  step "wasm32 RNG probe: memgen-core example wasm_bench" \
+    cargo build --profile native-test --target wasm32-unknown-unknown -p memgen-core --example wasm_bench
   if step "wasm build: scripts/build-web.sh" env MEMGEN_SKIP_SETUP=1 bash scripts/build-web.sh; then
     built=1
   else
