@@ -9,6 +9,7 @@ pub mod panels;
 pub mod plot;
 pub mod render;
 pub mod state;
+pub mod widgets;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;

@@ -694,23 +694,7 @@ pub fn DatasetsPanel() -> impl IntoView {
                 "Real image sets, packed and checksummed at build time from package registries. A training subset S_K is the first K images of one seeded permutation, "
                 "so S_K ⊂ S_2K for the same seed — the same images as " <code>"memgen export --dataset … --k K --seed N"</code> " writes. Nothing is downloaded until you pick a set."
             </p>
-            <div class="notices">
-                {move || {
-                    notices
-                        .get()
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, n)| {
-                            view! {
-                                <div class="notice" data-testid="notice" role="status">
-                                    <span>{n.0}</span>
-                                    <button class="dismiss" on:click=move |_| notices.update(|v| { if i < v.len() { v.remove(i); } })>"×"</button>
-                                </div>
-                            }
-                        })
-                        .collect_view()
-                }}
-            </div>
+            <crate::widgets::Notices notices=notices />
             <div class="controls">
                 <label>
                     "Dataset "

@@ -407,23 +407,7 @@ pub fn DenseAmPanel() -> impl IntoView {
                 <b>"spurious states"</b>
                 " (magenta crosses) that are mixtures, not memories — the associative-memory picture of a diffusion model leaving memorization."
             </p>
-            <div class="notices">
-                {move || {
-                    notices
-                        .get()
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, n)| {
-                            view! {
-                                <div class="notice" data-testid="notice" role="status">
-                                    <span>{n.0}</span>
-                                    <button class="dismiss" on:click=move |_| notices.update(|v| { if i < v.len() { v.remove(i); } })>"×"</button>
-                                </div>
-                            }
-                        })
-                        .collect_view()
-                }}
-            </div>
+            <crate::widgets::Notices notices=notices />
             <div class="controls">
                 <label>
                     "Memories "
