@@ -92,7 +92,12 @@ struct UrlState {
     ds: Option<DatasetId>,
     k: usize,
     seed: u64,
+    /// Class-balanced S_K (`dbal=1`): round robin over the classes in the seeded order.
+    balanced: bool,
 }
+
+/// The URL keys this panel owns.
+const OWN_KEYS: [&str; 4] = ["ds", "dk", "dseed", "dbal"];
 
 fn preview(v: &str) -> String {
     let mut s: String = v.chars().take(24).filter(|c| !c.is_control()).collect();
@@ -104,7 +109,7 @@ fn preview(v: &str) -> String {
 
 /// Parses `ds`, `dk` and `dseed` from decoded query pairs; bad values give the default and a notice.
 fn parse_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> (UrlState, Vec<Notice>) {
-    let mut s = UrlState { ds: None, k: DEFAULT_K, seed: 0 };
+    let mut s = UrlState { ds: None, k: DEFAULT_K, seed: 0, balanced: false };
     let mut notices = Vec::new();
     for (key, value) in pairs {
         let shown = preview(value);
@@ -124,6 +129,11 @@ fn parse_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> (UrlS
             "dseed" => match value.trim().parse::<u64>() {
                 Ok(v) => s.seed = v,
                 Err(_) => notices.push(Notice(format!("The dataset seed must be a whole number ≥ 0, not “{shown}”; using 0."))),
+            },
+            "dbal" => match value.trim() {
+                "1" | "true" => s.balanced = true,
+                "0" | "false" | "" => s.balanced = false,
+                _ => notices.push(Notice(format!("dbal must be 1 (class-balanced) or 0, not “{shown}”; using 0."))),
             },
             _ => {}
         }
@@ -150,7 +160,7 @@ fn read_url() -> (UrlState, Vec<Notice>) {
         .filter_map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
             let k = decode(k);
-            ["ds", "dk", "dseed"].contains(&k.as_str()).then(|| (k, decode(v)))
+            OWN_KEYS.contains(&k.as_str()).then(|| (k, decode(v)))
         })
         .collect();
     parse_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -165,7 +175,7 @@ fn write_url(s: UrlState) {
         .strip_prefix('?')
         .unwrap_or(&search)
         .split('&')
-        .filter(|p| !p.is_empty() && !["ds", "dk", "dseed"].contains(&decode(p.split('=').next().unwrap_or("")).as_str()))
+        .filter(|p| !p.is_empty() && !OWN_KEYS.contains(&decode(p.split('=').next().unwrap_or("")).as_str()))
         .map(str::to_string)
         .collect();
     if let Some(d) = s.ds {
@@ -173,6 +183,9 @@ fn write_url(s: UrlState) {
     }
     parts.push(format!("dk={}", s.k));
     parts.push(format!("dseed={}", s.seed));
+    if s.balanced {
+        parts.push("dbal=1".into());
+    }
     if let Ok(h) = w.history() {
         let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}?{}", parts.join("&"))));
     }
@@ -292,117 +305,73 @@ fn fmt_bytes(b: f64) -> String {
     }
 }
 
-/// A user's `.npy` as u8 images `[n, side, side, c]` (c = 1 grey, 3 colour), resized by
-/// area averaging. Errors are sentences for a notice.
-async fn npy_to_dataset(file: &str, bytes: &[u8], side: usize, colour: bool) -> Result<(PackedDataset, String), String> {
-    use memgen_data::npy::{decode, NpyData};
-    let arr = decode(bytes).map_err(|e| format!("{file} could not be read: {e}"))?;
-    let (n, h, w, c) = match arr.shape[..] {
-        [n, h, w] => (n, h, w, 1),
-        [n, h, w, c] if [1, 3, 4].contains(&c) => (n, h, w, c),
-        [_, _, _, c] => return Err(format!("{file}: the last axis has {c} channels; use 1 (grey), 3 (RGB) or 4 (RGBA).")),
-        _ => return Err(format!("{file}: shape {:?} is not [n, h, w] or [n, h, w, c].", arr.shape)),
-    };
-    if n == 0 || h == 0 || w == 0 {
-        return Err(format!("{file}: shape {:?} holds no images.", arr.shape));
-    }
-    if n > MAX_UPLOAD_IMAGES {
-        return Err(format!("{file} has {n} images; at most {MAX_UPLOAD_IMAGES} can be loaded in the browser."));
-    }
-    // Values to 0..=255: u8 as is; floats in [0, 1] scaled, in [-1, 1] shifted, else clamped to 0..255.
-    let to_u8: Box<dyn Fn(usize) -> f32> = match &arr.data {
-        NpyData::U8(v) => {
-            let v = v.clone();
-            Box::new(move |i| v[i] as f32)
-        }
-        NpyData::F32(v) => float_map(file, v.iter().map(|&x| x as f64), {
-            let v = v.clone();
-            move |i| v[i] as f64
-        })?,
-        NpyData::F64(v) => float_map(file, v.iter().copied(), {
-            let v = v.clone();
-            move |i| v[i]
-        })?,
-    };
-    let out_c = if colour { 3 } else { 1 };
-    let mut pixels = Vec::with_capacity(n * side * side * out_c);
-    let mut last_yield = compute::now_ms();
-    for img in 0..n {
-        let base = img * h * w * c;
-        for oy in 0..side {
-            let (y0, y1) = (oy * h / side, ((oy + 1) * h).div_ceil(side).max(oy * h / side + 1));
-            for ox in 0..side {
-                let (x0, x1) = (ox * w / side, ((ox + 1) * w).div_ceil(side).max(ox * w / side + 1));
-                let mut acc = [0f32; 3];
-                let mut count = 0f32;
-                for y in y0..y1.min(h) {
-                    for x in x0..x1.min(w) {
-                        let p = base + (y * w + x) * c;
-                        let rgb = if c == 1 { [to_u8(p); 3] } else { [to_u8(p), to_u8(p + 1), to_u8(p + 2)] };
-                        for k in 0..3 {
-                            acc[k] += rgb[k];
-                        }
-                        count += 1.0;
-                    }
+/// The user's files (PNG, JPEG, zip of them, or `.npy`), converted by memgen-data's
+/// [`Importer`](memgen_data::images::Importer) exactly as `memgen import` does, to
+/// `side × side` grey or RGB images. Errors are sentences for a notice.
+async fn import_files(
+    files: Vec<JsFile>,
+    side: usize,
+    colour: bool,
+    progress: impl Fn(String),
+) -> Result<(PackedDataset, String), String> {
+    use memgen_data::images::{sniff, ImportOptions, Importer, InputKind};
+    let mut opts = ImportOptions::new(side as u32, colour);
+    opts.limits.max_file_bytes = MAX_UPLOAD_BYTES as u64;
+    opts.limits.max_total_bytes = MAX_UPLOAD_BYTES as u64;
+    opts.limits.max_images = MAX_UPLOAD_IMAGES;
+    let mut importer = Importer::new(opts).map_err(|e| e.to_string())?;
+    let names: Vec<String> = files.iter().map(|f| f.name()).collect();
+    let mut hasher_input = Vec::new();
+    for (file, name) in files.iter().zip(&names) {
+        let buf = JsFuture::from(file.file_array_buffer()).await.map_err(|e| format!("{name} could not be read: {}", js_err(e)))?;
+        let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+        compute::yield_now().await;
+        if sniff(&bytes) == Some(InputKind::Zip) {
+            // A zip is decoded a few entries at a time so the tab stays responsive.
+            let mut job = importer.begin_zip(name, std::io::Cursor::new(bytes.as_slice()), bytes.len() as u64).map_err(|e| e.to_string())?;
+            loop {
+                let t0 = compute::now_ms();
+                let mut done = false;
+                while !done && compute::now_ms() - t0 < 12.0 {
+                    done = importer.zip_step(&mut job, 8).map_err(|e| e.to_string())?;
                 }
-                let rgb = acc.map(|a| a / count.max(1.0));
-                if colour {
-                    pixels.extend(rgb.iter().map(|v| v.round().clamp(0.0, 255.0) as u8));
-                } else {
-                    let l = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2];
-                    pixels.push(l.round().clamp(0.0, 255.0) as u8);
+                let (at, of) = job.progress();
+                progress(format!("Decoding {name}: {at} of {of} images…"));
+                compute::yield_now().await;
+                if done {
+                    break;
                 }
             }
-        }
-        if compute::now_ms() - last_yield > 12.0 {
+        } else {
+            progress(format!("Decoding {name}…"));
             compute::yield_now().await;
-            last_yield = compute::now_ms();
+            importer.push(name, &bytes).map_err(|e| e.to_string())?;
         }
+        if hasher_input.len() < 64 * 1024 * 1024 {
+            hasher_input.extend_from_slice(&bytes);
+        }
+        compute::yield_now().await;
     }
+    let what = if names.len() == 1 { names[0].clone() } else { format!("{} files", names.len()) };
+    let imported = importer.finish(&what).map_err(|e| e.to_string())?;
     let note = format!(
-        "{file}: {n} images {h}×{w}×{c} ({}), resized to {side}×{side} {}",
-        match arr.data {
-            NpyData::U8(_) => "uint8",
-            NpyData::F32(_) => "float32",
-            NpyData::F64(_) => "float64",
-        },
+        "{what}: {} images, resized to {side}×{side} {}",
+        imported.len(),
         if colour { "colour" } else { "grey" }
     );
     let info = DatasetInfo {
-        name: file.to_string(),
+        name: what.clone(),
         class_names: Vec::new(),
         licence: "your own data (not uploaded anywhere; it stays in this tab)".into(),
         attribution: "brought by you".into(),
-        source: format!("local file {file}"),
-        source_sha256: memgen_data::sha256_hex(bytes),
+        source: format!("local {}", names.join(", ")),
+        source_sha256: memgen_data::sha256_hex(&hasher_input),
         subsample: None,
         notes: note.clone(),
     };
-    let ds = PackedDataset::new(info, side, side, out_c, pixels, None).map_err(|e| format!("{file}: {e}"))?;
+    let ds = PackedDataset::new(info, imported.size, imported.size, imported.channels, imported.pixels, None)
+        .map_err(|e| format!("{what}: {e}"))?;
     Ok((ds, note))
-}
-
-/// Chooses how floats become 0..=255 from their range; NaN or infinite values are an error.
-fn float_map(
-    file: &str,
-    values: impl Iterator<Item = f64>,
-    get: impl Fn(usize) -> f64 + 'static,
-) -> Result<Box<dyn Fn(usize) -> f32>, String> {
-    let (mut lo, mut hi) = (f64::MAX, f64::MIN);
-    for v in values {
-        if !v.is_finite() {
-            return Err(format!("{file} contains NaN or infinite values."));
-        }
-        lo = lo.min(v);
-        hi = hi.max(v);
-    }
-    Ok(if lo >= 0.0 && hi <= 1.0 {
-        Box::new(move |i| (get(i) * 255.0) as f32)
-    } else if lo >= -1.0 && hi <= 1.0 {
-        Box::new(move |i| ((get(i) + 1.0) * 127.5) as f32)
-    } else {
-        Box::new(move |i| get(i).clamp(0.0, 255.0) as f32)
-    })
 }
 
 /// Draws the first images of `indices` into the preview canvas; returns how many were drawn.
@@ -461,6 +430,7 @@ pub fn DatasetsPanel() -> impl IntoView {
     let picked = RwSignal::new(initial.ds);
     let k = RwSignal::new(initial.k);
     let seed = RwSignal::new(initial.seed);
+    let balanced = RwSignal::new(initial.balanced);
     let notices = RwSignal::new(initial_notices);
     let loaded = RwSignal::new(None::<Loaded>);
     let progress = RwSignal::new(None::<Progress>);
@@ -468,7 +438,7 @@ pub fn DatasetsPanel() -> impl IntoView {
     // Registry sets already loaded in this tab, so switching back costs nothing.
     let cache = StoredValue::new(Vec::<Loaded>::new());
     let load_gen = StoredValue::new(0u64);
-    let preview_done = RwSignal::new(None::<(usize, usize, u64)>);
+    let preview_done = RwSignal::new(None::<(usize, usize, u64, String)>);
     let preview_gen = StoredValue::new(0u64);
     let resolution = RwSignal::new(28usize);
     let colour = RwSignal::new(false);
@@ -479,7 +449,7 @@ pub fn DatasetsPanel() -> impl IntoView {
 
     // The URL mirrors the choice once the user (or the link) made one.
     Effect::new(move |_| {
-        let s = UrlState { ds: picked.get(), k: k.get(), seed: seed.get() };
+        let s = UrlState { ds: picked.get(), k: k.get(), seed: seed.get(), balanced: balanced.get() };
         if url_touched.get_value() || s.ds.is_some() {
             url_touched.set_value(true);
             write_url(s);
@@ -572,17 +542,27 @@ pub fn DatasetsPanel() -> impl IntoView {
     // Redraw the preview whenever the set, K or the seed change.
     Effect::new(move |_| {
         let Some(l) = loaded.get() else { return };
-        let (kk, sd) = (k.get(), seed.get());
+        let (kk, sd, bal) = (k.get(), seed.get(), balanced.get());
         let gen = preview_gen.get_value() + 1;
         preview_gen.set_value(gen);
         preview_done.set(None);
         let Some(canvas) = canvas_ref.get() else { return };
         let n = l.data.len();
         let kk = kk.min(n);
-        match memgen_data::subset(n, kk, sd) {
+        let idx = match (bal, l.data.labels()) {
+            (true, Some(labels)) => memgen_data::balanced_subset(labels, kk, sd),
+            (true, None) => {
+                notify("This set has no class labels, so S_K cannot be class-balanced; showing the plain seeded subset.".into());
+                memgen_data::subset(n, kk, sd)
+            }
+            (false, _) => memgen_data::subset(n, kk, sd),
+        };
+        match idx {
             Ok(idx) => {
                 let drawn = draw_preview(&canvas, &l.data, &idx);
-                preview_done.set(Some((kk, drawn, gen)));
+                // The checksum of S_K's pixels, as `memgen export` writes them (for tests and links).
+                let sha = l.data.images_u8(&idx).map(|px| memgen_data::sha256_hex(&px)).unwrap_or_default();
+                preview_done.set(Some((kk, drawn, gen, sha)));
             }
             Err(e) => notify(format!("The training subset could not be drawn: {e}")),
         }
@@ -603,36 +583,27 @@ pub fn DatasetsPanel() -> impl IntoView {
     let on_upload = move |ev: leptos::ev::Event| {
         let Some(target) = ev.target() else { return };
         let files = js_sys::Reflect::get(&target, &"files".into()).unwrap_or(JsValue::NULL);
-        let file = js_sys::Reflect::get(&files, &JsValue::from(0)).unwrap_or(JsValue::UNDEFINED);
-        if file.is_undefined() || file.is_null() {
+        let count = js_sys::Reflect::get(&files, &"length".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
+        let list: Vec<JsFile> = (0..count)
+            .filter_map(|i| js_sys::Reflect::get(&files, &JsValue::from(i)).ok())
+            .filter(|f| !f.is_undefined() && !f.is_null())
+            .map(|f| f.unchecked_into())
+            .collect();
+        if list.is_empty() {
             return;
         }
-        let file: JsFile = file.unchecked_into();
-        let name = file.name();
-        let size = file.size();
+        let name = if list.len() == 1 { list[0].name() } else { format!("{} files", list.len()) };
+        let size: f64 = list.iter().map(|f| f.size()).sum();
         // Let the same file be chosen again.
         let _ = js_sys::Reflect::set(&target, &"value".into(), &"".into());
         if size > MAX_UPLOAD_BYTES {
-            notify(format!("{name} is {}; files up to 200 MB can be loaded. The current dataset stays.", fmt_bytes(size)));
-            return;
-        }
-        if !name.to_ascii_lowercase().ends_with(".npy") {
-            notify(format!(
-                "{name}: wrong format. This build reads NumPy .npy arrays (uint8, float32 or float64; shape [n, h, w] or [n, h, w, c]); PNG, JPEG and zip are not supported yet. The current dataset stays."
-            ));
+            notify(format!("{name} is {}; up to 200 MB can be loaded. The current dataset stays.", fmt_bytes(size)));
             return;
         }
         let (side, col) = (resolution.get_untracked(), colour.get_untracked());
         uploading.set(Some(format!("Reading {name}…")));
         spawn_local(async move {
-            let result = match JsFuture::from(file.file_array_buffer()).await {
-                Ok(buf) => {
-                    let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-                    compute::yield_now().await;
-                    npy_to_dataset(&name, &bytes, side, col).await
-                }
-                Err(e) => Err(format!("{name} could not be read: {}", js_err(e))),
-            };
+            let result = import_files(list, side, col, move |m| uploading.set(Some(m))).await;
             uploading.set(None);
             match result {
                 Ok((data, note)) => {
@@ -677,9 +648,14 @@ pub fn DatasetsPanel() -> impl IntoView {
     };
 
     let preview_caption = move || match (loaded.get(), preview_done.get()) {
-        (Some(l), Some((kk, drawn, _))) => format!(
-            "S_K for K = {kk}, seed {}: the first {kk} images of the seeded permutation of all {} (subsets of one seed are nested). {}",
+        (Some(l), Some((kk, drawn, _, _))) => format!(
+            "S_K for K = {kk}, seed {}: {} of all {} (subsets of one seed are nested). {}",
             seed.get(),
+            if balanced.get() && l.data.labels().is_some() {
+                format!("class-balanced, {kk} images taken round robin over the classes in the seeded order")
+            } else {
+                format!("the first {kk} images of the seeded permutation")
+            },
             l.data.len(),
             if drawn < kk { format!("The first {drawn} are shown.") } else { "All are shown.".into() }
         ),
@@ -749,6 +725,15 @@ pub fn DatasetsPanel() -> impl IntoView {
                             }
                         } />
                 </label>
+                <label title="Take S_K round robin over the classes, each class in the seeded order (memgen export --balanced)">
+                    <input type="checkbox" data-testid="dataset-balanced"
+                        prop:checked=move || balanced.get()
+                        on:change=move |ev| {
+                            url_touched.set_value(true);
+                            balanced.set(event_target_checked(&ev));
+                        } />
+                    " class-balanced"
+                </label>
                 {move || progress.get().map(|p| {
                     let frac = if p.total > 0.0 { (p.bytes / p.total).min(1.0) } else { 0.0 };
                     let text = match p.state {
@@ -772,7 +757,8 @@ pub fn DatasetsPanel() -> impl IntoView {
                     <canvas node_ref=canvas_ref width="480" height="62" class="dataset-preview" data-testid="dataset-preview"
                         data-state=move || if preview_done.get().is_some() { "done" } else if loaded.get().is_some() { "running" } else { "empty" }
                         data-count=move || preview_done.get().map(|p| p.0.to_string()).unwrap_or_default()
-                        data-drawn=move || preview_done.get().map(|p| p.1.to_string()).unwrap_or_default()></canvas>
+                        data-drawn=move || preview_done.get().map(|p| p.1.to_string()).unwrap_or_default()
+                        data-sha=move || preview_done.get().map(|p| p.3).unwrap_or_default()></canvas>
                     <figcaption>{preview_caption}</figcaption>
                 </figure>
                 <div class="dataset-info" data-testid="dataset-info">
@@ -782,8 +768,8 @@ pub fn DatasetsPanel() -> impl IntoView {
             <h3>"Bring your own data"</h3>
             <div class="controls">
                 <label>
-                    "File (.npy) "
-                    <input type="file" accept=".npy" data-testid="dataset-upload" on:change=on_upload />
+                    "Files (PNG, JPEG, zip or .npy) "
+                    <input type="file" multiple=true accept=".npy,.png,.jpg,.jpeg,.zip,image/png,image/jpeg,application/zip" data-testid="dataset-upload" on:change=on_upload />
                 </label>
                 <label>
                     "resolution "
@@ -803,8 +789,8 @@ pub fn DatasetsPanel() -> impl IntoView {
                 {move || uploading.get().map(|m| view! { <span class="muted">{m}</span> })}
             </div>
             <p class="muted">
-                "A NumPy .npy array of uint8 (0–255), float32 or float64 (0–1 or −1–1), shape [n, h, w] or [n, h, w, c], at most 200 MB and 100,000 images; "
-                "it is resized to the chosen resolution in grey or colour and stays in this tab. PNG, JPEG and zip uploads are not supported in this build."
+                "PNG or JPEG files (several at once), a zip of them, or a NumPy .npy array of uint8 (0–255), float32 or float64 (0–1 or −1–1), shape [n, h, w] or [n, h, w, c]; "
+                "at most 200 MB and 100,000 images. Everything is resized to the chosen resolution in grey or colour, as " <code>"memgen import"</code> " does, and stays in this tab."
             </p>
         </section>
     }
@@ -817,10 +803,10 @@ mod tests {
     #[test]
     fn url_pairs_parse_defensively() {
         let (s, n) = parse_pairs([("ds", "mnist"), ("dk", "64"), ("dseed", "7")]);
-        assert_eq!(s, UrlState { ds: Some(DatasetId::Mnist), k: 64, seed: 7 });
+        assert_eq!(s, UrlState { ds: Some(DatasetId::Mnist), k: 64, seed: 7, balanced: false });
         assert!(n.is_empty());
         let (s, n) = parse_pairs([("ds", "cifar"), ("dk", "-3"), ("dseed", "x")]);
-        assert_eq!(s, UrlState { ds: None, k: DEFAULT_K, seed: 0 });
+        assert_eq!(s, UrlState { ds: None, k: DEFAULT_K, seed: 0, balanced: false });
         assert_eq!(n.len(), 3);
         let (s, n) = parse_pairs([("dk", "999999999")]);
         assert_eq!(s.k, MAX_K);

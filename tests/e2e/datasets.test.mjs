@@ -8,8 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { openLab, waitForResult, readResult, describeLog, DIST, ARTIFACTS } from './lab.mjs';
+import zlib from 'node:zlib';
+import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { openLab, waitForResult, readResult, describeLog, DIST, ARTIFACTS, ROOT } from './lab.mjs';
 
 const TIMEOUT = 180_000;
 const PANEL = '[data-testid="panel-datasets"]';
@@ -26,6 +30,94 @@ function npyU8(shape, data) {
   pre[7] = 0;
   pre.writeUInt16LE(header.length, 8);
   return Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(data)]);
+}
+
+/** A PNG (8-bit RGB, no interlace) of `w`×`h` pixels from `rgb(x, y) -> [r, g, b]`. */
+function png(w, h, rgb) {
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(td) >>> 0);
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  const raw = Buffer.alloc(h * (1 + 3 * w));
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const [r, g, b] = rgb(x, y);
+      raw.set([r, g, b], y * (1 + 3 * w) + 1 + 3 * x);
+    }
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** A zip archive (entries stored, no compression) of `files`: [[name, Buffer], ...]. */
+function zipStored(files) {
+  const locals = [];
+  const centrals = [];
+  let offset = 0;
+  for (const [name, data] of files) {
+    const nm = Buffer.from(name, 'utf8');
+    const crc = zlib.crc32(data) >>> 0;
+    const lh = Buffer.alloc(30);
+    lh.writeUInt32LE(0x04034b50, 0);
+    lh.writeUInt16LE(20, 4);
+    lh.writeUInt32LE(crc, 14);
+    lh.writeUInt32LE(data.length, 18);
+    lh.writeUInt32LE(data.length, 22);
+    lh.writeUInt16LE(nm.length, 26);
+    const ch = Buffer.alloc(46);
+    ch.writeUInt32LE(0x02014b50, 0);
+    ch.writeUInt16LE(20, 4);
+    ch.writeUInt16LE(20, 6);
+    ch.writeUInt32LE(crc, 16);
+    ch.writeUInt32LE(data.length, 20);
+    ch.writeUInt32LE(data.length, 24);
+    ch.writeUInt16LE(nm.length, 28);
+    ch.writeUInt32LE(offset, 42);
+    locals.push(lh, nm, data);
+    centrals.push(ch, nm);
+    offset += 30 + nm.length + data.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(files.length, 8);
+  end.writeUInt16LE(files.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
+}
+
+/** The memgen binary the native tests built (MEMGEN_BIN overrides). */
+function memgenBin() {
+  const candidates = [
+    process.env.MEMGEN_BIN,
+    path.join(ROOT, 'target', 'native-test', 'memgen'),
+    path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'native-test', 'memgen'),
+    path.join(ROOT, 'target', 'release', 'memgen'),
+  ].filter(Boolean);
+  const found = candidates.find((p) => fs.existsSync(p));
+  assert.ok(found, `no memgen binary in ${candidates.join(', ')}: build it with cargo build -p memgen-cli --profile native-test`);
+  return found;
+}
+
+/** sha256 of the pixel payload of a .npy file written by `memgen export`. */
+function npyPayloadSha(file) {
+  const b = fs.readFileSync(file);
+  const hlen = b.readUInt16LE(8);
+  return crypto.createHash('sha256').update(b.subarray(10 + hlen)).digest('hex');
 }
 
 function manifest() {
@@ -151,5 +243,69 @@ test('datasets: URL keys parse defensively and coexist with the DenseAM panel', 
   await page.waitForFunction(() => /[?&]dseed=4(&|$)/.test(location.search), null, { timeout: 30_000 });
   assert.equal(new URL(page.url()).searchParams.get('k'), '6');
   await waitPreview(page, 30);
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+});
+
+test('datasets: PNG files and a zip upload; class-balanced S_K equals memgen export --balanced', { timeout: TIMEOUT }, async (t) => {
+  const lab = await openLab(t, { webgpu: false, query: null });
+  const { page, log } = lab;
+  await lab.goto('');
+  await page.locator(PANEL).waitFor({ timeout: 60_000 });
+
+  // Three PNGs of different sizes at once, resized to 28x28 grey.
+  const files = [0, 1, 2].map((i) => ({
+    name: `shape${i}.png`,
+    mimeType: 'image/png',
+    buffer: png(20 + 10 * i, 30, (x, y) => [(x * 8 + i * 60) % 256, (y * 8) % 256, i * 100]),
+  }));
+  await page.locator('[data-testid="dataset-upload"]').setInputFiles(files);
+  await waitPreview(page, 3);
+  assert.match(await page.locator('[data-testid="dataset-info"]').textContent(), /3 files/);
+  assert.equal(await page.locator('[data-testid="dataset-picker"]').inputValue(), 'upload');
+
+  // A zip of 40 PNGs (plus macOS metadata that is skipped), decoded in steps with progress.
+  const entries = Array.from({ length: 40 }, (_, i) => [`digits/img${String(i).padStart(2, '0')}.png`, png(16, 16, (x, y) => [(x * 16 + i) % 256, (y * 16) % 256, (i * 6) % 256])]);
+  entries.push(['__MACOSX/._img00.png', Buffer.from('resource fork')]);
+  await page.locator('[data-testid="dataset-upload"]').setInputFiles({ name: 'digits.zip', mimeType: 'application/zip', buffer: zipStored(entries) });
+  await waitPreview(page, 40);
+  assert.match(await page.locator('[data-testid="dataset-info"]').textContent(), /digits\.zip/);
+
+  // A corrupt zip: a notice naming it, the 40 images stay.
+  const before = (await panelNotices(page)).length;
+  const bad = zipStored(entries.slice(0, 3));
+  bad.write('garbage!', 40, 'latin1');
+  await page.locator('[data-testid="dataset-upload"]').setInputFiles({ name: 'broken.zip', mimeType: 'application/zip', buffer: bad });
+  await page.waitForFunction(([sel, b]) => document.querySelectorAll(sel).length > b, [`${PANEL} [data-testid="notice"]`, before], { timeout: 30_000 });
+  const notes = await panelNotices(page);
+  assert.ok(notes.some((s) => /broken\.zip/.test(s)), notes.join(' | '));
+  assert.equal((await readResult(page, 'dataset-preview')).attrs['data-count'], '40');
+
+  // Class-balanced S_K of MNIST: the same pixels as `memgen export --balanced` (and not the plain subset's).
+  const K = 20;
+  await page.locator('[data-testid="dataset-k"]').fill(String(K));
+  await page.locator('[data-testid="dataset-k"]').dispatchEvent('change');
+  await page.locator('[data-testid="dataset-picker"]').selectOption('mnist');
+  // The uploaded set (40 images) is previewed at K = 20 too: wait for MNIST's own info first.
+  await page.waitForFunction(() => /60000 images/.test(document.querySelector('[data-testid="dataset-info"]')?.textContent || ''), null, { timeout: TIMEOUT });
+  const plain = await waitPreview(page, K);
+  await page.locator('[data-testid="dataset-balanced"]').check();
+  await page.waitForFunction(() => /[?&]dbal=1(&|$)/.test(location.search), null, { timeout: 30_000 });
+  await page.waitForFunction(
+    ([sel, sha]) => {
+      const el = document.querySelector(sel);
+      return el && el.dataset.state === 'done' && el.dataset.sha && el.dataset.sha !== sha;
+    },
+    ['[data-testid="dataset-preview"]', plain.attrs['data-sha']],
+    { timeout: TIMEOUT, polling: 100 },
+  );
+  const balanced = await readResult(page, 'dataset-preview');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memgen-e2e-'));
+  const bin = memgenBin();
+  execFileSync(bin, ['export', '--data-dir', path.join(DIST, 'www', 'data'), '--dataset', 'mnist', '--k', String(K), '--seed', '0', '--balanced', '--out', path.join(dir, 'bal.npy')]);
+  execFileSync(bin, ['export', '--data-dir', path.join(DIST, 'www', 'data'), '--dataset', 'mnist', '--k', String(K), '--seed', '0', '--out', path.join(dir, 'plain.npy')]);
+  assert.equal(plain.attrs['data-sha'], npyPayloadSha(path.join(dir, 'plain.npy')), 'plain S_K: app vs memgen export');
+  assert.equal(balanced.attrs['data-sha'], npyPayloadSha(path.join(dir, 'bal.npy')), 'balanced S_K: app vs memgen export --balanced');
+  assert.match(await page.locator('.dataset-figure figcaption').textContent(), /class-balanced/);
+  await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'datasets-balanced.png') });
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });

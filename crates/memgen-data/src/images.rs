@@ -204,6 +204,21 @@ fn convert(rgba: RgbaImage, size: u32, colour: bool) -> Vec<u8> {
     }
 }
 
+/// A zip archive being imported a few entries at a time ([`Importer::begin_zip`]).
+pub struct ZipJob<R> {
+    name: String,
+    zip: zip::ZipArchive<R>,
+    entries: Vec<(String, usize)>,
+    next: usize,
+}
+
+impl<R> ZipJob<R> {
+    /// Entries decoded so far and in all.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.next, self.entries.len())
+    }
+}
+
 /// Collects images from any number of inputs (the app: one call per uploaded
 /// file), enforcing the [`ImportLimits`] across all of them.
 pub struct Importer {
@@ -314,6 +329,20 @@ impl Importer {
         reader: R,
         archive_bytes: u64,
     ) -> Result<(), DataError> {
+        let mut job = self.begin_zip(name, reader, archive_bytes)?;
+        while !self.zip_step(&mut job, usize::MAX)? {}
+        Ok(())
+    }
+
+    /// Opens a zip archive and lists its images, decoding none yet: the app then calls
+    /// [`zip_step`](Importer::zip_step) a few entries at a time and lets the page breathe
+    /// in between. The image count limit is checked here, before any decoding.
+    pub fn begin_zip<R: Read + Seek>(
+        &mut self,
+        name: &str,
+        reader: R,
+        archive_bytes: u64,
+    ) -> Result<ZipJob<R>, DataError> {
         if archive_bytes > self.opts.limits.max_total_bytes {
             return Err(invalid(
                 name,
@@ -337,13 +366,22 @@ impl Importer {
         }
         entries.sort();
         self.check_count(name, entries.len())?;
-        for (entry, i) in entries {
-            let full = format!("{name}/{entry}");
-            let f = zip
+        Ok(ZipJob { name: name.to_string(), zip, entries, next: 0 })
+    }
+
+    /// Decodes up to `max` more entries of `job`; `Ok(true)` once every entry is in.
+    pub fn zip_step<R: Read + Seek>(&mut self, job: &mut ZipJob<R>, max: usize) -> Result<bool, DataError> {
+        let end = job.entries.len().min(job.next.saturating_add(max));
+        while job.next < end {
+            let (entry, i) = job.entries[job.next].clone();
+            job.next += 1;
+            let full = format!("{}/{entry}", job.name);
+            let f = job
+                .zip
                 .by_index(i)
                 .map_err(|e| invalid(&full, format!("unreadable zip entry: {}", one_line(e))))?;
             self.count_bytes(&full, f.size())?;
-            let mut buf = Vec::with_capacity(f.size() as usize);
+            let mut buf = Vec::with_capacity(f.size().min(self.opts.limits.max_file_bytes) as usize);
             // Never trust the declared size: read at most one byte past the limit.
             f.take(self.opts.limits.max_file_bytes + 1)
                 .read_to_end(&mut buf)
@@ -364,7 +402,7 @@ impl Importer {
             let px = decode_image(&full, &buf, self.opts.size, self.opts.colour)?;
             self.add(full, px);
         }
-        Ok(())
+        Ok(job.next >= job.entries.len())
     }
 
     /// A `.npy` array of images (see the module docs for shapes and dtypes).
