@@ -8,14 +8,16 @@
 #  3. native tests of the whole workspace: cargo test --workspace --profile native-test
 #     (and the wasm32 build of memgen-core's RNG probe, checked by tests/e2e/rng_wasm.test.mjs)
 #     (includes tests/shaders.rs: every shaders/*.wgsl validated with naga)
-#  4. the release wasm build into dist/ (scripts/build-web.sh)
+#  4. the wasm build into dist/ (scripts/build-web.sh; profile web-dev unless
+#     MEMGEN_TEST_PROFILE=release)
 #  5. browser end-to-end tests in headless Chromium on WebGPU (SwiftShader):
 #     node --test tests/e2e/   (screenshots in test-artifacts/)
 #
 # Exits non-zero if any step fails. Later steps still run where they can, so one run shows
 # every failure; the browser tests need the wasm build and are skipped without it.
 #
-#   MEMGEN_WASM_OPT=0   skip wasm-opt in the build (faster; CI keeps it on)
+#   MEMGEN_TEST_PROFILE=release   test the release build (LTO, wasm-opt) instead of web-dev
+#   MEMGEN_WASM_OPT=0|1           force wasm-opt off / on
 #   MEMGEN_E2E_ONLY=1   only steps 1 and 5, against the dist/ already built
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -64,7 +66,13 @@ if [[ "${MEMGEN_E2E_ONLY:-0}" != 1 ]]; then
   # The same-bytes probe of the seeded scheme in wasm32 (checked by tests/e2e/rng_wasm.test.mjs).
   step "wasm32 RNG probe: memgen-core example wasm_bench" \
     cargo build --profile native-test --target wasm32-unknown-unknown -p memgen-core --example wasm_bench
-  if step "wasm build: scripts/build-web.sh" env MEMGEN_SKIP_SETUP=1 bash scripts/build-web.sh; then
+  # The browser tests run against the web-dev profile (no LTO, 16 codegen units, no wasm-opt):
+  # a cold build of it takes about half the time of the release build that scripts/run.sh
+  # serves. MEMGEN_TEST_PROFILE=release tests the release build (what benchmarks measure).
+  if step "wasm build: scripts/build-web.sh (${MEMGEN_TEST_PROFILE:-web-dev})" \
+    env MEMGEN_SKIP_SETUP=1 CARGO_INCREMENTAL=0 MEMGEN_PROFILE="${MEMGEN_TEST_PROFILE:-web-dev}" \
+    MEMGEN_WASM_OPT="${MEMGEN_WASM_OPT:-$([[ ${MEMGEN_TEST_PROFILE:-web-dev} == release ]] && echo 1 || echo 0)}" \
+    bash scripts/build-web.sh; then
     built=1
   else
     built=0

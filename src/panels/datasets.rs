@@ -279,7 +279,23 @@ async fn fetch_packed(
     if cancelled() {
         return Ok(None);
     }
-    let data = stream.finish().map_err(|e| format!("{}: {e}", entry.file))?;
+    // The checksum of ~50 MB is computed a slice at a time so the tab stays responsive.
+    let mut verifier = stream.into_verifier().map_err(|e| format!("{}: {e}", entry.file))?;
+    loop {
+        let t0 = compute::now_ms();
+        let mut done = false;
+        while !done && compute::now_ms() - t0 < 12.0 {
+            done = verifier.step(1 << 20);
+        }
+        if done {
+            break;
+        }
+        compute::yield_now().await;
+        if cancelled() {
+            return Ok(None);
+        }
+    }
+    let data = verifier.finish().map_err(|e| format!("{}: {e}", entry.file))?;
     if data.header().payload_sha256 != entry.header.payload_sha256 {
         return Err(format!(
             "{}: its payload checksum {} is not the manifest's {}; rebuild the datasets (scripts/datasets.sh)",

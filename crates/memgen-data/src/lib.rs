@@ -116,7 +116,7 @@ pub use catalog::{
 pub use error::DataError;
 pub use idx::{decode_idx, decode_idx_maybe_gz, IdxArray};
 pub use packed::{
-    sha256_hex, DatasetInfo, Header, PackedDataset, PackedStream, PixelRange, Subsample,
+    sha256_hex, DatasetInfo, Header, PackedDataset, PackedStream, PixelRange, Subsample, Verifier,
     FORMAT_VERSION, MAGIC,
 };
 pub use sprite::{extract_sprite_rgb, SheetGeometry};

@@ -312,54 +312,9 @@ impl PackedDataset {
 
     /// Parse the uncompressed packed bytes.
     pub fn from_raw_bytes(raw: &[u8]) -> Result<PackedDataset, DataError> {
-        let (header, offset) = parse_prefix(raw)?;
-        let payload_len = header
-            .payload_len()
-            .ok_or_else(|| DataError::Header("shape overflows".into()))?;
-        let rest = &raw[offset..];
-        if rest.len() < payload_len {
-            return Err(DataError::Truncated {
-                what: format!(
-                    "the payload ({} images of {}x{}x{}{})",
-                    header.n,
-                    header.height,
-                    header.width,
-                    header.channels,
-                    if header.labels { " plus labels" } else { "" }
-                ),
-                expected: payload_len,
-                got: rest.len(),
-            });
-        }
-        if rest.len() > payload_len {
-            return Err(DataError::TrailingBytes {
-                what: "payload".into(),
-                count: rest.len() - payload_len,
-            });
-        }
-        let px_len = header.n * header.image_len();
-        let pixels = rest[..px_len].to_vec();
-        let labels = header.labels.then(|| rest[px_len..].to_vec());
-        let actual = payload_sha256(&pixels, labels.as_deref());
-        if actual != header.payload_sha256.to_ascii_lowercase() {
-            return Err(DataError::Checksum {
-                expected: header.payload_sha256.clone(),
-                actual,
-            });
-        }
-        if let (Some(l), false) = (&labels, header.class_names.is_empty()) {
-            if let Some(&bad) = l.iter().find(|&&x| x as usize >= header.class_names.len()) {
-                return Err(DataError::Header(format!(
-                    "label {bad} out of range for {} class names",
-                    header.class_names.len()
-                )));
-            }
-        }
-        Ok(PackedDataset {
-            header,
-            pixels,
-            labels,
-        })
+        let mut v = Verifier::new(raw.to_vec())?;
+        v.step(usize::MAX);
+        v.finish()
     }
 
     pub fn header(&self) -> &Header {
@@ -606,6 +561,95 @@ impl PackedDataset {
     }
 }
 
+/// The last stage of reading a packed file: the header is parsed and the sizes are
+/// checked; [`step`](Verifier::step) hashes the payload a slice at a time (a page yields
+/// between slices instead of freezing on ~50 MB of SHA-256), and [`finish`](Verifier::finish)
+/// compares the checksum and hands out the dataset without copying the pixels.
+pub struct Verifier {
+    header: Header,
+    raw: Vec<u8>,
+    offset: usize,
+    payload_len: usize,
+    hashed: usize,
+    hasher: Sha256,
+}
+
+impl Verifier {
+    /// Parses the header of the uncompressed bytes and checks the payload's length.
+    pub fn new(raw: Vec<u8>) -> Result<Verifier, DataError> {
+        let (header, offset) = parse_prefix(&raw)?;
+        let payload_len = header
+            .payload_len()
+            .ok_or_else(|| DataError::Header("shape overflows".into()))?;
+        let rest = raw.len() - offset;
+        if rest < payload_len {
+            return Err(DataError::Truncated {
+                what: format!(
+                    "the payload ({} images of {}x{}x{}{})",
+                    header.n,
+                    header.height,
+                    header.width,
+                    header.channels,
+                    if header.labels { " plus labels" } else { "" }
+                ),
+                expected: payload_len,
+                got: rest,
+            });
+        }
+        if rest > payload_len {
+            return Err(DataError::TrailingBytes {
+                what: "payload".into(),
+                count: rest - payload_len,
+            });
+        }
+        Ok(Verifier { header, raw, offset, payload_len, hashed: 0, hasher: Sha256::new() })
+    }
+
+    /// Hashes up to `bytes` more of the payload; `true` once all of it is hashed.
+    pub fn step(&mut self, bytes: usize) -> bool {
+        let end = self.payload_len.min(self.hashed.saturating_add(bytes));
+        self.hasher.update(&self.raw[self.offset + self.hashed..self.offset + end]);
+        self.hashed = end;
+        self.hashed >= self.payload_len
+    }
+
+    /// Payload bytes hashed so far and in all.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.hashed, self.payload_len)
+    }
+
+    /// Hashes what is left, checks the checksum and the labels, and returns the dataset.
+    pub fn finish(mut self) -> Result<PackedDataset, DataError> {
+        self.step(usize::MAX);
+        let header = self.header;
+        let actual = to_hex(&self.hasher.finalize());
+        if actual != header.payload_sha256.to_ascii_lowercase() {
+            return Err(DataError::Checksum {
+                expected: header.payload_sha256.clone(),
+                actual,
+            });
+        }
+        let mut pixels = self.raw;
+        pixels.drain(..self.offset);
+        let px_len = header.n * header.image_len();
+        let labels = header.labels.then(|| pixels.split_off(px_len));
+        pixels.shrink_to_fit();
+        if let (Some(l), false) = (&labels, header.class_names.is_empty()) {
+            if let Some(&bad) = l.iter().find(|&&x| x as usize >= header.class_names.len()) {
+                return Err(DataError::Header(format!(
+                    "label {bad} out of range for {} class names",
+                    header.class_names.len()
+                )));
+            }
+        }
+        Ok(PackedDataset {
+            header,
+            pixels,
+            labels,
+        })
+    }
+}
+
 /// Incremental reading of a packed file as its bytes arrive (e.g. from a
 /// `fetch` body stream): [`push`](Self::push) decompresses each chunk, so the
 /// work is spread over the download and the page can yield between chunks;
@@ -720,10 +764,16 @@ impl PackedStream {
 
     /// All bytes are in: validate and return the dataset.
     pub fn finish(self) -> Result<PackedDataset, DataError> {
+        self.into_verifier()?.finish()
+    }
+
+    /// All bytes are in: parse the header and check the sizes; the returned
+    /// [`Verifier`] hashes the payload in steps.
+    pub fn into_verifier(self) -> Result<Verifier, DataError> {
         match self.state {
-            StreamState::Start(buf) | StreamState::Raw(buf) => PackedDataset::from_raw_bytes(&buf),
+            StreamState::Start(buf) | StreamState::Raw(buf) => Verifier::new(buf),
             StreamState::Gzip(d, compressed) => match d.finish() {
-                Ok(out) => PackedDataset::from_raw_bytes(&out.0),
+                Ok(out) => Verifier::new(out.0),
                 // Let the reading decoder say precisely what is wrong
                 // (a cut-short stream reads as truncated there).
                 Err(e) => Err(gunzip(&compressed, MAX_DECOMPRESSED)

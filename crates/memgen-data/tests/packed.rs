@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use memgen_data::packed::{MAX_DECOMPRESSED, MAX_HEADER};
-use memgen_data::{DataError, DatasetInfo, PackedDataset, PixelRange, Subsample, FORMAT_VERSION};
+use memgen_data::{DataError, DatasetInfo, PackedDataset, PackedStream, PixelRange, Subsample, FORMAT_VERSION};
 
 fn info() -> DatasetInfo {
     DatasetInfo {
@@ -369,4 +369,37 @@ fn training_subsets_are_nested_and_seeded() {
         .contains("seed=7"));
     let e = memgen_data::subset(50, 51, 7).unwrap_err();
     assert!(e.to_string().contains("training subset"), "{e}");
+}
+
+#[test]
+fn stepwise_verification_equals_one_shot_and_catches_a_flipped_byte() {
+    let ds = tiny();
+    let bytes = ds.to_bytes(6);
+    let one_shot = PackedDataset::from_bytes(&bytes).unwrap();
+    for step in [1usize, 3, 7, 1 << 20] {
+        let mut s = PackedStream::new();
+        s.push(&bytes).unwrap();
+        let mut v = s.into_verifier().unwrap();
+        let (_, total) = v.progress();
+        let mut steps = 0;
+        while !v.step(step) {
+            steps += 1;
+            assert!(steps <= total, "step {step} never finished");
+        }
+        assert_eq!(v.progress(), (total, total));
+        assert_eq!(steps, total.div_ceil(step) - 1, "step {step}");
+        let got = v.finish().unwrap();
+        assert_eq!(got.pixels(), one_shot.pixels());
+        assert_eq!(got.labels(), one_shot.labels());
+        assert_eq!(got.header(), one_shot.header());
+    }
+    // One flipped payload byte: the stepwise path reports the checksum error too.
+    let mut raw = ds.to_raw_bytes();
+    let last = raw.len() - 1;
+    raw[last] ^= 0x01;
+    let mut s = PackedStream::new();
+    s.push(&raw).unwrap();
+    let mut v = s.into_verifier().unwrap();
+    while !v.step(2) {}
+    assert!(matches!(v.finish(), Err(DataError::Checksum { .. })));
 }
