@@ -1,4 +1,5 @@
-//! burn models of the lab: the 2-D toy score network, its training loop, sampler and energies.
+//! burn models of the lab: the 2-D toy score network, its training loop, sampler and energies;
+//! the image UNet DDPM, its samplers and the ideal empirical denoiser ([`unet`]).
 //!
 //! One `Device` type serves every backend (burn 0.22): WebGPU in the browser, wgpu
 //! or ndarray natively, ndarray inside wasm as the CPU fallback. Every function that
@@ -7,3 +8,4 @@
 
 pub mod device;
 pub mod toy;
+pub mod unet;

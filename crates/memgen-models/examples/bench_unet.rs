@@ -1,0 +1,53 @@
+//! Speed of the UNet natively: training steps/s at a batch size and sampling images/s
+//! (DDIM), on the chosen backend. Used by `scripts/bench-unet.sh`; prints one JSON line.
+//!
+//! `cargo run --profile native-test -p memgen-models --example bench_unet -- [cpu|ndarray|wgpu]
+//!  [batch] [train_steps] [sample_batch] [sample_steps] [base_channels]`
+use memgen_core::spec::NoiseStream;
+use memgen_models::unet::{EpsilonModel, UNetConfig, UNetTrainConfig, UNetTraining};
+use burn::tensor::{Device, Tensor, TensorData};
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |i: usize, d: usize| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
+    let backend = args.get(1).cloned().unwrap_or_else(|| "cpu".into());
+    let (batch, steps, sbatch, ssteps, base) = (arg(2, 64), arg(3, 20), arg(4, 256), arg(5, 10), arg(6, 16));
+    #[allow(deprecated)]
+    let device = match backend.as_str() {
+        "cpu" | "flex" => Device::flex(),
+        "ndarray" => Device::ndarray(),
+        "wgpu" => Device::wgpu_options().init().expect("wgpu adapter"),
+        other => panic!("unknown backend {other}"),
+    };
+    let net = UNetConfig { base_channels: base, ..UNetConfig::grey() };
+    let cfg = UNetTrainConfig { batch, steps: steps + 2, ..UNetTrainConfig::browser(net) };
+    let mut rng = NoiseStream::new(1, 9);
+    let mut images = vec![0f32; 64 * net.image_len()];
+    rng.fill_normal_f32(&mut images);
+    let mut run = UNetTraining::new(cfg, &images, 0, &device).unwrap();
+    pollster::block_on(run.run_steps(2)).unwrap(); // warm-up
+    let t0 = Instant::now();
+    let losses = pollster::block_on(run.run_steps(steps)).unwrap();
+    let train_s = t0.elapsed().as_secs_f64();
+    let model = run.ema_model();
+    let plain = device.clone();
+    let mut x = vec![0f32; sbatch * net.image_len()];
+    rng.fill_normal_f32(&mut x);
+    let xt = Tensor::<4>::from_data(TensorData::new(x, [sbatch, 1, 28, 28]), &plain);
+    let _ = pollster::block_on(model.epsilon(xt.clone(), 10).into_data_async());
+    let t0 = Instant::now();
+    let mut y = xt;
+    for i in 0..ssteps {
+        y = model.epsilon(y, 999 - i) * 0.5;
+    }
+    let _ = pollster::block_on(y.into_data_async());
+    let sample_s = t0.elapsed().as_secs_f64();
+    println!(
+        "{{\"backend\":\"{backend}\",\"params\":{},\"batch\":{batch},\"train_steps_per_s\":{},\"sample_batch\":{sbatch},\"sample_evals\":{ssteps},\"network_evals_images_per_s\":{},\"loss_last\":{}}}",
+        run.num_params(),
+        steps as f64 / train_s,
+        (sbatch * ssteps) as f64 / sample_s,
+        losses.last().copied().unwrap_or(f32::NAN)
+    );
+}

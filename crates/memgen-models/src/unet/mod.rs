@@ -1,0 +1,122 @@
+//! Image diffusion (SCIENCE.md §2, paper B.3): a small UNet DDPM with ε-prediction, its
+//! training loop, DDPM ancestral and DDIM samplers, and the ideal empirical denoiser as a
+//! training-free model the same samplers drive.
+//!
+//! * Schedule: linear β from 1e-4 to 2e-2, T = 1000 ([`memgen_core::schedules::DdpmSchedule::paper`]);
+//!   `x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε`, loss `E ‖ε̂(x_t, t) − ε‖²` (mean over pixels), `t` uniform
+//!   in `0 … T−1`.
+//! * Images live in `[−1, 1]` (`p/127.5 − 1` of the u8 pixels), `[B, C, H, W]`; any even `H`, `W`
+//!   (28×28 grey, 32×32 colour).
+//! * Training: Adam (PyTorch's β, ε), global gradient-norm clipping at 1.0 (as
+//!   `torch.nn.utils.clip_grad_norm_`), EMA of the weights (sample with the EMA), stepped in chunks
+//!   ([`UNetTraining::run_steps`]) so a tab can pause, resume and cancel between them.
+//! * Every random choice follows the seed through [`memgen_core::spec::NoiseStream`]:
+//!   initial weights, batch order, `t` and `ε` from stream [`STREAM_UNET_TRAIN`]; the samplers take
+//!   the stream they are given (the sweep uses [`STREAM_UNET_EVAL`] and [`STREAM_UNET_SYNTHETIC`]).
+//!
+//! Nothing here blocks or spawns threads: reads go through `into_data_async`, so the same code
+//! runs in a browser tab (WebGPU, or ndarray in wasm) and natively (ndarray, flex or wgpu).
+
+use memgen_core::error::CoreError;
+
+pub mod ideal;
+pub mod model;
+pub mod params;
+pub mod sampler;
+pub mod training;
+
+pub use crate::toy::NoiseSource;
+pub use ideal::IdealDenoiser;
+pub use model::{timestep_embedding, ResBlock, UNet};
+pub use params::{clip_grad_global_norm, ema_update};
+pub use sampler::{quantize_u8, sample_images, EpsilonModel, ImageSampling, SamplerConfig, SamplerKind};
+pub use training::{UNetBatch, UNetTrainConfig, UNetTraining};
+
+/// Stream of the seed for the initial weights and every training batch (index, `t`, `ε`).
+pub const STREAM_UNET_TRAIN: u64 = memgen_core::spec::STREAM_NOISE;
+/// Stream of the seed for the sampler noise of `S_eval`.
+pub const STREAM_UNET_EVAL: u64 = 4;
+/// Stream of the seed for the sampler noise of the synthetic set `S'`.
+pub const STREAM_UNET_SYNTHETIC: u64 = 5;
+
+/// Shape and width of the UNet (see [`model`] for the layout).
+///
+/// Parameter counts (checked by `tests::parameter_counts`; the PyTorch copy in
+/// `tests/reference/unet_torch.py` has the same):
+///
+/// | config | parameters |
+/// |---|---|
+/// | 28×28 grey, base 16 ([`UNetConfig::grey`]) | 94,225 |
+/// | 32×32 RGB, base 16 ([`UNetConfig::colour`]) | 94,803 |
+/// | 28×28 grey, base 32 | 373,793 |
+///
+/// The paper's MNIST UNet has 24.5M; this one is ~260× smaller, so its memorization capacity,
+/// and with it the memorized → generalized transition, sits at much smaller `K`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UNetConfig {
+    /// Image channels `C` (1 grey, 3 colour).
+    pub channels: usize,
+    /// Image height (even).
+    pub height: usize,
+    /// Image width (even).
+    pub width: usize,
+    /// Base width `b`: `b` channels at full resolution, `2b` at half; time MLP `4b`.
+    pub base_channels: usize,
+    /// GroupNorm groups; must divide `b` (then it divides `2b`, `3b`, `4b` too).
+    pub groups: usize,
+}
+
+impl UNetConfig {
+    /// 28×28 grey (MNIST, Fashion-MNIST), base 16.
+    pub fn grey() -> UNetConfig {
+        UNetConfig { channels: 1, height: 28, width: 28, base_channels: 16, groups: 8 }
+    }
+    /// 32×32 RGB (emoji), base 16.
+    pub fn colour() -> UNetConfig {
+        UNetConfig { channels: 3, height: 32, width: 32, base_channels: 16, groups: 8 }
+    }
+    /// Values per image, `C·H·W`.
+    pub fn image_len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+    /// Checks the shape and widths.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        if self.channels == 0 {
+            return Err(CoreError::invalid("channels", self.channels, "must be at least 1"));
+        }
+        if self.height < 2 || self.width < 2 || self.height % 2 != 0 || self.width % 2 != 0 {
+            return Err(CoreError::invalid("image size", format!("{}x{}", self.height, self.width), "height and width must be even and at least 2"));
+        }
+        if self.base_channels < 2 || self.groups == 0 || self.base_channels % self.groups != 0 {
+            return Err(CoreError::invalid("base_channels", self.base_channels, &format!("must be ≥ 2 and divisible by groups = {}", self.groups)));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::Module;
+    use memgen_core::spec::NoiseStream;
+
+    fn count(c: UNetConfig) -> usize {
+        let device = crate::device::LabDevice::cpu().device.inner();
+        c.init(&device, &mut NoiseStream::new(0, STREAM_UNET_TRAIN)).num_params()
+    }
+
+    #[test]
+    fn parameter_counts() {
+        assert_eq!(count(UNetConfig::grey()), 94_225);
+        assert_eq!(count(UNetConfig::colour()), 94_803);
+        assert_eq!(count(UNetConfig { base_channels: 32, ..UNetConfig::grey() }), 373_793);
+    }
+
+    #[test]
+    fn config_validation() {
+        assert!(UNetConfig::grey().validate().is_ok());
+        assert!(UNetConfig { height: 27, ..UNetConfig::grey() }.validate().is_err());
+        assert!(UNetConfig { base_channels: 12, ..UNetConfig::grey() }.validate().is_err());
+        assert!(UNetConfig { channels: 0, ..UNetConfig::grey() }.validate().is_err());
+    }
+}

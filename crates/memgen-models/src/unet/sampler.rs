@@ -1,0 +1,188 @@
+//! DDPM ancestral and DDIM (η = 0) samplers for any ε-model (the UNet or the ideal denoiser),
+//! batched on the device and stepped in chunks.
+//!
+//! Both walk a descending sequence of steps `τ_1 = T−1 > … > τ_n = 0`
+//! ([`DdpmSchedule::ddim_timesteps`]), with `ᾱ` of the step after `τ_n` equal to 1:
+//! * DDIM: `x̂_0 = (x − √(1 − ᾱ_τ) ε̂)/√ᾱ_τ`, `x ← √ᾱ_τ' x̂_0 + √(1 − ᾱ_τ') ε̂`.
+//! * DDPM ancestral on the (re)spaced schedule `α'_τ = ᾱ_τ/ᾱ_τ'`, `β'_τ = 1 − α'_τ`:
+//!   `x ← (x − β'_τ/√(1 − ᾱ_τ) ε̂)/√α'_τ + √β'_τ z`, no noise on the last step. With all
+//!   1000 steps this is Ho et al.'s sampler (`σ_t² = β_t`), the same formula as
+//!   [`DdpmSchedule::ancestral_step`]; with fewer it is the respaced sampler of Nichol & Dhariwal.
+
+use super::{IdealDenoiser, NoiseSource, UNet};
+use burn::tensor::{Device, Tensor, TensorData};
+use memgen_core::schedules::DdpmSchedule;
+
+/// Anything that predicts the noise `ε̂(x_t, t)` of a batch at one step `t`.
+pub trait EpsilonModel {
+    /// `ε̂` for `x: [B, C, H, W]` (on the model's device) at step `t ∈ 0 … T−1`.
+    fn epsilon(&self, x: Tensor<4>, t: usize) -> Tensor<4>;
+}
+
+impl EpsilonModel for UNet {
+    fn epsilon(&self, x: Tensor<4>, t: usize) -> Tensor<4> {
+        let b = x.dims()[0];
+        self.forward(x, &vec![t; b])
+    }
+}
+
+impl EpsilonModel for IdealDenoiser {
+    fn epsilon(&self, x: Tensor<4>, t: usize) -> Tensor<4> {
+        IdealDenoiser::epsilon(self, x, t)
+    }
+}
+
+impl<M: EpsilonModel> EpsilonModel for &M {
+    fn epsilon(&self, x: Tensor<4>, t: usize) -> Tensor<4> {
+        (**self).epsilon(x, t)
+    }
+}
+
+/// Which reverse process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SamplerKind {
+    /// Ancestral sampling (stochastic).
+    Ddpm,
+    /// DDIM with η = 0 (deterministic given `x_T`).
+    Ddim,
+}
+
+/// Sampler settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SamplerConfig {
+    /// Reverse process.
+    pub kind: SamplerKind,
+    /// Number of network evaluations (1 … 1000; DDPM's own sampler uses 1000).
+    pub steps: usize,
+}
+
+impl SamplerConfig {
+    /// DDPM ancestral with all 1000 steps (paper).
+    pub fn ddpm() -> SamplerConfig {
+        SamplerConfig { kind: SamplerKind::Ddpm, steps: 1000 }
+    }
+    /// DDIM (η = 0) with `steps` steps.
+    pub fn ddim(steps: usize) -> SamplerConfig {
+        SamplerConfig { kind: SamplerKind::Ddim, steps }
+    }
+}
+
+/// One batch of images being sampled, stepped in chunks like training.
+pub struct ImageSampling<'a, M: EpsilonModel, N: NoiseSource> {
+    model: &'a M,
+    noise: &'a mut N,
+    kind: SamplerKind,
+    schedule: DdpmSchedule,
+    timesteps: Vec<usize>,
+    device: Device,
+    x: Tensor<4>,
+    step: usize,
+}
+
+fn normal_tensor(shape: [usize; 4], device: &Device, noise: &mut impl NoiseSource) -> Tensor<4> {
+    let n = shape.iter().product();
+    let v: Vec<f32> = (0..n).map(|_| noise.normal() as f32).collect();
+    Tensor::from_data(TensorData::new(v, shape), device)
+}
+
+impl<'a, M: EpsilonModel, N: NoiseSource> ImageSampling<'a, M, N> {
+    /// Starts `shape = [B, C, H, W]` images from `x_T ~ N(0, I)` drawn from `noise`, on `device`
+    /// (a plain device where the model's tensors live).
+    pub fn new(model: &'a M, config: SamplerConfig, shape: [usize; 4], device: &Device, noise: &'a mut N) -> Self {
+        let schedule = DdpmSchedule::paper();
+        let timesteps = schedule.ddim_timesteps(config.steps.max(1));
+        let x = normal_tensor(shape, device, noise);
+        ImageSampling { model, noise, kind: config.kind, schedule, timesteps, device: device.clone(), x, step: 0 }
+    }
+
+    /// Total number of steps.
+    pub fn total_steps(&self) -> usize {
+        self.timesteps.len()
+    }
+
+    /// Runs up to `n` more steps without reading anything back; returns the steps done so far.
+    pub fn run_steps(&mut self, n: usize) -> usize {
+        for _ in 0..n {
+            if self.step >= self.timesteps.len() {
+                break;
+            }
+            let t = self.timesteps[self.step];
+            let next = self.timesteps.get(self.step + 1).copied();
+            let at = self.schedule.alpha_bars[t];
+            let an = self.schedule.alpha_bar(next);
+            let eps = self.model.epsilon(self.x.clone(), t);
+            self.x = match self.kind {
+                SamplerKind::Ddim => {
+                    let x0 = (self.x.clone() - eps.clone() * (1.0 - at).sqrt()) / at.sqrt();
+                    x0 * an.sqrt() + eps * (1.0 - an).sqrt()
+                }
+                SamplerKind::Ddpm => {
+                    let alpha = at / an;
+                    let beta = 1.0 - alpha;
+                    let mean = (self.x.clone() - eps * (beta / (1.0 - at).sqrt())) / alpha.sqrt();
+                    if next.is_some() {
+                        let z = normal_tensor(self.x.dims(), &self.device, self.noise);
+                        mean + z * beta.sqrt()
+                    } else {
+                        mean
+                    }
+                }
+            };
+            self.step += 1;
+        }
+        self.step
+    }
+
+    /// [`run_steps`](Self::run_steps), then waits for the device (one tiny asynchronous read):
+    /// use it in a browser to pace chunks and report progress.
+    pub async fn run_steps_synced(&mut self, n: usize) -> Result<usize, String> {
+        let done = self.run_steps(n);
+        self.x.clone().slice([0..1, 0..1, 0..1, 0..1]).into_data_async().await.map_err(|e| format!("{e:?}"))?;
+        Ok(done)
+    }
+
+    /// Whether all steps are done.
+    pub fn finished(&self) -> bool {
+        self.step >= self.timesteps.len()
+    }
+
+    /// The current images, `[B, C, H, W]` flat (values near `[−1, 1]` when finished).
+    pub async fn samples(&self) -> Result<Vec<f32>, String> {
+        let data = self.x.clone().into_data_async().await.map_err(|e| format!("{e:?}"))?;
+        data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))
+    }
+}
+
+/// Samples `count` images of shape `[C, H, W]` in batches of at most `batch`, all steps each;
+/// calls `progress(images_done)` after every batch. Noise is drawn from `noise` batch after
+/// batch, so the result depends on `batch` (keep it fixed for reproducible sets).
+pub async fn sample_images<M: EpsilonModel, N: NoiseSource>(
+    model: &M,
+    config: SamplerConfig,
+    count: usize,
+    batch: usize,
+    chw: [usize; 3],
+    device: &Device,
+    noise: &mut N,
+    mut progress: impl FnMut(usize),
+) -> Result<Vec<f32>, String> {
+    let batch = batch.max(1);
+    let mut out = Vec::with_capacity(count * chw.iter().product::<usize>());
+    let mut done = 0;
+    while done < count {
+        let b = batch.min(count - done);
+        let mut run = ImageSampling::new(model, config, [b, chw[0], chw[1], chw[2]], device, noise);
+        let total = run.total_steps();
+        run.run_steps_synced(total).await?;
+        out.extend(run.samples().await?);
+        done += b;
+        progress(done);
+    }
+    Ok(out)
+}
+
+/// Images in `[−1, 1]` to u8 pixels: `round((x + 1)·127.5)` clamped to `0 … 255`.
+pub fn quantize_u8(x: &[f32]) -> Vec<u8> {
+    x.iter().map(|v| ((*v as f64 + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8).collect()
+}

@@ -1,0 +1,227 @@
+//! The UNet's training loop: DDPM ε-prediction loss, Adam, global gradient clipping, an EMA of
+//! the weights, stepped in chunks.
+//!
+//! Every random choice comes from stream [`STREAM_UNET_TRAIN`](super::STREAM_UNET_TRAIN) of the
+//! seed, in this order: the initial weights, then per step the batch's image indices (reshuffled
+//! epochs over the `K` images), then per example `t` (uniform in `0 … T−1`) and its `ε`.
+
+use super::{clip_grad_global_norm, ema_update, UNet, UNetConfig, STREAM_UNET_TRAIN};
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Tensor, TensorData};
+use memgen_core::schedules::DdpmSchedule;
+use memgen_core::spec::NoiseStream;
+
+/// Hyper-parameters of a UNet training run.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UNetTrainConfig {
+    /// The network.
+    pub net: UNetConfig,
+    /// Adam learning rate (β = (0.9, 0.999), ε = 1e-8 as in PyTorch). Paper: 2e-4.
+    pub lr: f64,
+    /// Examples per step. Paper: 128.
+    pub batch: usize,
+    /// Total steps of the run. Paper: 400,000.
+    pub steps: usize,
+    /// EMA decay of the weights. Paper: 0.9999.
+    pub ema_decay: f64,
+    /// Warm the EMA up: decay at step `n` is `min(ema_decay, (1 + n)/(10 + n))`.
+    pub ema_warmup: bool,
+    /// Global gradient-norm clipping threshold (paper's code: 1.0); `None` = no clipping.
+    pub grad_clip: Option<f64>,
+}
+
+impl UNetTrainConfig {
+    /// The browser / CPU-sweep preset: lr 1e-3, batch 64, 2,000 steps, EMA 0.999 with warm-up,
+    /// clipping 1.0. The network and loss are the paper's design scaled down; lr is 5× and the
+    /// number of steps 200× smaller than the paper's, so that a point of a sweep takes minutes
+    /// on a CPU.
+    pub fn browser(net: UNetConfig) -> UNetTrainConfig {
+        UNetTrainConfig { net, lr: 1e-3, batch: 64, steps: 2_000, ema_decay: 0.999, ema_warmup: true, grad_clip: Some(1.0) }
+    }
+
+    /// The paper's optimisation settings (B.3) on this network: lr 2e-4, batch 128, 400k steps,
+    /// EMA 0.9999, clipping 1.0.
+    pub fn paper(net: UNetConfig) -> UNetTrainConfig {
+        UNetTrainConfig { net, lr: 2e-4, batch: 128, steps: 400_000, ema_decay: 0.9999, ema_warmup: true, grad_clip: Some(1.0) }
+    }
+}
+
+/// One training batch: noised images, their noise and steps (flat, row-major `[B, C·H·W]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UNetBatch {
+    /// `x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε`.
+    pub x_t: Vec<f32>,
+    /// `ε ~ N(0, I)`.
+    pub eps: Vec<f32>,
+    /// `t ∈ 0 … T−1` per example.
+    pub t: Vec<usize>,
+}
+
+impl UNetBatch {
+    /// Builds a batch from chosen image indices of `images` (`[K, D]` flat, values in
+    /// `[−1, 1]`), drawing `t` then `ε` for each example from `rng`.
+    pub fn from_indices(images: &[f32], d: usize, idx: &[usize], schedule: &DdpmSchedule, rng: &mut NoiseStream) -> UNetBatch {
+        let mut batch = UNetBatch { x_t: Vec::with_capacity(idx.len() * d), eps: vec![0.0; idx.len() * d], t: Vec::with_capacity(idx.len()) };
+        for (i, &j) in idx.iter().enumerate() {
+            let t = rng.below(schedule.steps() as u64) as usize;
+            let eps = &mut batch.eps[i * d..(i + 1) * d];
+            rng.fill_normal_f32(eps);
+            let a = schedule.alpha_bars[t].sqrt();
+            let b = (1.0 - schedule.alpha_bars[t]).sqrt();
+            batch.x_t.extend(images[j * d..(j + 1) * d].iter().zip(eps.iter()).map(|(x, e)| (a * *x as f64 + b * *e as f64) as f32));
+            batch.t.push(t);
+        }
+        batch
+    }
+}
+
+/// Reshuffled-epoch order over `0..K` (without replacement inside an epoch, like a shuffled
+/// `DataLoader`).
+#[derive(Debug, Clone)]
+struct EpochOrder {
+    perm: Vec<usize>,
+    pos: usize,
+}
+
+impl EpochOrder {
+    fn new(k: usize) -> Self {
+        EpochOrder { perm: (0..k).collect(), pos: k }
+    }
+    fn next(&mut self, rng: &mut NoiseStream) -> usize {
+        if self.pos >= self.perm.len() {
+            for i in (1..self.perm.len()).rev() {
+                let j = rng.below(i as u64 + 1) as usize;
+                self.perm.swap(i, j);
+            }
+            self.pos = 0;
+        }
+        self.pos += 1;
+        self.perm[self.pos - 1]
+    }
+}
+
+/// A UNet training run in progress: weights, Adam state, EMA, seeded stream, step counter.
+pub struct UNetTraining {
+    /// The run's configuration.
+    pub config: UNetTrainConfig,
+    model: UNet,
+    optim: burn::optim::ModuleOptimizer,
+    ema: UNet,
+    images: Vec<f32>,
+    schedule: DdpmSchedule,
+    rng: NoiseStream,
+    order: EpochOrder,
+    step: usize,
+    device: Device,
+}
+
+impl UNetTraining {
+    /// A fresh run on `device` (made an autodiff device if it is not one) for `images`
+    /// (`[K, C·H·W]` flat, values in `[−1, 1]`), seeded by `seed`.
+    pub fn new(config: UNetTrainConfig, images: &[f32], seed: u64, device: &Device) -> Result<UNetTraining, String> {
+        config.net.validate().map_err(|e| e.to_string())?;
+        let d = config.net.image_len();
+        if images.is_empty() || images.len() % d != 0 {
+            return Err(format!("training images: {} values is not a positive multiple of {d} (C·H·W)", images.len()));
+        }
+        if config.batch == 0 {
+            return Err("batch must be at least 1".into());
+        }
+        let device = device.clone().autodiff();
+        let mut rng = NoiseStream::new(seed, STREAM_UNET_TRAIN);
+        let model = config.net.init(&device, &mut rng);
+        let ema = model.valid();
+        Ok(UNetTraining {
+            config,
+            model,
+            optim: AdamConfig::new().with_epsilon(1e-8).init(),
+            ema,
+            images: images.to_vec(),
+            schedule: DdpmSchedule::paper(),
+            rng,
+            order: EpochOrder::new(images.len() / d),
+            step: 0,
+            device,
+        })
+    }
+
+    /// Mean-squared ε error of `batch` under the current weights (autodiff graph kept).
+    fn loss(&self, batch: &UNetBatch) -> Tensor<1> {
+        let n = self.config.net;
+        let b = batch.t.len();
+        let shape = [b, n.channels, n.height, n.width];
+        let x = Tensor::<4>::from_data(TensorData::new(batch.x_t.clone(), shape), &self.device);
+        let eps = Tensor::<4>::from_data(TensorData::new(batch.eps.clone(), shape), &self.device);
+        let r = self.model.forward(x, &batch.t) - eps;
+        r.square().mean()
+    }
+
+    /// Runs up to `n` more steps (never past `config.steps`) and returns their losses (each
+    /// batch's loss before its update), read back once per call: choose chunks of a few to a few
+    /// dozen steps in a browser for a responsive tab.
+    pub async fn run_steps(&mut self, n: usize) -> Result<Vec<f32>, String> {
+        let n = n.min(self.config.steps.saturating_sub(self.step));
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let d = self.config.net.image_len();
+        let mut losses: Vec<Tensor<1>> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let idx: Vec<usize> = (0..self.config.batch).map(|_| self.order.next(&mut self.rng)).collect();
+            let batch = UNetBatch::from_indices(&self.images, d, &idx, &self.schedule, &mut self.rng);
+            let loss = self.loss(&batch);
+            let mut grads = GradientsParams::from_grads(loss.backward(), &self.model);
+            if let Some(c) = self.config.grad_clip {
+                clip_grad_global_norm(&self.model, &mut grads, c);
+            }
+            self.model = self.optim.step(self.config.lr, self.model.clone(), grads);
+            let decay = if self.config.ema_warmup {
+                self.config.ema_decay.min((1.0 + self.step as f64) / (10.0 + self.step as f64))
+            } else {
+                self.config.ema_decay
+            };
+            let ema = std::mem::replace(&mut self.ema, self.model.valid());
+            self.ema = ema_update(ema, &self.model, decay);
+            losses.push(loss.inner());
+            self.step += 1;
+        }
+        let data = Tensor::cat(losses, 0).into_data_async().await.map_err(|e| format!("{e:?}"))?;
+        data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))
+    }
+
+    /// Steps done so far.
+    pub fn steps_done(&self) -> usize {
+        self.step
+    }
+
+    /// Whether `config.steps` steps are done.
+    pub fn finished(&self) -> bool {
+        self.step >= self.config.steps
+    }
+
+    /// The EMA weights on the plain (non-autodiff) device: the model to sample with.
+    pub fn ema_model(&self) -> UNet {
+        self.ema.clone()
+    }
+
+    /// The current (raw) weights on the plain device.
+    pub fn model(&self) -> UNet {
+        self.model.valid()
+    }
+
+    /// Number of training images `K`.
+    pub fn k(&self) -> usize {
+        self.images.len() / self.config.net.image_len()
+    }
+
+    /// Number of trainable parameters.
+    pub fn num_params(&self) -> usize {
+        self.model.num_params()
+    }
+
+    /// The Adam learning rate; may be changed between chunks.
+    pub fn set_lr(&mut self, lr: f64) {
+        self.config.lr = lr;
+    }
+}
