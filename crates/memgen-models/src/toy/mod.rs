@@ -12,6 +12,7 @@ use burn::tensor::activation::silu;
 use burn::tensor::{Device, Tensor, TensorData};
 
 pub mod centroids;
+pub mod checkpoint;
 pub mod energy;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod run;

@@ -34,7 +34,19 @@ pub fn toy_run(k: usize, seed: u64, steps: usize, samples: usize, preset: ToyPre
 }
 
 /// [`toy_run`] with an explicit config (its `steps` replaced by `steps` unless 0) and backend.
-pub fn toy_run_with(k: usize, seed: u64, steps: usize, samples: usize, mut config: ToyTrainConfig, backend: NativeBackend) -> Result<ToyRunOutput, String> {
+pub fn toy_run_with(k: usize, seed: u64, steps: usize, samples: usize, config: ToyTrainConfig, backend: NativeBackend) -> Result<ToyRunOutput, String> {
+    toy_run_model(k, seed, steps, samples, config, backend).map(|(out, _, _)| out)
+}
+
+/// [`toy_run_with`], also returning the EMA network and the device it lives on.
+pub fn toy_run_model(
+    k: usize,
+    seed: u64,
+    steps: usize,
+    samples: usize,
+    mut config: ToyTrainConfig,
+    backend: NativeBackend,
+) -> Result<(ToyRunOutput, super::ToyScoreNet, Device), String> {
     if k == 0 {
         return Err("k must be at least 1".into());
     }
@@ -52,6 +64,62 @@ pub fn toy_run_with(k: usize, seed: u64, steps: usize, samples: usize, mut confi
     let train_pts = circle_points(k, seed);
     let (run, losses) = pollster::block_on(train(config, &train_pts, seed, &device))?;
     let em = EulerMaruyama { count: samples, ..EulerMaruyama::default() };
-    let out = pollster::block_on(sample(run.ema_model(), em, &device.clone().inner(), NoiseStream::new(seed, STREAM_TOY_SAMPLE)))?;
-    Ok(ToyRunOutput { train: train_pts, samples: out, losses })
+    let model = run.ema_model();
+    let out = pollster::block_on(sample(model.clone(), em, &device.clone().inner(), NoiseStream::new(seed, STREAM_TOY_SAMPLE)))?;
+    Ok((ToyRunOutput { train: train_pts, samples: out, losses }, model, device))
+}
+
+/// Grid of the learned energy stored in a checkpoint: `n × n` points over `[−1.5, 1.5]²`.
+pub const CHECKPOINT_GRID: usize = 32;
+
+/// Trains like [`toy_run`] and returns the run and a checkpoint (see [`super::checkpoint`])
+/// holding the EMA weights, the training points, the samples, and the learned energy
+/// (probability-flow ODE, 100 RK4 steps) on a [`CHECKPOINT_GRID`]² grid at time `t`;
+/// `command` is recorded in the metadata.
+pub fn toy_run_checkpoint(
+    k: usize,
+    seed: u64,
+    steps: usize,
+    samples: usize,
+    preset: ToyPreset,
+    t: f64,
+    command: &str,
+) -> Result<(ToyRunOutput, Vec<u8>), String> {
+    let config = ToyTrainConfig::preset(preset, k);
+    let (out, model, device) = toy_run_model(k, seed, steps, samples, config, NativeBackend::Cpu)?;
+    let n = CHECKPOINT_GRID;
+    let grid = super::grid_points(n, -1.5, 1.5);
+    let energy = pollster::block_on(super::ode_energy(&model, &grid, t, &super::OdeConfig::with_train(&out.train), &device.clone().inner()))?;
+    let mut meta = std::collections::BTreeMap::new();
+    let tail = out.losses.len().saturating_sub(100);
+    let final_loss = out.losses[tail..].iter().sum::<f32>() / (out.losses.len() - tail).max(1) as f32;
+    for (key, v) in [
+        ("command", command.to_string()),
+        ("k", k.to_string()),
+        ("seed", seed.to_string()),
+        ("steps", if steps > 0 { steps } else { config.steps }.to_string()),
+        ("preset", format!("{preset:?}").to_lowercase()),
+        ("lr", config.lr.to_string()),
+        ("batch", config.batch.to_string()),
+        ("ema_decay", config.ema_decay.to_string()),
+        ("final_loss_mean_last_100", format!("{final_loss:.5}")),
+        ("energy_t", t.to_string()),
+        ("energy_grid", format!("{n}x{n} over [-1.5, 1.5]^2, row-major, y increasing with the row")),
+        ("sampler", "Euler-Maruyama, 1000 steps, t = 1 -> 1e-3".to_string()),
+        ("version", env!("CARGO_PKG_VERSION").to_string()),
+    ] {
+        meta.insert(key.to_string(), v);
+    }
+    let flat = |v: &[[f32; 2]]| v.iter().flatten().copied().collect::<Vec<f32>>();
+    let bytes = super::checkpoint::encode(
+        &model,
+        &config.net,
+        &[
+            ("train", vec![out.train.len(), 2], flat(&out.train)),
+            ("samples", vec![out.samples.len(), 2], flat(&out.samples)),
+            ("energy", vec![n, n], energy),
+        ],
+        &meta,
+    )?;
+    Ok((out, bytes))
 }
