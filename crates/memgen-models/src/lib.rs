@@ -7,5 +7,6 @@
 //! the futures with `pollster::block_on` (as [`toy::toy_run`] does).
 
 pub mod device;
+mod epoch;
 pub mod toy;
 pub mod unet;

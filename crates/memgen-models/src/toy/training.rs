@@ -13,6 +13,8 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use memgen_core::spec::NoiseStream;
 
+use crate::epoch::EpochOrder;
+
 /// Named hyper-parameter sets of the toy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ToyPreset {
@@ -109,30 +111,6 @@ pub fn circle_points(k: usize, seed: u64) -> Vec<[f32; 2]> {
             [a.cos() as f32, a.sin() as f32]
         })
         .collect()
-}
-
-/// Reshuffled-epoch order over `0..K`.
-#[derive(Debug, Clone)]
-struct EpochOrder {
-    perm: Vec<usize>,
-    pos: usize,
-}
-
-impl EpochOrder {
-    fn new(k: usize) -> Self {
-        EpochOrder { perm: (0..k).collect(), pos: k }
-    }
-    fn next(&mut self, rng: &mut NoiseStream) -> usize {
-        if self.pos >= self.perm.len() {
-            for i in (1..self.perm.len()).rev() {
-                let j = rng.below(i as u64 + 1) as usize;
-                self.perm.swap(i, j);
-            }
-            self.pos = 0;
-        }
-        self.pos += 1;
-        self.perm[self.pos - 1]
-    }
 }
 
 /// A training run in progress: weights, optimizer state, EMA, seeded stream, step counter.

@@ -12,6 +12,8 @@ use burn::tensor::{Device, Tensor, TensorData};
 use memgen_core::schedules::DdpmSchedule;
 use memgen_core::spec::NoiseStream;
 
+use crate::epoch::EpochOrder;
+
 /// Hyper-parameters of a UNet training run.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UNetTrainConfig {
@@ -73,31 +75,6 @@ impl UNetBatch {
             batch.t.push(t);
         }
         batch
-    }
-}
-
-/// Reshuffled-epoch order over `0..K` (without replacement inside an epoch, like a shuffled
-/// `DataLoader`).
-#[derive(Debug, Clone)]
-struct EpochOrder {
-    perm: Vec<usize>,
-    pos: usize,
-}
-
-impl EpochOrder {
-    fn new(k: usize) -> Self {
-        EpochOrder { perm: (0..k).collect(), pos: k }
-    }
-    fn next(&mut self, rng: &mut NoiseStream) -> usize {
-        if self.pos >= self.perm.len() {
-            for i in (1..self.perm.len()).rev() {
-                let j = rng.below(i as u64 + 1) as usize;
-                self.perm.swap(i, j);
-            }
-            self.pos = 0;
-        }
-        self.pos += 1;
-        self.perm[self.pos - 1]
     }
 }
 
