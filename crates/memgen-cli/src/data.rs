@@ -136,7 +136,7 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 }
 
 /// Reads one packed file of the manifest, checking the whole file's SHA-256 against it.
-fn load_entry(data_dir: &Path, e: &ManifestEntry) -> Result<PackedDataset, CliError> {
+pub(crate) fn load_entry(data_dir: &Path, e: &ManifestEntry) -> Result<PackedDataset, CliError> {
     let path = data_dir.join(&e.file);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,

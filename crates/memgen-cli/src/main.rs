@@ -7,6 +7,10 @@
 //! Datasets: `memgen datasets` lists the packed sets of `www/data` (built by
 //! `bash scripts/datasets.sh`), `memgen export` writes a training subset S_K as uint8 .npy,
 //! and `memgen import` turns your own PNG / JPEG files, zip archives or .npy arrays into one.
+//!
+//! Sweeps: `memgen sweep` trains the image UNet (or takes the ideal denoiser) for each K of a
+//! list, samples, labels and writes a result bundle (`fractions.csv`, galleries, manifest);
+//! `--shard i/n` runs every n-th K, and `memgen merge` joins the shards' bundles.
 use clap::{Parser, Subcommand, ValueEnum};
 use memgen_core::circle::{circle_energy, circle_energy_derivative};
 use memgen_core::cluster::ward_clusters;
@@ -18,8 +22,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod bundle;
 mod data;
 mod npy;
+mod sweep;
 
 #[derive(Parser)]
 #[command(name = "memgen", version, about = "Memorization → Generalization Lab: the paper's measurements (Pham et al.) on .npy samples; JSON on stdout")]
@@ -209,6 +215,97 @@ enum Command {
         /// Output .npy of the K training points
         #[arg(long)]
         out_train: PathBuf,
+        /// Also write a checkpoint (safetensors: EMA weights in f16, the training points, the
+        /// samples, and the learned energy on a 32×32 grid at --energy-t), as the lab's
+        /// pretrained three-regimes view loads it
+        #[arg(long)]
+        out_checkpoint: Option<PathBuf>,
+        /// Time of the checkpoint's energy grid (paper: 0.25 for K = 2, 0.15 otherwise)
+        #[arg(long)]
+        energy_t: Option<f64>,
+    },
+    /// The paper's Fig. 2 measurement over K on a dataset: for each K of the shard, S_K (the
+    /// seeded nested subset, as `memgen export`), train the small UNet (or take the ideal
+    /// denoiser), generate S_eval and S' (--sprime-mult·K), label them (Eqs. 4–6, L2 on p/255),
+    /// bootstrap; writes DIR/fractions.csv, DIR/gallery-k<K>.json, DIR/manifest.json.
+    /// Progress bars on stderr (a terminal only), a JSON summary on stdout.
+    Sweep {
+        /// Dataset
+        #[arg(long, value_enum)]
+        dataset: data::ExportDataset,
+        /// Training-set sizes K, comma separated (each ≥ 2, no repeats)
+        #[arg(long, value_delimiter = ',', num_args = 1.., required = true)]
+        ks: Vec<usize>,
+        /// Run only shard i of n (0-based): every n-th K of the sorted list, from the i-th
+        #[arg(long)]
+        shard: Option<String>,
+        /// Model
+        #[arg(long, value_enum, default_value = "unet")]
+        model: sweep::ModelArg,
+        /// UNet training steps per K [default: 2000]
+        #[arg(long)]
+        steps: Option<usize>,
+        /// UNet training batch
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+        /// UNet Adam learning rate
+        #[arg(long, default_value_t = 1e-3)]
+        lr: f64,
+        /// UNet base width (16: 94k parameters at 28×28 grey; 32: 374k)
+        #[arg(long, default_value_t = 16)]
+        base_channels: usize,
+        /// |S_eval| (paper: 10,000)
+        #[arg(long, default_value_t = 1000)]
+        eval: usize,
+        /// |S'| / K [default: 4 grey, 16 colour (paper)]
+        #[arg(long)]
+        sprime_mult: Option<usize>,
+        /// Sampler
+        #[arg(long, value_enum, default_value = "ddim")]
+        sampler: sweep::SamplerArg,
+        /// Sampler steps, 1..=1000 [default: 100 for ddim, 1000 for ddpm]
+        #[arg(long)]
+        sampler_steps: Option<usize>,
+        /// Images per sampling batch (results depend on it: keep it fixed within a sweep)
+        #[arg(long, default_value_t = 256)]
+        sample_batch: usize,
+        /// Bootstrap resamples (paper: 10,000)
+        #[arg(long, default_value_t = metrics::BOOTSTRAP_RESAMPLES)]
+        bootstrap: usize,
+        /// δ_m [default: 1/3]
+        #[arg(long)]
+        delta_m: Option<f64>,
+        /// δ_s [default: mnist 0.28, fashion-mnist 0.30, emoji 0.175 (CIFAR-10's)]
+        #[arg(long)]
+        delta_s: Option<f64>,
+        /// Samples per gallery file (0 = all of S_eval)
+        #[arg(long, default_value_t = 0)]
+        gallery: usize,
+        /// Also write S_eval and S' of each K as uint8 .npy (samples-k<K>-eval.npy, -synthetic.npy)
+        #[arg(long)]
+        save_samples: bool,
+        /// Seed of S_K and of every random choice
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Output folder of the bundle
+        #[arg(long)]
+        out: PathBuf,
+        /// Backend
+        #[arg(long, value_enum, default_value = "cpu")]
+        device: sweep::DeviceArg,
+        /// Folder holding datasets.json and the packed .mgds files
+        #[arg(long, default_value = "www/data")]
+        data_dir: PathBuf,
+    },
+    /// Join sweep bundles (e.g. the shards of one sweep) into one: errors when their specs
+    /// differ or when a K they share has different results.
+    Merge {
+        /// Bundle folders
+        #[arg(required = true, num_args = 1..)]
+        dirs: Vec<PathBuf>,
+        /// Output folder
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -302,13 +399,42 @@ fn run(cli: Cli) -> Result<Value, CliError> {
             data::export(&data::ExportArgs { dataset, k, seed, out, split, balanced, labels, data_dir })
         }
         Command::Import { input, size, colour, out } => data::import(&input, size, colour, &out),
-        Command::Toy { k, seed, steps, samples, preset, out_samples, out_train } => {
+        Command::Sweep {
+            dataset, ks, shard, model, steps, batch, lr, base_channels, eval, sprime_mult, sampler, sampler_steps,
+            sample_batch, bootstrap, delta_m, delta_s, gallery, save_samples, seed, out, device, data_dir,
+        } => sweep::sweep(
+            sweep::SweepArgs {
+                dataset, ks, shard, model, steps, batch, lr, base_channels, eval, sprime_mult, sampler, sampler_steps,
+                sample_batch, bootstrap, delta_m, delta_s, gallery, save_samples, seed, out, device, data_dir,
+            },
+            std::env::args().collect(),
+        ),
+        Command::Merge { dirs, out } => bundle::merge(&dirs, &out, std::env::args().collect()),
+        Command::Toy { k, seed, steps, samples, preset, out_samples, out_train, out_checkpoint, energy_t } => {
             let preset = memgen_models::toy::ToyPreset::parse(&preset)
                 .ok_or_else(|| CliError::Input(format!("unknown preset {preset:?}: use browser or paper")))?;
             if k == 0 || samples == 0 {
                 return Err(CliError::Input("--k and --samples must be at least 1".into()));
             }
-            let out = memgen_models::toy::run::toy_run(k, seed, steps, samples, preset).map_err(CliError::Input)?;
+            let t = energy_t.unwrap_or(if k <= 4 { 0.25 } else { 0.15 });
+            if !(t.is_finite() && t > 0.0 && t <= 1.0) {
+                return Err(CliError::Input(format!("--energy-t must be in (0, 1], not {t}")));
+            }
+            let out = match &out_checkpoint {
+                Some(path) => {
+                    // The command that remakes this file (steps 0 = the preset's, left out).
+                    let steps_flag = if steps == 0 { String::new() } else { format!(" --steps {steps}") };
+                    let command = format!(
+                        "memgen toy --k {k} --seed {seed}{steps_flag} --samples {samples} --preset {} --energy-t {t} --out-checkpoint toy-k{k}.safetensors",
+                        format!("{preset:?}").to_lowercase()
+                    );
+                    let (out, bytes) = memgen_models::toy::run::toy_run_checkpoint(k, seed, steps, samples, preset, t, &command)
+                        .map_err(CliError::Input)?;
+                    std::fs::write(path, bytes).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?;
+                    out
+                }
+                None => memgen_models::toy::run::toy_run(k, seed, steps, samples, preset).map_err(CliError::Input)?,
+            };
             write_points(&out_samples, &out.samples)?;
             write_points(&out_train, &out.train)?;
             let n = out.losses.len();
@@ -317,7 +443,7 @@ fn run(cli: Cli) -> Result<Value, CliError> {
                 "k": k, "seed": seed, "steps": n, "samples": out.samples.len(),
                 "loss_first_100": mean(&out.losses[..n.min(100)]),
                 "loss_last_100": mean(&out.losses[n.saturating_sub(100)..]),
-                "out_samples": out_samples, "out_train": out_train,
+                "out_samples": out_samples, "out_train": out_train, "out_checkpoint": out_checkpoint,
             }))
         }
     }

@@ -1,0 +1,465 @@
+//! `memgen sweep` and `memgen merge`: the ideal denoiser memorizes, galleries hold the exact
+//! nearest neighbours, merged shards equal one run, bad input fails in one line.
+//!
+//! Reads MNIST from www/data (built by `bash scripts/datasets.sh`, which scripts/test.sh runs
+//! before the native tests).
+
+use base64::Engine;
+use memgen_core::knn::knn_naive;
+use memgen_core::Matrix;
+use memgen_data::npy::{decode, NpyData};
+use memgen_data::PackedDataset;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_memgen");
+
+fn data_dir() -> String {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../www/data");
+    assert!(
+        d.join("mnist-train.mgds").is_file(),
+        "{} lacks MNIST: run `bash scripts/datasets.sh` first",
+        d.display()
+    );
+    d.to_str().unwrap().to_string()
+}
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("memgen-sweep-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> Value {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn fails_with(args: &[&str], needle: &str) {
+    let o = run(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{args:?} succeeded");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(
+        err.to_lowercase().contains(&needle.to_lowercase()),
+        "{err:?} lacks {needle:?}"
+    );
+}
+
+/// `fractions.csv` as (k, [memorized, m_std, spurious, s_std, generalized, g_std]).
+fn fractions(dir: &Path) -> Vec<(usize, Vec<f64>)> {
+    let csv = std::fs::read_to_string(dir.join("fractions.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "k,memorized,memorized_std,spurious,spurious_std,generalized,generalized_std"
+    );
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].parse().unwrap(),
+                f[1..].iter().map(|v| v.parse().unwrap()).collect(),
+            )
+        })
+        .collect()
+}
+
+fn ideal_args<'a>(data: &'a str, ks: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "sweep",
+        "--dataset",
+        "mnist",
+        "--ks",
+        ks,
+        "--model",
+        "ideal",
+        "--eval",
+        "48",
+        "--sampler",
+        "ddim",
+        "--sampler-steps",
+        "50",
+        "--sample-batch",
+        "64",
+        "--bootstrap",
+        "200",
+        "--seed",
+        "3",
+        "--data-dir",
+        data,
+        "--out",
+        out,
+    ]
+}
+
+/// Replaces the value after `flag`.
+fn set<'a>(args: &mut [&'a str], flag: &str, value: &'a str) {
+    let i = args.iter().position(|a| *a == flag).unwrap();
+    args[i + 1] = value;
+}
+
+#[test]
+fn ideal_denoiser_samples_are_memorized_for_every_k() {
+    let data = data_dir();
+    let out = tmpdir("ideal");
+    let v = ok(&ideal_args(&data, "2,8,32", out.to_str().unwrap()));
+    assert_eq!(v["model_parameters"], 0);
+    let rows = fractions(&out);
+    assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![2, 8, 32]);
+    for (k, f) in rows {
+        assert!(f[0] >= 0.95, "K = {k}: memorized fraction {}", f[0]);
+        assert!((f[0] + f[2] + f[4] - 1.0).abs() < 1e-12);
+        assert!(f[1] >= 0.0 && f[1] < 0.1, "bootstrap std {}", f[1]);
+    }
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["spec"]["k_values"], serde_json::json!([2, 8, 32]));
+    assert_eq!(m["sweep"]["sampler"]["kind"], "ddim");
+    assert!(m["command_line"].as_array().unwrap().len() > 5);
+    assert_eq!(m["timings"].as_array().unwrap().len(), 3);
+    std::fs::remove_dir_all(&out).ok();
+}
+
+fn b64(s: &Value) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(s.as_str().unwrap())
+        .unwrap()
+}
+
+fn npy_u8(p: &Path) -> Vec<u8> {
+    let NpyData::U8(v) = decode(&std::fs::read(p).unwrap()).unwrap().data else {
+        panic!("not u8")
+    };
+    v
+}
+
+fn matrix(px: &[u8], d: usize) -> Matrix {
+    Matrix::new(
+        px.iter().map(|p| *p as f32 / 255.0).collect(),
+        px.len() / d,
+        d,
+    )
+    .unwrap()
+}
+
+#[test]
+fn gallery_neighbours_are_the_brute_force_knn() {
+    let data = data_dir();
+    let out = tmpdir("knn");
+    let mut args = ideal_args(&data, "2,16", out.to_str().unwrap());
+    args.push("--save-samples");
+    // A few DDIM steps leave samples between training images: neighbours are not trivial.
+    set(&mut args, "--sampler-steps", "3");
+    ok(&args);
+    let ds = PackedDataset::read_file(Path::new(&data).join("mnist-train.mgds")).unwrap();
+    let d = 784;
+    for k in [2usize, 16] {
+        let g: Value =
+            serde_json::from_slice(&std::fs::read(out.join(format!("gallery-k{k}.json"))).unwrap())
+                .unwrap();
+        let idx: Vec<usize> = g["train_dataset_indices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(
+            idx,
+            memgen_core::spec::subset_indices(60_000, k, 3).unwrap()
+        );
+        let train = matrix(&ds.images_u8(&idx).unwrap(), d);
+        let eval_px = npy_u8(&out.join(format!("samples-k{k}-eval.npy")));
+        let synth_px = npy_u8(&out.join(format!("samples-k{k}-synthetic.npy")));
+        assert_eq!(synth_px.len(), 4 * k * d);
+        let (eval, synth) = (matrix(&eval_px, d), matrix(&synth_px, d));
+        let nt = knn_naive(&eval, &train, 5.min(k), false).unwrap();
+        let ns = knn_naive(&eval, &synth, 5, false).unwrap();
+        let samples = g["samples"].as_array().unwrap();
+        assert_eq!(samples.len(), 48);
+        let train_imgs: std::collections::BTreeMap<u64, Vec<u8>> = g["train_images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["index"].as_u64().unwrap(), b64(&t["image"])))
+            .collect();
+        for (i, s) in samples.iter().enumerate() {
+            assert_eq!(b64(&s["image"]), &eval_px[i * d..(i + 1) * d]);
+            let ti: Vec<usize> = s["train_neighbours"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
+            let si: Vec<usize> = s["synthetic_neighbours"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as usize)
+                .collect();
+            assert_eq!(
+                ti,
+                nt.indices_of(i),
+                "sample {i} of K = {k}: train neighbours"
+            );
+            assert_eq!(
+                si,
+                ns.indices_of(i),
+                "sample {i} of K = {k}: synthetic neighbours"
+            );
+            for (j, dist) in s["train_distances"].as_array().unwrap().iter().enumerate() {
+                assert!((dist.as_f64().unwrap() - nt.distances_of(i)[j]).abs() < 1e-9);
+            }
+            for (j, dist) in s["synthetic_distances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .enumerate()
+            {
+                assert!((dist.as_f64().unwrap() - ns.distances_of(i)[j]).abs() < 1e-9);
+            }
+            assert_eq!(
+                train_imgs[&(ti[0] as u64)],
+                ds.images_u8(&[idx[ti[0]]]).unwrap()
+            );
+            let r = s["memorization_ratio"].as_f64().unwrap();
+            assert!((r - nt.distances_of(i)[0] / (nt.distances_of(i)[1] + 1e-6)).abs() < 1e-12);
+        }
+    }
+    std::fs::remove_dir_all(&out).ok();
+}
+
+/// The manifest without what may differ between a run and a merge of its shards.
+fn manifest_core(dir: &Path) -> Value {
+    let mut m: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    for key in ["timings", "total_s", "command_line", "shard", "merged_from"] {
+        m.as_object_mut().unwrap().remove(key);
+    }
+    m
+}
+
+fn assert_same_bundle(a: &Path, b: &Path, ks: &[usize]) {
+    assert_eq!(
+        std::fs::read(a.join("fractions.csv")).unwrap(),
+        std::fs::read(b.join("fractions.csv")).unwrap()
+    );
+    for k in ks {
+        let f = format!("gallery-k{k}.json");
+        assert!(
+            std::fs::read(a.join(&f)).unwrap() == std::fs::read(b.join(&f)).unwrap(),
+            "{f} differs"
+        );
+    }
+    assert_eq!(manifest_core(a), manifest_core(b));
+}
+
+#[test]
+fn two_merged_shards_equal_one_run() {
+    let data = data_dir();
+    let root = tmpdir("shards");
+    let (full, s0, s1, merged) = (
+        root.join("full"),
+        root.join("s0"),
+        root.join("s1"),
+        root.join("merged"),
+    );
+    for model in ["ideal", "unet"] {
+        let base = |out: &Path, shard: Option<&str>| {
+            let mut a: Vec<String> = [
+                "sweep",
+                "--dataset",
+                "mnist",
+                "--ks",
+                "2,3,5",
+                "--model",
+                model,
+                "--steps",
+                "6",
+                "--batch",
+                "8",
+                "--eval",
+                "16",
+                "--sampler",
+                "ddpm",
+                "--sampler-steps",
+                "4",
+                "--sample-batch",
+                "16",
+                "--bootstrap",
+                "50",
+                "--seed",
+                "11",
+                "--data-dir",
+                &data,
+                "--out",
+                out.to_str().unwrap(),
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            if let Some(s) = shard {
+                a.extend(["--shard".to_string(), s.to_string()]);
+            }
+            let refs: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
+            ok(&refs)
+        };
+        base(&full, None);
+        assert_eq!(base(&s0, Some("0/2"))["k"], serde_json::json!([2, 5]));
+        assert_eq!(base(&s1, Some("1/2"))["k"], serde_json::json!([3]));
+        let v = ok(&[
+            "merge",
+            s0.to_str().unwrap(),
+            s1.to_str().unwrap(),
+            "--out",
+            merged.to_str().unwrap(),
+        ]);
+        assert_eq!(v["k_missing"], serde_json::json!([]));
+        assert_same_bundle(&full, &merged, &[2, 3, 5]);
+        // Merging a bundle with itself (every K overlapping, same results) is allowed.
+        ok(&[
+            "merge",
+            full.to_str().unwrap(),
+            merged.to_str().unwrap(),
+            "--out",
+            root.join("again").to_str().unwrap(),
+        ]);
+        if model == "unet" {
+            let m: Value =
+                serde_json::from_slice(&std::fs::read(full.join("manifest.json")).unwrap())
+                    .unwrap();
+            assert_eq!(m["model_parameters"], 94_225);
+        }
+    }
+    std::fs::remove_dir_all(&root).ok();
+}
+
+#[test]
+fn merge_refuses_mismatched_specs_and_conflicting_points() {
+    let data = data_dir();
+    let root = tmpdir("merge-errors");
+    let (a, b, c) = (root.join("a"), root.join("b"), root.join("c"));
+    ok(&ideal_args(&data, "2,4", a.to_str().unwrap()));
+    let mut other_seed = ideal_args(&data, "2,4", b.to_str().unwrap());
+    set(&mut other_seed, "--seed", "4");
+    ok(&other_seed);
+    let out = root.join("out");
+    fails_with(
+        &[
+            "merge",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "mismatched specs",
+    );
+    // Same spec, K = 2 edited in one copy: a conflict.
+    std::fs::create_dir_all(&c).unwrap();
+    for f in ["manifest.json", "gallery-k2.json", "gallery-k4.json"] {
+        std::fs::copy(a.join(f), c.join(f)).unwrap();
+    }
+    let csv = std::fs::read_to_string(a.join("fractions.csv")).unwrap();
+    let mut lines: Vec<String> = csv.lines().map(String::from).collect();
+    let mut row: Vec<String> = lines[1].split(',').map(String::from).collect();
+    row[1] = "0.5".into();
+    lines[1] = row.join(",");
+    std::fs::write(c.join("fractions.csv"), lines.join("\n") + "\n").unwrap();
+    fails_with(
+        &[
+            "merge",
+            a.to_str().unwrap(),
+            c.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "different results",
+    );
+    fails_with(
+        &[
+            "merge",
+            root.join("nope").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        "manifest.json",
+    );
+    std::fs::remove_dir_all(&root).ok();
+}
+
+#[test]
+fn sweep_rejects_bad_input_in_one_line() {
+    let data = data_dir();
+    let out = tmpdir("bad");
+    let o = out.to_str().unwrap();
+    let with = |ks: &str, extra: &[&str]| {
+        let mut a = vec![
+            "sweep",
+            "--dataset",
+            "mnist",
+            "--ks",
+            ks,
+            "--model",
+            "ideal",
+            "--data-dir",
+            &data,
+            "--out",
+            o,
+        ];
+        a.extend_from_slice(extra);
+        a.into_iter().map(String::from).collect::<Vec<String>>()
+    };
+    let check = |args: Vec<String>, needle: &str| {
+        let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        fails_with(&refs, needle);
+    };
+    check(with("2,x", &[]), "--ks");
+    check(with("", &[]), "--ks");
+    check(with("1,4", &[]), "too small");
+    check(with("4,4", &[]), "twice");
+    check(with("2,70000", &[]), "larger than");
+    check(with("2,4", &["--shard", "3/2"]), "--shard");
+    check(with("2,4", &["--shard", "1"]), "--shard");
+    check(with("2,4", &["--shard", "0/0"]), "--shard");
+    check(with("2,4", &["--sampler-steps", "0"]), "sampler-steps");
+    check(with("2,4", &["--eval", "0"]), "--eval");
+    check(
+        vec![
+            "sweep".into(),
+            "--dataset".into(),
+            "cifar".into(),
+            "--ks".into(),
+            "2".into(),
+            "--out".into(),
+            o.into(),
+        ],
+        "cifar",
+    );
+    check(
+        vec![
+            "sweep".into(),
+            "--dataset".into(),
+            "mnist".into(),
+            "--ks".into(),
+            "2".into(),
+            "--out".into(),
+            o.into(),
+            "--data-dir".into(),
+            "/nonexistent".into(),
+        ],
+        "datasets.sh",
+    );
+    std::fs::remove_dir_all(&out).ok();
+}
