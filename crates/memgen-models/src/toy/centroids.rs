@@ -5,7 +5,10 @@
 //! - **generalized**: the cluster is *spread*: the RMS distance of its samples to their
 //!   centroid exceeds `compact` (default 0.1) — samples strung along the circle, not a well;
 //! - **memorized**: a compact cluster whose centroid lies within `near` (default 0.1) of a
-//!   training point;
+//!   training point *and* whose samples sit at that one point: at least `concentration`
+//!   (default 0.5) of them have it as their nearest training point. A compact cluster whose
+//!   samples spread over several training points (at K = 1000 neighbours are 0.006 apart, so
+//!   every short arc Ward cuts is "near a training point") is generalized;
 //! - **spurious**: a compact cluster whose centroid is near no training point (a well the
 //!   data did not put there, e.g. between two neighbouring points at K = 9).
 //!
@@ -35,11 +38,14 @@ pub struct CentroidThresholds {
     /// A cluster is compact when the RMS distance of its samples to the centroid is at most
     /// this (default 0.1).
     pub compact: f64,
+    /// A memorized cluster has at least this share of its samples nearest to the centroid's
+    /// nearest training point (default 0.5).
+    pub concentration: f64,
 }
 
 impl Default for CentroidThresholds {
     fn default() -> Self {
-        CentroidThresholds { near: 0.1, compact: 0.1 }
+        CentroidThresholds { near: 0.1, compact: 0.1, concentration: 0.5 }
     }
 }
 
@@ -56,12 +62,19 @@ pub struct CentroidStats {
     pub nearest_train: f64,
     /// Index of that training point.
     pub nearest_index: usize,
+    /// Share of the cluster's samples whose own nearest training point is `nearest_index`.
+    pub concentration: f64,
 }
 
 fn dist(a: [f32; 2], b: [f32; 2]) -> f64 {
     let dx = a[0] as f64 - b[0] as f64;
     let dy = a[1] as f64 - b[1] as f64;
     (dx * dx + dy * dy).sqrt()
+}
+
+/// Index of and distance to the training point nearest to `p` (`(0, ∞)` without any).
+fn nearest(p: [f32; 2], train: &[[f32; 2]]) -> (usize, f64) {
+    train.iter().enumerate().map(|(j, &y)| (j, dist(p, y))).fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a })
 }
 
 /// Rows of a 2-column matrix (e.g. `Clustering::centroids`) as points.
@@ -81,10 +94,14 @@ pub fn classify_centroids_detailed(
     let c = centroids.len();
     let mut sq = vec![0f64; c];
     let mut count = vec![0usize; c];
+    // Per cluster, how many of its samples have each training point as their nearest.
+    let mut at_nearest: Vec<std::collections::HashMap<usize, usize>> = vec![Default::default(); c];
     for (p, &l) in samples.iter().zip(labels) {
         if l < c {
             sq[l] += dist(*p, centroids[l]).powi(2);
             count[l] += 1;
+            let j = nearest(*p, train).0;
+            *at_nearest[l].entry(j).or_default() += 1;
         }
     }
     centroids
@@ -92,16 +109,20 @@ pub fn classify_centroids_detailed(
         .enumerate()
         .map(|(i, &cen)| {
             let spread = if count[i] > 0 { (sq[i] / count[i] as f64).sqrt() } else { 0.0 };
-            let (nearest_index, nearest_train) =
-                train.iter().enumerate().map(|(j, &y)| (j, dist(cen, y))).fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
+            let (nearest_index, nearest_train) = nearest(cen, train);
+            let concentration = if count[i] > 0 { at_nearest[i].get(&nearest_index).copied().unwrap_or(0) as f64 / count[i] as f64 } else { 0.0 };
             let kind = if spread > thresholds.compact {
                 CentroidKind::Generalized
             } else if nearest_train <= thresholds.near {
-                CentroidKind::Memorized
+                if concentration >= thresholds.concentration {
+                    CentroidKind::Memorized
+                } else {
+                    CentroidKind::Generalized
+                }
             } else {
                 CentroidKind::Spurious
             };
-            CentroidStats { kind, count: count[i], spread, nearest_train, nearest_index }
+            CentroidStats { kind, count: count[i], spread, nearest_train, nearest_index, concentration }
         })
         .collect()
 }
@@ -144,5 +165,54 @@ mod tests {
         }
         let kinds = classify_centroids(&cen, &train, &samples, &labels);
         assert_eq!(kinds, vec![CentroidKind::Memorized, CentroidKind::Spurious, CentroidKind::Generalized]);
+    }
+
+    #[test]
+    fn a_short_arc_over_dense_training_points_is_generalized() {
+        // K = 1000 points on the circle; a compact arc of 40 samples over ~10 of them.
+        let train: Vec<[f32; 2]> = (0..1000)
+            .map(|i| {
+                let a = i as f32 * std::f32::consts::TAU / 1000.0;
+                [a.cos(), a.sin()]
+            })
+            .collect();
+        let samples: Vec<[f32; 2]> = (0..40)
+            .map(|i| {
+                let a = i as f32 * 0.0015;
+                [a.cos(), a.sin()]
+            })
+            .collect();
+        let labels = vec![0; samples.len()];
+        let n = samples.len() as f32;
+        let cen = [[
+            samples.iter().map(|p| p[0]).sum::<f32>() / n,
+            samples.iter().map(|p| p[1]).sum::<f32>() / n,
+        ]];
+        let st = classify_centroids_detailed(
+            &cen,
+            &train,
+            &samples,
+            &labels,
+            &CentroidThresholds::default(),
+        );
+        assert!(
+            st[0].spread < 0.1 && st[0].nearest_train < 0.1,
+            "{:?}",
+            st[0]
+        );
+        assert!(st[0].concentration < 0.2, "{:?}", st[0]);
+        assert_eq!(st[0].kind, CentroidKind::Generalized);
+        // The same samples at a K = 2 point: memorized.
+        let st2 = classify_centroids_detailed(
+            &cen,
+            &[[1.0, 0.0], [-1.0, 0.0]],
+            &samples,
+            &labels,
+            &CentroidThresholds::default(),
+        );
+        assert_eq!(
+            (st2[0].kind, st2[0].concentration),
+            (CentroidKind::Memorized, 1.0)
+        );
     }
 }
