@@ -3,12 +3,14 @@
 //! `main.rs` only mounts [`App`]. Panels live in [`panels`]; the state each panel shows is
 //! one serde type that is mirrored into the URL ([`state`]).
 
+pub mod bundle;
 pub mod compute;
 pub mod gpu;
 pub mod panels;
 pub mod plot;
 pub mod render;
 pub mod state;
+pub mod url;
 pub mod widgets;
 
 use leptos::prelude::*;
@@ -73,6 +75,7 @@ pub fn App() -> impl IntoView {
                 <panels::dense_am::DenseAmPanel />
                 <panels::datasets::DatasetsPanel />
                 <panels::toy::ToyPanel />
+                <panels::sweep::SweepPanel />
                 <panels::system::SystemPanel />
             </Show>
         </main>

@@ -71,11 +71,12 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn cancel(this: &JsReader) -> js_sys::Promise;
 
-    type JsFile;
+    /// A `File` of an `<input type="file">`.
+    pub(crate) type JsFile;
     #[wasm_bindgen(method, getter)]
-    fn name(this: &JsFile) -> String;
+    pub(crate) fn name(this: &JsFile) -> String;
     #[wasm_bindgen(method, getter)]
-    fn size(this: &JsFile) -> f64;
+    pub(crate) fn size(this: &JsFile) -> f64;
     #[wasm_bindgen(method, js_name = arrayBuffer)]
     fn file_array_buffer(this: &JsFile) -> js_sys::Promise;
 }
@@ -99,15 +100,9 @@ struct UrlState {
 /// The URL keys this panel owns.
 const OWN_KEYS: [&str; 4] = ["ds", "dk", "dseed", "dbal"];
 
-fn preview(v: &str) -> String {
-    let mut s: String = v.chars().take(24).filter(|c| !c.is_control()).collect();
-    if v.chars().count() > 24 {
-        s.push('…');
-    }
-    s
-}
-
 /// Parses `ds`, `dk` and `dseed` from decoded query pairs; bad values give the default and a notice.
+use crate::url::preview;
+
 fn parse_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> (UrlState, Vec<Notice>) {
     let mut s = UrlState { ds: None, k: DEFAULT_K, seed: 0, balanced: false };
     let mut notices = Vec::new();
@@ -141,43 +136,14 @@ fn parse_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> (UrlS
     (s, notices)
 }
 
-fn decode(s: &str) -> String {
-    let s = s.replace('+', " ");
-    js_sys::decode_uri_component(&s).ok().and_then(|v| v.as_string()).unwrap_or(s)
-}
-
-fn location_search() -> String {
-    web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default()
-}
-
 fn read_url() -> (UrlState, Vec<Notice>) {
-    let search = location_search();
-    let search = search.strip_prefix('?').unwrap_or(&search);
-    let capped: String = search.chars().take(crate::state::MAX_QUERY_BYTES).collect();
-    let pairs: Vec<(String, String)> = capped
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .filter_map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            let k = decode(k);
-            OWN_KEYS.contains(&k.as_str()).then(|| (k, decode(v)))
-        })
-        .collect();
+    let (pairs, _) = crate::url::read_pairs(&OWN_KEYS);
     parse_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
 /// Sets this panel's keys in the current query, keeping every other key as it is.
 fn write_url(s: UrlState) {
-    let Some(w) = web_sys::window() else { return };
-    let path = w.location().pathname().unwrap_or_else(|_| "/".into());
-    let search = location_search();
-    let mut parts: Vec<String> = search
-        .strip_prefix('?')
-        .unwrap_or(&search)
-        .split('&')
-        .filter(|p| !p.is_empty() && !OWN_KEYS.contains(&decode(p.split('=').next().unwrap_or("")).as_str()))
-        .map(str::to_string)
-        .collect();
+    let mut parts = Vec::new();
     if let Some(d) = s.ds {
         parts.push(format!("ds={}", d.as_str()));
     }
@@ -186,9 +152,7 @@ fn write_url(s: UrlState) {
     if s.balanced {
         parts.push("dbal=1".into());
     }
-    if let Ok(h) = w.history() {
-        let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}?{}", parts.join("&"))));
-    }
+    crate::url::replace_own(&OWN_KEYS, &parts.join("&"));
 }
 
 /// Where the loaded set came from.
@@ -222,6 +186,31 @@ async fn fetch_response(url: &str) -> Result<JsResponse, String> {
         return Err(format!("could not fetch {url}: HTTP {}", resp.status()));
     }
     Ok(resp)
+}
+
+/// The files chosen in the `<input type="file">` that fired `ev`.
+pub(crate) fn input_files(ev: &leptos::ev::Event) -> Vec<JsFile> {
+    let Some(target) = ev.target() else { return Vec::new() };
+    let files = js_sys::Reflect::get(&target, &"files".into()).unwrap_or(JsValue::NULL);
+    let count = js_sys::Reflect::get(&files, &"length".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
+    (0..count)
+        .filter_map(|i| js_sys::Reflect::get(&files, &JsValue::from(i)).ok())
+        .filter(|f| !f.is_undefined() && !f.is_null())
+        .map(|f| f.unchecked_into())
+        .collect()
+}
+
+/// The bytes of a chosen file.
+pub(crate) async fn read_file(file: &JsFile) -> Result<Vec<u8>, String> {
+    let buf = JsFuture::from(file.file_array_buffer()).await.map_err(|e| format!("{} could not be read: {}", file.name(), js_err(e)))?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
+}
+
+/// The whole body of `url` (small files: checkpoints, manifests).
+pub(crate) async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let resp = fetch_response(url).await?;
+    let buf = JsFuture::from(resp.array_buffer()).await.map_err(|e| format!("could not read {url}: {}", js_err(e)))?;
+    Ok(js_sys::Uint8Array::new(&buf).to_vec())
 }
 
 async fn fetch_manifest() -> Result<Manifest, String> {
@@ -339,8 +328,7 @@ async fn import_files(
     let names: Vec<String> = files.iter().map(|f| f.name()).collect();
     let mut hasher_input = Vec::new();
     for (file, name) in files.iter().zip(&names) {
-        let buf = JsFuture::from(file.file_array_buffer()).await.map_err(|e| format!("{name} could not be read: {}", js_err(e)))?;
-        let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+        let bytes = read_file(file).await?;
         compute::yield_now().await;
         if sniff(&bytes) == Some(InputKind::Zip) {
             // A zip is decoded a few entries at a time so the tab stays responsive.
@@ -597,21 +585,16 @@ pub fn DatasetsPanel() -> impl IntoView {
     };
 
     let on_upload = move |ev: leptos::ev::Event| {
-        let Some(target) = ev.target() else { return };
-        let files = js_sys::Reflect::get(&target, &"files".into()).unwrap_or(JsValue::NULL);
-        let count = js_sys::Reflect::get(&files, &"length".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
-        let list: Vec<JsFile> = (0..count)
-            .filter_map(|i| js_sys::Reflect::get(&files, &JsValue::from(i)).ok())
-            .filter(|f| !f.is_undefined() && !f.is_null())
-            .map(|f| f.unchecked_into())
-            .collect();
+        let list = input_files(&ev);
         if list.is_empty() {
             return;
         }
         let name = if list.len() == 1 { list[0].name() } else { format!("{} files", list.len()) };
         let size: f64 = list.iter().map(|f| f.size()).sum();
         // Let the same file be chosen again.
-        let _ = js_sys::Reflect::set(&target, &"value".into(), &"".into());
+        if let Some(target) = ev.target() {
+            let _ = js_sys::Reflect::set(&target, &"value".into(), &"".into());
+        }
         if size > MAX_UPLOAD_BYTES {
             notify(format!("{name} is {}; up to 200 MB can be loaded. The current dataset stays.", fmt_bytes(size)));
             return;

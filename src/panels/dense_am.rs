@@ -16,55 +16,22 @@ use crate::state::{fmt_num, DenseAmState, Notice, Preset, BETA_RANGE, MAX_K};
 /// Side of the canvases in CSS pixels.
 const CANVAS: u32 = 512;
 
+/// This panel's URL keys.
+const OWN_KEYS: [&str; 7] = ["beta", "form", "preset", "k", "seed", "view", "pts"];
+
 /// Reads the panel state from `location.search`.
 fn read_url() -> (DenseAmState, Vec<Notice>) {
-    let search = web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default();
-    let search = search.strip_prefix('?').unwrap_or(&search);
-    // Cap before decoding so a huge link costs nothing.
-    let capped: String = search.chars().take(crate::state::MAX_QUERY_BYTES + 1).collect();
-    let pairs: Vec<(String, String)> = capped
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect();
+    let (pairs, truncated) = crate::url::read_pairs(&[]);
     let (state, mut notices) = DenseAmState::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    if search.len() > crate::state::MAX_QUERY_BYTES && !notices.iter().any(|n| n.0.contains("longer than")) {
+    if truncated && !notices.iter().any(|n| n.0.contains("longer than")) {
         notices.push(Notice(format!("The link is longer than {} KB; the rest of it was ignored.", crate::state::MAX_QUERY_BYTES / 1024)));
     }
     (state, notices)
 }
 
-fn decode(s: &str) -> String {
-    let s = s.replace('+', " ");
-    js_sys::decode_uri_component(&s).ok().and_then(|v| v.as_string()).unwrap_or(s)
-}
-
-/// Writes this panel's `query` into the URL, keeping the parameters of other panels
-/// (any key this panel does not own stays, byte for byte, after this panel's keys).
+/// Writes this panel's `query` into the URL, keeping the parameters of other panels.
 fn replace_url(query: &str) {
-    const OWN: [&str; 7] = ["beta", "form", "preset", "k", "seed", "view", "pts"];
-    let Some(w) = web_sys::window() else { return };
-    let path = w.location().pathname().unwrap_or_else(|_| "/".into());
-    let search = w.location().search().unwrap_or_default();
-    let others: Vec<&str> = search
-        .strip_prefix('?')
-        .unwrap_or(&search)
-        .split('&')
-        .filter(|p| !p.is_empty() && !OWN.contains(&decode(p.split('=').next().unwrap_or("")).as_str()))
-        .collect();
-    let mut q = query.to_string();
-    for p in others {
-        if !q.is_empty() {
-            q.push('&');
-        }
-        q.push_str(p);
-    }
-    if let Ok(h) = w.history() {
-        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("{path}?{q}")));
-    }
+    crate::url::replace_own(&OWN_KEYS, query);
 }
 
 /// β ↔ slider position (0…1000, log scale over [`BETA_RANGE`]).

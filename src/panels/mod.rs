@@ -2,5 +2,6 @@
 
 pub mod datasets;
 pub mod dense_am;
+pub mod sweep;
 pub mod system;
 pub mod toy;

@@ -50,6 +50,99 @@ impl Default for ToySettings {
     }
 }
 
+/// The URL keys of the toy panel.
+const OWN_KEYS: [&str; 7] = ["tk", "tseed", "tsteps", "tlr", "tt", "tn", "tthr"];
+/// Largest K of the slider and the URL.
+const MAX_TOY_K: usize = 2000;
+
+fn parse_steps(v: &str) -> Option<usize> {
+    v.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|x| (1..=1_000_000).contains(x))
+}
+fn parse_lr(v: &str) -> Option<f64> {
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| *x > 0.0 && *x <= 0.1)
+}
+fn parse_samples(v: &str) -> Option<usize> {
+    v.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|x| (10..=100_000).contains(x))
+}
+fn parse_threshold(v: &str) -> Option<f64> {
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| *x > 0.0 && *x <= 1e3)
+}
+
+impl ToySettings {
+    /// Settings from decoded query pairs: a bad value keeps its default and gives a notice.
+    /// K without `tthr`/`tt` takes the preset's Ward threshold and view time.
+    fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> (ToySettings, Vec<String>) {
+        let mut s = ToySettings::default();
+        let mut notices = Vec::new();
+        let (mut thr, mut t) = (None, None);
+        for (key, value) in pairs {
+            let shown = crate::url::preview(value);
+            let mut bad = |what: &str| {
+                notices.push(format!(
+                    "Toy: {key} must be {what}, not “{shown}”; using the default."
+                ))
+            };
+            match key {
+                "tk" => match value.trim().parse::<usize>() {
+                    Ok(k) if (1..=MAX_TOY_K).contains(&k) => s.k = k,
+                    _ => bad(&format!("a whole number from 1 to {MAX_TOY_K}")),
+                },
+                "tseed" => match value.trim().parse::<u64>() {
+                    Ok(v) => s.seed = v,
+                    Err(_) => bad("a whole number ≥ 0"),
+                },
+                "tsteps" => match parse_steps(value) {
+                    Some(v) => s.steps = v,
+                    None => bad("a whole number from 1 to 1000000"),
+                },
+                "tlr" => match parse_lr(value) {
+                    Some(v) => s.lr = v,
+                    None => bad("a number in (0, 0.1]"),
+                },
+                "tt" => match value.trim().parse::<f64>() {
+                    Ok(v) if (0.01..=0.6).contains(&v) => t = Some(v),
+                    _ => bad("a time from 0.01 to 0.6"),
+                },
+                "tn" => match parse_samples(value) {
+                    Some(v) => s.samples = v,
+                    None => bad("a whole number from 10 to 100000"),
+                },
+                "tthr" => match parse_threshold(value) {
+                    Some(v) => thr = Some(v),
+                    None => bad("a number in (0, 1000]"),
+                },
+                _ => {}
+            }
+        }
+        let (pthr, pt) = preset_for(s.k);
+        s.threshold = thr.unwrap_or(pthr);
+        s.t = t.unwrap_or(pt);
+        (s, notices)
+    }
+
+    /// This panel's part of the query string.
+    fn to_query(&self) -> String {
+        format!(
+            "tk={}&tseed={}&tsteps={}&tlr={}&tt={}&tn={}&tthr={}",
+            self.k, self.seed, self.steps, self.lr, self.t, self.samples, self.threshold
+        )
+    }
+}
+
 /// The paper's Ward threshold and view time for the preset closest to `k`.
 fn preset_for(k: usize) -> (f64, f64) {
     match k {
@@ -191,7 +284,10 @@ fn arrows_from(grid: &[[f32; 2]], score: &[f32], t: f64, size: f64) -> Vec<([f32
 /// The toy panel.
 #[component]
 pub fn ToyPanel() -> impl IntoView {
-    let settings = RwSignal::new(ToySettings::default());
+    let (url_pairs, _) = crate::url::read_pairs(&OWN_KEYS);
+    let (initial, url_notices) = ToySettings::from_pairs(url_pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let url_had_keys = !url_pairs.is_empty();
+    let settings = RwSignal::new(initial);
     let phase = RwSignal::new(Phase::Idle);
     let losses = RwSignal::new(Vec::<f32>::new());
     let speed = RwSignal::new((0usize, 0.0f64, 0.0f64)); // steps done, steps/s, seconds left
@@ -214,6 +310,15 @@ pub fn ToyPanel() -> impl IntoView {
     // while the CPU backend runs ~9 steps/s in chunks that keep the tab responsive.
     let gpu = false;
     let toy_device = || memgen_models::device::LabDevice::cpu().device;
+
+    // Every setting is mirrored into the URL once it differs from the defaults (or the link
+    // already carried the toy's keys), so a link replays the same training run.
+    Effect::new(move |_| {
+        let s = settings.get();
+        if url_had_keys || s != ToySettings::default() {
+            crate::url::replace_own(&OWN_KEYS, &s.to_query());
+        }
+    });
 
     // Training points follow K and the seed (nested prefixes of one seeded stream).
     Effect::new(move |_| {
@@ -491,19 +596,20 @@ pub fn ToyPanel() -> impl IntoView {
                 "Data: K points on the unit circle. A score network s(x, t) is trained by denoising score matching in this tab (burn's CPU backend inside WebAssembly for now — its WebGPU path stalled the page on software GPUs; the training step on WebGPU is checked in “Under the hood”). With K = 2 it stores each point as its own well (memorization); around K = 9 wells appear between points that are not training points (spurious states); at K = 1000 the wells merge into a continuous ring (generalization). "
                 "Browser preset: Adam lr 1e-3, batch 512, 4,000 steps, EMA 0.999 (the paper: lr 1e-4, 500k–800k steps)."
             </p>
+            {url_notices.into_iter().map(|n| view! { <p class="notice" data-testid="notice">{n}</p> }).collect_view()}
             <div class="controls">
                 <span>"K: "</span>
                 <button data-testid="toy-k2" on:click=move |_| set_k(2)>"2"</button>
                 <button data-testid="toy-k9" on:click=move |_| set_k(9)>"9"</button>
                 <button data-testid="toy-k1000" on:click=move |_| set_k(1000)>"1000"</button>
                 <input type="range" min="1" max="2000" data-testid="toy-k-slider" prop:value=move || settings.with(|s| s.k.to_string())
-                    on:change=move |ev| { if let Ok(k) = event_target_value(&ev).parse::<usize>() { set_k(k.clamp(1, 2000)) } } />
+                    on:change=move |ev| { if let Ok(k) = event_target_value(&ev).parse::<usize>() { set_k(k.clamp(1, MAX_TOY_K)) } } />
                 <span class="value" data-testid="toy-k">{move || settings.with(|s| s.k)}</span>
                 {num_input("seed ", "toy-seed", |s| s.seed.to_string(), |s, v| v.parse().map(|x| s.seed = x).is_ok())}
-                {num_input("steps ", "toy-steps", |s| s.steps.to_string(), |s, v| match v.parse::<usize>() { Ok(x) if (1..=1_000_000).contains(&x) => { s.steps = x; true } _ => false })}
-                {num_input("lr ", "toy-lr", |s| s.lr.to_string(), |s, v| match v.parse::<f64>() { Ok(x) if x > 0.0 && x <= 0.1 => { s.lr = x; true } _ => false })}
-                {num_input("samples ", "toy-samples", |s| s.samples.to_string(), |s, v| match v.parse::<usize>() { Ok(x) if (10..=100_000).contains(&x) => { s.samples = x; true } _ => false })}
-                {num_input("Ward threshold ", "toy-threshold", |s| s.threshold.to_string(), |s, v| match v.parse::<f64>() { Ok(x) if x > 0.0 && x.is_finite() => { s.threshold = x; true } _ => false })}
+                {num_input("steps ", "toy-steps", |s| s.steps.to_string(), |s, v| parse_steps(v).map(|x| s.steps = x).is_some())}
+                {num_input("lr ", "toy-lr", |s| s.lr.to_string(), |s, v| parse_lr(v).map(|x| s.lr = x).is_some())}
+                {num_input("samples ", "toy-samples", |s| s.samples.to_string(), |s, v| parse_samples(v).map(|x| s.samples = x).is_some())}
+                {num_input("Ward threshold ", "toy-threshold", |s| s.threshold.to_string(), |s, v| parse_threshold(v).map(|x| s.threshold = x).is_some())}
             </div>
             <div class="controls">
                 <button data-testid="toy-train" on:click=start disabled=move || matches!(phase.get(), Phase::Training | Phase::Sampling)>"Train"</button>
@@ -568,6 +674,199 @@ pub fn ToyPanel() -> impl IntoView {
                     </figcaption>
                 </figure>
             </div>
+            <ThreeRegimes />
         </section>
+    }
+}
+
+/// One pretrained regime, ready to draw.
+#[derive(Debug, Clone, PartialEq)]
+struct Regime {
+    k: usize,
+    train: Vec<[f32; 2]>,
+    samples: Vec<[f32; 2]>,
+    energy: Option<(Vec<f32>, usize)>,
+    arrows: Vec<([f32; 2], [f32; 2])>,
+    centroids: Vec<Centroid>,
+    meta: std::collections::BTreeMap<String, String>,
+}
+
+/// The three regimes side by side, from the checkpoints in `www/pretrained/` (made by
+/// `bash scripts/make-pretrained.sh`): arrows and Ward centroids are computed here from the
+/// shipped weights and samples; the samples and the energy grid were computed by the CLI.
+async fn load_regime(k: usize) -> Result<Regime, String> {
+    let url = format!("www/pretrained/toy-k{k}.safetensors");
+    let bytes = crate::panels::datasets::fetch_bytes(&url).await?;
+    let device = memgen_models::device::LabDevice::cpu().device.inner();
+    let ck = memgen_models::toy::checkpoint::decode(&bytes, &device).map_err(|e| format!("{url}: {e}"))?;
+    let pts = |name: &str| -> Result<Vec<[f32; 2]>, String> {
+        let (shape, v) = ck.extras.get(name).ok_or_else(|| format!("{url}: no {name}"))?;
+        if shape.len() != 2 || shape[1] != 2 {
+            return Err(format!("{url}: {name} has shape {shape:?}"));
+        }
+        Ok(v.chunks_exact(2).map(|c| [c[0], c[1]]).collect())
+    };
+    let train = pts("train")?;
+    let samples = pts("samples")?;
+    let energy = ck.extras.get("energy").and_then(|(shape, v)| (shape.len() == 2 && shape[0] == shape[1]).then(|| (v.clone(), shape[0])));
+    let t: f64 = ck.meta.get("energy_t").and_then(|v| v.parse().ok()).unwrap_or(0.15);
+    compute::yield_now().await;
+    // Score arrows of the shipped network at t.
+    let grid = grid_points(15, LO + 0.1, HI - 0.1);
+    let x = burn::tensor::Tensor::<2>::from_data(burn::tensor::TensorData::new(grid.iter().flatten().copied().collect::<Vec<f32>>(), [grid.len(), 2]), &device);
+    let tt = burn::tensor::Tensor::<2>::full([grid.len(), 1], t as f32, &device);
+    let score = ck.model.forward(x, tt).into_data_async().await.map_err(|e| format!("{e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+    let arrows = arrows_from(&grid, &score, t, CANVAS as f64);
+    compute::yield_now().await;
+    // Ward with the paper's threshold for this K, then memorized / spurious / generalized.
+    let (threshold, _) = preset_for(k);
+    let m = Matrix::new(samples.iter().flatten().copied().collect(), samples.len(), 2).map_err(|e| e.to_string())?;
+    let c = memgen_core::cluster::ward_clusters(&m, threshold).map_err(|e| e.to_string())?;
+    let cents: Vec<[f32; 2]> = c.centroids.data().chunks(2).map(|v| [v[0], v[1]]).collect();
+    let stats = classify_centroids_detailed(&cents, &train, &samples, &c.labels, &CentroidThresholds::default());
+    let centroids = cents
+        .iter()
+        .zip(stats)
+        .map(|(at, st)| {
+            let e = energy.as_ref().map(|(e, n)| {
+                let idx = |v: f32| (((v - LO) / (HI - LO) * (*n - 1) as f32).round().max(0.0) as usize).min(n - 1);
+                e[idx(at[1]) * n + idx(at[0])]
+            });
+            Centroid { at: *at, kind: Some(st.kind), count: st.count, energy: e }
+        })
+        .collect();
+    Ok(Regime { k, train, samples, energy, arrows, centroids, meta: ck.meta })
+}
+
+/// K = 2, 9 and 1000 side by side from the shipped checkpoints.
+#[component]
+fn ThreeRegimes() -> impl IntoView {
+    let regimes = RwSignal::new(Vec::<Regime>::new());
+    let state = RwSignal::new("idle".to_string());
+    let refs = [NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new(), NodeRef::<Canvas>::new()];
+    const KS: [usize; 3] = [2, 9, 1000];
+    let load = move || {
+        if state.get_untracked() == "loading" {
+            return;
+        }
+        state.set("loading".into());
+        spawn_local(async move {
+            let mut out = Vec::new();
+            for k in KS {
+                match load_regime(k).await {
+                    Ok(r) => {
+                        out.push(r);
+                        regimes.set(out.clone());
+                    }
+                    Err(e) => {
+                        state.set(format!("error: {e}"));
+                        return;
+                    }
+                }
+                compute::yield_now().await;
+            }
+            state.set("done".into());
+        });
+    };
+    // Loaded after the first paint, without waiting for a click (about 0.6 MB in all).
+    Effect::new(move |_| load());
+    Effect::new(move |_| {
+        let rs = regimes.get();
+        for (r, node) in rs.iter().zip(refs) {
+            if let Some(c) = canvas_of(node) {
+                draw_view(&c, r.energy.as_ref().map(|(e, n)| (e.as_slice(), *n)), &r.arrows, &r.train, &r.samples, &r.centroids);
+            }
+        }
+    });
+    let caption = move |i: usize| {
+        move || {
+            let rs = regimes.get();
+            let Some(r) = rs.get(i) else { return view! { <span>{format!("K = {}: loading…", KS[i])}</span> }.into_any() };
+            let n = |k: CentroidKind| r.centroids.iter().filter(|c| c.kind == Some(k)).count();
+            let get = |key: &str| r.meta.get(key).cloned().unwrap_or_default();
+            view! {
+                <span>
+                    <b>{format!("K = {} · pretrained", r.k)}</b>
+                    {format!(
+                        " ({} steps, {} preset, final loss {}; {} samples; energy at t = {}). Ward centroids: {} memorized, {} spurious, {} generalized. Made by: ",
+                        get("steps"), get("preset"), get("final_loss_mean_last_100"), r.samples.len(), get("energy_t"),
+                        n(CentroidKind::Memorized), n(CentroidKind::Spurious), n(CentroidKind::Generalized)
+                    )}
+                    <code>{get("command")}</code>
+                </span>
+            }
+            .into_any()
+        }
+    };
+    let counts = move |i: usize, kind: CentroidKind| move || regimes.with(|rs| rs.get(i).map(|r| r.centroids.iter().filter(|c| c.kind == Some(kind)).count().to_string()).unwrap_or_default());
+    view! {
+        <div class="regimes" data-testid="toy-regimes" data-state=move || state.get()>
+            <h3>"The three regimes together (pretrained here by the CLI, not trained in this tab)"</h3>
+            <p class="explain">
+                "The same network and browser preset, trained natively with " <code>"bash scripts/make-pretrained.sh"</code>
+                " (memgen toy … --out-checkpoint, seed 0) and shipped with the lab. The samples and the learned energy (probability-flow ODE) were computed by the CLI; "
+                "the score arrows and the Ward clustering are computed here from the shipped weights and samples. Train any K yourself above: view (a) is always trained in this tab."
+            </p>
+            {move || state.get().strip_prefix("error: ").map(|e| view! { <p class="notice" data-testid="notice">{format!("The pretrained checkpoints could not be loaded: {e}")}</p> })}
+            <div class="canvases">
+                {(0..3).map(|i| view! {
+                    <figure>
+                        <canvas node_ref=refs[i] width=CANVAS height=CANVAS class="toy" data-testid=format!("toy-regime-k{}", KS[i])
+                            data-memorized=counts(i, CentroidKind::Memorized) data-spurious=counts(i, CentroidKind::Spurious) data-generalized=counts(i, CentroidKind::Generalized)></canvas>
+                        <figcaption>{caption(i)}</figcaption>
+                    </figure>
+                }).collect_view()}
+            </div>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_round_trips_and_rejects_bad_values() {
+        let s = ToySettings {
+            k: 9,
+            seed: 7,
+            steps: 1234,
+            lr: 5e-4,
+            t: 0.2,
+            samples: 500,
+            threshold: 1.5,
+        };
+        let q = s.to_query();
+        let pairs: Vec<(&str, &str)> = q.split('&').map(|p| p.split_once('=').unwrap()).collect();
+        assert_eq!(pairs.len(), OWN_KEYS.len());
+        let (back, notices) = ToySettings::from_pairs(pairs);
+        assert_eq!(back, s);
+        assert!(notices.is_empty(), "{notices:?}");
+
+        // K alone takes its preset's threshold and view time.
+        let (k9, n) = ToySettings::from_pairs([("tk", "9")]);
+        assert_eq!((k9.k, k9.threshold, k9.t), (9, 2.0, 0.15));
+        assert!(n.is_empty());
+
+        // Every bad value: default kept, one notice each, no panic.
+        let bad = [
+            ("tk", "0"),
+            ("tk", "99999999999999999999"),
+            ("tseed", "-1"),
+            ("tsteps", "0"),
+            ("tlr", "NaN"),
+            ("tlr", "1"),
+            ("tt", "inf"),
+            ("tn", "5"),
+            ("tthr", "-3"),
+        ];
+        let (d, notices) = ToySettings::from_pairs(bad);
+        assert_eq!(d, ToySettings::default());
+        assert_eq!(notices.len(), bad.len(), "{notices:?}");
+        assert!(
+            notices[0].contains("tk") && notices[0].contains("“0”"),
+            "{}",
+            notices[0]
+        );
     }
 }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { openLab, waitForResult, readResult, describeLog, DIST, ARTIFACTS, ROOT } from './lab.mjs';
+import { openLab, waitForResult, readResult, describeLog, memgenBin, DIST, ARTIFACTS, ROOT } from './lab.mjs';
 
 const TIMEOUT = 180_000;
 const PANEL = '[data-testid="panel-datasets"]';
@@ -98,19 +98,6 @@ function zipStored(files) {
   end.writeUInt32LE(cd.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, cd, end]);
-}
-
-/** The memgen binary the native tests built (MEMGEN_BIN overrides). */
-function memgenBin() {
-  const candidates = [
-    process.env.MEMGEN_BIN,
-    path.join(ROOT, 'target', 'native-test', 'memgen'),
-    path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'native-test', 'memgen'),
-    path.join(ROOT, 'target', 'release', 'memgen'),
-  ].filter(Boolean);
-  const found = candidates.find((p) => fs.existsSync(p));
-  assert.ok(found, `no memgen binary in ${candidates.join(', ')}: build it with cargo build -p memgen-cli --profile native-test`);
-  return found;
 }
 
 /** sha256 of the pixel payload of a .npy file written by `memgen export`. */

@@ -7,6 +7,7 @@
 // WebGPU in headless Chromium without a GPU comes from SwiftShader (see shared docs/PLATFORM.md):
 // slow but correct, so timeouts here are generous and waits are on explicit conditions only.
 
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -227,4 +228,17 @@ export function describeLog(log) {
   if (log.failedRequests.length) parts.push(`failed requests:\n  ${log.failedRequests.join('\n  ')}`);
   if (log.dialogs.length) parts.push(`dialogs:\n  ${log.dialogs.join('\n  ')}`);
   return parts.join('\n') || '(nothing logged)';
+}
+
+/** The memgen binary the native tests built (MEMGEN_BIN overrides). */
+export function memgenBin() {
+  const candidates = [
+    process.env.MEMGEN_BIN,
+    path.join(ROOT, 'target', 'native-test', 'memgen'),
+    path.join(process.env.CARGO_TARGET_DIR || path.join(ROOT, 'target'), 'native-test', 'memgen'),
+    path.join(ROOT, 'target', 'release', 'memgen'),
+  ].filter(Boolean);
+  const found = candidates.find((p) => fs.existsSync(p));
+  assert.ok(found, `no memgen binary in ${candidates.join(', ')}: build it with cargo build -p memgen-cli --profile native-test`);
+  return found;
 }

@@ -38,3 +38,46 @@ test('toy K=2: training in the tab (burn CPU backend in wasm) lowers the loss an
   await lab.screenshot('toy-k2');
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
+
+test('toy: settings come from the URL (bad ones get a notice); the three regimes from the shipped checkpoints, labelled pretrained', { timeout: 300_000 }, async (t) => {
+  const lab = await openLab(t, { webgpu: false, query: '?tk=9&tseed=3&tsteps=abc&tn=500' });
+  const { page, log } = lab;
+  // The link's toy settings: K = 9 takes its preset's Ward threshold; the bad step count keeps
+  // the default and says so; the URL is rewritten with every toy key.
+  await page.locator('[data-testid="toy-k"]').waitFor({ timeout: 60_000 });
+  assert.equal((await page.locator('[data-testid="toy-k"]').textContent()).trim(), '9');
+  assert.equal(await page.locator('[data-testid="toy-seed"]').inputValue(), '3');
+  assert.equal(await page.locator('[data-testid="toy-samples"]').inputValue(), '500');
+  assert.equal(await page.locator('[data-testid="toy-threshold"]').inputValue(), '2');
+  assert.equal(await page.locator('[data-testid="toy-steps"]').inputValue(), '4000');
+  const notices = await page.locator('[data-testid="notice"]').allTextContents();
+  assert.ok(notices.some((n) => /tsteps/.test(n) && /abc/.test(n)), JSON.stringify(notices));
+  await page.waitForFunction(() => /[?&]tk=9(&|$)/.test(location.search) && /[?&]tsteps=4000(&|$)/.test(location.search) && /[?&]tseed=3(&|$)/.test(location.search), null, { timeout: 30_000 });
+  // A change goes into the URL, and the same link reproduces it.
+  await page.locator('[data-testid="toy-k1000"]').click();
+  await page.waitForFunction(() => /[?&]tk=1000(&|$)/.test(location.search) && /[?&]tthr=0.45(&|$)/.test(location.search), null, { timeout: 30_000 });
+
+  const regimes = page.locator('[data-testid="toy-regimes"]');
+  await regimes.waitFor({ timeout: 60_000 });
+  await page.waitForFunction(() => ['done'].includes(document.querySelector('[data-testid="toy-regimes"]')?.dataset.state) || /^error/.test(document.querySelector('[data-testid="toy-regimes"]')?.dataset.state || ''), null, { timeout: 240_000 });
+  assert.equal(await regimes.getAttribute('data-state'), 'done', await regimes.textContent());
+  const counts = {};
+  for (const k of [2, 9, 1000]) {
+    const c = page.locator(`[data-testid="toy-regime-k${k}"]`);
+    counts[k] = Object.fromEntries(await Promise.all(['memorized', 'spurious', 'generalized'].map(async (n) => [n, Number(await c.getAttribute(`data-${n}`))])));
+  }
+  t.diagnostic(`Ward centroids per K: ${JSON.stringify(counts)}`);
+  // K = 2: both training points are memorized wells, nothing else.
+  assert.equal(counts[2].memorized, 2, JSON.stringify(counts));
+  assert.equal(counts[2].spurious + counts[2].generalized, 0, JSON.stringify(counts));
+  // K = 1000: the samples spread along the circle.
+  assert.ok(counts[1000].generalized >= 1, JSON.stringify(counts));
+  assert.equal(counts[1000].memorized, 0, JSON.stringify(counts));
+  // K = 9: some centroids at all.
+  assert.ok(counts[9].memorized + counts[9].spurious + counts[9].generalized >= 1, JSON.stringify(counts));
+  const text = await regimes.textContent();
+  assert.match(text, /pretrained/);
+  assert.match(text, /memgen toy --k 1000/);
+  await regimes.screenshot({ path: `${process.env.MEMGEN_ARTIFACTS || 'test-artifacts'}/toy-regimes.png` });
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+});
