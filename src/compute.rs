@@ -89,9 +89,14 @@ async fn probe_webgpu() -> Result<String, String> {
 
 /// Resolves after the browser has had a chance to run other work (a `setTimeout(0)`).
 pub async fn yield_now() {
+    sleep_ms(0).await
+}
+
+/// Resolves after `ms` milliseconds (`setTimeout`).
+pub async fn sleep_ms(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;

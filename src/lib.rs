@@ -31,6 +31,7 @@ pub struct BackendInfo {
 #[component]
 pub fn App() -> impl IntoView {
     let backend = RwSignal::new(None::<BackendInfo>);
+    provide_context(panels::datasets::SubsetSignal(RwSignal::new(None)));
     spawn_local(async move {
         let b = compute::init_backend().await;
         backend.set(Some(BackendInfo {

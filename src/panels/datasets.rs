@@ -155,6 +155,20 @@ fn write_url(s: UrlState) {
     crate::url::replace_own(&OWN_KEYS, &parts.join("&"));
 }
 
+/// S_K as the Datasets panel shows it: u8 pixels `[K, h, w, c]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubsetK {
+    pub name: String,
+    pub k: usize,
+    pub seed: u64,
+    pub hwc: [usize; 3],
+    pub pixels: Arc<Vec<u8>>,
+}
+
+/// The context through which the Datasets panel publishes S_K.
+#[derive(Debug, Clone, Copy)]
+pub struct SubsetSignal(pub RwSignal<Option<SubsetK>>);
+
 /// Where the loaded set came from.
 #[derive(Debug, Clone, PartialEq)]
 enum Origin {
@@ -565,7 +579,16 @@ pub fn DatasetsPanel() -> impl IntoView {
             Ok(idx) => {
                 let drawn = draw_preview(&canvas, &l.data, &idx);
                 // The checksum of S_K's pixels, as `memgen export` writes them (for tests and links).
-                let sha = l.data.images_u8(&idx).map(|px| memgen_data::sha256_hex(&px)).unwrap_or_default();
+                let px = l.data.images_u8(&idx).ok();
+                let sha = px.as_deref().map(memgen_data::sha256_hex).unwrap_or_default();
+                // Publish S_K to the other panels (the in-tab sweep point trains on it).
+                if let (Some(pixels), Some(SubsetSignal(sig))) = (px, use_context::<SubsetSignal>()) {
+                    let name = match &l.origin {
+                        Origin::Registry { id, .. } => id.as_str().to_string(),
+                        Origin::Upload { file, .. } => file.clone(),
+                    };
+                    sig.set(Some(SubsetK { name, k: kk, seed: sd, hwc: [l.data.height(), l.data.width(), l.data.channels()], pixels: Arc::new(pixels) }));
+                }
                 preview_done.set(Some((kk, drawn, gen, sha)));
             }
             Err(e) => notify(format!("The training subset could not be drawn: {e}")),

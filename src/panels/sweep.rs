@@ -24,6 +24,8 @@ const SHIPPED: &str = "www/bundles/mnist";
 const SHOWN: usize = 40;
 
 const COLOURS: [RGBColor; 3] = [RGBColor(33, 102, 172), RGBColor(214, 39, 140), RGBColor(26, 152, 80)];
+/// Lighter shades for the point run in this tab.
+const LIVE_COLOURS: [RGBColor; 3] = [RGBColor(146, 197, 222), RGBColor(241, 182, 218), RGBColor(166, 219, 160)];
 
 /// Where the bundle's galleries come from.
 #[derive(Clone)]
@@ -142,6 +144,27 @@ pub fn SweepPanel() -> impl IntoView {
     let sort_by_ratio = RwSignal::new(false);
     let picked = RwSignal::new(None::<usize>);
     let plot_ref = NodeRef::<Canvas>::new();
+    let loss_ref = NodeRef::<Canvas>::new();
+    // A point run in this tab on the Datasets panel's S_K.
+    let subset = use_context::<crate::panels::datasets::SubsetSignal>().map(|s| s.0);
+    let live_cfg = RwSignal::new(LiveSettings { steps: 200, batch: 32, eval: 32, sprime_mult: 4, sampler_steps: 20, seed: 0 });
+    let ctl = LiveCtl {
+        phase: RwSignal::new("idle".to_string()),
+        status: RwSignal::new(String::new()),
+        progress: RwSignal::new(0.0),
+        losses: RwSignal::new(Vec::new()),
+        paused: RwSignal::new(false),
+        gen: StoredValue::new(0),
+    };
+    let live_point = RwSignal::new(None::<(usize, [f64; 3])>);
+    let gpu_available = crate::compute::backend().is_some_and(|b| b.kernels.is_some());
+    // A software adapter (SwiftShader, llvmpipe) runs the UNet's WebGPU kernels so slowly that
+    // the tab stops responding for minutes: there the CPU backend in wasm is the default.
+    let software = crate::compute::backend().is_some_and(|b| {
+        let l = b.label.to_lowercase();
+        ["swiftshader", "llvmpipe", "lavapipe", "software"].iter().any(|s| l.contains(s))
+    });
+    let use_gpu = RwSignal::new(gpu_available && !software);
 
     let adopt = move |l: Loaded| {
         if let Some(Rule::Ratio { delta_m: m, delta_s: s }) = l.info.rule {
@@ -187,17 +210,27 @@ pub fn SweepPanel() -> impl IntoView {
 
     // The plot.
     Effect::new(move |_| {
-        let Some(l) = loaded.get() else { return };
+        let l = loaded.get();
+        let live = live_point.get();
         let Some(c) = plot_ref.get() else { return };
-        let series: Vec<ErrorSeries> = ["memorized", "spurious", "generalized"]
-            .iter()
-            .enumerate()
-            .map(|(i, name)| ErrorSeries { label: name, points: l.rows.iter().map(|r| (r.k as f64, r.f[i], r.std[i])).collect(), colour: COLOURS[i] })
-            .collect();
-        let caps = capacities(&l.rows.iter().map(|r| (r.k, r.fractions())).collect::<Vec<_>>(), CAPACITY_EPSILON);
+        if l.is_none() && live.is_none() {
+            return;
+        }
+        let rows = l.as_ref().map(|l| l.rows.clone()).unwrap_or_default();
+        const NAMES: [&str; 3] = ["memorized", "spurious", "generalized"];
+        const LIVE: [&str; 3] = ["memorized (this tab)", "spurious (this tab)", "generalized (this tab)"];
+        let mut series: Vec<ErrorSeries> =
+            (0..3).filter(|_| !rows.is_empty()).map(|i| ErrorSeries { label: NAMES[i], points: rows.iter().map(|r| (r.k as f64, r.f[i], r.std[i])).collect(), colour: COLOURS[i] }).collect();
+        if let Some((k, f)) = live {
+            series.extend((0..3).map(|i| ErrorSeries { label: LIVE[i], points: vec![(k as f64, f[i], 0.0)], colour: LIVE_COLOURS[i] }));
+        }
+        let caps = capacities(&rows.iter().map(|r| (r.k, r.fractions())).collect::<Vec<_>>(), CAPACITY_EPSILON);
         let markers: Vec<(&str, f64)> = [("MC", caps.mc), ("SC", caps.sc), ("GC", caps.gc)].into_iter().filter_map(|(n, k)| Some((n, k? as f64))).collect();
-        let title = format!("{} · {} model · |S_eval| = {}", l.info.dataset, l.info.model, l.info.n_eval);
-        fractions_plot(&c, &title, &series, &markers, selected_k.get().map(|k| k as f64));
+        let title = match &l {
+            Some(l) => format!("{} · {} model · |S_eval| = {}", l.info.dataset, l.info.model, l.info.n_eval),
+            None => "run in this tab".to_string(),
+        };
+        fractions_plot(&c, &title, &series, &markers, selected_k.get().or(live.map(|p| p.0)).map(|k| k as f64));
     });
 
     let on_upload = move |ev: leptos::ev::Event| {
@@ -234,6 +267,98 @@ pub fn SweepPanel() -> impl IntoView {
                 }
             }
         });
+    };
+
+    // Loss curve of the run in this tab.
+    Effect::new(move |_| {
+        let l = ctl.losses.get();
+        if let Some(c) = loss_ref.get() {
+            let pts: Vec<(f64, f64)> = l.iter().enumerate().map(|(i, v)| ((i + 1) as f64, *v as f64)).collect();
+            let hi = pts.iter().map(|p| p.1).fold(0.0f64, f64::max).max(1e-3) * 1.05;
+            crate::plot::line_plot(&c, "training loss (this tab)", "step", false, (0.0, hi), &[crate::plot::Series { label: "loss", points: &pts, colour: COLOURS[0] }]);
+        }
+    });
+
+    let run_here = move |_| {
+        let Some(sub) = subset.and_then(|s| s.get_untracked()) else {
+            notice.set(Some("Pick a dataset in the Datasets panel first: the point is trained on its S_K.".into()));
+            return;
+        };
+        let cfg = live_cfg.get_untracked();
+        let gen = ctl.gen.get_value() + 1;
+        ctl.gen.set_value(gen);
+        ctl.losses.set(Vec::new());
+        ctl.paused.set(false);
+        ctl.progress.set(0.0);
+        let device = match crate::compute::backend() {
+            Some(b) if use_gpu.get_untracked() && b.kernels.is_some() => b.lab.device.clone(),
+            _ => memgen_models::device::LabDevice::cpu().device,
+        };
+        spawn_local(async move {
+            match run_live(sub, cfg, device, ctl, gen).await {
+                Ok(g) => {
+                    let f = label_fractions(g.classify(&Rule::Ratio { delta_m: delta_m.get_untracked(), delta_s: delta_s.get_untracked() }).iter().map(|c| c.label));
+                    live_point.set(Some((g.k, [f.memorized, f.spurious, f.generalized])));
+                    selected_k.set(None);
+                    picked.set(None);
+                    gallery.set(Some(Arc::new(g)));
+                    gallery_state.set("done".into());
+                    ctl.phase.set("done".into());
+                    ctl.progress.set(1.0);
+                    ctl.status.set("Done: the gallery below shows this tab's samples.".into());
+                }
+                Err(e) if e == "cancelled" => {}
+                Err(e) => ctl.phase.set(format!("error: {e}")),
+            }
+        });
+    };
+    let live_num = move |label: &'static str, testid: &'static str, get: fn(&LiveSettings) -> usize, set: fn(&mut LiveSettings, usize), lo: usize, hi: usize| {
+        view! {
+            <label>{label}
+                <input type="number" class="narrow" min=lo max=hi data-testid=testid prop:value=move || live_cfg.with(|c| get(c).to_string())
+                    on:change=move |ev| {
+                        match event_target_value(&ev).trim().parse::<usize>() {
+                            Ok(v) if (lo..=hi).contains(&v) => live_cfg.update(|c| set(c, v)),
+                            _ => notice.set(Some(format!("{label}must be a whole number from {lo} to {hi}; kept {}.", live_cfg.with_untracked(|c| get(c))))),
+                        }
+                    } />
+            </label>
+        }
+    };
+    let busy = move || matches!(ctl.phase.get().as_str(), "training" | "sampling" | "labelling");
+    let live_view = view! {
+        <div class="live" data-testid="sweep-live">
+            <h3>"Run a point in this tab"</h3>
+            <p class="muted" data-testid="sweep-live-subset">{move || match subset.and_then(|s| s.get()) {
+                Some(s) => format!("Trains the UNet (94k parameters at 28×28) on S_K from the Datasets panel: {}, K = {}, seed {} — then generates S_eval and S′ = {}·K with DDIM and labels them.", s.name, s.k, s.seed, live_cfg.with(|c| c.sprime_mult)),
+                None => "Pick a dataset in the Datasets panel: the point trains on its S_K.".to_string(),
+            }}</p>
+            <div class="controls">
+                {live_num("steps ", "live-steps", |c| c.steps, |c, v| c.steps = v, 1, 100_000)}
+                {live_num("batch ", "live-batch", |c| c.batch, |c, v| c.batch = v, 1, 256)}
+                {live_num("|S_eval| ", "live-eval", |c| c.eval, |c, v| c.eval = v, 1, 2_000)}
+                {live_num("S′ per K ", "live-mult", |c| c.sprime_mult, |c, v| c.sprime_mult = v, 1, 16)}
+                {live_num("DDIM steps ", "live-sampler-steps", |c| c.sampler_steps, |c, v| c.sampler_steps = v, 1, 1000)}
+                <label><input type="checkbox" data-testid="live-gpu" prop:checked=move || use_gpu.get() disabled=!gpu_available on:change=move |ev| use_gpu.set(event_target_checked(&ev)) />
+                    {if !gpu_available {
+                        " on WebGPU (not available here: CPU in WebAssembly, slower)"
+                    } else if software {
+                        " on WebGPU (off: this adapter is a software renderer, where the UNet would block the tab; the CPU in WebAssembly is faster here)"
+                    } else {
+                        " on WebGPU"
+                    }}</label>
+            </div>
+            <div class="controls">
+                <button data-testid="live-run" on:click=run_here disabled=busy>"Train, generate and label"</button>
+                <button data-testid="live-pause" disabled=move || !busy() on:click=move |_| ctl.paused.update(|p| *p = !*p)>{move || if ctl.paused.get() { "Resume" } else { "Pause" }}</button>
+                <button data-testid="live-cancel" disabled=move || !busy() on:click=move |_| { ctl.gen.update_value(|g| *g += 1); ctl.phase.set("cancelled".into()); ctl.status.set("Cancelled.".into()); }>"Cancel"</button>
+                <span class="progress" data-testid="live-progress" data-state=move || ctl.phase.get() data-losses=move || ctl.losses.with(|l| l.len().to_string())>
+                    {move || { let p = ctl.phase.get(); if let Some(e) = p.strip_prefix("error: ") { format!("Failed: {e}") } else if ctl.paused.get() { format!("paused · {}", ctl.status.get()) } else { ctl.status.get() } }}
+                    " " <progress max="1" value=move || ctl.progress.get()></progress>
+                </span>
+            </div>
+            <canvas node_ref=loss_ref width="340" height="200" data-testid="live-loss"></canvas>
+        </div>
     };
 
     let relabelled = move || label_fractions(classified.get().iter().map(|c| c.label));
@@ -286,8 +411,7 @@ pub fn SweepPanel() -> impl IntoView {
                             l.info.steps.map(|s| format!(", {s} training steps")).unwrap_or_default(), l.info.sampler, l.info.total_s)}
                         <code data-testid="sweep-command">{l.info.command_line.clone()}</code>
                     </p>
-                    <canvas node_ref=plot_ref width="640" height="360" data-testid="sweep-plot"
-                        data-ks=ks_attr></canvas>
+                    <span data-testid="sweep-plot" data-ks=ks_attr></span>
                     <div class="controls">
                         <span>"Gallery at K: "</span>
                         {ks.into_iter().map(|k| view! {
@@ -296,6 +420,9 @@ pub fn SweepPanel() -> impl IntoView {
                     </div>
                 }
             })}
+            <canvas node_ref=plot_ref width="640" height="360" data-testid="sweep-plot-canvas"
+                style=move || if loaded.get().is_some() || live_point.get().is_some() { "" } else { "display:none" }></canvas>
+            {live_view}
             <div class="controls">
                 {slider("δ_m ", "sweep-delta-m", delta_m, 1.0)}
                 {slider("δ_s ", "sweep-delta-s", delta_s, 0.49)}
@@ -376,4 +503,143 @@ pub fn SweepPanel() -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// Settings of a point run in this tab.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LiveSettings {
+    steps: usize,
+    batch: usize,
+    eval: usize,
+    sprime_mult: usize,
+    sampler_steps: usize,
+    seed: u64,
+}
+
+/// Controls shared by the running point and its buttons.
+#[derive(Clone, Copy)]
+struct LiveCtl {
+    phase: RwSignal<String>,
+    status: RwSignal<String>,
+    progress: RwSignal<f64>,
+    losses: RwSignal<Vec<f32>>,
+    paused: RwSignal<bool>,
+    gen: StoredValue<u64>,
+}
+
+impl LiveCtl {
+    /// Waits while paused; `Err` once the run was cancelled (its generation superseded).
+    async fn checkpoint(&self, gen: u64) -> Result<(), String> {
+        loop {
+            if self.gen.get_value() != gen {
+                return Err("cancelled".into());
+            }
+            if !self.paused.get_untracked() {
+                break;
+            }
+            crate::compute::sleep_ms(100).await;
+        }
+        crate::compute::yield_now().await;
+        Ok(())
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    let bin: String = bytes.iter().map(|&b| b as char).collect();
+    web_sys::window().and_then(|w| w.btoa(&bin).ok()).unwrap_or_default()
+}
+
+/// Trains the UNet on `sub` on `device`, generates S_eval and S′, labels them (exact kNN in
+/// pixel space p/255, the CLI's metric) and returns the gallery of every sample.
+async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, device: burn::tensor::Device, ctl: LiveCtl, gen: u64) -> Result<Gallery, String> {
+    use memgen_core::knn::knn;
+    use memgen_core::spec::NoiseStream;
+    use memgen_models::unet::{quantize_u8, to_model, to_packed, ImageSampling, SamplerConfig, SamplerKind, UNetConfig, UNetTrainConfig, UNetTraining, STREAM_UNET_EVAL, STREAM_UNET_SYNTHETIC};
+    let [h, w, c] = sub.hwc;
+    let d = h * w * c;
+    let k = sub.k;
+    if k < 2 {
+        return Err("S_K needs at least 2 images for the labels".into());
+    }
+    let net = UNetConfig { channels: c, height: h, width: w, base_channels: 16, groups: 8 };
+    let mut tc = UNetTrainConfig::browser(net);
+    tc.steps = cfg.steps;
+    tc.batch = cfg.batch;
+    let mut run = UNetTraining::new(tc, &to_model(&sub.pixels, h, w, c), cfg.seed, &device)?;
+    ctl.phase.set("training".into());
+    let t0 = crate::compute::now_ms();
+    while !run.finished() {
+        ctl.checkpoint(gen).await?;
+        let l = run.run_steps(2).await?;
+        if l.iter().any(|x| !x.is_finite()) {
+            return Err("training diverged (non-finite loss)".into());
+        }
+        ctl.losses.update(|v| v.extend(l));
+        let done = run.steps_done();
+        let rate = done as f64 / ((crate::compute::now_ms() - t0) / 1000.0).max(1e-3);
+        ctl.progress.set(done as f64 / cfg.steps as f64);
+        ctl.status.set(format!("training step {done} / {} · {rate:.2} steps/s · about {:.0} s left", cfg.steps, (cfg.steps - done) as f64 / rate.max(1e-9)));
+    }
+    let ema = run.ema_model();
+    let plain = device.clone().inner();
+    ctl.phase.set("sampling".into());
+    let sampler = SamplerConfig { kind: SamplerKind::Ddim, steps: cfg.sampler_steps };
+    let n_synth = cfg.sprime_mult * k;
+    let total = (cfg.eval + n_synth) * cfg.sampler_steps;
+    let mut evals_done = 0usize;
+    let t1 = crate::compute::now_ms();
+    let mut sets = Vec::new();
+    for (count, stream) in [(cfg.eval, STREAM_UNET_EVAL), (n_synth, STREAM_UNET_SYNTHETIC)] {
+        let mut noise = NoiseStream::new(cfg.seed, stream);
+        let mut out = Vec::with_capacity(count * d);
+        let mut done = 0;
+        while done < count {
+            let b = 32.min(count - done);
+            let mut s = ImageSampling::new(&ema, sampler, [b, c, h, w], &plain, &mut noise);
+            while !s.finished() {
+                ctl.checkpoint(gen).await?;
+                s.run_steps_synced(1).await?;
+                evals_done += b;
+                let rate = evals_done as f64 / ((crate::compute::now_ms() - t1) / 1000.0).max(1e-3);
+                ctl.progress.set(evals_done as f64 / total as f64);
+                ctl.status.set(format!("sampling: {evals_done} / {total} network evaluations · about {:.0} s left", (total - evals_done) as f64 / rate.max(1e-9)));
+            }
+            out.extend(s.samples().await?);
+            done += b;
+        }
+        sets.push(to_packed(&quantize_u8(&out), h, w, c));
+    }
+    ctl.phase.set("labelling".into());
+    crate::compute::yield_now().await;
+    let m = |px: &[u8]| memgen_core::Matrix::new(px.iter().map(|p| *p as f32 / 255.0).collect(), px.len() / d, d).map_err(|e| e.to_string());
+    let (train_m, eval_m, synth_m) = (m(&sub.pixels)?, m(&sets[0])?, m(&sets[1])?);
+    let nt = knn(&eval_m, &train_m, 5.min(k), false).map_err(|e| e.to_string())?;
+    let ns = knn(&eval_m, &synth_m, 5.min(n_synth), false).map_err(|e| e.to_string())?;
+    let mut used_t = std::collections::BTreeSet::new();
+    let mut used_s = std::collections::BTreeSet::new();
+    let samples = (0..cfg.eval)
+        .map(|i| {
+            used_t.extend(nt.indices_of(i).iter().copied());
+            used_s.extend(ns.indices_of(i).iter().copied());
+            crate::bundle::GallerySample {
+                index: i,
+                image: b64(&sets[0][i * d..(i + 1) * d]),
+                train_neighbours: nt.indices_of(i).to_vec(),
+                train_distances: nt.distances_of(i).to_vec(),
+                synthetic_neighbours: ns.indices_of(i).to_vec(),
+                synthetic_distances: ns.distances_of(i).to_vec(),
+            }
+        })
+        .collect();
+    let img = |px: &[u8], j: usize| crate::bundle::IndexedImage { index: j, image: b64(&px[j * d..(j + 1) * d]) };
+    let g = Gallery {
+        k,
+        shape: sub.hwc,
+        n_eval: cfg.eval,
+        n_synthetic: n_synth,
+        samples,
+        train_images: used_t.into_iter().map(|j| img(&sub.pixels, j)).collect(),
+        synthetic_images: used_s.into_iter().map(|j| img(&sets[1], j)).collect(),
+    };
+    Ok(g)
 }

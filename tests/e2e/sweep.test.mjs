@@ -88,3 +88,35 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours and δ 
   assert.equal(await page.locator('[data-testid="sweep-plot"]').getAttribute('data-ks'), '2,4,8');
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
+
+test('sweep panel: a point trained, sampled and labelled in this tab (S_K from the Datasets panel)', { timeout: 600_000 }, async (t) => {
+  const lab = await openLab(t, { webgpu: true, query: '?ds=mnist&dk=4&dseed=0' });
+  const { page, log } = lab;
+  await page.locator('[data-testid="sweep-live-subset"]').waitFor({ timeout: 60_000 });
+  await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 120_000 });
+  // On a software adapter (SwiftShader here) the UNet's WebGPU path would block the page for
+  // minutes, so the panel defaults to the CPU backend in WebAssembly and says why.
+  assert.equal(await page.locator('[data-testid="backend"]').getAttribute('data-backend'), 'webgpu');
+  assert.equal(await page.locator('[data-testid="live-gpu"]').isChecked(), false);
+  assert.match(await page.locator('[data-testid="sweep-live"]').textContent(), /software renderer/);
+  for (const [id, v] of [['live-steps', '8'], ['live-batch', '4'], ['live-eval', '6'], ['live-mult', '2'], ['live-sampler-steps', '3']]) {
+    const input = page.locator(`[data-testid="${id}"]`);
+    await input.fill(v);
+    await input.dispatchEvent('change');
+  }
+  const t0 = Date.now();
+  await page.locator('[data-testid="live-run"]').click();
+  await page.waitForFunction(() => ['done'].includes(document.querySelector('[data-testid="live-progress"]')?.dataset.state) || /^error/.test(document.querySelector('[data-testid="live-progress"]')?.dataset.state || ''), null, { timeout: 540_000 });
+  const prog = page.locator('[data-testid="live-progress"]');
+  assert.equal(await prog.getAttribute('data-state'), 'done', await prog.textContent());
+  t.diagnostic(`8 training steps (batch 4) + 6 + 8 images × 3 DDIM steps on the CPU backend in wasm: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  assert.equal(await prog.getAttribute('data-losses'), '8');
+  const rel = page.locator('[data-testid="sweep-relabelled"]');
+  assert.equal(await rel.getAttribute('data-n'), '6');
+  assert.equal(await page.locator('[data-testid="sweep-sample"]').count(), 6);
+  // Each sample lists its K = 4 training neighbours (all of S_K), nearest first.
+  const train = (await page.locator('[data-testid="sweep-sample"]').first().getAttribute('data-train')).split(',');
+  assert.equal(new Set(train).size, 4, train.join(','));
+  await page.locator('[data-testid="panel-sweep"]').screenshot({ path: path.join(ARTIFACTS, 'sweep-live.png') });
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+});

@@ -145,38 +145,6 @@ fn paper_dataset(d: ExportDataset) -> Dataset {
     }
 }
 
-/// `[n, h, w, c]` u8 (the packed layout) to `[n, c, h, w]` f32 in `[−1, 1]` (the UNet's).
-fn to_model(pixels: &[u8], h: usize, w: usize, c: usize) -> Vec<f32> {
-    let d = h * w * c;
-    let mut out = vec![0f32; pixels.len()];
-    for (img, o) in pixels.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
-        for y in 0..h {
-            for x in 0..w {
-                for ch in 0..c {
-                    o[ch * h * w + y * w + x] = img[(y * w + x) * c + ch] as f32 / 127.5 - 1.0;
-                }
-            }
-        }
-    }
-    out
-}
-
-/// `[n, c, h, w]` u8 back to `[n, h, w, c]`.
-fn to_packed(pixels: &[u8], h: usize, w: usize, c: usize) -> Vec<u8> {
-    let d = h * w * c;
-    let mut out = vec![0u8; pixels.len()];
-    for (img, o) in pixels.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
-        for y in 0..h {
-            for x in 0..w {
-                for ch in 0..c {
-                    o[(y * w + x) * c + ch] = img[ch * h * w + y * w + x];
-                }
-            }
-        }
-    }
-    out
-}
-
 /// u8 images (`[n, d]`) as the metric space: `p/255`.
 pub fn metric_matrix(pixels: &[u8], d: usize) -> Result<Matrix, CliError> {
     Ok(Matrix::new(
@@ -235,7 +203,7 @@ fn generate<M: EpsilonModel>(
     ))
     .map_err(input)?;
     pb.finish_and_clear();
-    Ok(to_packed(&quantize_u8(&x), h, w, c))
+    Ok(memgen_models::unet::to_packed(&quantize_u8(&x), h, w, c))
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -249,7 +217,7 @@ fn run_point(k: usize, s: &Setup, a: &SweepArgs) -> Result<(PointResult, Value, 
     let ks = point_seed(a.seed, k);
     let idx = memgen_data::subset(s.ds.len(), k, a.seed).map_err(|e| input(e.to_string()))?;
     let train_u8 = s.ds.images_u8(&idx).map_err(|e| input(e.to_string()))?;
-    let train_model = to_model(&train_u8, h, w, c);
+    let train_model = memgen_models::unet::to_model(&train_u8, h, w, c);
 
     let t0 = Instant::now();
     let mut loss_summary = Value::Null;

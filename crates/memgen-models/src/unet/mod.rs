@@ -29,7 +29,7 @@ pub use crate::toy::NoiseSource;
 pub use ideal::IdealDenoiser;
 pub use model::{timestep_embedding, ResBlock, UNet};
 pub use params::{clip_grad_global_norm, ema_update};
-pub use sampler::{quantize_u8, sample_images, EpsilonModel, ImageSampling, SamplerConfig, SamplerKind};
+pub use sampler::{quantize_u8, sample_images, to_model, to_packed, EpsilonModel, ImageSampling, SamplerConfig, SamplerKind};
 pub use training::{UNetBatch, UNetTrainConfig, UNetTraining};
 
 /// Stream of the seed for the initial weights and every training batch (index, `t`, `ε`).

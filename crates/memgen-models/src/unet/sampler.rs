@@ -186,3 +186,35 @@ pub async fn sample_images<M: EpsilonModel, N: NoiseSource>(
 pub fn quantize_u8(x: &[f32]) -> Vec<u8> {
     x.iter().map(|v| ((*v as f64 + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8).collect()
 }
+
+/// `[n, h, w, c]` u8 (the packed layout) to `[n, c, h, w]` f32 in `[−1, 1]` (the UNet's).
+pub fn to_model(pixels: &[u8], h: usize, w: usize, c: usize) -> Vec<f32> {
+    let d = h * w * c;
+    let mut out = vec![0f32; pixels.len()];
+    for (img, o) in pixels.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+        for y in 0..h {
+            for x in 0..w {
+                for ch in 0..c {
+                    o[ch * h * w + y * w + x] = img[(y * w + x) * c + ch] as f32 / 127.5 - 1.0;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `[n, c, h, w]` u8 back to `[n, h, w, c]`.
+pub fn to_packed(pixels: &[u8], h: usize, w: usize, c: usize) -> Vec<u8> {
+    let d = h * w * c;
+    let mut out = vec![0u8; pixels.len()];
+    for (img, o) in pixels.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+        for y in 0..h {
+            for x in 0..w {
+                for ch in 0..c {
+                    o[(y * w + x) * c + ch] = img[ch * h * w + y * w + x];
+                }
+            }
+        }
+    }
+    out
+}
