@@ -156,13 +156,33 @@ fn write_url(s: UrlState) {
 }
 
 /// S_K as the Datasets panel shows it: u8 pixels `[K, h, w, c]`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct SubsetK {
     pub name: String,
     pub k: usize,
     pub seed: u64,
     pub hwc: [usize; 3],
     pub pixels: Arc<Vec<u8>>,
+    /// The whole set and the subset rule, so other panels can draw S_K for other K.
+    pub data: Arc<PackedDataset>,
+    pub balanced: bool,
+}
+
+impl SubsetK {
+    /// The same set's S_K for another `k` (the same seed and rule; nested in K).
+    pub fn with_k(&self, k: usize) -> Result<SubsetK, String> {
+        let n = self.data.len();
+        if k < 1 || k > n {
+            return Err(format!("K = {k} is not between 1 and the {n} images of {}", self.name));
+        }
+        let idx = match (self.balanced, self.data.labels()) {
+            (true, Some(labels)) => memgen_data::balanced_subset(labels, k, self.seed),
+            _ => memgen_data::subset(n, k, self.seed),
+        }
+        .map_err(|e| e.to_string())?;
+        let pixels = self.data.images_u8(&idx).map_err(|e| e.to_string())?;
+        Ok(SubsetK { k, pixels: Arc::new(pixels), ..self.clone() })
+    }
 }
 
 /// The context through which the Datasets panel publishes S_K.
@@ -587,7 +607,7 @@ pub fn DatasetsPanel() -> impl IntoView {
                         Origin::Registry { id, .. } => id.as_str().to_string(),
                         Origin::Upload { file, .. } => file.clone(),
                     };
-                    sig.set(Some(SubsetK { name, k: kk, seed: sd, hwc: [l.data.height(), l.data.width(), l.data.channels()], pixels: Arc::new(pixels) }));
+                    sig.set(Some(SubsetK { name, k: kk, seed: sd, hwc: [l.data.height(), l.data.width(), l.data.channels()], pixels: Arc::new(pixels), data: l.data.clone(), balanced: bal }));
                 }
                 preview_done.set(Some((kk, drawn, gen, sha)));
             }

@@ -155,8 +155,18 @@ pub fn SweepPanel() -> impl IntoView {
         losses: RwSignal::new(Vec::new()),
         paused: RwSignal::new(false),
         gen: StoredValue::new(0),
+        sweep_label: RwSignal::new(String::new()),
     };
     let live_point = RwSignal::new(None::<(usize, [f64; 3])>);
+    // Points of the sweep run in this tab (K, fractions under the δ at their end).
+    let live_sweep = RwSignal::new(Vec::<(usize, [f64; 3])>::new());
+    // An unfinished sweep of this browser: its schedule and settings.
+    let active: Option<(String, LiveSettings)> = storage_get(ACTIVE_SWEEP).ok().flatten().and_then(|v| serde_json::from_str(&v).ok());
+    let schedule = RwSignal::new(active.as_ref().map(|a| a.0.clone()).unwrap_or_else(|| "2,4,8,16".to_string()));
+    if let Some((_, cfg)) = active {
+        live_cfg.set(cfg);
+    }
+    let sweep_resume = StoredValue::new(active.is_some());
     let gpu_available = crate::compute::backend().is_some_and(|b| b.kernels.is_some());
     // A software adapter (SwiftShader, llvmpipe) runs the UNet's WebGPU kernels so slowly that
     // the tab stops responding for minutes: there the CPU backend in wasm is the default.
@@ -212,8 +222,15 @@ pub fn SweepPanel() -> impl IntoView {
     Effect::new(move |_| {
         let l = loaded.get();
         let live = live_point.get();
+        let mut sweep_pts = live_sweep.get();
+        if let Some(p) = live {
+            if !sweep_pts.iter().any(|q| q.0 == p.0) {
+                sweep_pts.push(p);
+            }
+        }
+        sweep_pts.sort_by_key(|p| p.0);
         let Some(c) = plot_ref.get() else { return };
-        if l.is_none() && live.is_none() {
+        if l.is_none() && sweep_pts.is_empty() {
             return;
         }
         let rows = l.as_ref().map(|l| l.rows.clone()).unwrap_or_default();
@@ -221,8 +238,8 @@ pub fn SweepPanel() -> impl IntoView {
         const LIVE: [&str; 3] = ["memorized (this tab)", "spurious (this tab)", "generalized (this tab)"];
         let mut series: Vec<ErrorSeries> =
             (0..3).filter(|_| !rows.is_empty()).map(|i| ErrorSeries { label: NAMES[i], points: rows.iter().map(|r| (r.k as f64, r.f[i], r.std[i])).collect(), colour: COLOURS[i] }).collect();
-        if let Some((k, f)) = live {
-            series.extend((0..3).map(|i| ErrorSeries { label: LIVE[i], points: vec![(k as f64, f[i], 0.0)], colour: LIVE_COLOURS[i] }));
+        if !sweep_pts.is_empty() {
+            series.extend((0..3).map(|i| ErrorSeries { label: LIVE[i], points: sweep_pts.iter().map(|(k, f)| (*k as f64, f[i], 0.0)).collect(), colour: LIVE_COLOURS[i] }));
         }
         let caps = capacities(&rows.iter().map(|r| (r.k, r.fractions())).collect::<Vec<_>>(), CAPACITY_EPSILON);
         let markers: Vec<(&str, f64)> = [("MC", caps.mc), ("SC", caps.sc), ("GC", caps.gc)].into_iter().filter_map(|(n, k)| Some((n, k? as f64))).collect();
@@ -312,6 +329,85 @@ pub fn SweepPanel() -> impl IntoView {
             }
         });
     };
+    // A sweep over a K schedule in this tab: finished points are kept in browser storage, so a
+    // reload (or a new click) resumes where it stopped.
+    let sweep_here = move || {
+        let Some(sub) = subset.and_then(|s| s.get_untracked()) else {
+            notice.set(Some("Pick a dataset in the Datasets panel first: the sweep trains on its S_K for each K.".into()));
+            return;
+        };
+        let ks = match parse_schedule(&schedule.get_untracked()) {
+            Ok(ks) => ks,
+            Err(e) => {
+                notice.set(Some(format!("{e}; nothing was started.")));
+                return;
+            }
+        };
+        let cfg = live_cfg.get_untracked();
+        let schedule_text = ks.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(",");
+        let _ = storage_set(ACTIVE_SWEEP, &serde_json::to_string(&(schedule_text, cfg)).unwrap_or_default());
+        let gen = ctl.gen.get_value() + 1;
+        ctl.gen.set_value(gen);
+        ctl.paused.set(false);
+        live_sweep.set(Vec::new());
+        let device = match crate::compute::backend() {
+            Some(b) if use_gpu.get_untracked() && b.kernels.is_some() => b.lab.device.clone(),
+            _ => memgen_models::device::LabDevice::cpu().device,
+        };
+        spawn_local(async move {
+            let n = ks.len();
+            for (i, &k) in ks.iter().enumerate() {
+                let key = point_key(&sub, &cfg, k);
+                let stored = storage_get(&key).ok().flatten().and_then(|v| serde_json::from_str::<[f64; 3]>(&v).ok());
+                let f = match stored {
+                    Some(f) => f,
+                    None => {
+                        let point = match sub.with_k(k) {
+                            Ok(p) => p,
+                            Err(e) => {
+                                ctl.phase.set(format!("error: {e}"));
+                                return;
+                            }
+                        };
+                        ctl.losses.set(Vec::new());
+                        ctl.sweep_label.set(format!("K = {k} ({} of {n}) · ", i + 1));
+                        match run_live(point, cfg, device.clone(), ctl, gen).await {
+                            Ok(g) => {
+                                let fr = label_fractions(g.classify(&Rule::Ratio { delta_m: delta_m.get_untracked(), delta_s: delta_s.get_untracked() }).iter().map(|c| c.label));
+                                let f = [fr.memorized, fr.spurious, fr.generalized];
+                                let _ = storage_set(&key, &serde_json::to_string(&f).unwrap_or_default());
+                                selected_k.set(None);
+                                gallery.set(Some(Arc::new(g)));
+                                gallery_state.set("done".into());
+                                f
+                            }
+                            Err(e) if e == "cancelled" => return,
+                            Err(e) => {
+                                ctl.phase.set(format!("error: K = {k}: {e}"));
+                                return;
+                            }
+                        }
+                    }
+                };
+                live_sweep.update(|v| v.push((k, f)));
+            }
+            ctl.sweep_label.set(String::new());
+            let _ = storage_remove(ACTIVE_SWEEP);
+            ctl.phase.set("sweep-done".into());
+            ctl.progress.set(1.0);
+            ctl.status.set(format!("Sweep done: {n} K values (finished points are kept in this browser)."));
+        });
+    };
+    // Resume an unfinished sweep once the Datasets panel has published S_K after a reload.
+    Effect::new(move |_| {
+        let ready = subset.is_some_and(|s| s.with(|v| v.is_some()));
+        if ready && sweep_resume.get_value() {
+            sweep_resume.set_value(false);
+            ctl.status.set("Resuming the sweep that was running before the reload…".into());
+            sweep_here();
+        }
+    });
+
     let live_num = move |label: &'static str, testid: &'static str, get: fn(&LiveSettings) -> usize, set: fn(&mut LiveSettings, usize), lo: usize, hi: usize| {
         view! {
             <label>{label}
@@ -351,10 +447,19 @@ pub fn SweepPanel() -> impl IntoView {
             <div class="controls">
                 <button data-testid="live-run" on:click=run_here disabled=busy>"Train, generate and label"</button>
                 <button data-testid="live-pause" disabled=move || !busy() on:click=move |_| ctl.paused.update(|p| *p = !*p)>{move || if ctl.paused.get() { "Resume" } else { "Pause" }}</button>
-                <button data-testid="live-cancel" disabled=move || !busy() on:click=move |_| { ctl.gen.update_value(|g| *g += 1); ctl.phase.set("cancelled".into()); ctl.status.set("Cancelled.".into()); }>"Cancel"</button>
+                <button data-testid="live-cancel" disabled=move || !busy() on:click=move |_| { ctl.gen.update_value(|g| *g += 1); let _ = storage_remove(ACTIVE_SWEEP); ctl.sweep_label.set(String::new()); ctl.phase.set("cancelled".into()); ctl.status.set("Cancelled.".into()); }>"Cancel"</button>
                 <span class="progress" data-testid="live-progress" data-state=move || ctl.phase.get() data-losses=move || ctl.losses.with(|l| l.len().to_string())>
                     {move || { let p = ctl.phase.get(); if let Some(e) = p.strip_prefix("error: ") { format!("Failed: {e}") } else if ctl.paused.get() { format!("paused · {}", ctl.status.get()) } else { ctl.status.get() } }}
                     " " <progress max="1" value=move || ctl.progress.get()></progress>
+                </span>
+            </div>
+            <div class="controls">
+                <label>"K schedule "
+                    <input type="text" data-testid="live-schedule" prop:value=move || schedule.get() on:change=move |ev| schedule.set(event_target_value(&ev)) />
+                </label>
+                <button data-testid="live-sweep" on:click=move |_| sweep_here() disabled=busy>"Sweep these K here"</button>
+                <span class="muted" data-testid="live-sweep-points" data-ks=move || live_sweep.with(|v| v.iter().map(|p| p.0.to_string()).collect::<Vec<_>>().join(","))>
+                    "Each K trains its own model; finished points are kept in this browser and a reload resumes the sweep."
                 </span>
             </div>
             <canvas node_ref=loss_ref width="340" height="200" data-testid="live-loss"></canvas>
@@ -421,7 +526,7 @@ pub fn SweepPanel() -> impl IntoView {
                 }
             })}
             <canvas node_ref=plot_ref width="640" height="360" data-testid="sweep-plot-canvas"
-                style=move || if loaded.get().is_some() || live_point.get().is_some() { "" } else { "display:none" }></canvas>
+                style=move || if loaded.get().is_some() || live_point.get().is_some() || !live_sweep.get().is_empty() { "" } else { "display:none" }></canvas>
             {live_view}
             <div class="controls">
                 {slider("δ_m ", "sweep-delta-m", delta_m, 1.0)}
@@ -505,8 +610,46 @@ pub fn SweepPanel() -> impl IntoView {
     }
 }
 
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = localStorage, js_name = getItem, catch)]
+    fn storage_get(key: &str) -> Result<Option<String>, wasm_bindgen::JsValue>;
+    #[wasm_bindgen(js_namespace = localStorage, js_name = setItem, catch)]
+    fn storage_set(key: &str, value: &str) -> Result<(), wasm_bindgen::JsValue>;
+    #[wasm_bindgen(js_namespace = localStorage, js_name = removeItem, catch)]
+    fn storage_remove(key: &str) -> Result<(), wasm_bindgen::JsValue>;
+}
+
+/// The browser-storage key of the sweep in progress.
+const ACTIVE_SWEEP: &str = "memgen-sweep-active";
+
+/// Parses a K schedule `2,4,8,…`: whole numbers ≥ 2, at most 64 of them, ascending unique.
+fn parse_schedule(text: &str) -> Result<Vec<usize>, String> {
+    let mut ks = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.parse::<usize>() {
+            Ok(k) if (2..=100_000).contains(&k) => ks.push(k),
+            _ => return Err(format!("“{}” in the K schedule is not a whole number from 2 to 100000", crate::url::preview(part))),
+        }
+    }
+    ks.sort_unstable();
+    ks.dedup();
+    if ks.is_empty() || ks.len() > 64 {
+        return Err("the K schedule needs 1 to 64 values, like 2,4,8,16".into());
+    }
+    Ok(ks)
+}
+
+/// Storage key of one finished point: everything that decides its result.
+fn point_key(sub: &crate::panels::datasets::SubsetK, cfg: &LiveSettings, k: usize) -> String {
+    format!(
+        "memgen-sweep-point:{}:{}:{}:{}:{}:{}:{}:{}:{}:{k}",
+        sub.name, sub.seed, sub.balanced, cfg.seed, cfg.steps, cfg.batch, cfg.eval, cfg.sprime_mult, cfg.sampler_steps
+    )
+}
+
 /// Settings of a point run in this tab.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 struct LiveSettings {
     steps: usize,
     batch: usize,
@@ -525,6 +668,8 @@ struct LiveCtl {
     losses: RwSignal<Vec<f32>>,
     paused: RwSignal<bool>,
     gen: StoredValue<u64>,
+    /// "K = 8 (3 of 5) · " while a sweep runs.
+    sweep_label: RwSignal<String>,
 }
 
 impl LiveCtl {
@@ -578,7 +723,7 @@ async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, devi
         let done = run.steps_done();
         let rate = done as f64 / ((crate::compute::now_ms() - t0) / 1000.0).max(1e-3);
         ctl.progress.set(done as f64 / cfg.steps as f64);
-        ctl.status.set(format!("training step {done} / {} · {rate:.2} steps/s · about {:.0} s left", cfg.steps, (cfg.steps - done) as f64 / rate.max(1e-9)));
+        ctl.status.set(format!("{}training step {done} / {} · {rate:.2} steps/s · about {:.0} s left", ctl.sweep_label.get_untracked(), cfg.steps, (cfg.steps - done) as f64 / rate.max(1e-9)));
     }
     let ema = run.ema_model();
     let plain = device.clone().inner();
@@ -602,7 +747,7 @@ async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, devi
                 evals_done += b;
                 let rate = evals_done as f64 / ((crate::compute::now_ms() - t1) / 1000.0).max(1e-3);
                 ctl.progress.set(evals_done as f64 / total as f64);
-                ctl.status.set(format!("sampling: {evals_done} / {total} network evaluations · about {:.0} s left", (total - evals_done) as f64 / rate.max(1e-9)));
+                ctl.status.set(format!("{}sampling: {evals_done} / {total} network evaluations · about {:.0} s left", ctl.sweep_label.get_untracked(), (total - evals_done) as f64 / rate.max(1e-9)));
             }
             out.extend(s.samples().await?);
             done += b;
@@ -642,4 +787,18 @@ async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, devi
         synthetic_images: used_s.into_iter().map(|j| img(&sets[1], j)).collect(),
     };
     Ok(g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_parse_sorted_unique_and_reject_bad_values() {
+        assert_eq!(parse_schedule(" 8, 2,4,2 ,").unwrap(), vec![2, 4, 8]);
+        for bad in ["", "1,2", "2,x", "2,-4", "2,1e9", &(2..100).map(|k| k.to_string()).collect::<Vec<_>>().join(",")] {
+            assert!(parse_schedule(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(parse_schedule("2,x").unwrap_err().contains("“x”"));
+    }
 }

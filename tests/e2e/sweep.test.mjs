@@ -120,3 +120,29 @@ test('sweep panel: a point trained, sampled and labelled in this tab (S_K from t
   await page.locator('[data-testid="panel-sweep"]').screenshot({ path: path.join(ARTIFACTS, 'sweep-live.png') });
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
+
+test('sweep panel: a K schedule swept in this tab resumes after a reload from browser storage', { timeout: 600_000 }, async (t) => {
+  const query = '?ds=mnist&dk=4&dseed=0';
+  const lab = await openLab(t, { webgpu: false, query });
+  const { page, log } = lab;
+  await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 120_000 });
+  for (const [id, v] of [['live-steps', '4'], ['live-batch', '4'], ['live-eval', '4'], ['live-mult', '2'], ['live-sampler-steps', '2'], ['live-schedule', '2,3,5']]) {
+    const input = page.locator(`[data-testid="${id}"]`);
+    await input.fill(v);
+    await input.dispatchEvent('change');
+  }
+  await page.locator('[data-testid="live-sweep"]').click();
+  const ks = () => page.locator('[data-testid="live-sweep-points"]').getAttribute('data-ks');
+  await page.waitForFunction(() => document.querySelector('[data-testid="live-sweep-points"]')?.dataset.ks === '2', null, { timeout: 240_000 });
+  const stored = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('memgen-sweep-point:')).length);
+  assert.equal(stored, 1, 'one finished point kept in browser storage');
+  // Reload in the middle of the sweep: it resumes, K = 2 from storage, the rest computed.
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForFunction(() => document.querySelector('[data-testid="live-progress"]')?.dataset.state === 'sweep-done', null, { timeout: 400_000 });
+  assert.equal(await ks(), '2,3,5');
+  assert.equal(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('memgen-sweep-point:')).length), 3);
+  assert.equal(await page.evaluate(() => localStorage.getItem('memgen-sweep-active')), null, 'the finished sweep is no longer active');
+  assert.equal(await page.locator('[data-testid="live-steps"]').inputValue(), '4', 'the resumed sweep kept its settings');
+  await page.locator('[data-testid="panel-sweep"]').screenshot({ path: path.join(ARTIFACTS, 'sweep-resumed.png') });
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+});
