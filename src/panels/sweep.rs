@@ -168,13 +168,14 @@ pub fn SweepPanel() -> impl IntoView {
     }
     let sweep_resume = StoredValue::new(active.is_some());
     let gpu_available = crate::compute::backend().is_some_and(|b| b.kernels.is_some());
-    // A software adapter (SwiftShader, llvmpipe) runs the UNet's WebGPU kernels so slowly that
-    // the tab stops responding for minutes: there the CPU backend in wasm is the default.
+    // The UNet on WebGPU is opt-in: its first steps build the WGSL of hundreds of kernels on the
+    // page's main thread, which on a software adapter (SwiftShader, llvmpipe) blocked the tab
+    // for minutes in our tests. The CPU backend in wasm keeps the tab responsive.
     let software = crate::compute::backend().is_some_and(|b| {
         let l = b.label.to_lowercase();
         ["swiftshader", "llvmpipe", "lavapipe", "software"].iter().any(|s| l.contains(s))
     });
-    let use_gpu = RwSignal::new(gpu_available && !software);
+    let use_gpu = RwSignal::new(false);
 
     let adopt = move |l: Loaded| {
         if let Some(Rule::Ratio { delta_m: m, delta_s: s }) = l.info.rule {
@@ -441,7 +442,7 @@ pub fn SweepPanel() -> impl IntoView {
                     } else if software {
                         " on WebGPU (off: this adapter is a software renderer, where the UNet would block the tab; the CPU in WebAssembly is faster here)"
                     } else {
-                        " on WebGPU"
+                        " on WebGPU (opt-in: the first steps compile its kernels and may make the page unresponsive for a while)"
                     }}</label>
             </div>
             <div class="controls">
