@@ -206,6 +206,13 @@ fn generate<M: EpsilonModel>(
     Ok(memgen_models::unet::to_packed(&quantize_u8(&x), h, w, c))
 }
 
+/// `S_eval` and `S′` of point `k` (independent noise streams of the point's seed `ks`).
+fn generate_sets<M: EpsilonModel>(model: &M, s: &Setup, a: &SweepArgs, k: usize, ks: u64) -> Result<(Vec<u8>, Vec<u8>), CliError> {
+    let e = generate(model, s, a, a.eval, ks, STREAM_UNET_EVAL, &format!("K={k} S_eval"))?;
+    let sp = generate(model, s, a, s.sprime_mult * k, ks, STREAM_UNET_SYNTHETIC, &format!("K={k} S'"))?;
+    Ok((e, sp))
+}
+
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
@@ -225,24 +232,7 @@ fn run_point(k: usize, s: &Setup, a: &SweepArgs) -> Result<(PointResult, Value, 
         ModelArg::Ideal => {
             let ideal = IdealDenoiser::new(&train_model, d, &s.device).map_err(input)?;
             let t1 = Instant::now();
-            let e = generate(
-                &ideal,
-                s,
-                a,
-                a.eval,
-                ks,
-                STREAM_UNET_EVAL,
-                &format!("K={k} S_eval"),
-            )?;
-            let sp = generate(
-                &ideal,
-                s,
-                a,
-                s.sprime_mult * k,
-                ks,
-                STREAM_UNET_SYNTHETIC,
-                &format!("K={k} S'"),
-            )?;
+            let (e, sp) = generate_sets(&ideal, s, a, k, ks)?;
             (e, sp, t1)
         }
         ModelArg::Unet => {
@@ -270,24 +260,7 @@ fn run_point(k: usize, s: &Setup, a: &SweepArgs) -> Result<(PointResult, Value, 
             });
             let ema = run.ema_model();
             let t1 = Instant::now();
-            let e = generate(
-                &ema,
-                s,
-                a,
-                a.eval,
-                ks,
-                STREAM_UNET_EVAL,
-                &format!("K={k} S_eval"),
-            )?;
-            let sp = generate(
-                &ema,
-                s,
-                a,
-                s.sprime_mult * k,
-                ks,
-                STREAM_UNET_SYNTHETIC,
-                &format!("K={k} S'"),
-            )?;
+            let (e, sp) = generate_sets(&ema, s, a, k, ks)?;
             (e, sp, t1)
         }
     };

@@ -2,9 +2,9 @@
 //! every documented error case (one stderr line, non-zero exit, no panic).
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_memgen");
+mod common;
+use common::{fails_with, ok_json, run};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
@@ -38,26 +38,6 @@ fn f32_npy(name: &str, shape: &[usize], v: &[f32]) -> PathBuf {
     let p = tmp(name);
     write_npy(&p, "<f4", shape, &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<_>>());
     p
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn ok_json(args: &[&str]) -> Value {
-    let o = run(args);
-    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
-/// Asserts a clean failure whose single stderr line contains `needle`.
-fn fails_with(args: &[&str], needle: &str) {
-    let o = run(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "{args:?} succeeded");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
-    assert!(err.to_lowercase().contains(&needle.to_lowercase()), "{err:?} lacks {needle:?}");
 }
 
 fn s(p: &Path) -> &str {

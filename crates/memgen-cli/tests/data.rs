@@ -6,9 +6,9 @@ use memgen_data::{sha256_hex, DatasetId, DatasetInfo, Manifest, ManifestEntry, P
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_memgen");
+mod common;
+use common::{fails_with, ok_json, run};
 
 /// S_10 of n = 60,000 at seed 0, as pinned in memgen-data's tests/subset_spec.rs.
 const PIN_MNIST_K10_SEED0: [usize; 10] = [20133, 47685, 55158, 49747, 18664, 14332, 245, 683, 41622, 28900];
@@ -85,25 +85,6 @@ fn data_dir(tag: &str) -> PathBuf {
     }
     std::fs::write(d.join("datasets.json"), m.to_json()).unwrap();
     d
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn ok_json(args: &[&str]) -> Value {
-    let o = run(args);
-    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
-fn fails_with(args: &[&str], needle: &str) {
-    let o = run(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "{args:?} succeeded");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
-    assert!(err.to_lowercase().contains(&needle.to_lowercase()), "{err:?} lacks {needle:?}");
 }
 
 fn s(p: &Path) -> &str {

@@ -11,9 +11,9 @@ use memgen_data::npy::{decode, NpyData};
 use memgen_data::PackedDataset;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_memgen");
+mod common;
+use common::{fails_with, ok_json};
 
 fn data_dir() -> String {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../www/data");
@@ -30,32 +30,6 @@ fn tmpdir(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
-}
-
-fn ok(args: &[&str]) -> Value {
-    let o = run(args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
-fn fails_with(args: &[&str], needle: &str) {
-    let o = run(args);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success(), "{args:?} succeeded");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
-    assert!(
-        err.to_lowercase().contains(&needle.to_lowercase()),
-        "{err:?} lacks {needle:?}"
-    );
 }
 
 /// `fractions.csv` as (k, [memorized, m_std, spurious, s_std, generalized, g_std]).
@@ -115,7 +89,7 @@ fn set<'a>(args: &mut [&'a str], flag: &str, value: &'a str) {
 fn ideal_denoiser_samples_are_memorized_for_every_k() {
     let data = data_dir();
     let out = tmpdir("ideal");
-    let v = ok(&ideal_args(&data, "2,8,32", out.to_str().unwrap()));
+    let v = ok_json(&ideal_args(&data, "2,8,32", out.to_str().unwrap()));
     assert_eq!(v["model_parameters"], 0);
     let rows = fractions(&out);
     assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), vec![2, 8, 32]);
@@ -163,7 +137,7 @@ fn gallery_neighbours_are_the_brute_force_knn() {
     args.push("--save-samples");
     // A few DDIM steps leave samples between training images: neighbours are not trivial.
     set(&mut args, "--sampler-steps", "3");
-    ok(&args);
+    ok_json(&args);
     let ds = PackedDataset::read_file(Path::new(&data).join("mnist-train.mgds")).unwrap();
     let d = 784;
     for k in [2usize, 16] {
@@ -314,12 +288,12 @@ fn two_merged_shards_equal_one_run() {
                 a.extend(["--shard".to_string(), s.to_string()]);
             }
             let refs: Vec<&str> = a.iter().map(|s| s.as_str()).collect();
-            ok(&refs)
+            ok_json(&refs)
         };
         base(&full, None);
         assert_eq!(base(&s0, Some("0/2"))["k"], serde_json::json!([2, 5]));
         assert_eq!(base(&s1, Some("1/2"))["k"], serde_json::json!([3]));
-        let v = ok(&[
+        let v = ok_json(&[
             "merge",
             s0.to_str().unwrap(),
             s1.to_str().unwrap(),
@@ -329,7 +303,7 @@ fn two_merged_shards_equal_one_run() {
         assert_eq!(v["k_missing"], serde_json::json!([]));
         assert_same_bundle(&full, &merged, &[2, 3, 5]);
         // Merging a bundle with itself (every K overlapping, same results) is allowed.
-        ok(&[
+        ok_json(&[
             "merge",
             full.to_str().unwrap(),
             merged.to_str().unwrap(),
@@ -351,10 +325,10 @@ fn merge_refuses_mismatched_specs_and_conflicting_points() {
     let data = data_dir();
     let root = tmpdir("merge-errors");
     let (a, b, c) = (root.join("a"), root.join("b"), root.join("c"));
-    ok(&ideal_args(&data, "2,4", a.to_str().unwrap()));
+    ok_json(&ideal_args(&data, "2,4", a.to_str().unwrap()));
     let mut other_seed = ideal_args(&data, "2,4", b.to_str().unwrap());
     set(&mut other_seed, "--seed", "4");
-    ok(&other_seed);
+    ok_json(&other_seed);
     let out = root.join("out");
     fails_with(
         &[

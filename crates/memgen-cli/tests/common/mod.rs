@@ -1,0 +1,30 @@
+//! Helpers shared by the CLI's integration tests: run the `memgen` binary and check its output.
+#![allow(dead_code)] // each test file uses its own subset
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_memgen");
+
+/// Runs `memgen args…`.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+/// Runs `memgen args…`, asserts success and parses its JSON stdout.
+pub fn ok_json(args: &[&str]) -> Value {
+    let o = run(args);
+    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Asserts a clean failure whose single stderr line contains `needle`.
+pub fn fails_with(args: &[&str], needle: &str) {
+    let o = run(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{args:?} succeeded");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.to_lowercase().contains(&needle.to_lowercase()), "{err:?} lacks {needle:?}");
+}
