@@ -8,7 +8,7 @@ use std::sync::Arc;
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use memgen_core::metrics::{capacities, Classified, Label, Rule, CAPACITY_EPSILON, DELTA_M};
+use memgen_core::metrics::{capacities, Classified, Rule, CAPACITY_EPSILON, DELTA_M};
 use plotters::style::RGBColor;
 use wasm_bindgen::JsCast;
 
@@ -41,10 +41,6 @@ struct Loaded {
     rows: Vec<Row>,
     info: ManifestInfo,
     source: Source,
-}
-
-fn label_class(l: Label) -> &'static str {
-    l.as_str()
 }
 
 /// base64 → bytes with the browser's `atob` (no extra crate).
@@ -467,7 +463,7 @@ pub fn SweepPanel() -> impl IntoView {
         </div>
     };
 
-    let relabelled = move || label_fractions(classified.get().iter().map(|c| c.label));
+    let relabelled = Memo::new(move |_| label_fractions(classified.get().iter().map(|c| c.label)));
     let slider = move |label: &'static str, testid: &'static str, sig: RwSignal<f64>, max: f64| {
         view! {
             <label>
@@ -543,15 +539,15 @@ pub fn SweepPanel() -> impl IntoView {
                 <label><input type="checkbox" data-testid="sweep-sort" on:change=move |ev| sort_by_ratio.set(event_target_checked(&ev)) />" sort by d(x̂,x₁)/d(x̂,x₂)"</label>
             </div>
             <p data-testid="sweep-relabelled" data-state=move || gallery_state.get()
-                data-memorized=move || format!("{:.4}", relabelled().memorized)
-                data-spurious=move || format!("{:.4}", relabelled().spurious)
-                data-generalized=move || format!("{:.4}", relabelled().generalized)
+                data-memorized=move || format!("{:.4}", relabelled.get().memorized)
+                data-spurious=move || format!("{:.4}", relabelled.get().spurious)
+                data-generalized=move || format!("{:.4}", relabelled.get().generalized)
                 data-n=move || classified.get().len().to_string()>
                 {move || {
                     let s = gallery_state.get();
                     if let Some(e) = s.strip_prefix("error: ") { return format!("The gallery could not be loaded: {e}"); }
                     if s == "loading" { return "Loading the gallery…".into(); }
-                    let f = relabelled();
+                    let f = relabelled.get();
                     let n = classified.get().len();
                     if n == 0 { return String::new(); }
                     format!("With these δ, the {n} gallery samples are {:.1}% memorized, {:.1}% spurious, {:.1}% generalized.", 100.0 * f.memorized, 100.0 * f.spurious, 100.0 * f.generalized)
@@ -580,7 +576,7 @@ pub fn SweepPanel() -> impl IntoView {
                             let tops = s.train_neighbours.iter().zip(&s.train_distances).map(|(&j, &d)| view! { <Thumb image=find(&g.train_images, j) shape=shape caption=format!("S#{j} {d:.3}") /> }).collect_view();
                             let bottoms = s.synthetic_neighbours.iter().zip(&s.synthetic_distances).map(|(&j, &d)| view! { <Thumb image=find(&g.synthetic_images, j) shape=shape caption=format!("S′#{j} {d:.3}") /> }).collect_view();
                             view! {
-                                <div class=format!("gallery-row {}", label_class(c.label)) data-testid="sweep-sample" data-label=c.label.as_str() data-index=s.index.to_string()
+                                <div class=format!("gallery-row {}", c.label.as_str()) data-testid="sweep-sample" data-label=c.label.as_str() data-index=s.index.to_string()
                                     data-train=train_attr
                                     on:click=move |_| picked.set(Some(i))>
                                     <div class="gallery-sample"><Thumb image=s.image.clone() shape=shape caption=format!("x̂ #{} · {}", s.index, c.label.as_str()) /></div>

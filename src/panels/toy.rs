@@ -55,29 +55,21 @@ const OWN_KEYS: [&str; 7] = ["tk", "tseed", "tsteps", "tlr", "tt", "tn", "tthr"]
 /// Largest K of the slider and the URL.
 const MAX_TOY_K: usize = 2000;
 
+/// `v` parsed as a `T` inside `range` (NaN never is).
+fn parse_in<T: std::str::FromStr + PartialOrd>(v: &str, range: std::ops::RangeInclusive<T>) -> Option<T> {
+    v.trim().parse::<T>().ok().filter(|x| range.contains(x))
+}
 fn parse_steps(v: &str) -> Option<usize> {
-    v.trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|x| (1..=1_000_000).contains(x))
+    parse_in(v, 1..=1_000_000)
 }
 fn parse_lr(v: &str) -> Option<f64> {
-    v.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|x| *x > 0.0 && *x <= 0.1)
+    parse_in(v, f64::MIN_POSITIVE..=0.1)
 }
 fn parse_samples(v: &str) -> Option<usize> {
-    v.trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|x| (10..=100_000).contains(x))
+    parse_in(v, 10..=100_000)
 }
 fn parse_threshold(v: &str) -> Option<f64> {
-    v.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|x| *x > 0.0 && *x <= 1e3)
+    parse_in(v, f64::MIN_POSITIVE..=1e3)
 }
 
 impl ToySettings {
