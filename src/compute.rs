@@ -92,19 +92,24 @@ pub async fn yield_now() {
     sleep_ms(0).await
 }
 
-/// Resolves after `ms` milliseconds (`setTimeout`).
+/// Resolves after `ms` milliseconds (`setTimeout` of the page or of a worker).
 pub async fn sleep_ms(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        } else if let Ok(w) = js_sys::global().dyn_into::<web_sys::WorkerGlobalScope>() {
             let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-/// Milliseconds since navigation start.
+/// Milliseconds since navigation start (or since a worker started).
 pub fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+    match web_sys::window() {
+        Some(w) => w.performance().map(|p| p.now()).unwrap_or(0.0),
+        None => js_sys::global().dyn_into::<web_sys::WorkerGlobalScope>().ok().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0),
+    }
 }
 
 fn form_code(form: EnergyForm) -> u32 {

@@ -12,6 +12,7 @@ pub mod render;
 pub mod state;
 pub mod url;
 pub mod widgets;
+pub mod worker;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -92,6 +93,10 @@ pub fn App() -> impl IntoView {
 /// Entry point used by `main.rs`.
 pub fn start() {
     console_error_panic_hook::set_once();
+    // The training worker loads this same module; there is no page to mount there.
+    if web_sys::window().is_none() {
+        return;
+    }
     if let Some(boot) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("boot")) {
         boot.remove();
     }

@@ -13,12 +13,14 @@ use memgen_models::toy::centroids::{classify_centroids_detailed, CentroidKind, C
 use memgen_models::toy::energy::{circle_energy_grid, grid_points, ideal_energy, ode_energy, OdeConfig};
 use memgen_models::toy::sampler::{EulerMaruyama, IdealScore, Sampling};
 use memgen_models::toy::training::{circle_points, ToyTrainConfig, ToyTraining};
+use memgen_models::toy::ToyScoreNet;
 use plotters::style::RGBColor;
 use wasm_bindgen::JsCast;
 
 use crate::compute;
 use crate::plot::{line_plot, Series};
 use crate::render;
+use crate::worker::{FromWorker, ToWorker, WorkerHandle, TOY_WORKER_URL};
 
 /// Plotted square `[−1.5, 1.5]²`.
 const LO: f32 = -1.5;
@@ -29,7 +31,21 @@ const CANVAS: u32 = 340;
 thread_local! {
     /// The run in progress (burn tensors are not `Send`, so it lives outside the signals).
     static RUN: RefCell<Option<ToyTraining>> = const { RefCell::new(None) };
+    /// The training worker (WebGPU runs), and the last EMA weights it sent, on the CPU.
+    static WORKER: RefCell<Option<WorkerHandle>> = const { RefCell::new(None) };
+    static WORKER_MODEL: RefCell<Option<ToyScoreNet>> = const { RefCell::new(None) };
 }
+
+/// The model to draw and sample with: the worker's latest EMA weights, or the in-tab run's EMA.
+fn current_model() -> Option<ToyScoreNet> {
+    WORKER_MODEL
+        .with(|m| m.borrow().clone())
+        .or_else(|| RUN.with(|r| r.borrow().as_ref().map(|run| run.ema_model())))
+}
+
+/// Steps per chunk in the worker and how often it sends its EMA weights.
+const WORKER_CHUNK: usize = 10;
+const WORKER_WEIGHTS_EVERY: usize = 250;
 
 /// The toy panel's settings (mirrored into the URL as `tk`, `tseed`, `tsteps`, `tlr`, `tt`, `tn`).
 #[derive(Debug, Clone, PartialEq)]
@@ -297,11 +313,15 @@ pub fn ToyPanel() -> impl IntoView {
     let ideal_ref = NodeRef::<Canvas>::new();
     let exact_ref = NodeRef::<Canvas>::new();
     let loss_ref = NodeRef::<Canvas>::new();
-    // The toy trains on burn's CPU backend inside wasm even where WebGPU is up: on software
-    // WebGPU (SwiftShader) this loop blocked the page's main thread for seconds per step,
-    // while the CPU backend runs ~9 steps/s in chunks that keep the tab responsive.
+    // Training runs either in this tab on burn's CPU backend inside wasm (in chunks that keep
+    // the tab responsive), or on WebGPU in a dedicated worker (src/worker.rs): burn builds its
+    // kernels and waits on the GPU queue there, never on the page's thread. Sampling, arrows
+    // and the ODE energy run here on the CPU backend with the weights the worker sends.
     let gpu = false;
     let toy_device = || memgen_models::device::LabDevice::cpu().device;
+    let gpu_available = compute::backend().is_some_and(|b| b.kernels.is_some());
+    let use_gpu = RwSignal::new(gpu_available);
+    let train_device = RwSignal::new(String::new());
 
     // Every setting is mirrored into the URL once it differs from the defaults (or the link
     // already carried the toy's keys), so a link replays the same training run.
@@ -374,7 +394,7 @@ pub fn ToyPanel() -> impl IntoView {
     // Score arrows of the current (EMA) model at t.
     let refresh_arrows = move || {
         let t = settings.get_untracked().t;
-        let Some(model) = RUN.with(|r| r.borrow().as_ref().map(|run| run.ema_model())) else { return };
+        let Some(model) = current_model() else { return };
         let device = toy_device().inner();
         spawn_local(async move {
             let grid = grid_points(15, LO + 0.1, HI - 0.1);
@@ -431,8 +451,9 @@ pub fn ToyPanel() -> impl IntoView {
         let mut config = ToyTrainConfig::browser();
         config.steps = s.steps;
         config.lr = s.lr;
-        let run = ToyTraining::new(config, &train.get_untracked(), s.seed, &toy_device());
-        RUN.with(|r| *r.borrow_mut() = Some(run));
+        WORKER.with(|w| *w.borrow_mut() = None);
+        WORKER_MODEL.with(|m| *m.borrow_mut() = None);
+        RUN.with(|r| *r.borrow_mut() = None);
         losses.set(Vec::new());
         samples.set(Vec::new());
         centroids.set(Vec::new());
@@ -441,23 +462,92 @@ pub fn ToyPanel() -> impl IntoView {
         let gen = run_gen.get_value() + 1;
         run_gen.set_value(gen);
         phase.set(Phase::Training);
+        speed.set((0, 0.0, 0.0));
+        if use_gpu.get_untracked() && gpu_available {
+            train_device.set("webgpu-worker".into());
+            status.set("Starting the training worker (WebGPU)…".into());
+            let total = s.steps;
+            let on_message = move |msg: FromWorker, bytes: Option<Vec<u8>>| {
+                if run_gen.get_value() != gen {
+                    return;
+                }
+                match msg {
+                    FromWorker::Ready => {}
+                    FromWorker::Device { label } => status.set(format!("Training on {label} in a worker; the page stays free.")),
+                    FromWorker::Progress { done, losses: l, secs, .. } => {
+                        losses.update(|v| v.extend(l));
+                        let rate = done as f64 / secs.max(1e-6);
+                        speed.set((done, rate, total.saturating_sub(done) as f64 / rate.max(1e-9)));
+                    }
+                    FromWorker::Weights { done } => {
+                        let device = toy_device().inner();
+                        match bytes.as_deref().map(|b| memgen_models::toy::checkpoint::decode(b, &device)) {
+                            Some(Ok(ck)) => {
+                                WORKER_MODEL.with(|m| *m.borrow_mut() = Some(ck.model));
+                                refresh_arrows();
+                            }
+                            Some(Err(e)) => status.set(format!("weights after step {done} unreadable: {e}")),
+                            None => status.set(format!("the worker sent no weights after step {done}")),
+                        }
+                    }
+                    FromWorker::Finished { .. } => {
+                        phase.set(Phase::Trained);
+                        WORKER.with(|w| *w.borrow_mut() = None);
+                    }
+                    FromWorker::Failed { message } => {
+                        phase.set(Phase::Failed(format!("training failed in the worker: {message}")));
+                        WORKER.with(|w| *w.borrow_mut() = None);
+                    }
+                }
+            };
+            match WorkerHandle::spawn(TOY_WORKER_URL, on_message) {
+                Ok(h) => {
+                    h.send(ToWorker::ToyTrain {
+                        points: train.get_untracked(),
+                        seed: s.seed,
+                        steps: s.steps,
+                        lr: s.lr,
+                        chunk: WORKER_CHUNK,
+                        weights_every: WORKER_WEIGHTS_EVERY,
+                    });
+                    WORKER.with(|w| *w.borrow_mut() = Some(h));
+                }
+                Err(e) => phase.set(Phase::Failed(e)),
+            }
+            return;
+        }
+        train_device.set("cpu".into());
+        let run = ToyTraining::new(config, &train.get_untracked(), s.seed, &toy_device());
+        RUN.with(|r| *r.borrow_mut() = Some(run));
         train_loop(gen);
     };
-    let pause = move |_| phase.set(Phase::Paused);
+    let in_worker = || WORKER.with(|w| w.borrow().is_some());
+    let pause = move |_| {
+        if in_worker() {
+            WORKER.with(|w| w.borrow().as_ref().map(|h| h.send(ToWorker::Pause)));
+        }
+        phase.set(Phase::Paused);
+    };
     let resume = move |_| {
         phase.set(Phase::Training);
-        train_loop(run_gen.get_value());
+        if in_worker() {
+            WORKER.with(|w| w.borrow().as_ref().map(|h| h.send(ToWorker::Resume)));
+        } else {
+            train_loop(run_gen.get_value());
+        }
     };
     let cancel = move |_| {
         run_gen.update_value(|g| *g += 1);
         RUN.with(|r| *r.borrow_mut() = None);
+        WORKER.with(|w| *w.borrow_mut() = None);
+        WORKER_MODEL.with(|m| *m.borrow_mut() = None);
         phase.set(Phase::Idle);
         speed.set((0, 0.0, 0.0));
     };
 
     // Samples the trained model (and the ideal score, same seed), then clusters.
     let sample = move |_| {
-        let Some(model) = RUN.with(|r| r.borrow().as_ref().map(|run| run.ema_model())) else {
+        let Some(model) = current_model() else {
             status.set("Train a model first.".into());
             return;
         };
@@ -520,7 +610,7 @@ pub fn ToyPanel() -> impl IntoView {
 
     // Learned energy by the probability-flow ODE on a coarse grid (slow: on request).
     let learned = move |_| {
-        let Some(model) = RUN.with(|r| r.borrow().as_ref().map(|run| run.ema_model())) else {
+        let Some(model) = current_model() else {
             status.set("Train a model first.".into());
             return;
         };
@@ -602,6 +692,11 @@ pub fn ToyPanel() -> impl IntoView {
                 {num_input("lr ", "toy-lr", |s| s.lr.to_string(), |s, v| parse_lr(v).map(|x| s.lr = x).is_some())}
                 {num_input("samples ", "toy-samples", |s| s.samples.to_string(), |s, v| parse_samples(v).map(|x| s.samples = x).is_some())}
                 {num_input("Ward threshold ", "toy-threshold", |s| s.threshold.to_string(), |s, v| parse_threshold(v).map(|x| s.threshold = x).is_some())}
+                <label title="Train in a Web Worker on the page's WebGPU device; off: burn's CPU backend in this tab">
+                    <input type="checkbox" data-testid="toy-gpu" prop:checked=move || use_gpu.get() disabled=!gpu_available
+                        on:change=move |ev| use_gpu.set(event_target_checked(&ev)) />
+                    {if gpu_available { " train on WebGPU (in a worker)" } else { " train on WebGPU (unavailable here: CPU in this tab)" }}
+                </label>
             </div>
             <div class="controls">
                 <button data-testid="toy-train" on:click=start disabled=move || matches!(phase.get(), Phase::Training | Phase::Sampling)>"Train"</button>
@@ -613,6 +708,7 @@ pub fn ToyPanel() -> impl IntoView {
                 <span data-testid="toy-progress" class="progress"
                     data-state=move || match phase.get() { Phase::Idle => "idle", Phase::Training => "training", Phase::Paused => "paused", Phase::Trained => "trained", Phase::Sampling => "sampling", Phase::Failed(_) => "error" }
                     data-step=move || speed.get().0.to_string()
+                    data-device=move || train_device.get()
                     data-losses=move || { let l = losses.get(); let n = l.len(); let head: f32 = l.iter().take(50).sum::<f32>() / l.len().min(50).max(1) as f32; let tail: f32 = l.iter().skip(n.saturating_sub(50)).sum::<f32>() / n.min(50).max(1) as f32; format!("{head},{tail}") }>
                     {move || {
                         let (done, rate, left) = speed.get();

@@ -39,6 +39,66 @@ test('toy K=2: training in the tab (burn CPU backend in wasm) lowers the loss an
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
 
+const GPU_STEPS = Number(process.env.MEMGEN_TOY_GPU_STEPS || 300);
+
+test('toy K=2 on WebGPU: a worker trains it while the tab stays responsive (pause, resume); the loss goes down and samples gather at the two points', { timeout: 600_000 }, async (t) => {
+  const lab = await openLab(t, { webgpu: true });
+  const { page, log } = lab;
+  await waitForFirstFrame(page);
+  assert.equal(await page.locator('[data-testid="backend"]').getAttribute('data-backend'), 'webgpu');
+  await page.locator('[data-testid="toy-k2"]').click();
+  for (const [id, v] of [['toy-steps', String(GPU_STEPS)], ['toy-samples', '300'], ['toy-lr', '0.003']]) {
+    const input = page.locator(`[data-testid="${id}"]`);
+    await input.fill(v);
+    await input.dispatchEvent('change');
+  }
+  const gpu = page.locator('[data-testid="toy-gpu"]');
+  if (!(await gpu.isChecked())) await gpu.check();
+  const t0 = Date.now();
+  await page.locator('[data-testid="toy-train"]').click();
+  const progress = page.locator('[data-testid="toy-progress"]');
+  assert.equal(await progress.getAttribute('data-device'), 'webgpu-worker');
+  // The first chunk builds burn's kernels in the worker; meanwhile the page answers at once.
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="toy-progress"]')?.dataset.step) > 0, null, { timeout: 300_000 });
+  const firstChunk = (Date.now() - t0) / 1000;
+  const lags = [];
+  for (let i = 0; i < 5; i++) {
+    const a = Date.now();
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+    lags.push(Date.now() - a);
+    await page.waitForTimeout(200);
+  }
+  t.diagnostic(`first chunk after ${firstChunk.toFixed(1)} s; page answers a frame in ${lags.join(', ')} ms while the worker trains`);
+  assert.ok(Math.max(...lags) < 2000, `the page froze while the worker trained: ${lags}`);
+  // Pause holds the step count; resume goes on.
+  await page.locator('[data-testid="toy-pause"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'paused');
+  await page.waitForTimeout(1500);
+  const held = Number(await progress.getAttribute('data-step'));
+  await page.waitForTimeout(2000);
+  assert.equal(Number(await progress.getAttribute('data-step')), held, 'training went on while paused');
+  const t1 = Date.now();
+  await page.locator('[data-testid="toy-resume"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'trained', null, { timeout: 480_000 });
+  const rate = (GPU_STEPS - held) / ((Date.now() - t1) / 1000);
+  const step = Number(await progress.getAttribute('data-step'));
+  const [head, tail] = (await progress.getAttribute('data-losses')).split(',').map(Number);
+  t.diagnostic(`WebGPU worker: ${step} steps, ${rate.toFixed(2)} steps/s after warm-up (batch 512); mean loss of the first 50 steps ${head}, last 50 ${tail}`);
+  assert.equal(step, GPU_STEPS);
+  assert.ok(tail < 0.8 * head, `loss did not go down: ${head} → ${tail}`);
+
+  await page.locator('[data-testid="toy-sample"]').click();
+  await page.waitForFunction(() => (document.querySelector('[data-testid="toy-centroids"]')?.dataset.nearFraction || '') !== '', null, { timeout: 300_000 });
+  const c = page.locator('[data-testid="toy-centroids"]');
+  const near = Number(await c.getAttribute('data-near-fraction'));
+  const memorized = Number(await c.getAttribute('data-memorized'));
+  t.diagnostic(`samples within 0.1 of a training point: ${near}; memorized centroids: ${memorized}`);
+  assert.ok(near >= 0.6, `only ${near} of samples gather at the two points`);
+  assert.ok(memorized >= 1, 'no memorized centroid');
+  await lab.screenshot('toy-k2-webgpu');
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+});
+
 test('toy: settings come from the URL (bad ones get a notice); the three regimes from the shipped checkpoints, labelled pretrained', { timeout: 300_000 }, async (t) => {
   const lab = await openLab(t, { webgpu: false, query: '?tk=9&tseed=3&tsteps=abc&tn=500' });
   const { page, log } = lab;

@@ -32,16 +32,17 @@ pub struct ToyCheckpoint {
     pub extras: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
 }
 
-/// The network's parameters in a fixed order with their names.
-fn named_params(m: &ToyScoreNet) -> Vec<(String, Vec<usize>, TensorData)> {
+/// The network's parameter tensors in a fixed order with their names.
+/// Biases are stored 1-D (their shape says so) and carried as `[1, n]` tensors.
+fn param_tensors(m: &ToyScoreNet) -> Vec<(String, Vec<usize>, Tensor<2>)> {
     let fw = m.fourier_w.val();
-    let mut out = vec![("fourier_w".to_string(), fw.dims().to_vec(), fw.into_data())];
+    let mut out = vec![("fourier_w".to_string(), fw.dims().to_vec(), fw)];
     let mut lin = |name: &str, l: &Linear| {
         let w = l.weight.val();
-        out.push((format!("{name}.weight"), w.dims().to_vec(), w.into_data()));
+        out.push((format!("{name}.weight"), w.dims().to_vec(), w));
         if let Some(b) = &l.bias {
             let b = b.val();
-            out.push((format!("{name}.bias"), b.dims().to_vec(), b.into_data()));
+            out.push((format!("{name}.bias"), b.dims().to_vec(), b.unsqueeze::<2>()));
         }
     };
     lin("time1", &m.time1);
@@ -54,6 +55,11 @@ fn named_params(m: &ToyScoreNet) -> Vec<(String, Vec<usize>, TensorData)> {
     out
 }
 
+/// The network's parameters in a fixed order with their names, their shapes and their data.
+fn named_params(m: &ToyScoreNet) -> Vec<(String, Vec<usize>, TensorData)> {
+    param_tensors(m).into_iter().map(|(name, shape, t)| (name, shape, t.into_data())).collect()
+}
+
 /// Encodes `model` (weights as f16), `extras` (f32) and `meta` as safetensors bytes.
 /// Reads the weights back synchronously: native backends only.
 pub fn encode(
@@ -62,11 +68,41 @@ pub fn encode(
     extras: &[(&str, Vec<usize>, Vec<f32>)],
     meta: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>, String> {
+    let params = named_params(model)
+        .into_iter()
+        .map(|(name, shape, data)| data.try_to_vec::<f32>().map(|v| (name.clone(), shape, v)).map_err(|e| format!("{name}: {e:?}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    encode_params(&params, true, net, extras, meta)
+}
+
+/// Encodes `model` with full f32 weights, reading them back asynchronously: works on every
+/// backend, WebGPU in a browser included. The lab's training worker sends its EMA weights to
+/// the page this way (exact, so the page samples the very model the worker trained).
+pub async fn encode_f32_async(model: &ToyScoreNet, net: &ToyNetConfig, meta: &BTreeMap<String, String>) -> Result<Vec<u8>, String> {
+    let mut params = Vec::new();
+    for (name, shape, p) in param_tensors(model) {
+        let v = p.into_data_async().await.map_err(|e| format!("{name}: {e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{name}: {e:?}"))?;
+        params.push((name, shape, v));
+    }
+    encode_params(&params, false, net, &[], meta)
+}
+
+/// Serializes named f32 parameters (stored as f16 when `half`, else f32), extras and metadata.
+fn encode_params(
+    params: &[(String, Vec<usize>, Vec<f32>)],
+    half: bool,
+    net: &ToyNetConfig,
+    extras: &[(&str, Vec<usize>, Vec<f32>)],
+    meta: &BTreeMap<String, String>,
+) -> Result<Vec<u8>, String> {
     let mut bufs: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
-    for (name, shape, data) in named_params(model) {
-        let v = data.try_to_vec::<f32>().map_err(|e| format!("{name}: {e:?}"))?;
-        let bytes: Vec<u8> = v.iter().flat_map(|x| f16::from_f32(*x).to_le_bytes()).collect();
-        bufs.push((name, Dtype::F16, shape, bytes));
+    for (name, shape, v) in params {
+        let (dtype, bytes): (Dtype, Vec<u8>) = if half {
+            (Dtype::F16, v.iter().flat_map(|x| f16::from_f32(*x).to_le_bytes()).collect())
+        } else {
+            (Dtype::F32, v.iter().flat_map(|x| x.to_le_bytes()).collect())
+        };
+        bufs.push((name.clone(), dtype, shape.clone(), bytes));
     }
     for (name, shape, v) in extras {
         if shape.iter().product::<usize>() != v.len() {
@@ -170,11 +206,15 @@ mod tests {
         let x = Tensor::<2>::from_data(TensorData::new(vec![0.3f32, -0.7, 1.1, 0.2], [2, 2]), &device);
         let t = Tensor::<2>::from_data(TensorData::new(vec![0.25f32, 0.05], [2, 1]), &device);
         let a = model.forward(x.clone(), t.clone()).into_data().try_to_vec::<f32>().unwrap();
-        let b = ck.model.forward(x, t).into_data().try_to_vec::<f32>().unwrap();
+        let b = ck.model.forward(x, t.clone()).into_data().try_to_vec::<f32>().unwrap();
         let scale = a.iter().fold(0f32, |m, v| m.max(v.abs()));
         for (p, q) in a.iter().zip(&b) {
             assert!((p - q).abs() <= 0.02 * scale.max(1.0), "{a:?} vs {b:?}");
         }
+        // The f32 encoding (the training worker's) round-trips the network exactly.
+        let exact = decode(&pollster::block_on(encode_f32_async(&model, &net, &meta)).unwrap(), &device).unwrap();
+        let c = exact.model.forward(Tensor::<2>::from_data(TensorData::new(vec![0.3f32, -0.7, 1.1, 0.2], [2, 2]), &device), t.clone());
+        assert_eq!(c.into_data().try_to_vec::<f32>().unwrap(), a);
         // Garbage, a truncated file and a foreign safetensors file are errors.
         assert!(decode(b"hello", &device).is_err());
         assert!(decode(&bytes[..bytes.len() / 2], &device).is_err());

@@ -1,0 +1,279 @@
+//! Training in a dedicated Web Worker, on burn's WebGPU device.
+//!
+//! burn (through cubecl) builds the WGSL of every kernel the first time a training step uses
+//! it, and waits on the GPU queue between steps. On the page's main thread that blocked the
+//! tab for seconds at a time on software adapters. The worker runs the same wasm module
+//! (`www/toy-worker.js` loads it and calls [`toy_worker_start`]); the page only receives
+//! progress messages and, every so often, the EMA weights, which it loads on its own CPU
+//! device to draw arrows, sample and integrate the energy. Pause and resume are messages;
+//! cancel terminates the worker.
+//!
+//! Messages are plain objects converted with serde-wasm-bindgen; the weights travel as a
+//! `Uint8Array` (an f32 safetensors checkpoint, [`memgen_models::toy::checkpoint`]) beside the
+//! message under the key `bytes`.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use memgen_models::device::LabDevice;
+use memgen_models::toy::checkpoint;
+use memgen_models::toy::training::{ToyTrainConfig, ToyTraining};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::compute;
+
+/// Where the page loads the worker script from (relative to the page).
+pub const TOY_WORKER_URL: &str = "www/toy-worker.js";
+
+/// Page → worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+pub enum ToWorker {
+    /// Train the toy score network (browser preset with these steps and learning rate).
+    ToyTrain {
+        /// Training points.
+        points: Vec<[f32; 2]>,
+        /// The experiment's seed.
+        seed: u64,
+        /// Adam steps.
+        steps: usize,
+        /// Learning rate.
+        lr: f64,
+        /// Steps per chunk (one loss read-back and one progress message per chunk).
+        chunk: usize,
+        /// Send the EMA weights every this many steps (and at the end).
+        weights_every: usize,
+    },
+    /// Stop after the current chunk until [`ToWorker::Resume`].
+    Pause,
+    /// Go on after a pause.
+    Resume,
+}
+
+/// Worker → page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum FromWorker {
+    /// The worker's wasm is up and listening.
+    Ready,
+    /// The device the worker trains on.
+    Device {
+        /// e.g. "WebGPU · swiftshader".
+        label: String,
+    },
+    /// A chunk finished.
+    Progress {
+        /// Steps done.
+        done: usize,
+        /// Steps in all.
+        total: usize,
+        /// The chunk's losses.
+        losses: Vec<f32>,
+        /// Seconds since the worker started training (device set-up excluded).
+        secs: f64,
+    },
+    /// The EMA weights after `done` steps (the checkpoint bytes ride under `bytes`).
+    Weights {
+        /// Steps done.
+        done: usize,
+    },
+    /// All steps done.
+    Finished {
+        /// Steps done.
+        done: usize,
+    },
+    /// Something failed; the worker stops.
+    Failed {
+        /// What.
+        message: String,
+    },
+}
+
+fn post_from(target: &JsValue, msg: &FromWorker, bytes: Option<&[u8]>) {
+    let Ok(obj) = serde_wasm_bindgen::to_value(msg) else { return };
+    if let Some(b) = bytes {
+        let _ = Reflect::set(&obj, &"bytes".into(), &Uint8Array::from(b));
+    }
+    call_method(target, "postMessage", &[obj]);
+}
+
+fn call_method(target: &JsValue, name: &str, args: &[JsValue]) {
+    if let Some(f) = Reflect::get(target, &name.into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
+        let _ = f.apply(target, &args.iter().collect::<Array>());
+    }
+}
+
+/// The worker's entry point, called by `www/toy-worker.js` after the wasm module is up.
+#[wasm_bindgen]
+pub fn toy_worker_start() {
+    console_error_panic_hook::set_once();
+    let scope = js_sys::global();
+    let paused = Rc::new(Cell::new(false));
+    let busy = Rc::new(Cell::new(false));
+    let target = scope.clone();
+    let onmessage = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+        let data = Reflect::get(&ev, &"data".into()).unwrap_or(JsValue::UNDEFINED);
+        match serde_wasm_bindgen::from_value::<ToWorker>(data) {
+            Ok(ToWorker::ToyTrain { points, seed, steps, lr, chunk, weights_every }) => {
+                if busy.replace(true) {
+                    post_from(&target, &FromWorker::Failed { message: "this worker is already training".into() }, None);
+                    return;
+                }
+                let (target, paused) = (target.clone(), paused.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Err(message) = toy_train(&target, &paused, points, seed, steps, lr, chunk, weights_every).await {
+                        post_from(&target, &FromWorker::Failed { message }, None);
+                    }
+                });
+            }
+            Ok(ToWorker::Pause) => paused.set(true),
+            Ok(ToWorker::Resume) => paused.set(false),
+            Err(e) => post_from(&target, &FromWorker::Failed { message: format!("unreadable message: {e}") }, None),
+        }
+    });
+    let _ = Reflect::set(&scope, &"onmessage".into(), onmessage.as_ref());
+    onmessage.forget();
+    post_from(&scope, &FromWorker::Ready, None);
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn toy_train(
+    target: &JsValue,
+    paused: &Cell<bool>,
+    points: Vec<[f32; 2]>,
+    seed: u64,
+    steps: usize,
+    lr: f64,
+    chunk: usize,
+    weights_every: usize,
+) -> Result<(), String> {
+    if points.is_empty() || steps == 0 || !(lr > 0.0 && lr.is_finite()) {
+        return Err("nothing to train: no points, no steps or a bad learning rate".into());
+    }
+    let lab = LabDevice::gpu().await.map_err(|e| format!("WebGPU is not available in the worker: {e}"))?;
+    post_from(target, &FromWorker::Device { label: format!("WebGPU · {}", lab.describe()) }, None);
+    let mut config = ToyTrainConfig::browser();
+    config.steps = steps;
+    config.lr = lr;
+    let net = config.net;
+    let mut run = ToyTraining::new(config, &points, seed, &lab.device);
+    let (chunk, weights_every) = (chunk.max(1), weights_every.max(1));
+    let t0 = compute::now_ms();
+    let mut next_weights = weights_every;
+    loop {
+        while paused.get() {
+            compute::sleep_ms(100).await;
+        }
+        let losses = run.run_steps(chunk).await?;
+        let done = run.steps_done();
+        let secs = (compute::now_ms() - t0) / 1000.0;
+        post_from(target, &FromWorker::Progress { done, total: steps, losses, secs }, None);
+        if done >= next_weights || run.finished() {
+            next_weights = done + weights_every;
+            let mut meta = BTreeMap::new();
+            meta.insert("steps_done".to_string(), done.to_string());
+            meta.insert("seed".to_string(), seed.to_string());
+            let bytes = checkpoint::encode_f32_async(&run.ema_model(), &net, &meta).await?;
+            post_from(target, &FromWorker::Weights { done }, Some(&bytes));
+        }
+        if run.finished() {
+            post_from(target, &FromWorker::Finished { done }, None);
+            return Ok(());
+        }
+        // Lets the worker's message handler run (pause, resume).
+        compute::yield_now().await;
+    }
+}
+
+/// The page's handle on a worker: messages sent before the worker is ready are queued.
+/// Dropping the handle terminates the worker.
+pub struct WorkerHandle {
+    worker: JsValue,
+    ready: Rc<Cell<bool>>,
+    queue: Rc<RefCell<Vec<ToWorker>>>,
+    _onmessage: Closure<dyn FnMut(JsValue)>,
+    _onerror: Closure<dyn FnMut(JsValue)>,
+}
+
+impl WorkerHandle {
+    /// Starts the module worker at `url`; `on_message` gets every message with its bytes.
+    pub fn spawn(url: &str, mut on_message: impl FnMut(FromWorker, Option<Vec<u8>>) + 'static) -> Result<WorkerHandle, String> {
+        let ctor = Reflect::get(&js_sys::global(), &"Worker".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+            .ok_or("this browser has no Web Workers")?;
+        let opts = Object::new();
+        let _ = Reflect::set(&opts, &"type".into(), &"module".into());
+        let worker = Reflect::construct(&ctor, &Array::of2(&url.into(), &opts)).map_err(|e| format!("could not start the worker: {e:?}"))?;
+        let ready = Rc::new(Cell::new(false));
+        let queue = Rc::new(RefCell::new(Vec::<ToWorker>::new()));
+        let (w2, r2, q2) = (worker.clone(), ready.clone(), queue.clone());
+        let on_message_cb = Rc::new(RefCell::new(move |m: FromWorker, b: Option<Vec<u8>>| on_message(m, b)));
+        let cb2 = on_message_cb.clone();
+        let onmessage = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+            let data = Reflect::get(&ev, &"data".into()).unwrap_or(JsValue::UNDEFINED);
+            let bytes = Reflect::get(&data, &"bytes".into()).ok().and_then(|b| b.dyn_into::<Uint8Array>().ok()).map(|a| a.to_vec());
+            let msg = serde_wasm_bindgen::from_value::<FromWorker>(data)
+                .unwrap_or_else(|e| FromWorker::Failed { message: format!("unreadable message from the worker: {e}") });
+            if msg == FromWorker::Ready {
+                r2.set(true);
+                for m in q2.borrow_mut().drain(..) {
+                    post_to(&w2, &m);
+                }
+            }
+            (on_message_cb.borrow_mut())(msg, bytes);
+        });
+        let onerror = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+            let text = Reflect::get(&ev, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_else(|| "the worker script failed to load".into());
+            (cb2.borrow_mut())(FromWorker::Failed { message: format!("worker error: {text}") }, None);
+        });
+        let _ = Reflect::set(&worker, &"onmessage".into(), onmessage.as_ref());
+        let _ = Reflect::set(&worker, &"onerror".into(), onerror.as_ref());
+        Ok(WorkerHandle { worker, ready, queue, _onmessage: onmessage, _onerror: onerror })
+    }
+
+    /// Sends `msg` now, or once the worker is ready.
+    pub fn send(&self, msg: ToWorker) {
+        if self.ready.get() {
+            post_to(&self.worker, &msg);
+        } else {
+            self.queue.borrow_mut().push(msg);
+        }
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        call_method(&self.worker, "terminate", &[]);
+    }
+}
+
+fn post_to(worker: &JsValue, msg: &ToWorker) {
+    if let Ok(v) = serde_wasm_bindgen::to_value(msg) {
+        call_method(worker, "postMessage", &[v]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_have_the_documented_json_shape() {
+        let m = ToWorker::ToyTrain { points: vec![[1.0, 0.0]], seed: 3, steps: 10, lr: 1e-3, chunk: 5, weights_every: 5 };
+        let j = serde_json::to_value(&m).unwrap();
+        assert_eq!(j["cmd"], "toy_train");
+        assert_eq!(j["steps"], 10);
+        assert_eq!(serde_json::from_value::<ToWorker>(j).unwrap(), m);
+        assert_eq!(serde_json::to_value(ToWorker::Pause).unwrap()["cmd"], "pause");
+        let p = FromWorker::Progress { done: 5, total: 10, losses: vec![0.5], secs: 1.5 };
+        let j = serde_json::to_value(&p).unwrap();
+        assert_eq!(j["type"], "progress");
+        assert_eq!(serde_json::from_value::<FromWorker>(j).unwrap(), p);
+        assert!(serde_json::from_value::<ToWorker>(serde_json::json!({"cmd": "fly"})).is_err());
+    }
+}
