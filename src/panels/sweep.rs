@@ -152,6 +152,8 @@ pub fn SweepPanel() -> impl IntoView {
         paused: RwSignal::new(false),
         gen: StoredValue::new(0),
         sweep_label: RwSignal::new(String::new()),
+        resumed_at: RwSignal::new(0),
+        saved_step: RwSignal::new(0),
     };
     let live_point = RwSignal::new(None::<(usize, [f64; 3])>);
     // Points of the sweep run in this tab (K, fractions under the δ at their end).
@@ -445,7 +447,8 @@ pub fn SweepPanel() -> impl IntoView {
                 <button data-testid="live-run" on:click=run_here disabled=busy>"Train, generate and label"</button>
                 <button data-testid="live-pause" disabled=move || !busy() on:click=move |_| ctl.paused.update(|p| *p = !*p)>{move || if ctl.paused.get() { "Resume" } else { "Pause" }}</button>
                 <button data-testid="live-cancel" disabled=move || !busy() on:click=move |_| { ctl.gen.update_value(|g| *g += 1); let _ = storage_remove(ACTIVE_SWEEP); ctl.sweep_label.set(String::new()); ctl.phase.set("cancelled".into()); ctl.status.set("Cancelled.".into()); }>"Cancel"</button>
-                <span class="progress" data-testid="live-progress" data-state=move || ctl.phase.get() data-losses=move || ctl.losses.with(|l| l.len().to_string())>
+                <span class="progress" data-testid="live-progress" data-state=move || ctl.phase.get() data-losses=move || ctl.losses.with(|l| l.len().to_string())
+                    data-resumed-at=move || ctl.resumed_at.get().to_string() data-saved-step=move || ctl.saved_step.get().to_string()>
                     {move || { let p = ctl.phase.get(); if let Some(e) = p.strip_prefix("error: ") { format!("Failed: {e}") } else if ctl.paused.get() { format!("paused · {}", ctl.status.get()) } else { ctl.status.get() } }}
                     " " <progress max="1" value=move || ctl.progress.get()></progress>
                 </span>
@@ -667,6 +670,22 @@ struct LiveCtl {
     gen: StoredValue<u64>,
     /// "K = 8 (3 of 5) · " while a sweep runs.
     sweep_label: RwSignal<String>,
+    /// The step the current training run started from (non-zero after a resume).
+    resumed_at: RwSignal<usize>,
+    /// The step of the last training state kept in browser storage.
+    saved_step: RwSignal<usize>,
+}
+
+/// Browser-storage key prefix of a training run in progress (the rest is the point's key).
+const TRAIN_SNAPSHOT_PREFIX: &str = "memgen-sweep-train:";
+/// How often a training run in this tab is kept in browser storage.
+const SNAPSHOT_EVERY_MS: f64 = 5_000.0;
+
+/// A training run kept in browser storage: the snapshot (base64) and the losses so far.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct StoredTraining {
+    snapshot: String,
+    losses: Vec<f32>,
 }
 
 impl LiveCtl {
@@ -707,21 +726,57 @@ async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, devi
     let mut tc = UNetTrainConfig::browser(net);
     tc.steps = cfg.steps;
     tc.batch = cfg.batch;
-    let mut run = UNetTraining::new(tc, &to_model(&sub.pixels, h, w, c), cfg.seed, &device)?;
+    let images = to_model(&sub.pixels, h, w, c);
+    // Training is kept in browser storage (weights, EMA, Adam state, step, losses) every
+    // SNAPSHOT_EVERY_MS, so a reload goes on from there: the resumed run is the same run.
+    let snap_key = point_key(&sub, &cfg, k).replacen("memgen-sweep-point:", TRAIN_SNAPSHOT_PREFIX, 1);
+    let stored = storage_get(&snap_key).ok().flatten().and_then(|v| serde_json::from_str::<StoredTraining>(&v).ok());
+    let mut run = match stored.and_then(|st| unbase64(&st.snapshot).map(|b| (b, st.losses))) {
+        Some((bytes, losses)) => match UNetTraining::resume(tc, &images, cfg.seed, &device, &bytes) {
+            Ok(r) => {
+                ctl.losses.set(losses);
+                ctl.status.set(format!("Resumed training at step {} from this browser's storage.", r.steps_done()));
+                r
+            }
+            Err(e) => {
+                let _ = storage_remove(&snap_key);
+                ctl.status.set(format!("The stored training state could not be used ({e}); training from the start."));
+                UNetTraining::new(tc, &images, cfg.seed, &device)?
+            }
+        },
+        None => UNetTraining::new(tc, &images, cfg.seed, &device)?,
+    };
+    ctl.resumed_at.set(run.steps_done());
     ctl.phase.set("training".into());
     let t0 = crate::compute::now_ms();
+    let (start, mut saved_at) = (run.steps_done(), t0);
     while !run.finished() {
-        ctl.checkpoint(gen).await?;
+        if let Err(e) = ctl.checkpoint(gen).await {
+            let _ = storage_remove(&snap_key);
+            return Err(e);
+        }
         let l = run.run_steps(2).await?;
         if l.iter().any(|x| !x.is_finite()) {
+            let _ = storage_remove(&snap_key);
             return Err("training diverged (non-finite loss)".into());
         }
         ctl.losses.update(|v| v.extend(l));
         let done = run.steps_done();
-        let rate = done as f64 / ((crate::compute::now_ms() - t0) / 1000.0).max(1e-3);
+        if crate::compute::now_ms() - saved_at >= SNAPSHOT_EVERY_MS && !run.finished() {
+            saved_at = crate::compute::now_ms();
+            // Snapshots read the weights back synchronously: the CPU backend only.
+            if let Ok(bytes) = run.snapshot(cfg.seed) {
+                let value = StoredTraining { snapshot: b64(&bytes), losses: ctl.losses.get_untracked() };
+                if storage_set(&snap_key, &serde_json::to_string(&value).unwrap_or_default()).is_ok() {
+                    ctl.saved_step.set(done);
+                }
+            }
+        }
+        let rate = (done - start) as f64 / ((crate::compute::now_ms() - t0) / 1000.0).max(1e-3);
         ctl.progress.set(done as f64 / cfg.steps as f64);
         ctl.status.set(format!("{}training step {done} / {} · {rate:.2} steps/s · about {:.0} s left", ctl.sweep_label.get_untracked(), cfg.steps, (cfg.steps - done) as f64 / rate.max(1e-9)));
     }
+    let _ = storage_remove(&snap_key);
     let ema = run.ema_model();
     let plain = device.clone().inner();
     ctl.phase.set("sampling".into());

@@ -146,3 +146,40 @@ test('sweep panel: a K schedule swept in this tab resumes after a reload from br
   await page.locator('[data-testid="panel-sweep"]').screenshot({ path: path.join(ARTIFACTS, 'sweep-resumed.png') });
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
+
+test('sweep panel: a point training in this tab is kept in browser storage; after a reload it goes on from the kept step', { timeout: 600_000 }, async (t) => {
+  const query = '?ds=mnist&dk=4&dseed=0';
+  const lab = await openLab(t, { webgpu: false, query });
+  const { page, log } = lab;
+  const STEPS = 40;
+  const settings = [['live-steps', String(STEPS)], ['live-batch', '4'], ['live-eval', '4'], ['live-mult', '2'], ['live-sampler-steps', '2']];
+  const fill = async () => {
+    await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 120_000 });
+    for (const [id, v] of settings) {
+      const input = page.locator(`[data-testid="${id}"]`);
+      await input.fill(v);
+      await input.dispatchEvent('change');
+    }
+  };
+  await fill();
+  await page.locator('[data-testid="live-run"]').click();
+  const prog = page.locator('[data-testid="live-progress"]');
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="live-progress"]')?.dataset.savedStep) > 0, null, { timeout: 300_000 });
+  const saved = Number(await prog.getAttribute('data-saved-step'));
+  const kept = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('memgen-sweep-train:')).length);
+  assert.equal(kept, 1, 'one training run kept in browser storage');
+  assert.ok(saved > 0 && saved < STEPS, `kept step ${saved}`);
+  // Reload mid-training; the same settings go on from the kept step, not from 0.
+  await page.reload({ waitUntil: 'load' });
+  await fill();
+  await page.locator('[data-testid="live-run"]').click();
+  await page.waitForFunction(() => ['done'].includes(document.querySelector('[data-testid="live-progress"]')?.dataset.state) || /^error/.test(document.querySelector('[data-testid="live-progress"]')?.dataset.state || ''), null, { timeout: 400_000 })
+    .catch(async (e) => { throw new Error(`${e.message}; progress: ${await prog.textContent()}; ${JSON.stringify(log.console.slice(-20))}; ${log.pageErrors}`); });
+  assert.equal(await prog.getAttribute('data-state'), 'done', await prog.textContent());
+  const resumedAt = Number(await prog.getAttribute('data-resumed-at'));
+  t.diagnostic(`kept at step ${saved}, resumed at step ${resumedAt} of ${STEPS}`);
+  assert.ok(resumedAt >= saved, `resumed at ${resumedAt}, kept ${saved}`);
+  assert.equal(await prog.getAttribute('data-losses'), String(STEPS), 'the loss curve holds every step, before and after the reload');
+  assert.equal(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('memgen-sweep-train:')).length), 0, 'the finished run is no longer kept');
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+});

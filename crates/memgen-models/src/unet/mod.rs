@@ -23,12 +23,13 @@ pub mod ideal;
 pub mod model;
 pub mod params;
 pub mod sampler;
+pub mod snapshot;
 pub mod training;
 
 pub use crate::toy::NoiseSource;
 pub use ideal::IdealDenoiser;
 pub use model::{timestep_embedding, ResBlock, UNet};
-pub use params::{clip_grad_global_norm, ema_update};
+pub use params::{clip_grad_global_norm, ema_update, ParamAdam};
 pub use sampler::{quantize_u8, sample_images, to_model, to_packed, EpsilonModel, ImageSampling, SamplerConfig, SamplerKind};
 pub use training::{UNetBatch, UNetTrainConfig, UNetTraining};
 

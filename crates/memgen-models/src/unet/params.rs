@@ -89,3 +89,65 @@ pub fn clip_grad_global_norm<M: Module>(module: &M, grads: &mut GradientsParams,
     module.visit(&mut Scale { grads, scale });
     Some(norm)
 }
+
+/// burn's Adam applied parameter by parameter in the module's (fixed) order, with its state
+/// held here instead of inside burn's `ModuleOptimizer`, so that a snapshot can read it and a
+/// resumed run can put it back on the run's own device (burn's optimizer record loads onto
+/// the default device, which a browser without WebGPU does not have). The update is burn's
+/// own `Adam::step` on each flattened parameter: element-wise, so flattening changes nothing.
+pub struct ParamAdam {
+    adam: burn::optim::Adam,
+    /// Per parameter: the step count and the two moments (flattened), once it has had a step.
+    pub(crate) states: Vec<Option<burn::optim::AdamState<1>>>,
+}
+
+impl ParamAdam {
+    /// Adam as `torch.optim.Adam` sets it up: β = (0.9, 0.999), ε = 1e-8.
+    pub fn torch() -> ParamAdam {
+        ParamAdam { adam: burn::optim::AdamConfig::new().with_epsilon(1e-8).build(), states: Vec::new() }
+    }
+
+    /// One update of every parameter that has a gradient in `grads`.
+    pub fn step<M: Module>(&mut self, lr: f64, module: M, mut grads: GradientsParams) -> M {
+        module.map(&mut AdamStep { adam: &self.adam, states: &mut self.states, grads: &mut grads, lr, i: 0 })
+    }
+}
+
+struct AdamStep<'a> {
+    adam: &'a burn::optim::Adam,
+    states: &'a mut Vec<Option<burn::optim::AdamState<1>>>,
+    grads: &'a mut GradientsParams,
+    lr: f64,
+    i: usize,
+}
+
+impl ModuleMapper for AdamStep<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        use burn::optim::Optimizer;
+        let i = self.i;
+        self.i += 1;
+        if self.states.len() <= i {
+            self.states.resize(i + 1, None);
+        }
+        let Some(grad) = self.grads.remove::<D>(param.id) else { return param };
+        let state = self.states[i].take();
+        let mut next = None;
+        let (adam, lr) = (self.adam, self.lr);
+        let param = param.map(|t| {
+            let (require_grad, checkpointing) = (t.is_require_grad(), t.gradient_checkpointing_strategy());
+            let dims = t.dims();
+            let (updated, s) = adam.step::<1>(lr, t.inner().flatten(0, D - 1), grad.flatten(0, D - 1), state);
+            next = s;
+            let mut p = Tensor::from_inner(updated.reshape(dims));
+            if let Some(c) = checkpointing {
+                p = p.with_gradient_checkpointing_strategy(c);
+            }
+            if require_grad {
+                p = p.require_grad();
+            }
+            p
+        });
+        self.states[i] = next;
+        param
+    }
+}

@@ -5,9 +5,9 @@
 //! seed, in this order: the initial weights, then per step the batch's image indices (reshuffled
 //! epochs over the `K` images), then per example `t` (uniform in `0 … T−1`) and its `ε`.
 
-use super::{clip_grad_global_norm, ema_update, UNet, UNetConfig, STREAM_UNET_TRAIN};
+use super::{clip_grad_global_norm, ema_update, ParamAdam, UNet, UNetConfig, STREAM_UNET_TRAIN};
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use memgen_core::schedules::DdpmSchedule;
 use memgen_core::spec::NoiseStream;
@@ -83,7 +83,7 @@ pub struct UNetTraining {
     /// The run's configuration.
     pub config: UNetTrainConfig,
     model: UNet,
-    optim: burn::optim::ModuleOptimizer,
+    optim: ParamAdam,
     ema: UNet,
     images: Vec<f32>,
     schedule: DdpmSchedule,
@@ -112,7 +112,7 @@ impl UNetTraining {
         Ok(UNetTraining {
             config,
             model,
-            optim: AdamConfig::new().with_epsilon(1e-8).init(),
+            optim: ParamAdam::torch(),
             ema,
             images: images.to_vec(),
             schedule: DdpmSchedule::paper(),
@@ -142,11 +142,9 @@ impl UNetTraining {
         if n == 0 {
             return Ok(Vec::new());
         }
-        let d = self.config.net.image_len();
         let mut losses: Vec<Tensor<1>> = Vec::with_capacity(n);
         for _ in 0..n {
-            let idx: Vec<usize> = (0..self.config.batch).map(|_| self.order.next(&mut self.rng)).collect();
-            let batch = UNetBatch::from_indices(&self.images, d, &idx, &self.schedule, &mut self.rng);
+            let batch = self.next_batch();
             let loss = self.loss(&batch);
             let mut grads = GradientsParams::from_grads(loss.backward(), &self.model);
             if let Some(c) = self.config.grad_clip {
@@ -165,6 +163,40 @@ impl UNetTraining {
         }
         let data = Tensor::cat(losses, 0).into_data_async().await.map_err(|e| format!("{e:?}"))?;
         data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))
+    }
+
+    /// The next step's batch: draws its image indices, times and noise from the run's stream.
+    fn next_batch(&mut self) -> UNetBatch {
+        let d = self.config.net.image_len();
+        let idx: Vec<usize> = (0..self.config.batch).map(|_| self.order.next(&mut self.rng)).collect();
+        UNetBatch::from_indices(&self.images, d, &idx, &self.schedule, &mut self.rng)
+    }
+
+    /// The weights (on the autodiff device), the EMA weights, the optimizer and the step.
+    pub(crate) fn parts(&self) -> (&UNet, &UNet, &ParamAdam, usize) {
+        (&self.model, &self.ema, &self.optim, self.step)
+    }
+
+    /// Puts stored state into a fresh run: the weights, the EMA weights and the optimizer go
+    /// through the given functions, and the stream replays the draws of `step` steps.
+    pub(crate) fn restore_parts(
+        &mut self,
+        model: impl FnOnce(UNet) -> Result<UNet, String>,
+        ema: impl FnOnce(UNet) -> Result<UNet, String>,
+        optim: impl FnOnce(&Device) -> Result<ParamAdam, String>,
+        step: usize,
+    ) -> Result<(), String> {
+        if self.step != 0 {
+            return Err("state can only be restored into a fresh run".into());
+        }
+        self.model = model(self.model.clone())?;
+        self.ema = ema(self.ema.clone())?;
+        self.optim = optim(&self.device.clone().inner())?;
+        for _ in 0..step {
+            self.next_batch();
+        }
+        self.step = step;
+        Ok(())
     }
 
     /// Steps done so far.
@@ -202,3 +234,4 @@ impl UNetTraining {
         self.config.lr = lr;
     }
 }
+
