@@ -33,6 +33,15 @@ pub fn backend() -> Option<Rc<Backend>> {
     BACKEND.with(|b| b.borrow().clone())
 }
 
+/// Whether the page's WebGPU adapter is a software renderer (SwiftShader, llvmpipe): there the
+/// CPU backend inside wasm trains the lab's models faster than WebGPU does.
+pub fn software_adapter() -> bool {
+    backend().is_some_and(|b| {
+        let l = b.label.to_lowercase();
+        b.kernels.is_some() && ["swiftshader", "llvmpipe", "lavapipe", "software"].iter().any(|s| l.contains(s))
+    })
+}
+
 /// Probes WebGPU and sets up the backend: never fails, falls back to the CPU.
 pub async fn init_backend() -> Rc<Backend> {
     if let Some(b) = backend() {

@@ -169,10 +169,7 @@ pub fn SweepPanel() -> impl IntoView {
     // The UNet on WebGPU is opt-in: its first steps build the WGSL of hundreds of kernels on the
     // page's main thread, which on a software adapter (SwiftShader, llvmpipe) blocked the tab
     // for minutes in our tests. The CPU backend in wasm keeps the tab responsive.
-    let software = crate::compute::backend().is_some_and(|b| {
-        let l = b.label.to_lowercase();
-        ["swiftshader", "llvmpipe", "lavapipe", "software"].iter().any(|s| l.contains(s))
-    });
+    let software = crate::compute::software_adapter();
     let use_gpu = RwSignal::new(false);
 
     let adopt = move |l: Loaded| {

@@ -306,7 +306,8 @@ pub fn ToyPanel() -> impl IntoView {
     let learned_energy = RwSignal::new(None::<(Vec<f32>, usize, f64)>);
     let learned_arrows = RwSignal::new(Vec::<([f32; 2], [f32; 2])>::new());
     let sample_progress = RwSignal::new(0.0f64);
-    let near_fraction = RwSignal::new(None::<f64>);
+    // Fractions of samples within 0.1 and within 0.25 of a training point.
+    let near_fraction = RwSignal::new(None::<(f64, f64)>);
     let status = RwSignal::new(String::new());
     let run_gen = StoredValue::new(0u64);
     let learned_ref = NodeRef::<Canvas>::new();
@@ -319,8 +320,11 @@ pub fn ToyPanel() -> impl IntoView {
     // and the ODE energy run here on the CPU backend with the weights the worker sends.
     let gpu = false;
     let toy_device = || memgen_models::device::LabDevice::cpu().device;
+    // WebGPU by default on a hardware adapter; on a software one (SwiftShader) the worker runs
+    // ~0.3 steps/s against ~9 for the CPU backend in this tab, so there it is opt-in.
     let gpu_available = compute::backend().is_some_and(|b| b.kernels.is_some());
-    let use_gpu = RwSignal::new(gpu_available);
+    let software = compute::software_adapter();
+    let use_gpu = RwSignal::new(gpu_available && !software);
     let train_device = RwSignal::new(String::new());
 
     // Every setting is mirrored into the URL once it differs from the defaults (or the link
@@ -455,6 +459,7 @@ pub fn ToyPanel() -> impl IntoView {
         WORKER_MODEL.with(|m| *m.borrow_mut() = None);
         RUN.with(|r| *r.borrow_mut() = None);
         losses.set(Vec::new());
+        near_fraction.set(None);
         samples.set(Vec::new());
         centroids.set(Vec::new());
         learned_energy.set(None);
@@ -578,12 +583,11 @@ pub fn ToyPanel() -> impl IntoView {
                 phase.set(Phase::Failed("could not read the samples back".into()));
                 return;
             };
-            let near = x
-                .iter()
-                .filter(|p| pts.iter().any(|y| ((p[0] - y[0]).powi(2) + (p[1] - y[1]).powi(2)).sqrt() <= 0.1))
-                .count() as f64
-                / x.len().max(1) as f64;
-            near_fraction.set(Some(near));
+            let near = |r: f32| {
+                x.iter().filter(|p| pts.iter().any(|y| ((p[0] - y[0]).powi(2) + (p[1] - y[1]).powi(2)).sqrt() <= r)).count() as f64
+                    / x.len().max(1) as f64
+            };
+            near_fraction.set(Some((near(0.1), near(0.25))));
             samples.set(x.clone());
             ideal_samples.set(xi);
             // Ward needs n²/2 distances: cluster a seeded subsample of at most 2,000.
@@ -675,7 +679,7 @@ pub fn ToyPanel() -> impl IntoView {
         <section class="panel" data-testid="panel-toy">
             <h2>"The 2-D diffusion toy: memorization, spurious wells, generalization (paper Fig. 2)"</h2>
             <p class="explain">
-                "Data: K points on the unit circle. A score network s(x, t) is trained by denoising score matching in this tab (burn's CPU backend inside WebAssembly for now — its WebGPU path stalled the page on software GPUs; the training step on WebGPU is checked in “Under the hood”). With K = 2 it stores each point as its own well (memorization); around K = 9 wells appear between points that are not training points (spurious states); at K = 1000 the wells merge into a continuous ring (generalization). "
+                "Data: K points on the unit circle. A score network s(x, t) is trained by denoising score matching, on WebGPU in a Web Worker (the page stays free) or with burn's CPU backend inside WebAssembly in this tab; sampling, arrows and energies use the trained weights here. With K = 2 it stores each point as its own well (memorization); around K = 9 wells appear between points that are not training points (spurious states); at K = 1000 the wells merge into a continuous ring (generalization). "
                 "Browser preset: Adam lr 1e-3, batch 512, 4,000 steps, EMA 0.999 (the paper: lr 1e-4, 500k–800k steps)."
             </p>
             {url_notices.into_iter().map(|n| view! { <p class="notice" data-testid="notice">{n}</p> }).collect_view()}
@@ -695,7 +699,13 @@ pub fn ToyPanel() -> impl IntoView {
                 <label title="Train in a Web Worker on the page's WebGPU device; off: burn's CPU backend in this tab">
                     <input type="checkbox" data-testid="toy-gpu" prop:checked=move || use_gpu.get() disabled=!gpu_available
                         on:change=move |ev| use_gpu.set(event_target_checked(&ev)) />
-                    {if gpu_available { " train on WebGPU (in a worker)" } else { " train on WebGPU (unavailable here: CPU in this tab)" }}
+                    {if !gpu_available {
+                        " train on WebGPU (not available here: CPU in this tab)"
+                    } else if software {
+                        " train on WebGPU, in a worker (off by default: this adapter is a software renderer, about 30× slower here than the CPU in this tab)"
+                    } else {
+                        " train on WebGPU, in a worker (the page stays free while it trains)"
+                    }}
                 </label>
             </div>
             <div class="controls">
@@ -709,6 +719,7 @@ pub fn ToyPanel() -> impl IntoView {
                     data-state=move || match phase.get() { Phase::Idle => "idle", Phase::Training => "training", Phase::Paused => "paused", Phase::Trained => "trained", Phase::Sampling => "sampling", Phase::Failed(_) => "error" }
                     data-step=move || speed.get().0.to_string()
                     data-device=move || train_device.get()
+                    data-first-losses=move || losses.with(|l| l.iter().take(50).map(|v| v.to_string()).collect::<Vec<_>>().join(","))
                     data-losses=move || { let l = losses.get(); let n = l.len(); let head: f32 = l.iter().take(50).sum::<f32>() / l.len().min(50).max(1) as f32; let tail: f32 = l.iter().skip(n.saturating_sub(50)).sum::<f32>() / n.min(50).max(1) as f32; format!("{head},{tail}") }>
                     {move || {
                         let (done, rate, left) = speed.get();
@@ -753,10 +764,14 @@ pub fn ToyPanel() -> impl IntoView {
                     <canvas node_ref=loss_ref width="340" height="240" data-testid="toy-loss"></canvas>
                     <figcaption data-testid="toy-centroids"
                         data-memorized=move || counts().0.to_string() data-spurious=move || counts().1.to_string() data-generalized=move || counts().2.to_string()
-                        data-near-fraction=move || near_fraction.get().map(|f| format!("{f:.4}")).unwrap_or_default()>
+                        data-near-fraction=move || near_fraction.get().map(|f| format!("{:.4}", f.0)).unwrap_or_default()
+                        data-near-wide=move || near_fraction.get().map(|f| format!("{:.4}", f.1)).unwrap_or_default()>
                         {move || {
                             let (m, s, g) = counts();
-                            let near = near_fraction.get().map(|f| format!(" {:.1}% of samples lie within 0.1 of a training point.", 100.0 * f)).unwrap_or_default();
+                            let near = near_fraction
+                                .get()
+                                .map(|f| format!(" {:.1}% of samples lie within 0.1 of a training point, {:.1}% within 0.25.", 100.0 * f.0, 100.0 * f.1))
+                                .unwrap_or_default();
                             if m + s + g == 0 { "Sample to cluster.".to_string() } else { format!("Ward centroids: {m} memorized, {s} spurious, {g} generalized.{near}") }
                         }}
                     </figcaption>

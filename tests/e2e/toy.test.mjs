@@ -39,24 +39,37 @@ test('toy K=2: training in the tab (burn CPU backend in wasm) lowers the loss an
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
 
-const GPU_STEPS = Number(process.env.MEMGEN_TOY_GPU_STEPS || 300);
+// SwiftShader trains the toy at ~0.3 steps/s in the worker (the CPU backend in the tab: ~9), so
+// CI runs a short preset and checks that the WebGPU run is the CPU run of the same seed, step for
+// step; MEMGEN_TOY_GPU_STEPS=150 also asserts that the samples gather at the two points.
+const GPU_STEPS = Number(process.env.MEMGEN_TOY_GPU_STEPS || 30);
 
-test('toy K=2 on WebGPU: a worker trains it while the tab stays responsive (pause, resume); the loss goes down and samples gather at the two points', { timeout: 600_000 }, async (t) => {
-  const lab = await openLab(t, { webgpu: true });
+test('toy K=2 on WebGPU: a worker trains it while the tab stays responsive (pause, resume); the loss goes down and equals the CPU run of the same seed; samples too', { timeout: 900_000 }, async (t) => {
+  const lab = await openLab(t, { webgpu: true, query: `?tk=2&tseed=0&tsteps=${GPU_STEPS}&tlr=0.01&tn=300` });
   const { page, log } = lab;
   await waitForFirstFrame(page);
   assert.equal(await page.locator('[data-testid="backend"]').getAttribute('data-backend'), 'webgpu');
-  await page.locator('[data-testid="toy-k2"]').click();
-  for (const [id, v] of [['toy-steps', String(GPU_STEPS)], ['toy-samples', '300'], ['toy-lr', '0.003']]) {
-    const input = page.locator(`[data-testid="${id}"]`);
-    await input.fill(v);
-    await input.dispatchEvent('change');
-  }
+  const progress = page.locator('[data-testid="toy-progress"]');
+  const cents = page.locator('[data-testid="toy-centroids"]');
   const gpu = page.locator('[data-testid="toy-gpu"]');
-  if (!(await gpu.isChecked())) await gpu.check();
+  // On a software adapter WebGPU training is opt-in.
+  assert.equal(await gpu.isChecked(), false, 'WebGPU training is off by default on SwiftShader');
+  const trainAndSample = async (label, click = true) => {
+    if (click) await page.locator('[data-testid="toy-train"]').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'trained', null, { timeout: 600_000 });
+    const losses = (await progress.getAttribute('data-first-losses')).split(',').map(Number);
+    await page.locator('[data-testid="toy-sample"]').click();
+    await page.waitForFunction(() => (document.querySelector('[data-testid="toy-centroids"]')?.dataset.nearFraction || '') !== '', null, { timeout: 300_000 });
+    const near = [Number(await cents.getAttribute('data-near-fraction')), Number(await cents.getAttribute('data-near-wide'))];
+    t.diagnostic(`${label}: device ${await progress.getAttribute('data-device')}, ${losses.length} losses, samples within 0.1 / 0.25 of a training point: ${near}`);
+    return { losses, near };
+  };
+  // The same seed and settings in the tab on the CPU backend: the reference.
+  const cpu = await trainAndSample('CPU in the tab');
+
+  await gpu.check();
   const t0 = Date.now();
   await page.locator('[data-testid="toy-train"]').click();
-  const progress = page.locator('[data-testid="toy-progress"]');
   assert.equal(await progress.getAttribute('data-device'), 'webgpu-worker');
   // The first chunk builds burn's kernels in the worker; meanwhile the page answers at once.
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="toy-progress"]')?.dataset.step) > 0, null, { timeout: 300_000 });
@@ -68,33 +81,34 @@ test('toy K=2 on WebGPU: a worker trains it while the tab stays responsive (paus
     lags.push(Date.now() - a);
     await page.waitForTimeout(200);
   }
-  t.diagnostic(`first chunk after ${firstChunk.toFixed(1)} s; page answers a frame in ${lags.join(', ')} ms while the worker trains`);
+  t.diagnostic(`first chunk after ${firstChunk.toFixed(1)} s; the page answers a frame in ${lags.join(', ')} ms while the worker trains`);
   assert.ok(Math.max(...lags) < 2000, `the page froze while the worker trained: ${lags}`);
   // Pause holds the step count; resume goes on.
   await page.locator('[data-testid="toy-pause"]').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'paused');
-  await page.waitForTimeout(1500);
+  await page.waitForTimeout(4000);
   const held = Number(await progress.getAttribute('data-step'));
-  await page.waitForTimeout(2000);
+  await page.waitForTimeout(4000);
   assert.equal(Number(await progress.getAttribute('data-step')), held, 'training went on while paused');
   const t1 = Date.now();
   await page.locator('[data-testid="toy-resume"]').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'trained', null, { timeout: 480_000 });
+  const gpuRun = await trainAndSample('WebGPU worker', false);
   const rate = (GPU_STEPS - held) / ((Date.now() - t1) / 1000);
-  const step = Number(await progress.getAttribute('data-step'));
-  const [head, tail] = (await progress.getAttribute('data-losses')).split(',').map(Number);
-  t.diagnostic(`WebGPU worker: ${step} steps, ${rate.toFixed(2)} steps/s after warm-up (batch 512); mean loss of the first 50 steps ${head}, last 50 ${tail}`);
-  assert.equal(step, GPU_STEPS);
-  assert.ok(tail < 0.8 * head, `loss did not go down: ${head} → ${tail}`);
+  t.diagnostic(`WebGPU worker on SwiftShader: ${rate.toFixed(2)} steps/s after warm-up (batch 512), sampling included`);
 
-  await page.locator('[data-testid="toy-sample"]').click();
-  await page.waitForFunction(() => (document.querySelector('[data-testid="toy-centroids"]')?.dataset.nearFraction || '') !== '', null, { timeout: 300_000 });
-  const c = page.locator('[data-testid="toy-centroids"]');
-  const near = Number(await c.getAttribute('data-near-fraction'));
-  const memorized = Number(await c.getAttribute('data-memorized'));
-  t.diagnostic(`samples within 0.1 of a training point: ${near}; memorized centroids: ${memorized}`);
-  assert.ok(near >= 0.6, `only ${near} of samples gather at the two points`);
-  assert.ok(memorized >= 1, 'no memorized centroid');
+  const n = Math.min(GPU_STEPS, 50);
+  assert.equal(gpuRun.losses.length, n);
+  assert.equal(cpu.losses.length, n);
+  const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+  const tenth = Math.max(1, Math.floor(n / 3));
+  assert.ok(mean(gpuRun.losses.slice(-tenth)) < 0.8 * mean(gpuRun.losses.slice(0, tenth)), `loss did not go down: ${gpuRun.losses}`);
+  const dev = gpuRun.losses.map((l, i) => Math.abs(l - cpu.losses[i]) / Math.max(1e-3, Math.abs(cpu.losses[i])));
+  t.diagnostic(`largest relative difference WebGPU vs CPU loss: first 5 steps ${Math.max(...dev.slice(0, 5)).toExponential(2)}, all ${Math.max(...dev).toExponential(2)}`);
+  assert.ok(Math.max(...dev.slice(0, 5)) < 1e-3, `the first losses differ: ${gpuRun.losses.slice(0, 5)} vs ${cpu.losses.slice(0, 5)}`);
+  assert.ok(Math.max(...dev) < 2e-2, `losses drift apart: ${gpuRun.losses} vs ${cpu.losses}`);
+  // Same seed, (nearly) the same network: the samples gather as the CPU-trained ones do.
+  assert.ok(Math.abs(gpuRun.near[1] - cpu.near[1]) <= 0.1, `samples differ: ${gpuRun.near} vs ${cpu.near}`);
+  if (GPU_STEPS >= 150) assert.ok(gpuRun.near[1] >= 0.7, `only ${gpuRun.near[1]} of samples within 0.25 of the two points`);
   await lab.screenshot('toy-k2-webgpu');
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
