@@ -3,7 +3,7 @@
 //! burn (through cubecl) builds the WGSL of every kernel the first time a training step uses
 //! it, and waits on the GPU queue between steps. On the page's main thread that blocked the
 //! tab for seconds at a time on software adapters. The worker runs the same wasm module
-//! (`www/toy-worker.js` loads it and calls [`toy_worker_start`]); the page only receives
+//! (`www/train-worker.js` loads it and calls [`train_worker_start`]); the page only receives
 //! progress messages and, every so often, the EMA weights, which it loads on its own CPU
 //! device to draw arrows, sample and integrate the energy. Pause and resume are messages;
 //! cancel terminates the worker.
@@ -27,7 +27,7 @@ use wasm_bindgen::JsCast;
 use crate::compute;
 
 /// Where the page loads the worker script from (relative to the page).
-pub const TOY_WORKER_URL: &str = "www/toy-worker.js";
+pub const TRAIN_WORKER_URL: &str = "www/train-worker.js";
 
 /// Page → worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,6 +47,21 @@ pub enum ToWorker {
         chunk: usize,
         /// Send the EMA weights every this many steps (and at the end).
         weights_every: usize,
+    },
+    /// Train the small UNet (browser preset with these steps and batch) on the images that
+    /// ride beside the message under `bytes` (u8 pixels, `[K, H, W, C]`); at the end the EMA
+    /// weights come back ([`memgen_models::unet::snapshot::encode_weights_async`]).
+    UnetTrain {
+        /// `[H, W, C]`.
+        hwc: [usize; 3],
+        /// The point's seed.
+        seed: u64,
+        /// Adam steps.
+        steps: usize,
+        /// Batch.
+        batch: usize,
+        /// Steps per chunk.
+        chunk: usize,
     },
     /// Stop after the current chunk until [`ToWorker::Resume`].
     Pause,
@@ -93,12 +108,17 @@ pub enum FromWorker {
     },
 }
 
-fn post_from(target: &JsValue, msg: &FromWorker, bytes: Option<&[u8]>) {
+/// Posts `msg` (as a plain object) to a worker or from one, with `bytes` beside it.
+fn post<T: Serialize>(target: &JsValue, msg: &T, bytes: Option<&[u8]>) {
     let Ok(obj) = serde_wasm_bindgen::to_value(msg) else { return };
     if let Some(b) = bytes {
         let _ = Reflect::set(&obj, &"bytes".into(), &Uint8Array::from(b));
     }
     call_method(target, "postMessage", &[obj]);
+}
+
+fn post_from(target: &JsValue, msg: &FromWorker, bytes: Option<&[u8]>) {
+    post(target, msg, bytes);
 }
 
 fn call_method(target: &JsValue, name: &str, args: &[JsValue]) {
@@ -107,37 +127,94 @@ fn call_method(target: &JsValue, name: &str, args: &[JsValue]) {
     }
 }
 
-/// The worker's entry point, called by `www/toy-worker.js` after the wasm module is up.
+/// The worker's entry point, called by `www/train-worker.js` after the wasm module is up.
 #[wasm_bindgen]
-pub fn toy_worker_start() {
+pub fn train_worker_start() {
     console_error_panic_hook::set_once();
     let scope = js_sys::global();
     let paused = Rc::new(Cell::new(false));
     let busy = Rc::new(Cell::new(false));
     let target = scope.clone();
     let onmessage = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
-        let data = Reflect::get(&ev, &"data".into()).unwrap_or(JsValue::UNDEFINED);
-        match serde_wasm_bindgen::from_value::<ToWorker>(data) {
-            Ok(ToWorker::ToyTrain { points, seed, steps, lr, chunk, weights_every }) => {
+        match serde_wasm_bindgen::from_value::<ToWorker>(data_of(&ev)) {
+            Ok(ToWorker::Pause) => paused.set(true),
+            Ok(ToWorker::Resume) => paused.set(false),
+            Ok(job) => {
                 if busy.replace(true) {
                     post_from(&target, &FromWorker::Failed { message: "this worker is already training".into() }, None);
                     return;
                 }
+                let bytes = Reflect::get(&data_of(&ev), &"bytes".into()).ok().and_then(|b| b.dyn_into::<Uint8Array>().ok()).map(|a| a.to_vec());
                 let (target, paused) = (target.clone(), paused.clone());
                 wasm_bindgen_futures::spawn_local(async move {
-                    if let Err(message) = toy_train(&target, &paused, points, seed, steps, lr, chunk, weights_every).await {
+                    let r = match job {
+                        ToWorker::ToyTrain { points, seed, steps, lr, chunk, weights_every } => {
+                            toy_train(&target, &paused, points, seed, steps, lr, chunk, weights_every).await
+                        }
+                        ToWorker::UnetTrain { hwc, seed, steps, batch, chunk } => {
+                            unet_train(&target, &paused, bytes.unwrap_or_default(), hwc, seed, steps, batch, chunk).await
+                        }
+                        ToWorker::Pause | ToWorker::Resume => Ok(()),
+                    };
+                    if let Err(message) = r {
                         post_from(&target, &FromWorker::Failed { message }, None);
                     }
                 });
             }
-            Ok(ToWorker::Pause) => paused.set(true),
-            Ok(ToWorker::Resume) => paused.set(false),
             Err(e) => post_from(&target, &FromWorker::Failed { message: format!("unreadable message: {e}") }, None),
         }
     });
     let _ = Reflect::set(&scope, &"onmessage".into(), onmessage.as_ref());
     onmessage.forget();
     post_from(&scope, &FromWorker::Ready, None);
+}
+
+fn data_of(ev: &JsValue) -> JsValue {
+    Reflect::get(ev, &"data".into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// Waits while paused, then lets the worker's message handler run (pause, resume).
+async fn between_chunks(paused: &Cell<bool>) {
+    while paused.get() {
+        compute::sleep_ms(100).await;
+    }
+    compute::yield_now().await;
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn unet_train(
+    target: &JsValue,
+    paused: &Cell<bool>,
+    pixels: Vec<u8>,
+    hwc: [usize; 3],
+    seed: u64,
+    steps: usize,
+    batch: usize,
+    chunk: usize,
+) -> Result<(), String> {
+    use memgen_models::unet::{snapshot, to_model, UNetConfig, UNetTrainConfig, UNetTraining};
+    let [h, w, c] = hwc;
+    let net = UNetConfig { channels: c, height: h, width: w, base_channels: 16, groups: 8 };
+    let mut config = UNetTrainConfig::browser(net);
+    config.steps = steps;
+    config.batch = batch;
+    let lab = LabDevice::gpu().await.map_err(|e| format!("WebGPU is not available in the worker: {e}"))?;
+    post_from(target, &FromWorker::Device { label: format!("WebGPU · {}", lab.describe()) }, None);
+    let mut run = UNetTraining::new(config, &to_model(&pixels, h, w, c), seed, &lab.device)?;
+    let t0 = compute::now_ms();
+    while !run.finished() {
+        between_chunks(paused).await;
+        let losses = run.run_steps(chunk.max(1)).await?;
+        if losses.iter().any(|l| !l.is_finite()) {
+            return Err("training diverged (non-finite loss)".into());
+        }
+        let secs = (compute::now_ms() - t0) / 1000.0;
+        post_from(target, &FromWorker::Progress { done: run.steps_done(), total: steps, losses, secs }, None);
+    }
+    let bytes = snapshot::encode_weights_async(&run.ema_model(), &net).await?;
+    post_from(target, &FromWorker::Weights { done: run.steps_done() }, Some(&bytes));
+    post_from(target, &FromWorker::Finished { done: run.steps_done() }, None);
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -165,9 +242,7 @@ async fn toy_train(
     let t0 = compute::now_ms();
     let mut next_weights = weights_every;
     loop {
-        while paused.get() {
-            compute::sleep_ms(100).await;
-        }
+        between_chunks(paused).await;
         let losses = run.run_steps(chunk).await?;
         let done = run.steps_done();
         let secs = (compute::now_ms() - t0) / 1000.0;
@@ -184,8 +259,6 @@ async fn toy_train(
             post_from(target, &FromWorker::Finished { done }, None);
             return Ok(());
         }
-        // Lets the worker's message handler run (pause, resume).
-        compute::yield_now().await;
     }
 }
 
@@ -194,7 +267,7 @@ async fn toy_train(
 pub struct WorkerHandle {
     worker: JsValue,
     ready: Rc<Cell<bool>>,
-    queue: Rc<RefCell<Vec<ToWorker>>>,
+    queue: Rc<RefCell<Vec<(ToWorker, Option<Vec<u8>>)>>>,
     _onmessage: Closure<dyn FnMut(JsValue)>,
     _onerror: Closure<dyn FnMut(JsValue)>,
 }
@@ -210,7 +283,7 @@ impl WorkerHandle {
         let _ = Reflect::set(&opts, &"type".into(), &"module".into());
         let worker = Reflect::construct(&ctor, &Array::of2(&url.into(), &opts)).map_err(|e| format!("could not start the worker: {e:?}"))?;
         let ready = Rc::new(Cell::new(false));
-        let queue = Rc::new(RefCell::new(Vec::<ToWorker>::new()));
+        let queue = Rc::new(RefCell::new(Vec::<(ToWorker, Option<Vec<u8>>)>::new()));
         let (w2, r2, q2) = (worker.clone(), ready.clone(), queue.clone());
         let on_message_cb = Rc::new(RefCell::new(move |m: FromWorker, b: Option<Vec<u8>>| on_message(m, b)));
         let cb2 = on_message_cb.clone();
@@ -221,8 +294,8 @@ impl WorkerHandle {
                 .unwrap_or_else(|e| FromWorker::Failed { message: format!("unreadable message from the worker: {e}") });
             if msg == FromWorker::Ready {
                 r2.set(true);
-                for m in q2.borrow_mut().drain(..) {
-                    post_to(&w2, &m);
+                for (m, b) in q2.borrow_mut().drain(..) {
+                    post_to(&w2, &m, b.as_deref());
                 }
             }
             (on_message_cb.borrow_mut())(msg, bytes);
@@ -238,10 +311,15 @@ impl WorkerHandle {
 
     /// Sends `msg` now, or once the worker is ready.
     pub fn send(&self, msg: ToWorker) {
+        self.send_with(msg, None);
+    }
+
+    /// Sends `msg` with `bytes` beside it (under `bytes`), now or once the worker is ready.
+    pub fn send_with(&self, msg: ToWorker, bytes: Option<Vec<u8>>) {
         if self.ready.get() {
-            post_to(&self.worker, &msg);
+            post_to(&self.worker, &msg, bytes.as_deref());
         } else {
-            self.queue.borrow_mut().push(msg);
+            self.queue.borrow_mut().push((msg, bytes));
         }
     }
 }
@@ -252,10 +330,8 @@ impl Drop for WorkerHandle {
     }
 }
 
-fn post_to(worker: &JsValue, msg: &ToWorker) {
-    if let Ok(v) = serde_wasm_bindgen::to_value(msg) {
-        call_method(worker, "postMessage", &[v]);
-    }
+fn post_to(worker: &JsValue, msg: &ToWorker, bytes: Option<&[u8]>) {
+    post(worker, msg, bytes);
 }
 
 #[cfg(test)]

@@ -166,11 +166,12 @@ pub fn SweepPanel() -> impl IntoView {
     }
     let sweep_resume = StoredValue::new(active.is_some());
     let gpu_available = crate::compute::backend().is_some_and(|b| b.kernels.is_some());
-    // The UNet on WebGPU is opt-in: its first steps build the WGSL of hundreds of kernels on the
-    // page's main thread, which on a software adapter (SwiftShader, llvmpipe) blocked the tab
-    // for minutes in our tests. The CPU backend in wasm keeps the tab responsive.
+    // On WebGPU the UNet trains in a Web Worker (its first steps build the WGSL of hundreds of
+    // kernels, which on the page's thread blocked the tab); sampling runs here on the CPU with
+    // the weights it sends back. On a software adapter (SwiftShader) WebGPU is far slower than
+    // the CPU backend in wasm, so there it is opt-in.
     let software = crate::compute::software_adapter();
-    let use_gpu = RwSignal::new(false);
+    let use_gpu = RwSignal::new(gpu_available && !software);
 
     let adopt = move |l: Loaded| {
         if let Some(Rule::Ratio { delta_m: m, delta_s: s }) = l.info.rule {
@@ -303,12 +304,9 @@ pub fn SweepPanel() -> impl IntoView {
         ctl.losses.set(Vec::new());
         ctl.paused.set(false);
         ctl.progress.set(0.0);
-        let device = match crate::compute::backend() {
-            Some(b) if use_gpu.get_untracked() && b.kernels.is_some() => b.lab.device.clone(),
-            _ => memgen_models::device::LabDevice::cpu().device,
-        };
+        let gpu = use_gpu.get_untracked() && gpu_available;
         spawn_local(async move {
-            match run_live(sub, cfg, device, ctl, gen).await {
+            match run_live(sub, cfg, gpu, ctl, gen).await {
                 Ok(g) => {
                     let f = label_fractions(g.classify(&Rule::Ratio { delta_m: delta_m.get_untracked(), delta_s: delta_s.get_untracked() }).iter().map(|c| c.label));
                     live_point.set(Some((g.k, [f.memorized, f.spurious, f.generalized])));
@@ -346,10 +344,7 @@ pub fn SweepPanel() -> impl IntoView {
         ctl.gen.set_value(gen);
         ctl.paused.set(false);
         live_sweep.set(Vec::new());
-        let device = match crate::compute::backend() {
-            Some(b) if use_gpu.get_untracked() && b.kernels.is_some() => b.lab.device.clone(),
-            _ => memgen_models::device::LabDevice::cpu().device,
-        };
+        let gpu = use_gpu.get_untracked() && gpu_available;
         spawn_local(async move {
             let n = ks.len();
             for (i, &k) in ks.iter().enumerate() {
@@ -367,7 +362,7 @@ pub fn SweepPanel() -> impl IntoView {
                         };
                         ctl.losses.set(Vec::new());
                         ctl.sweep_label.set(format!("K = {k} ({} of {n}) · ", i + 1));
-                        match run_live(point, cfg, device.clone(), ctl, gen).await {
+                        match run_live(point, cfg, gpu, ctl, gen).await {
                             Ok(g) => {
                                 let fr = label_fractions(g.classify(&Rule::Ratio { delta_m: delta_m.get_untracked(), delta_s: delta_s.get_untracked() }).iter().map(|c| c.label));
                                 let f = [fr.memorized, fr.spurious, fr.generalized];
@@ -435,9 +430,9 @@ pub fn SweepPanel() -> impl IntoView {
                     {if !gpu_available {
                         " on WebGPU (not available here: CPU in WebAssembly, slower)"
                     } else if software {
-                        " on WebGPU (off: this adapter is a software renderer, where the UNet would block the tab; the CPU in WebAssembly is faster here)"
+                        " train on WebGPU, in a worker (off by default: this adapter is a software renderer, much slower here than the CPU in WebAssembly)"
                     } else {
-                        " on WebGPU (opt-in: the first steps compile its kernels and may make the page unresponsive for a while)"
+                        " train on WebGPU, in a worker (the page stays free; sampling runs here on the CPU)"
                     }}</label>
             </div>
             <div class="controls">
@@ -702,31 +697,23 @@ impl LiveCtl {
     }
 }
 
-fn b64(bytes: &[u8]) -> String {
-    let bin: String = bytes.iter().map(|&b| b as char).collect();
-    web_sys::window().and_then(|w| w.btoa(&bin).ok()).unwrap_or_default()
-}
-
-/// Trains the UNet on `sub` on `device`, generates S_eval and S′, labels them (exact kNN in
-/// pixel space p/255, the CLI's metric) and returns the gallery of every sample.
-async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, device: burn::tensor::Device, ctl: LiveCtl, gen: u64) -> Result<Gallery, String> {
-    use memgen_core::knn::knn;
-    use memgen_core::spec::NoiseStream;
-    use memgen_models::unet::{quantize_u8, to_model, to_packed, ImageSampling, SamplerConfig, SamplerKind, UNetConfig, UNetTrainConfig, UNetTraining, STREAM_UNET_EVAL, STREAM_UNET_SYNTHETIC};
-    let [h, w, c] = sub.hwc;
-    let d = h * w * c;
-    let k = sub.k;
-    if k < 2 {
-        return Err("S_K needs at least 2 images for the labels".into());
-    }
-    let net = UNetConfig { channels: c, height: h, width: w, base_channels: 16, groups: 8 };
-    let mut tc = UNetTrainConfig::browser(net);
-    tc.steps = cfg.steps;
-    tc.batch = cfg.batch;
+/// Trains the point's UNet in this tab on the CPU backend, keeping its state in browser storage.
+async fn train_in_tab(
+    sub: &crate::panels::datasets::SubsetK,
+    tc: memgen_models::unet::UNetTrainConfig,
+    cfg: &LiveSettings,
+    device: &burn::tensor::Device,
+    ctl: LiveCtl,
+    gen: u64,
+) -> Result<memgen_models::unet::UNet, String> {
+    use memgen_models::unet::{to_model, UNetTraining};
+    let ([h, w, c], k) = (sub.hwc, sub.k);
+    let device = device.clone();
+    let cfg = *cfg;
     let images = to_model(&sub.pixels, h, w, c);
     // Training is kept in browser storage (weights, EMA, Adam state, step, losses) every
     // SNAPSHOT_EVERY_MS, so a reload goes on from there: the resumed run is the same run.
-    let snap_key = point_key(&sub, &cfg, k).replacen("memgen-sweep-point:", TRAIN_SNAPSHOT_PREFIX, 1);
+    let snap_key = point_key(sub, &cfg, k).replacen("memgen-sweep-point:", TRAIN_SNAPSHOT_PREFIX, 1);
     let stored = storage_get(&snap_key).ok().flatten().and_then(|v| serde_json::from_str::<StoredTraining>(&v).ok());
     let mut run = match stored.and_then(|st| unbase64(&st.snapshot).map(|b| (b, st.losses))) {
         Some((bytes, losses)) => match UNetTraining::resume(tc, &images, cfg.seed, &device, &bytes) {
@@ -774,8 +761,88 @@ async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, devi
         ctl.status.set(format!("{}training step {done} / {} · {rate:.2} steps/s · about {:.0} s left", ctl.sweep_label.get_untracked(), cfg.steps, (cfg.steps - done) as f64 / rate.max(1e-9)));
     }
     let _ = storage_remove(&snap_key);
-    let ema = run.ema_model();
+    Ok(run.ema_model())
+}
+
+/// Trains the point's UNet on WebGPU in a Web Worker (src/worker.rs); returns its EMA weights
+/// on `plain` (the page's CPU device), where the page samples. Pause and cancel reach it.
+async fn train_in_worker(
+    sub: &crate::panels::datasets::SubsetK,
+    tc: memgen_models::unet::UNetTrainConfig,
+    seed: u64,
+    ctl: LiveCtl,
+    gen: u64,
+    plain: &burn::tensor::Device,
+) -> Result<memgen_models::unet::UNet, String> {
+    use crate::worker::{FromWorker, ToWorker, WorkerHandle, TRAIN_WORKER_URL};
+    let (tx, mut rx) = futures_channel::mpsc::unbounded::<(FromWorker, Option<Vec<u8>>)>();
+    let handle = WorkerHandle::spawn(TRAIN_WORKER_URL, move |m, b| {
+        let _ = tx.unbounded_send((m, b));
+    })?;
+    handle.send_with(ToWorker::UnetTrain { hwc: sub.hwc, seed, steps: tc.steps, batch: tc.batch, chunk: 1 }, Some(sub.pixels.to_vec()));
+    ctl.resumed_at.set(0);
+    ctl.phase.set("training".into());
+    ctl.status.set(format!("{}starting the training worker (WebGPU)…", ctl.sweep_label.get_untracked()));
+    let (mut paused_sent, mut device, mut weights) = (false, String::new(), None);
+    loop {
+        if ctl.gen.get_value() != gen {
+            return Err("cancelled".into());
+        }
+        let paused = ctl.paused.get_untracked();
+        if paused != paused_sent {
+            handle.send(if paused { ToWorker::Pause } else { ToWorker::Resume });
+            paused_sent = paused;
+        }
+        while let Ok((msg, bytes)) = rx.try_recv() {
+            match msg {
+                FromWorker::Ready => {}
+                FromWorker::Device { label } => device = label,
+                FromWorker::Progress { done, total, losses, secs } => {
+                    ctl.losses.update(|v| v.extend(losses));
+                    let rate = done as f64 / secs.max(1e-3);
+                    ctl.progress.set(done as f64 / total.max(1) as f64);
+                    ctl.status.set(format!(
+                        "{}training on {device} in a worker: step {done} / {total} · {rate:.2} steps/s · about {:.0} s left",
+                        ctl.sweep_label.get_untracked(),
+                        total.saturating_sub(done) as f64 / rate.max(1e-9)
+                    ));
+                }
+                FromWorker::Weights { .. } => {
+                    let b = bytes.ok_or("the worker sent no weights")?;
+                    weights = Some(memgen_models::unet::snapshot::decode_weights(&b, plain)?.0);
+                }
+                FromWorker::Finished { .. } => return weights.ok_or_else(|| "the worker finished without weights".to_string()),
+                FromWorker::Failed { message } => return Err(format!("training worker: {message}")),
+            }
+        }
+        crate::compute::sleep_ms(100).await;
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    let bin: String = bytes.iter().map(|&b| b as char).collect();
+    web_sys::window().and_then(|w| w.btoa(&bin).ok()).unwrap_or_default()
+}
+
+/// Trains the UNet on `sub` on `device`, generates S_eval and S′, labels them (exact kNN in
+/// pixel space p/255, the CLI's metric) and returns the gallery of every sample.
+async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, gpu: bool, ctl: LiveCtl, gen: u64) -> Result<Gallery, String> {
+    use memgen_core::knn::knn;
+    use memgen_core::spec::NoiseStream;
+    use memgen_models::unet::{quantize_u8, to_packed, ImageSampling, SamplerConfig, SamplerKind, UNetConfig, UNetTrainConfig, STREAM_UNET_EVAL, STREAM_UNET_SYNTHETIC};
+    let [h, w, c] = sub.hwc;
+    let d = h * w * c;
+    let k = sub.k;
+    if k < 2 {
+        return Err("S_K needs at least 2 images for the labels".into());
+    }
+    let net = UNetConfig { channels: c, height: h, width: w, base_channels: 16, groups: 8 };
+    let mut tc = UNetTrainConfig::browser(net);
+    tc.steps = cfg.steps;
+    tc.batch = cfg.batch;
+    let device = memgen_models::device::LabDevice::cpu().device;
     let plain = device.clone().inner();
+    let ema = if gpu { train_in_worker(&sub, tc, cfg.seed, ctl, gen, &plain).await? } else { train_in_tab(&sub, tc, &cfg, &device, ctl, gen).await? };
     ctl.phase.set("sampling".into());
     let sampler = SamplerConfig { kind: SamplerKind::Ddim, steps: cfg.sampler_steps };
     let n_synth = cfg.sprime_mult * k;

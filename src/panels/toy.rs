@@ -20,7 +20,7 @@ use wasm_bindgen::JsCast;
 use crate::compute;
 use crate::plot::{line_plot, Series};
 use crate::render;
-use crate::worker::{FromWorker, ToWorker, WorkerHandle, TOY_WORKER_URL};
+use crate::worker::{FromWorker, ToWorker, WorkerHandle, TRAIN_WORKER_URL};
 
 /// Plotted square `[−1.5, 1.5]²`.
 const LO: f32 = -1.5;
@@ -505,7 +505,7 @@ pub fn ToyPanel() -> impl IntoView {
                     }
                 }
             };
-            match WorkerHandle::spawn(TOY_WORKER_URL, on_message) {
+            match WorkerHandle::spawn(TRAIN_WORKER_URL, on_message) {
                 Ok(h) => {
                     h.send(ToWorker::ToyTrain {
                         points: train.get_untracked(),

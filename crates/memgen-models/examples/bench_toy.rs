@@ -21,6 +21,8 @@ fn main() {
             }
         },
         #[allow(deprecated)]
+        "flex" => Device::flex(),
+        #[allow(deprecated)]
         _ => Device::ndarray(),
     };
     let pts = circle_points(1000, 0);

@@ -85,6 +85,74 @@ fn restore(m: UNet, values: Vec<(Vec<usize>, Vec<f32>)>, ids: Option<Vec<u64>>) 
     Ok(m)
 }
 
+/// Every float parameter's tensor (plain device), in the module's order.
+struct Tensors {
+    out: Vec<Tensor<1>>,
+}
+
+impl ModuleVisitor for Tensors {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.out.push(param.val().inner().flatten(0, D - 1));
+    }
+}
+
+/// Format tag of [`encode_weights_async`]'s files.
+pub const WEIGHTS_FORMAT: &str = "memgen-unet-weights/1";
+
+/// A network's weights as safetensors bytes (f32, `w.<i>` in the module's parameter order, the
+/// [`UNetConfig`](super::UNetConfig) as JSON under `net`), read back asynchronously: works on
+/// every backend, WebGPU in a browser included. The training worker sends its EMA weights so.
+pub async fn encode_weights_async(model: &UNet, net: &super::UNetConfig) -> Result<Vec<u8>, String> {
+    let mut t = Tensors { out: Vec::new() };
+    model.visit(&mut t);
+    let mut bufs = Vec::with_capacity(t.out.len());
+    for (i, p) in t.out.into_iter().enumerate() {
+        let v = p.into_data_async().await.map_err(|e| format!("{e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+        bufs.push((format!("w.{i}"), vec![v.len()], v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()));
+    }
+    let mut meta = HashMap::new();
+    meta.insert("format".to_string(), WEIGHTS_FORMAT.to_string());
+    meta.insert("net".to_string(), serde_json::to_string(net).map_err(|e| e.to_string())?);
+    let views: Vec<(String, TensorView<'_>)> = bufs
+        .iter()
+        .map(|(n, s, b)| TensorView::new(Dtype::F32, s.clone(), b).map(|v| (n.clone(), v)).map_err(|e| format!("{n}: {e}")))
+        .collect::<Result<_, _>>()?;
+    safetensors::serialize(views, Some(meta)).map_err(|e| e.to_string())
+}
+
+/// The network [`encode_weights_async`] wrote, on `device`. Malformed bytes are an error.
+pub fn decode_weights(bytes: &[u8], device: &burn::tensor::Device) -> Result<(UNet, super::UNetConfig), String> {
+    let (_, md) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| format!("not a weights file: {e}"))?;
+    let meta = md.metadata().clone().unwrap_or_default();
+    if meta.get("format").map(String::as_str) != Some(WEIGHTS_FORMAT) {
+        return Err(format!("not a {WEIGHTS_FORMAT} file"));
+    }
+    let net: super::UNetConfig = meta.get("net").and_then(|c| serde_json::from_str(c).ok()).ok_or("no readable network config")?;
+    net.validate().map_err(|e| e.to_string())?;
+    let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| format!("not a weights file: {e}"))?;
+    let fresh = net.init(device, &mut memgen_core::spec::NoiseStream::new(0, 0));
+    let mut t = Tensors { out: Vec::new() };
+    fresh.visit(&mut t);
+    let mut values = Vec::with_capacity(t.out.len());
+    for i in 0..t.out.len() {
+        let name = format!("w.{i}");
+        let v = st.tensor(&name).map_err(|_| format!("missing {name}"))?;
+        let f: Vec<f32> = v.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        if f.iter().any(|x| !x.is_finite()) {
+            return Err(format!("{name}: NaN or infinite values"));
+        }
+        values.push(f);
+    }
+    // Shapes come from the fresh network; restore checks the element counts.
+    let mut c = Collect { out: Vec::new() };
+    fresh.visit(&mut c);
+    let shaped: Vec<(Vec<usize>, Vec<f32>)> = c.out.iter().map(|(_, s, _)| s.clone()).zip(values).collect();
+    if shaped.iter().any(|(s, v)| s.iter().product::<usize>() != v.len()) {
+        return Err("a tensor does not fit the network".into());
+    }
+    Ok((restore(fresh, shaped, None)?, net))
+}
+
 impl UNetTraining {
     /// The run's state as bytes (see the module docs). `seed` is recorded to be checked on
     /// resume. Fails on backends that cannot read back synchronously (WebGPU in wasm).
@@ -237,6 +305,14 @@ mod tests {
         let w = |m: &UNet| collect(m).unwrap().into_iter().flat_map(|(_, _, v)| v).collect::<Vec<f32>>();
         assert_eq!(w(&resumed.ema_model()), w(&straight.ema_model()), "EMA weights differ after resuming");
         assert_eq!(w(&resumed.model()), w(&straight.model()), "weights differ after resuming");
+
+        // The weights file (what the training worker sends) round-trips the EMA network exactly.
+        let bytes = pollster::block_on(encode_weights_async(&straight.ema_model(), &net)).unwrap();
+        let (back, back_net) = decode_weights(&bytes, &device.clone().inner()).unwrap();
+        assert_eq!(back_net, net);
+        assert_eq!(w(&back), w(&straight.ema_model()));
+        assert!(decode_weights(&bytes[..bytes.len() / 2], &device).is_err());
+        assert!(decode_weights(&snap, &device).is_err());
 
         // Another seed, other settings, garbage and a truncated snapshot are refused.
         assert!(UNetTraining::resume(cfg, &images, 6, &device, &snap).err().unwrap().contains("seed"));
