@@ -827,7 +827,6 @@ fn b64(bytes: &[u8]) -> String {
 /// Trains the UNet on `sub` on `device`, generates S_eval and S′, labels them (exact kNN in
 /// pixel space p/255, the CLI's metric) and returns the gallery of every sample.
 async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, gpu: bool, ctl: LiveCtl, gen: u64) -> Result<Gallery, String> {
-    use memgen_core::knn::knn;
     use memgen_core::spec::NoiseStream;
     use memgen_models::unet::{quantize_u8, to_packed, ImageSampling, SamplerConfig, SamplerKind, UNetConfig, UNetTrainConfig, STREAM_UNET_EVAL, STREAM_UNET_SYNTHETIC};
     let [h, w, c] = sub.hwc;
@@ -872,16 +871,10 @@ async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, gpu:
     }
     ctl.phase.set("labelling".into());
     crate::compute::yield_now().await;
-    let m = |px: &[u8]| memgen_core::Matrix::new(px.iter().map(|p| *p as f32 / 255.0).collect(), px.len() / d, d).map_err(|e| e.to_string());
-    let (train_m, eval_m, synth_m) = (m(&sub.pixels)?, m(&sets[0])?, m(&sets[1])?);
-    let nt = knn(&eval_m, &train_m, 5.min(k), false).map_err(|e| e.to_string())?;
-    let ns = knn(&eval_m, &synth_m, 5.min(n_synth), false).map_err(|e| e.to_string())?;
-    let mut used_t = std::collections::BTreeSet::new();
-    let mut used_s = std::collections::BTreeSet::new();
+    let g = memgen_core::gallery::gallery_neighbours(&sub.pixels, &sets[0], &sets[1], d, cfg.eval).map_err(|e| e.to_string())?;
+    let (nt, ns) = (&g.train, &g.synthetic);
     let samples = (0..cfg.eval)
         .map(|i| {
-            used_t.extend(nt.indices_of(i).iter().copied());
-            used_s.extend(ns.indices_of(i).iter().copied());
             crate::bundle::GallerySample {
                 index: i,
                 image: b64(&sets[0][i * d..(i + 1) * d]),
@@ -893,16 +886,15 @@ async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, gpu:
         })
         .collect();
     let img = |px: &[u8], j: usize| crate::bundle::IndexedImage { index: j, image: b64(&px[j * d..(j + 1) * d]) };
-    let g = Gallery {
+    Ok(Gallery {
         k,
         shape: sub.hwc,
         n_eval: cfg.eval,
         n_synthetic: n_synth,
         samples,
-        train_images: used_t.into_iter().map(|j| img(&sub.pixels, j)).collect(),
-        synthetic_images: used_s.into_iter().map(|j| img(&sets[1], j)).collect(),
-    };
-    Ok(g)
+        train_images: g.train_refs.iter().map(|&j| img(&sub.pixels, j)).collect(),
+        synthetic_images: g.synthetic_refs.iter().map(|&j| img(&sets[1], j)).collect(),
+    })
 }
 
 #[cfg(test)]

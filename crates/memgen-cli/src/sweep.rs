@@ -21,12 +21,11 @@ use crate::CliError;
 use base64::Engine;
 use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
-use memgen_core::knn::knn;
+use memgen_core::gallery::gallery_neighbours;
 use memgen_core::metrics::{
     self, bootstrap, classify_distances, fractions, Dataset, Label, Rule, SampleDistances,
 };
 use memgen_core::spec::{ExperimentSpec, NoiseStream, SPEC_VERSION};
-use memgen_core::Matrix;
 use memgen_data::{DatasetId, PackedDataset};
 use memgen_models::unet::{
     quantize_u8, sample_images, EpsilonModel, IdealDenoiser, SamplerConfig, SamplerKind,
@@ -37,8 +36,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// Neighbours kept per sample in the galleries (top row from `S`, bottom row from `S'`).
-pub const GALLERY_NEIGHBOURS: usize = 5;
+pub use memgen_core::gallery::GALLERY_NEIGHBOURS;
 
 /// Which model generates the samples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -143,15 +141,6 @@ fn paper_dataset(d: ExportDataset) -> Dataset {
         ExportDataset::FashionMnist => Dataset::FashionMnist,
         ExportDataset::Emoji => Dataset::Cifar10,
     }
-}
-
-/// u8 images (`[n, d]`) as the metric space: `p/255`.
-pub fn metric_matrix(pixels: &[u8], d: usize) -> Result<Matrix, CliError> {
-    Ok(Matrix::new(
-        pixels.iter().map(|p| *p as f32 / 255.0).collect(),
-        pixels.len() / d,
-        d,
-    )?)
 }
 
 fn bar(len: u64, msg: String) -> ProgressBar {
@@ -285,16 +274,13 @@ fn run_point(k: usize, s: &Setup, a: &SweepArgs) -> Result<(PointResult, Value, 
     }
 
     let t2 = Instant::now();
-    let train_m = metric_matrix(&train_u8, d)?;
-    let eval_m = metric_matrix(&eval_u8, d)?;
-    let synth_m = metric_matrix(&synth_u8, d)?;
-    let nt = knn(&eval_m, &train_m, GALLERY_NEIGHBOURS.min(k), false)?;
-    let ns = knn(
-        &eval_m,
-        &synth_m,
-        GALLERY_NEIGHBOURS.min(synth_m.rows()),
-        false,
-    )?;
+    let shown = if a.gallery == 0 {
+        a.eval
+    } else {
+        a.gallery.min(a.eval)
+    };
+    let g = gallery_neighbours(&train_u8, &eval_u8, &synth_u8, d, shown)?;
+    let (nt, ns) = (&g.train, &g.synthetic);
     let classified: Vec<metrics::Classified> = (0..a.eval)
         .map(|i| {
             let sd = SampleDistances {
@@ -310,17 +296,8 @@ fn run_point(k: usize, s: &Setup, a: &SweepArgs) -> Result<(PointResult, Value, 
     let boot = bootstrap(&labels, a.bootstrap.max(1), ks)?;
     let label_s = t2.elapsed().as_secs_f64();
 
-    let shown = if a.gallery == 0 {
-        a.eval
-    } else {
-        a.gallery.min(a.eval)
-    };
-    let mut train_refs = std::collections::BTreeSet::new();
-    let mut synth_refs = std::collections::BTreeSet::new();
     let samples: Vec<Value> = (0..shown)
         .map(|i| {
-            train_refs.extend(nt.indices_of(i).iter().copied());
-            synth_refs.extend(ns.indices_of(i).iter().copied());
             json!({
                 "index": i,
                 "image": b64(&eval_u8[i * d..(i + 1) * d]),
@@ -341,11 +318,11 @@ fn run_point(k: usize, s: &Setup, a: &SweepArgs) -> Result<(PointResult, Value, 
         "distance": "L2 on pixels p/255",
         "rule": s.rule,
         "n_eval": a.eval,
-        "n_synthetic": synth_m.rows(),
+        "n_synthetic": synth_u8.len() / d,
         "train_dataset_indices": idx,
         "samples": samples,
-        "train_images": train_refs.iter().map(|&j| json!({"index": j, "image": b64(&train_u8[j * d..(j + 1) * d])})).collect::<Vec<_>>(),
-        "synthetic_images": synth_refs.iter().map(|&j| json!({"index": j, "image": b64(&synth_u8[j * d..(j + 1) * d])})).collect::<Vec<_>>(),
+        "train_images": g.train_refs.iter().map(|&j| json!({"index": j, "image": b64(&train_u8[j * d..(j + 1) * d])})).collect::<Vec<_>>(),
+        "synthetic_images": g.synthetic_refs.iter().map(|&j| json!({"index": j, "image": b64(&synth_u8[j * d..(j + 1) * d])})).collect::<Vec<_>>(),
     });
     let result = PointResult {
         k,

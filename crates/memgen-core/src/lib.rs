@@ -24,6 +24,7 @@ pub mod circle;
 pub mod cluster;
 pub mod dense_am;
 pub mod error;
+pub mod gallery;
 pub mod ideal_score;
 pub mod knn;
 pub mod matrix;
