@@ -7,7 +7,8 @@ use memgen_core::spec::NoiseStream;
 /// Which native backend [`toy_run_with`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NativeBackend {
-    /// burn's ndarray CPU backend (default).
+    /// burn's flex CPU backend (default; 1.2–1.6× ndarray's steps/s on the toy, same losses:
+    /// `scripts/bench-toy.sh`).
     #[default]
     Cpu,
     /// burn's wgpu backend (a GPU, or lavapipe's software Vulkan); falls back to an error if
@@ -27,7 +28,7 @@ pub struct ToyRunOutput {
 }
 
 /// Trains the toy on `k` circle points with `preset` (`steps = 0`: the preset's number of
-/// steps), then draws `samples` samples from the EMA weights, on the CPU (burn ndarray).
+/// steps), then draws `samples` samples from the EMA weights, on the CPU (burn flex).
 /// Deterministic for a given `(k, seed, steps, samples, preset)`.
 pub fn toy_run(k: usize, seed: u64, steps: usize, samples: usize, preset: ToyPreset) -> Result<ToyRunOutput, String> {
     toy_run_with(k, seed, steps, samples, ToyTrainConfig::preset(preset, k), NativeBackend::Cpu)
@@ -58,7 +59,7 @@ pub fn toy_run_model(
     }
     let device = match backend {
         #[allow(deprecated)]
-        NativeBackend::Cpu => Device::ndarray(),
+        NativeBackend::Cpu => Device::flex(),
         NativeBackend::Wgpu => Device::wgpu_options().init().map_err(|e| format!("no wgpu adapter: {e:?}"))?,
     };
     let train_pts = circle_points(k, seed);
