@@ -34,39 +34,47 @@ pub const TRAIN_WORKER_URL: &str = "www/train-worker.js";
 #[serde(tag = "cmd", rename_all = "snake_case")]
 pub enum ToWorker {
     /// Train the toy score network (browser preset with these steps and learning rate).
-    ToyTrain {
-        /// Training points.
-        points: Vec<[f32; 2]>,
-        /// The experiment's seed.
-        seed: u64,
-        /// Adam steps.
-        steps: usize,
-        /// Learning rate.
-        lr: f64,
-        /// Steps per chunk (one loss read-back and one progress message per chunk).
-        chunk: usize,
-        /// Send the EMA weights every this many steps (and at the end).
-        weights_every: usize,
-    },
+    ToyTrain(ToyJob),
     /// Train the small UNet (browser preset with these steps and batch) on the images that
     /// ride beside the message under `bytes` (u8 pixels, `[K, H, W, C]`); at the end the EMA
     /// weights come back ([`memgen_models::unet::snapshot::encode_weights_async`]).
-    UnetTrain {
-        /// `[H, W, C]`.
-        hwc: [usize; 3],
-        /// The point's seed.
-        seed: u64,
-        /// Adam steps.
-        steps: usize,
-        /// Batch.
-        batch: usize,
-        /// Steps per chunk.
-        chunk: usize,
-    },
+    UnetTrain(UNetJob),
     /// Stop after the current chunk until [`ToWorker::Resume`].
     Pause,
     /// Go on after a pause.
     Resume,
+}
+
+/// A toy training job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToyJob {
+    /// Training points.
+    pub points: Vec<[f32; 2]>,
+    /// The experiment's seed.
+    pub seed: u64,
+    /// Adam steps.
+    pub steps: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Steps per chunk (one loss read-back and one progress message per chunk).
+    pub chunk: usize,
+    /// Send the EMA weights every this many steps (and at the end).
+    pub weights_every: usize,
+}
+
+/// A UNet training job (its images ride beside the message).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UNetJob {
+    /// `[H, W, C]`.
+    pub hwc: [usize; 3],
+    /// The point's seed.
+    pub seed: u64,
+    /// Adam steps.
+    pub steps: usize,
+    /// Batch.
+    pub batch: usize,
+    /// Steps per chunk.
+    pub chunk: usize,
 }
 
 /// Worker → page.
@@ -148,12 +156,8 @@ pub fn train_worker_start() {
                 let (target, paused) = (target.clone(), paused.clone());
                 wasm_bindgen_futures::spawn_local(async move {
                     let r = match job {
-                        ToWorker::ToyTrain { points, seed, steps, lr, chunk, weights_every } => {
-                            toy_train(&target, &paused, points, seed, steps, lr, chunk, weights_every).await
-                        }
-                        ToWorker::UnetTrain { hwc, seed, steps, batch, chunk } => {
-                            unet_train(&target, &paused, bytes.unwrap_or_default(), hwc, seed, steps, batch, chunk).await
-                        }
+                        ToWorker::ToyTrain(job) => toy_train(&target, &paused, job).await,
+                        ToWorker::UnetTrain(job) => unet_train(&target, &paused, bytes.unwrap_or_default(), job).await,
                         ToWorker::Pause | ToWorker::Resume => Ok(()),
                     };
                     if let Err(message) = r {
@@ -181,18 +185,9 @@ async fn between_chunks(paused: &Cell<bool>) {
     compute::yield_now().await;
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn unet_train(
-    target: &JsValue,
-    paused: &Cell<bool>,
-    pixels: Vec<u8>,
-    hwc: [usize; 3],
-    seed: u64,
-    steps: usize,
-    batch: usize,
-    chunk: usize,
-) -> Result<(), String> {
+async fn unet_train(target: &JsValue, paused: &Cell<bool>, pixels: Vec<u8>, job: UNetJob) -> Result<(), String> {
     use memgen_models::unet::{snapshot, to_model, UNetConfig, UNetTrainConfig, UNetTraining};
+    let UNetJob { hwc, seed, steps, batch, chunk } = job;
     let [h, w, c] = hwc;
     let net = UNetConfig { channels: c, height: h, width: w, base_channels: 16, groups: 8 };
     let mut config = UNetTrainConfig::browser(net);
@@ -217,17 +212,8 @@ async fn unet_train(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn toy_train(
-    target: &JsValue,
-    paused: &Cell<bool>,
-    points: Vec<[f32; 2]>,
-    seed: u64,
-    steps: usize,
-    lr: f64,
-    chunk: usize,
-    weights_every: usize,
-) -> Result<(), String> {
+async fn toy_train(target: &JsValue, paused: &Cell<bool>, job: ToyJob) -> Result<(), String> {
+    let ToyJob { points, seed, steps, lr, chunk, weights_every } = job;
     if points.is_empty() || steps == 0 || !(lr > 0.0 && lr.is_finite()) {
         return Err("nothing to train: no points, no steps or a bad learning rate".into());
     }
@@ -340,7 +326,7 @@ mod tests {
 
     #[test]
     fn messages_have_the_documented_json_shape() {
-        let m = ToWorker::ToyTrain { points: vec![[1.0, 0.0]], seed: 3, steps: 10, lr: 1e-3, chunk: 5, weights_every: 5 };
+        let m = ToWorker::ToyTrain(ToyJob { points: vec![[1.0, 0.0]], seed: 3, steps: 10, lr: 1e-3, chunk: 5, weights_every: 5 });
         let j = serde_json::to_value(&m).unwrap();
         assert_eq!(j["cmd"], "toy_train");
         assert_eq!(j["steps"], 10);

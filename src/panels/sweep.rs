@@ -774,12 +774,12 @@ async fn train_in_worker(
     gen: u64,
     plain: &burn::tensor::Device,
 ) -> Result<memgen_models::unet::UNet, String> {
-    use crate::worker::{FromWorker, ToWorker, WorkerHandle, TRAIN_WORKER_URL};
+    use crate::worker::{FromWorker, ToWorker, UNetJob, WorkerHandle, TRAIN_WORKER_URL};
     let (tx, mut rx) = futures_channel::mpsc::unbounded::<(FromWorker, Option<Vec<u8>>)>();
     let handle = WorkerHandle::spawn(TRAIN_WORKER_URL, move |m, b| {
         let _ = tx.unbounded_send((m, b));
     })?;
-    handle.send_with(ToWorker::UnetTrain { hwc: sub.hwc, seed, steps: tc.steps, batch: tc.batch, chunk: 1 }, Some(sub.pixels.to_vec()));
+    handle.send_with(ToWorker::UnetTrain(UNetJob { hwc: sub.hwc, seed, steps: tc.steps, batch: tc.batch, chunk: 1 }), Some(sub.pixels.to_vec()));
     ctl.resumed_at.set(0);
     ctl.phase.set("training".into());
     ctl.status.set(format!("{}starting the training worker (WebGPU)…", ctl.sweep_label.get_untracked()));

@@ -20,7 +20,7 @@ use wasm_bindgen::JsCast;
 use crate::compute;
 use crate::plot::{line_plot, Series};
 use crate::render;
-use crate::worker::{FromWorker, ToWorker, WorkerHandle, TRAIN_WORKER_URL};
+use crate::worker::{FromWorker, ToWorker, ToyJob, WorkerHandle, TRAIN_WORKER_URL};
 
 /// Plotted square `[−1.5, 1.5]²`.
 const LO: f32 = -1.5;
@@ -507,14 +507,14 @@ pub fn ToyPanel() -> impl IntoView {
             };
             match WorkerHandle::spawn(TRAIN_WORKER_URL, on_message) {
                 Ok(h) => {
-                    h.send(ToWorker::ToyTrain {
+                    h.send(ToWorker::ToyTrain(ToyJob {
                         points: train.get_untracked(),
                         seed: s.seed,
                         steps: s.steps,
                         lr: s.lr,
                         chunk: WORKER_CHUNK,
                         weights_every: WORKER_WEIGHTS_EVERY,
-                    });
+                    }));
                     WORKER.with(|w| *w.borrow_mut() = Some(h));
                 }
                 Err(e) => phase.set(Phase::Failed(e)),

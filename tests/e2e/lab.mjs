@@ -242,3 +242,16 @@ export function memgenBin() {
   assert.ok(found, `no memgen binary in ${candidates.join(', ')}: build it with cargo build -p memgen-cli --profile native-test`);
   return found;
 }
+
+/** Milliseconds the page takes to answer each of `n` animation frames, `gapMs` apart: a frozen
+ * main thread shows as seconds. */
+export async function frameLags(page, n = 5, gapMs = 200) {
+  const lags = [];
+  for (let i = 0; i < n; i++) {
+    const a = Date.now();
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+    lags.push(Date.now() - a);
+    await page.waitForTimeout(gapMs);
+  }
+  return lags;
+}

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { openLab, describeLog, memgenBin, DIST, ARTIFACTS } from './lab.mjs';
+import { openLab, describeLog, memgenBin, frameLags, DIST, ARTIFACTS } from './lab.mjs';
 
 const PANEL = '[data-testid="panel-sweep"]';
 
@@ -201,13 +201,7 @@ test('sweep panel: a small K trains on WebGPU in a worker, then generates, is la
   const prog = page.locator('[data-testid="live-progress"]');
   // While the worker builds its kernels and trains, the page answers at once.
   await page.waitForFunction(() => /worker/.test(document.querySelector('[data-testid="live-progress"]')?.textContent || ''), null, { timeout: 60_000 });
-  const lags = [];
-  for (let i = 0; i < 5; i++) {
-    const a = Date.now();
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
-    lags.push(Date.now() - a);
-    await page.waitForTimeout(500);
-  }
+  const lags = await frameLags(page, 5, 500);
   assert.ok(Math.max(...lags) < 2000, `the page froze while the worker trained: ${lags}`);
   await page.waitForFunction(() => ['done'].includes(document.querySelector('[data-testid="live-progress"]')?.dataset.state) || /^error/.test(document.querySelector('[data-testid="live-progress"]')?.dataset.state || ''), null, { timeout: 840_000 });
   const secs = (Date.now() - t0) / 1000;

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openLab, waitForFirstFrame, describeLog } from './lab.mjs';
+import { openLab, waitForFirstFrame, describeLog, frameLags } from './lab.mjs';
 
 const STEPS = 800;
 
@@ -74,13 +74,7 @@ test('toy K=2 on WebGPU: a worker trains it while the tab stays responsive (paus
   // The first chunk builds burn's kernels in the worker; meanwhile the page answers at once.
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="toy-progress"]')?.dataset.step) > 0, null, { timeout: 300_000 });
   const firstChunk = (Date.now() - t0) / 1000;
-  const lags = [];
-  for (let i = 0; i < 5; i++) {
-    const a = Date.now();
-    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
-    lags.push(Date.now() - a);
-    await page.waitForTimeout(200);
-  }
+  const lags = await frameLags(page, 5, 200);
   t.diagnostic(`first chunk after ${firstChunk.toFixed(1)} s; the page answers a frame in ${lags.join(', ')} ms while the worker trains`);
   assert.ok(Math.max(...lags) < 2000, `the page froze while the worker trained: ${lags}`);
   // Pause holds the step count; resume goes on.
