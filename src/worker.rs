@@ -35,8 +35,8 @@ pub const TRAIN_WORKER_URL: &str = "www/train-worker.js";
 pub enum ToWorker {
     /// Train the toy score network (browser preset with these steps and learning rate).
     ToyTrain(ToyJob),
-    /// Train the small UNet (browser preset with these steps and batch) on the images that
-    /// ride beside the message under `bytes` (u8 pixels, `[K, H, W, C]`); at the end the EMA
+    /// Train the small UNet on the images that ride beside the message under `bytes` (u8
+    /// pixels, `[K, H, W, C]`); at the end the EMA
     /// weights come back ([`memgen_models::unet::snapshot::encode_weights_async`]).
     UnetTrain(UNetJob),
     /// Stop after the current chunk until [`ToWorker::Resume`].
@@ -62,17 +62,14 @@ pub struct ToyJob {
     pub weights_every: usize,
 }
 
-/// A UNet training job (its images ride beside the message).
+/// A UNet training job (its images ride beside the message, `[K, H, W, C]` u8 pixels of the
+/// config's network shape).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UNetJob {
-    /// `[H, W, C]`.
-    pub hwc: [usize; 3],
+    /// The run's configuration (network, steps, batch, optimisation).
+    pub config: memgen_models::unet::UNetTrainConfig,
     /// The point's seed.
     pub seed: u64,
-    /// Adam steps.
-    pub steps: usize,
-    /// Batch.
-    pub batch: usize,
     /// Steps per chunk.
     pub chunk: usize,
 }
@@ -125,9 +122,6 @@ fn post<T: Serialize>(target: &JsValue, msg: &T, bytes: Option<&[u8]>) {
     call_method(target, "postMessage", &[obj]);
 }
 
-fn post_from(target: &JsValue, msg: &FromWorker, bytes: Option<&[u8]>) {
-    post(target, msg, bytes);
-}
 
 fn call_method(target: &JsValue, name: &str, args: &[JsValue]) {
     if let Some(f) = Reflect::get(target, &name.into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
@@ -149,7 +143,7 @@ pub fn train_worker_start() {
             Ok(ToWorker::Resume) => paused.set(false),
             Ok(job) => {
                 if busy.replace(true) {
-                    post_from(&target, &FromWorker::Failed { message: "this worker is already training".into() }, None);
+                    post(&target, &FromWorker::Failed { message: "this worker is already training".into() }, None);
                     return;
                 }
                 let bytes = Reflect::get(&data_of(&ev), &"bytes".into()).ok().and_then(|b| b.dyn_into::<Uint8Array>().ok()).map(|a| a.to_vec());
@@ -161,16 +155,16 @@ pub fn train_worker_start() {
                         ToWorker::Pause | ToWorker::Resume => Ok(()),
                     };
                     if let Err(message) = r {
-                        post_from(&target, &FromWorker::Failed { message }, None);
+                        post(&target, &FromWorker::Failed { message }, None);
                     }
                 });
             }
-            Err(e) => post_from(&target, &FromWorker::Failed { message: format!("unreadable message: {e}") }, None),
+            Err(e) => post(&target, &FromWorker::Failed { message: format!("unreadable message: {e}") }, None),
         }
     });
     let _ = Reflect::set(&scope, &"onmessage".into(), onmessage.as_ref());
     onmessage.forget();
-    post_from(&scope, &FromWorker::Ready, None);
+    post(&scope, &FromWorker::Ready, None);
 }
 
 fn data_of(ev: &JsValue) -> JsValue {
@@ -186,15 +180,12 @@ async fn between_chunks(paused: &Cell<bool>) {
 }
 
 async fn unet_train(target: &JsValue, paused: &Cell<bool>, pixels: Vec<u8>, job: UNetJob) -> Result<(), String> {
-    use memgen_models::unet::{snapshot, to_model, UNetConfig, UNetTrainConfig, UNetTraining};
-    let UNetJob { hwc, seed, steps, batch, chunk } = job;
-    let [h, w, c] = hwc;
-    let net = UNetConfig { channels: c, height: h, width: w, base_channels: 16, groups: 8 };
-    let mut config = UNetTrainConfig::browser(net);
-    config.steps = steps;
-    config.batch = batch;
+    use memgen_models::unet::{snapshot, to_model, UNetTraining};
+    let UNetJob { config, seed, chunk } = job;
+    let (net, steps) = (config.net, config.steps);
+    let (h, w, c) = (net.height, net.width, net.channels);
     let lab = LabDevice::gpu().await.map_err(|e| format!("WebGPU is not available in the worker: {e}"))?;
-    post_from(target, &FromWorker::Device { label: format!("WebGPU · {}", lab.describe()) }, None);
+    post(target, &FromWorker::Device { label: format!("WebGPU · {}", lab.describe()) }, None);
     let mut run = UNetTraining::new(config, &to_model(&pixels, h, w, c), seed, &lab.device)?;
     let t0 = compute::now_ms();
     while !run.finished() {
@@ -204,11 +195,11 @@ async fn unet_train(target: &JsValue, paused: &Cell<bool>, pixels: Vec<u8>, job:
             return Err("training diverged (non-finite loss)".into());
         }
         let secs = (compute::now_ms() - t0) / 1000.0;
-        post_from(target, &FromWorker::Progress { done: run.steps_done(), total: steps, losses, secs }, None);
+        post(target, &FromWorker::Progress { done: run.steps_done(), total: steps, losses, secs }, None);
     }
     let bytes = snapshot::encode_weights_async(&run.ema_model(), &net).await?;
-    post_from(target, &FromWorker::Weights { done: run.steps_done() }, Some(&bytes));
-    post_from(target, &FromWorker::Finished { done: run.steps_done() }, None);
+    post(target, &FromWorker::Weights { done: run.steps_done() }, Some(&bytes));
+    post(target, &FromWorker::Finished { done: run.steps_done() }, None);
     Ok(())
 }
 
@@ -218,7 +209,7 @@ async fn toy_train(target: &JsValue, paused: &Cell<bool>, job: ToyJob) -> Result
         return Err("nothing to train: no points, no steps or a bad learning rate".into());
     }
     let lab = LabDevice::gpu().await.map_err(|e| format!("WebGPU is not available in the worker: {e}"))?;
-    post_from(target, &FromWorker::Device { label: format!("WebGPU · {}", lab.describe()) }, None);
+    post(target, &FromWorker::Device { label: format!("WebGPU · {}", lab.describe()) }, None);
     let mut config = ToyTrainConfig::browser();
     config.steps = steps;
     config.lr = lr;
@@ -232,17 +223,17 @@ async fn toy_train(target: &JsValue, paused: &Cell<bool>, job: ToyJob) -> Result
         let losses = run.run_steps(chunk).await?;
         let done = run.steps_done();
         let secs = (compute::now_ms() - t0) / 1000.0;
-        post_from(target, &FromWorker::Progress { done, total: steps, losses, secs }, None);
+        post(target, &FromWorker::Progress { done, total: steps, losses, secs }, None);
         if done >= next_weights || run.finished() {
             next_weights = done + weights_every;
             let mut meta = BTreeMap::new();
             meta.insert("steps_done".to_string(), done.to_string());
             meta.insert("seed".to_string(), seed.to_string());
             let bytes = checkpoint::encode_f32_async(&run.ema_model(), &net, &meta).await?;
-            post_from(target, &FromWorker::Weights { done }, Some(&bytes));
+            post(target, &FromWorker::Weights { done }, Some(&bytes));
         }
         if run.finished() {
-            post_from(target, &FromWorker::Finished { done }, None);
+            post(target, &FromWorker::Finished { done }, None);
             return Ok(());
         }
     }
@@ -281,7 +272,7 @@ impl WorkerHandle {
             if msg == FromWorker::Ready {
                 r2.set(true);
                 for (m, b) in q2.borrow_mut().drain(..) {
-                    post_to(&w2, &m, b.as_deref());
+                    post(&w2, &m, b.as_deref());
                 }
             }
             (on_message_cb.borrow_mut())(msg, bytes);
@@ -303,7 +294,7 @@ impl WorkerHandle {
     /// Sends `msg` with `bytes` beside it (under `bytes`), now or once the worker is ready.
     pub fn send_with(&self, msg: ToWorker, bytes: Option<Vec<u8>>) {
         if self.ready.get() {
-            post_to(&self.worker, &msg, bytes.as_deref());
+            post(&self.worker, &msg, bytes.as_deref());
         } else {
             self.queue.borrow_mut().push((msg, bytes));
         }
@@ -316,9 +307,6 @@ impl Drop for WorkerHandle {
     }
 }
 
-fn post_to(worker: &JsValue, msg: &ToWorker, bytes: Option<&[u8]>) {
-    post(worker, msg, bytes);
-}
 
 #[cfg(test)]
 mod tests {

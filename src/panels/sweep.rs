@@ -701,22 +701,20 @@ impl LiveCtl {
 async fn train_in_tab(
     sub: &crate::panels::datasets::SubsetK,
     tc: memgen_models::unet::UNetTrainConfig,
-    cfg: &LiveSettings,
+    cfg: LiveSettings,
     device: &burn::tensor::Device,
     ctl: LiveCtl,
     gen: u64,
 ) -> Result<memgen_models::unet::UNet, String> {
     use memgen_models::unet::{to_model, UNetTraining};
     let ([h, w, c], k) = (sub.hwc, sub.k);
-    let device = device.clone();
-    let cfg = *cfg;
     let images = to_model(&sub.pixels, h, w, c);
     // Training is kept in browser storage (weights, EMA, Adam state, step, losses) every
     // SNAPSHOT_EVERY_MS, so a reload goes on from there: the resumed run is the same run.
     let snap_key = point_key(sub, &cfg, k).replacen("memgen-sweep-point:", TRAIN_SNAPSHOT_PREFIX, 1);
     let stored = storage_get(&snap_key).ok().flatten().and_then(|v| serde_json::from_str::<StoredTraining>(&v).ok());
     let mut run = match stored.and_then(|st| unbase64(&st.snapshot).map(|b| (b, st.losses))) {
-        Some((bytes, losses)) => match UNetTraining::resume(tc, &images, cfg.seed, &device, &bytes) {
+        Some((bytes, losses)) => match UNetTraining::resume(tc, &images, cfg.seed, device, &bytes) {
             Ok(r) => {
                 ctl.losses.set(losses);
                 ctl.status.set(format!("Resumed training at step {} from this browser's storage.", r.steps_done()));
@@ -725,10 +723,10 @@ async fn train_in_tab(
             Err(e) => {
                 let _ = storage_remove(&snap_key);
                 ctl.status.set(format!("The stored training state could not be used ({e}); training from the start."));
-                UNetTraining::new(tc, &images, cfg.seed, &device)?
+                UNetTraining::new(tc, &images, cfg.seed, device)?
             }
         },
-        None => UNetTraining::new(tc, &images, cfg.seed, &device)?,
+        None => UNetTraining::new(tc, &images, cfg.seed, device)?,
     };
     ctl.resumed_at.set(run.steps_done());
     ctl.phase.set("training".into());
@@ -779,7 +777,7 @@ async fn train_in_worker(
     let handle = WorkerHandle::spawn(TRAIN_WORKER_URL, move |m, b| {
         let _ = tx.unbounded_send((m, b));
     })?;
-    handle.send_with(ToWorker::UnetTrain(UNetJob { hwc: sub.hwc, seed, steps: tc.steps, batch: tc.batch, chunk: 1 }), Some(sub.pixels.to_vec()));
+    handle.send_with(ToWorker::UnetTrain(UNetJob { config: tc, seed, chunk: 1 }), Some(sub.pixels.to_vec()));
     ctl.resumed_at.set(0);
     ctl.phase.set("training".into());
     ctl.status.set(format!("{}starting the training worker (WebGPU)…", ctl.sweep_label.get_untracked()));
@@ -841,7 +839,7 @@ async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, gpu:
     tc.batch = cfg.batch;
     let device = memgen_models::device::LabDevice::cpu().device;
     let plain = device.clone().inner();
-    let ema = if gpu { train_in_worker(&sub, tc, cfg.seed, ctl, gen, &plain).await? } else { train_in_tab(&sub, tc, &cfg, &device, ctl, gen).await? };
+    let ema = if gpu { train_in_worker(&sub, tc, cfg.seed, ctl, gen, &plain).await? } else { train_in_tab(&sub, tc, cfg, &device, ctl, gen).await? };
     ctl.phase.set("sampling".into());
     let sampler = SamplerConfig { kind: SamplerKind::Ddim, steps: cfg.sampler_steps };
     let n_synth = cfg.sprime_mult * k;

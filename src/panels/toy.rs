@@ -318,7 +318,6 @@ pub fn ToyPanel() -> impl IntoView {
     // the tab responsive), or on WebGPU in a dedicated worker (src/worker.rs): burn builds its
     // kernels and waits on the GPU queue there, never on the page's thread. Sampling, arrows
     // and the ODE energy run here on the CPU backend with the weights the worker sends.
-    let gpu = false;
     let toy_device = || memgen_models::device::LabDevice::cpu().device;
     // WebGPU by default on a hardware adapter; on a software one (SwiftShader) the worker runs
     // ~0.3 steps/s against ~9 for the CPU backend in this tab, so there it is opt-in.
@@ -423,7 +422,7 @@ pub fn ToyPanel() -> impl IntoView {
                     return;
                 }
                 let Some(mut run) = RUN.with(|r| r.borrow_mut().take()) else { return };
-                let chunk = if gpu { 4 } else { 2 };
+                let chunk = 2;
                 let res = run.run_steps(chunk).await;
                 let (done, total, finished) = (run.steps_done(), run.config.steps, run.finished());
                 RUN.with(|r| *r.borrow_mut() = Some(run));
@@ -526,18 +525,15 @@ pub fn ToyPanel() -> impl IntoView {
         RUN.with(|r| *r.borrow_mut() = Some(run));
         train_loop(gen);
     };
-    let in_worker = || WORKER.with(|w| w.borrow().is_some());
+    // Sends `m` to the training worker; false when training runs in this tab.
+    let to_worker = |m: ToWorker| WORKER.with(|w| w.borrow().as_ref().map(|h| h.send(m)).is_some());
     let pause = move |_| {
-        if in_worker() {
-            WORKER.with(|w| w.borrow().as_ref().map(|h| h.send(ToWorker::Pause)));
-        }
+        to_worker(ToWorker::Pause);
         phase.set(Phase::Paused);
     };
     let resume = move |_| {
         phase.set(Phase::Training);
-        if in_worker() {
-            WORKER.with(|w| w.borrow().as_ref().map(|h| h.send(ToWorker::Resume)));
-        } else {
+        if !to_worker(ToWorker::Resume) {
             train_loop(run_gen.get_value());
         }
     };
@@ -565,7 +561,7 @@ pub fn ToyPanel() -> impl IntoView {
             let config = EulerMaruyama { steps: 1000, t_end: 1e-3, count: s.samples };
             let mut run = Sampling::new(model, config, &device, NoiseStream::new(s.seed, STREAM_NOISE));
             let mut ideal = Sampling::new(IdealScore::new(&pts, &device), config, &device, NoiseStream::new(s.seed, STREAM_NOISE));
-            let chunk = if gpu { 50 } else { 10 };
+            let chunk = 10;
             while !run.finished() {
                 if run_gen.get_value() != gen {
                     return;
@@ -583,10 +579,9 @@ pub fn ToyPanel() -> impl IntoView {
                 phase.set(Phase::Failed("could not read the samples back".into()));
                 return;
             };
-            let near = |r: f32| {
-                x.iter().filter(|p| pts.iter().any(|y| ((p[0] - y[0]).powi(2) + (p[1] - y[1]).powi(2)).sqrt() <= r)).count() as f64
-                    / x.len().max(1) as f64
-            };
+            // Each sample's distance to its nearest training point, once.
+            let nearest: Vec<f32> = x.iter().map(|p| pts.iter().map(|y| (p[0] - y[0]).hypot(p[1] - y[1])).fold(f32::INFINITY, f32::min)).collect();
+            let near = |r: f32| nearest.iter().filter(|d| **d <= r).count() as f64 / nearest.len().max(1) as f64;
             near_fraction.set(Some((near(0.1), near(0.25))));
             samples.set(x.clone());
             ideal_samples.set(xi);
@@ -623,7 +618,7 @@ pub fn ToyPanel() -> impl IntoView {
         let device = toy_device();
         status.set("Integrating the probability-flow ODE over the grid…".into());
         spawn_local(async move {
-            let (n, steps) = if gpu { (32, 60) } else { (16, 20) };
+            let (n, steps) = (16, 20);
             let grid = grid_points(n, LO, HI);
             let mut cfg = OdeConfig::with_train(&pts);
             cfg.steps = steps;

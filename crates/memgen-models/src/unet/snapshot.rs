@@ -24,18 +24,37 @@ use super::{ParamAdam, UNet};
 /// Format tag stored under `format`.
 pub const SNAPSHOT_FORMAT: &str = "memgen-unet-run/1";
 
-/// Every float parameter of a module: its id, shape and values.
-struct Collect {
-    out: Vec<(u64, Vec<usize>, Result<Vec<f32>, String>)>,
+/// Every float parameter of a module, in its order: id, shape and the values flattened (on the
+/// plain device, nothing read back yet).
+struct Params {
+    out: Vec<(u64, Vec<usize>, Tensor<1>)>,
 }
 
-impl ModuleVisitor for Collect {
+impl ModuleVisitor for Params {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let t = param.val().inner();
         let shape = t.dims().to_vec();
-        let values = t.into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"));
-        self.out.push((param.id.val(), shape, values));
+        self.out.push((param.id.val(), shape, t.flatten(0, D - 1)));
     }
+}
+
+fn params(m: &UNet) -> Vec<(u64, Vec<usize>, Tensor<1>)> {
+    let mut p = Params { out: Vec::new() };
+    m.visit(&mut p);
+    p.out
+}
+
+/// A stored f32 tensor's shape and values; NaN or infinite values are an error.
+fn read_f32(st: &safetensors::SafeTensors<'_>, name: &str) -> Result<(Vec<usize>, Vec<f32>), String> {
+    let v = st.tensor(name).map_err(|_| format!("missing {name}"))?;
+    if v.dtype() != Dtype::F32 {
+        return Err(format!("{name}: not f32"));
+    }
+    let f: Vec<f32> = v.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    if f.iter().any(|x| !x.is_finite()) {
+        return Err(format!("{name}: NaN or infinite values"));
+    }
+    Ok((v.shape().to_vec(), f))
 }
 
 /// Replaces every float parameter, in order, by the next stored values (and id, when given).
@@ -66,10 +85,9 @@ impl ModuleMapper for Restore {
     }
 }
 
+/// Every parameter's id, shape and values, read back synchronously.
 fn collect(m: &UNet) -> Result<Vec<(u64, Vec<usize>, Vec<f32>)>, String> {
-    let mut c = Collect { out: Vec::new() };
-    m.visit(&mut c);
-    c.out.into_iter().map(|(id, s, v)| v.map(|v| (id, s, v))).collect()
+    params(m).into_iter().map(|(id, s, t)| t.into_data().try_to_vec::<f32>().map(|v| (id, s, v)).map_err(|e| format!("{e:?}"))).collect()
 }
 
 fn restore(m: UNet, values: Vec<(Vec<usize>, Vec<f32>)>, ids: Option<Vec<u64>>) -> Result<UNet, String> {
@@ -85,17 +103,6 @@ fn restore(m: UNet, values: Vec<(Vec<usize>, Vec<f32>)>, ids: Option<Vec<u64>>) 
     Ok(m)
 }
 
-/// Every float parameter's tensor (plain device), in the module's order.
-struct Tensors {
-    out: Vec<Tensor<1>>,
-}
-
-impl ModuleVisitor for Tensors {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        self.out.push(param.val().inner().flatten(0, D - 1));
-    }
-}
-
 /// Format tag of [`encode_weights_async`]'s files.
 pub const WEIGHTS_FORMAT: &str = "memgen-unet-weights/1";
 
@@ -103,10 +110,8 @@ pub const WEIGHTS_FORMAT: &str = "memgen-unet-weights/1";
 /// [`UNetConfig`](super::UNetConfig) as JSON under `net`), read back asynchronously: works on
 /// every backend, WebGPU in a browser included. The training worker sends its EMA weights so.
 pub async fn encode_weights_async(model: &UNet, net: &super::UNetConfig) -> Result<Vec<u8>, String> {
-    let mut t = Tensors { out: Vec::new() };
-    model.visit(&mut t);
-    let mut bufs = Vec::with_capacity(t.out.len());
-    for (i, p) in t.out.into_iter().enumerate() {
+    let mut bufs = Vec::new();
+    for (i, (_, _, p)) in params(model).into_iter().enumerate() {
         let v = p.into_data_async().await.map_err(|e| format!("{e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
         bufs.push((format!("w.{i}"), vec![v.len()], v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()));
     }
@@ -131,24 +136,14 @@ pub fn decode_weights(bytes: &[u8], device: &burn::tensor::Device) -> Result<(UN
     net.validate().map_err(|e| e.to_string())?;
     let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| format!("not a weights file: {e}"))?;
     let fresh = net.init(device, &mut memgen_core::spec::NoiseStream::new(0, 0));
-    let mut t = Tensors { out: Vec::new() };
-    fresh.visit(&mut t);
-    let mut values = Vec::with_capacity(t.out.len());
-    for i in 0..t.out.len() {
-        let name = format!("w.{i}");
-        let v = st.tensor(&name).map_err(|_| format!("missing {name}"))?;
-        let f: Vec<f32> = v.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-        if f.iter().any(|x| !x.is_finite()) {
-            return Err(format!("{name}: NaN or infinite values"));
+    // Shapes come from the fresh network (stored flat); the element counts must match.
+    let mut shaped = Vec::new();
+    for (i, (_, shape, _)) in params(&fresh).into_iter().enumerate() {
+        let (_, v) = read_f32(&st, &format!("w.{i}"))?;
+        if shape.iter().product::<usize>() != v.len() {
+            return Err("a tensor does not fit the network".into());
         }
-        values.push(f);
-    }
-    // Shapes come from the fresh network; restore checks the element counts.
-    let mut c = Collect { out: Vec::new() };
-    fresh.visit(&mut c);
-    let shaped: Vec<(Vec<usize>, Vec<f32>)> = c.out.iter().map(|(_, s, _)| s.clone()).zip(values).collect();
-    if shaped.iter().any(|(s, v)| s.iter().product::<usize>() != v.len()) {
-        return Err("a tensor does not fit the network".into());
+        shaped.push((shape, v));
     }
     Ok((restore(fresh, shaped, None)?, net))
 }
@@ -224,17 +219,7 @@ impl UNetTraining {
             .flatten()
             .ok_or("bad parameter ids in the snapshot")?;
         let st = safetensors::SafeTensors::deserialize(snapshot).map_err(|e| format!("not a training snapshot: {e}"))?;
-        let tensor = |name: &str| -> Result<(Vec<usize>, Vec<f32>), String> {
-            let v = st.tensor(name).map_err(|_| format!("missing {name}"))?;
-            if v.dtype() != Dtype::F32 {
-                return Err(format!("{name}: not f32"));
-            }
-            let f: Vec<f32> = v.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-            if f.iter().any(|x| !x.is_finite()) {
-                return Err(format!("{name}: NaN or infinite values"));
-            }
-            Ok((v.shape().to_vec(), f))
-        };
+        let tensor = |name: &str| read_f32(&st, name);
         let read = |prefix: &str| -> Result<Vec<(Vec<usize>, Vec<f32>)>, String> { (0..ids.len()).map(|i| tensor(&format!("{prefix}.{i}"))).collect() };
         let (model_v, ema_v) = (read("model")?, read("ema")?);
         let times: Vec<Option<usize>> = meta
