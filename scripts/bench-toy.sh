@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): training steps/s of the 2-D toy's score network, natively with burn
-# (ndarray and flex CPU backends; wgpu — on lavapipe when no GPU is present) against PyTorch on the CPU, same
+# (ndarray and flex CPU backends; wgpu — on lavapipe when no GPU is present), and the fused CPU trainer
+# (memgen_models::toy::fused, `memgen toy --engine fused`) on all cores and on one, against PyTorch on the CPU, same
 # network, batch and step (draw + forward + backward + Adam + EMA), same machine, interleaved.
 #
 #   scripts/bench-toy.sh [steps=300] [batch=512] [rounds=2]
@@ -25,12 +26,14 @@ rate() { sed -n 's/.*"steps_per_s": \([0-9.]*\).*/\1/p' | tail -1; }
 for r in $(seq 1 "$ROUNDS"); do
   B=$("$BIN" cpu "$STEPS" "$BATCH"); echo "$B"
   F=$("$BIN" flex "$STEPS" "$BATCH"); echo "$F"
+  U=$("$BIN" fused "$STEPS" "$BATCH"); echo "$U"
+  U1=$("$BIN" fused1 "$STEPS" "$BATCH"); echo "$U1"
   if [ -x "$TORCH_PY" ]; then
     # PyTorch with 1 thread and with its default (all cores): on a loaded machine its OpenMP
     # threads oversubscribe the cores and the default collapses, so report both.
     T1=$("$TORCH_PY" tests/reference/toy_torch.py --steps "$STEPS" --batch "$BATCH" --threads 1 2>/dev/null); echo "$T1"
     T=$("$TORCH_PY" tests/reference/toy_torch.py --steps "$STEPS" --batch "$BATCH" 2>/dev/null); echo "$T"
-    for pair in "ndarray:$B" "flex:$F"; do
+    for pair in "ndarray:$B" "flex:$F" "fused:$U" "fused1:$U1"; do
       name=${pair%%:*}; res=${pair#*:}
       echo "round $r: burn-$name / pytorch-cpu(1 thread) = $(python3 -c "print(round($(echo "$res" | rate)/$(echo "$T1" | rate), 3))"), / pytorch-cpu(default threads) = $(python3 -c "print(round($(echo "$res" | rate)/$(echo "$T" | rate), 3))")"
     done

@@ -826,7 +826,7 @@ fn b64(bytes: &[u8]) -> String {
 /// pixel space p/255, the CLI's metric) and returns the gallery of every sample.
 async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, gpu: bool, ctl: LiveCtl, gen: u64) -> Result<Gallery, String> {
     use memgen_core::spec::NoiseStream;
-    use memgen_models::unet::{quantize_u8, to_packed, ImageSampling, SamplerConfig, SamplerKind, UNetConfig, UNetTrainConfig, STREAM_UNET_EVAL, STREAM_UNET_SYNTHETIC};
+    use memgen_models::unet::{quantize_u8, to_packed, ImageSampling, SamplerConfig, UNetConfig, UNetTrainConfig, STREAM_UNET_EVAL, STREAM_UNET_SYNTHETIC};
     let [h, w, c] = sub.hwc;
     let d = h * w * c;
     let k = sub.k;
@@ -841,7 +841,7 @@ async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, gpu:
     let plain = device.clone().inner();
     let ema = if gpu { train_in_worker(&sub, tc, cfg.seed, ctl, gen, &plain).await? } else { train_in_tab(&sub, tc, cfg, &device, ctl, gen).await? };
     ctl.phase.set("sampling".into());
-    let sampler = SamplerConfig { kind: SamplerKind::Ddim, steps: cfg.sampler_steps };
+    let sampler = SamplerConfig::ddim(cfg.sampler_steps);
     let n_synth = cfg.sprime_mult * k;
     let total = (cfg.eval + n_synth) * cfg.sampler_steps;
     let mut evals_done = 0usize;

@@ -34,6 +34,15 @@ struct Cli {
     command: Command,
 }
 
+/// Which code trains `memgen toy`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ToyEngine {
+    /// burn's autodiff on the flex CPU backend (the code the browser runs)
+    Burn,
+    /// the fused CPU trainer: same network, batches, Adam and EMA, hand-written, all cores
+    Fused,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum RuleArg {
     /// Paper's Eqs. 4–6: d1/(d2+ε) ≤ δ_m; d1'/(d1+d1'+ε) ≤ δ_s (ε = 1e-6)
@@ -223,6 +232,11 @@ enum Command {
         /// Time of the checkpoint's energy grid (paper: 0.25 for K = 2, 0.15 otherwise)
         #[arg(long)]
         energy_t: Option<f64>,
+        /// Training engine: burn (burn's autodiff on its flex CPU backend, the code the browser
+        /// runs) or fused (the same network, batches, Adam and EMA as one hand-written CPU pass
+        /// on all cores, checked against burn; faster, see scripts/bench-toy.sh)
+        #[arg(long, value_enum, default_value = "burn")]
+        engine: ToyEngine,
     },
     /// The paper's Fig. 2 measurement over K on a dataset: for each K of the shard, S_K (the
     /// seeded nested subset, as `memgen export`), train the small UNet (or take the ideal
@@ -266,6 +280,10 @@ enum Command {
         /// Sampler steps, 1..=1000 [default: 100 for ddim, 1000 for ddpm]
         #[arg(long)]
         sampler_steps: Option<usize>,
+        /// Do not clamp the predicted clean image x̂_0 to [−1, 1] at each sampler step (the
+        /// default clamps, as Ho et al.'s and the guided-diffusion samplers do)
+        #[arg(long)]
+        no_clip: bool,
         /// Images per sampling batch (results depend on it: keep it fixed within a sweep)
         #[arg(long, default_value_t = 256)]
         sample_batch: usize,
@@ -400,17 +418,22 @@ fn run(cli: Cli) -> Result<Value, CliError> {
         }
         Command::Import { input, size, colour, out } => data::import(&input, size, colour, &out),
         Command::Sweep {
-            dataset, ks, shard, model, steps, batch, lr, base_channels, eval, sprime_mult, sampler, sampler_steps,
+            dataset, ks, shard, model, steps, batch, lr, base_channels, eval, sprime_mult, sampler, sampler_steps, no_clip,
             sample_batch, bootstrap, delta_m, delta_s, gallery, save_samples, seed, out, device, data_dir,
         } => sweep::sweep(
             sweep::SweepArgs {
-                dataset, ks, shard, model, steps, batch, lr, base_channels, eval, sprime_mult, sampler, sampler_steps,
+                dataset, ks, shard, model, steps, batch, lr, base_channels, eval, sprime_mult, sampler, sampler_steps, no_clip,
                 sample_batch, bootstrap, delta_m, delta_s, gallery, save_samples, seed, out, device, data_dir,
             },
             std::env::args().collect(),
         ),
         Command::Merge { dirs, out } => bundle::merge(&dirs, &out, std::env::args().collect()),
-        Command::Toy { k, seed, steps, samples, preset, out_samples, out_train, out_checkpoint, energy_t } => {
+        Command::Toy { k, seed, steps, samples, preset, out_samples, out_train, out_checkpoint, energy_t, engine } => {
+            let backend = match engine {
+                ToyEngine::Burn => memgen_models::toy::NativeBackend::Cpu,
+                ToyEngine::Fused => memgen_models::toy::NativeBackend::Fused,
+            };
+            let engine_flag = if engine == ToyEngine::Fused { " --engine fused" } else { "" };
             let preset = memgen_models::toy::ToyPreset::parse(&preset)
                 .ok_or_else(|| CliError::Input(format!("unknown preset {preset:?}: use browser or paper")))?;
             if k == 0 || samples == 0 {
@@ -425,15 +448,18 @@ fn run(cli: Cli) -> Result<Value, CliError> {
                     // The command that remakes this file (steps 0 = the preset's, left out).
                     let steps_flag = if steps == 0 { String::new() } else { format!(" --steps {steps}") };
                     let command = format!(
-                        "memgen toy --k {k} --seed {seed}{steps_flag} --samples {samples} --preset {} --energy-t {t} --out-checkpoint toy-k{k}.safetensors",
+                        "memgen toy --k {k} --seed {seed}{steps_flag} --samples {samples} --preset {} --energy-t {t}{engine_flag} --out-checkpoint toy-k{k}.safetensors",
                         format!("{preset:?}").to_lowercase()
                     );
-                    let (out, bytes) = memgen_models::toy::run::toy_run_checkpoint(k, seed, steps, samples, preset, t, &command)
+                    let (out, bytes) = memgen_models::toy::run::toy_run_checkpoint(k, seed, steps, samples, preset, t, backend, &command)
                         .map_err(CliError::Input)?;
                     std::fs::write(path, bytes).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?;
                     out
                 }
-                None => memgen_models::toy::run::toy_run(k, seed, steps, samples, preset).map_err(CliError::Input)?,
+                None => {
+                    let config = memgen_models::toy::ToyTrainConfig::preset(preset, k);
+                    memgen_models::toy::run::toy_run_with(k, seed, steps, samples, config, backend).map_err(CliError::Input)?
+                }
             };
             write_points(&out_samples, &out.samples)?;
             write_points(&out_train, &out.train)?;

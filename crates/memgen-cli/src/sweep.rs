@@ -80,6 +80,7 @@ pub struct SweepArgs {
     pub sprime_mult: Option<usize>,
     pub sampler: SamplerArg,
     pub sampler_steps: Option<usize>,
+    pub no_clip: bool,
     pub sample_batch: usize,
     pub bootstrap: usize,
     pub delta_m: Option<f64>,
@@ -365,10 +366,12 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
         SamplerArg::Ddpm => SamplerConfig {
             kind: SamplerKind::Ddpm,
             steps: a.sampler_steps.unwrap_or(1000),
+            clip: !a.no_clip,
         },
         SamplerArg::Ddim => SamplerConfig {
             kind: SamplerKind::Ddim,
             steps: a.sampler_steps.unwrap_or(100),
+            clip: !a.no_clip,
         },
     };
     if !(1..=1000).contains(&sampler.steps) {

@@ -1,5 +1,7 @@
 //! Training steps/s of the toy network natively (benchmark, not a test).
-//! `cargo run --release -p memgen-models --example bench_toy -- [cpu|wgpu] [steps] [batch]`
+//! `cargo run --release -p memgen-models --example bench_toy -- [cpu|flex|fused|fused1|wgpu] [steps] [batch]`
+//! (`cpu` = burn ndarray, `flex` = burn flex, `fused` = the fused CPU trainer on all cores,
+//! `fused1` = on one thread)
 //! Prints one JSON line. Each step = batch draw + forward + backward + Adam + EMA update,
 //! as in `tests/reference/toy_torch.py`. Losses are read back once per 50-step chunk.
 
@@ -21,7 +23,7 @@ fn main() {
             }
         },
         #[allow(deprecated)]
-        "flex" => Device::flex(),
+        "flex" | "fused" | "fused1" => Device::flex(),
         #[allow(deprecated)]
         _ => Device::ndarray(),
     };
@@ -30,7 +32,11 @@ fn main() {
     config.batch = batch;
     let warmup = 30;
     config.steps = warmup + steps;
-    let mut run = ToyTraining::new(config, &pts, 0, &device);
+    let mut run = match backend.as_str() {
+        "fused" => ToyTraining::new_fused(config, &pts, 0, 0, &device),
+        "fused1" => ToyTraining::new_fused(config, &pts, 0, 1, &device),
+        _ => ToyTraining::new(config, &pts, 0, &device),
+    };
     pollster::block_on(run.run_steps(warmup)).unwrap();
     let t0 = Instant::now();
     let mut last = 0.0;

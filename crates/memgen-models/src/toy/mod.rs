@@ -15,6 +15,8 @@ pub mod centroids;
 pub mod checkpoint;
 pub mod energy;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod fused;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod run;
 pub mod sampler;
 pub mod training;
@@ -91,13 +93,24 @@ pub struct ToyScoreNet {
     output: Linear,
 }
 
-/// A linear layer initialised like PyTorch's `nn.Linear` (weights and bias `U(−k, k)`,
-/// `k = 1/√d_in`), drawn from `noise` so that every initial weight follows the seed.
-fn seeded_linear(d_in: usize, d_out: usize, device: &Device, noise: &mut impl NoiseSource) -> Linear {
+/// Weights and bias of a linear layer initialised like PyTorch's `nn.Linear` (`U(−k, k)`,
+/// `k = 1/√d_in`), drawn from `noise` (weights `[d_in, d_out]` row-major first, then the bias),
+/// so that every initial weight follows the seed.
+pub(crate) fn draw_linear(d_in: usize, d_out: usize, noise: &mut impl NoiseSource) -> (Vec<f32>, Vec<f32>) {
     let k = 1.0 / (d_in as f64).sqrt();
     let mut draw = |n: usize| -> Vec<f32> { (0..n).map(|_| ((2.0 * noise.uniform() - 1.0) * k) as f32).collect() };
     let w = draw(d_in * d_out);
     let b = draw(d_out);
+    (w, b)
+}
+
+/// The frozen Fourier frequencies: `half` normals times `scale`.
+pub(crate) fn draw_fourier(half: usize, scale: f64, noise: &mut impl NoiseSource) -> Vec<f32> {
+    (0..half).map(|_| (noise.normal() * scale) as f32).collect()
+}
+
+fn seeded_linear(d_in: usize, d_out: usize, device: &Device, noise: &mut impl NoiseSource) -> Linear {
+    let (w, b) = draw_linear(d_in, d_out, noise);
     Linear {
         weight: Param::from_tensor(Tensor::from_data(TensorData::new(w, [d_in, d_out]), device)),
         bias: Some(Param::from_tensor(Tensor::from_data(TensorData::new(b, [d_out]), device))),
@@ -109,7 +122,7 @@ impl ToyNetConfig {
     /// (frequencies first, then each layer's weights and bias in forward order).
     pub fn init(&self, device: &Device, noise: &mut impl NoiseSource) -> ToyScoreNet {
         let half = self.fourier_features / 2;
-        let w: Vec<f32> = (0..half).map(|_| (noise.normal() * self.fourier_scale) as f32).collect();
+        let w = draw_fourier(half, self.fourier_scale, noise);
         let h = self.hidden;
         let fourier_w = Param::from_tensor(Tensor::from_data(TensorData::new(w, [1, half]), device)).set_require_grad(false);
         let time1 = seeded_linear(2 * half, h, device, noise);

@@ -1,6 +1,6 @@
 //! One-call native entry point for the CLI (`memgen toy`): train, sample, return everything.
 
-use super::{circle_points, sample, train, EulerMaruyama, ToyPreset, ToyTrainConfig, STREAM_TOY_SAMPLE};
+use super::{circle_points, sample, train, EulerMaruyama, ToyPreset, ToyTrainConfig, ToyTraining, STREAM_TOY_SAMPLE};
 use burn::tensor::Device;
 use memgen_core::spec::NoiseStream;
 
@@ -14,6 +14,9 @@ pub enum NativeBackend {
     /// burn's wgpu backend (a GPU, or lavapipe's software Vulkan); falls back to an error if
     /// no adapter is found.
     Wgpu,
+    /// The fused CPU trainer ([`super::fused`]: the same network, batches, Adam and EMA
+    /// without burn's graph, all cores); sampling and the energy then run on burn flex.
+    Fused,
 }
 
 /// Everything a `memgen toy` run produces.
@@ -59,11 +62,20 @@ pub fn toy_run_model(
     }
     let device = match backend {
         #[allow(deprecated)]
-        NativeBackend::Cpu => Device::flex(),
+        NativeBackend::Cpu | NativeBackend::Fused => Device::flex(),
         NativeBackend::Wgpu => Device::wgpu_options().init().map_err(|e| format!("no wgpu adapter: {e:?}"))?,
     };
     let train_pts = circle_points(k, seed);
-    let (run, losses) = pollster::block_on(train(config, &train_pts, seed, &device))?;
+    let (run, losses) = if backend == NativeBackend::Fused {
+        let mut run = ToyTraining::new_fused(config, &train_pts, seed, 0, &device);
+        let mut losses = Vec::with_capacity(config.steps);
+        while !run.finished() {
+            losses.extend(pollster::block_on(run.run_steps(500))?);
+        }
+        (run, losses)
+    } else {
+        pollster::block_on(train(config, &train_pts, seed, &device))?
+    };
     let em = EulerMaruyama { count: samples, ..EulerMaruyama::default() };
     let model = run.ema_model();
     let out = pollster::block_on(sample(model.clone(), em, &device.clone().inner(), NoiseStream::new(seed, STREAM_TOY_SAMPLE)))?;
@@ -84,10 +96,11 @@ pub fn toy_run_checkpoint(
     samples: usize,
     preset: ToyPreset,
     t: f64,
+    backend: NativeBackend,
     command: &str,
 ) -> Result<(ToyRunOutput, Vec<u8>), String> {
     let config = ToyTrainConfig::preset(preset, k);
-    let (out, model, device) = toy_run_model(k, seed, steps, samples, config, NativeBackend::Cpu)?;
+    let (out, model, device) = toy_run_model(k, seed, steps, samples, config, backend)?;
     let n = CHECKPOINT_GRID;
     let grid = super::grid_points(n, -1.5, 1.5);
     let energy = pollster::block_on(super::ode_energy(&model, &grid, t, &super::OdeConfig::with_train(&out.train), &device.clone().inner()))?;
@@ -100,6 +113,7 @@ pub fn toy_run_checkpoint(
         ("seed", seed.to_string()),
         ("steps", if steps > 0 { steps } else { config.steps }.to_string()),
         ("preset", format!("{preset:?}").to_lowercase()),
+        ("engine", format!("{backend:?}").to_lowercase()),
         ("lr", config.lr.to_string()),
         ("batch", config.batch.to_string()),
         ("ema_decay", config.ema_decay.to_string()),

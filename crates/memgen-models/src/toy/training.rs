@@ -113,14 +113,23 @@ pub fn circle_points(k: usize, seed: u64) -> Vec<[f32; 2]> {
         .collect()
 }
 
+/// What does the arithmetic of a run.
+enum Engine {
+    /// burn's autodiff on any device; the EMA lives on the plain device.
+    Burn { trainer: ToyTrainer, ema: ToyScoreNet },
+    /// The fused CPU trainer ([`super::fused`]); `plain` is where [`ToyTraining::ema_model`]
+    /// puts the weights.
+    #[cfg(not(target_arch = "wasm32"))]
+    Fused { trainer: Box<super::fused::FusedTrainer>, plain: Device },
+}
+
 /// A training run in progress: weights, optimizer state, EMA, seeded stream, step counter.
 /// Step it with [`run_steps`](ToyTraining::run_steps); between chunks the caller may pause,
 /// resume (call again) or cancel (drop it).
 pub struct ToyTraining {
     /// The run's configuration.
     pub config: ToyTrainConfig,
-    trainer: ToyTrainer,
-    ema: ToyScoreNet,
+    engine: Engine,
     points: Vec<f32>,
     rng: NoiseStream,
     order: EpochOrder,
@@ -142,8 +151,26 @@ impl ToyTraining {
         let ema = trainer.model.valid();
         ToyTraining {
             config,
-            trainer,
-            ema,
+            engine: Engine::Burn { trainer, ema },
+            points: points.iter().flatten().copied().collect(),
+            rng,
+            order: EpochOrder::new(points.len()),
+            step: 0,
+        }
+    }
+
+    /// A fresh run on the fused CPU trainer ([`super::fused`], native only): the same initial
+    /// weights, batches, loss, Adam and EMA as [`new`](Self::new) for the same seed, without
+    /// burn's graph. `threads = 0` uses all cores, 1 this thread only. [`ema_model`](Self::ema_model)
+    /// puts the weights on `device` (a plain CPU device).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new_fused(config: ToyTrainConfig, points: &[[f32; 2]], seed: u64, threads: usize, device: &Device) -> ToyTraining {
+        assert!(!points.is_empty(), "the toy needs at least one training point");
+        let mut rng = NoiseStream::new(seed, STREAM_TOY_TRAIN);
+        let trainer = super::fused::FusedTrainer::new(&config.net, config.lr, config.grad_clip, threads, &mut rng);
+        ToyTraining {
+            config,
+            engine: Engine::Fused { trainer: Box::new(trainer), plain: device.clone() },
             points: points.iter().flatten().copied().collect(),
             rng,
             order: EpochOrder::new(points.len()),
@@ -160,18 +187,30 @@ impl ToyTraining {
             return Ok(Vec::new());
         }
         let mut losses: Vec<Tensor<1>> = Vec::with_capacity(n);
+        let mut fused_losses: Vec<f32> = Vec::new();
         for _ in 0..n {
             let idx: Vec<usize> = (0..self.config.batch).map(|_| self.order.next(&mut self.rng)).collect();
             let batch = ToyBatch::from_indices(&self.points, &idx, &mut self.rng);
-            losses.push(self.trainer.step_deferred(&batch));
             let decay = if self.config.ema_warmup {
                 self.config.ema_decay.min((1.0 + self.step as f64) / (10.0 + self.step as f64))
             } else {
                 self.config.ema_decay
             };
-            let ema = std::mem::replace(&mut self.ema, self.trainer.model.valid());
-            self.ema = ema.ema_update(&self.trainer.model, decay);
+            match &mut self.engine {
+                Engine::Burn { trainer, ema } => {
+                    losses.push(trainer.step_deferred(&batch));
+                    let old = std::mem::replace(ema, trainer.model.valid());
+                    *ema = old.ema_update(&trainer.model, decay);
+                }
+                #[cfg(not(target_arch = "wasm32"))]
+                Engine::Fused { trainer, .. } => {
+                    fused_losses.push(trainer.step_with_ema(&batch, decay));
+                }
+            }
             self.step += 1;
+        }
+        if losses.is_empty() {
+            return Ok(fused_losses);
         }
         let data = Tensor::cat(losses, 0).into_data_async().await.map_err(|e| format!("{e:?}"))?;
         data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))
@@ -189,12 +228,20 @@ impl ToyTraining {
 
     /// The EMA weights on the plain (non-autodiff) device: the model to sample with.
     pub fn ema_model(&self) -> ToyScoreNet {
-        self.ema.clone()
+        match &self.engine {
+            Engine::Burn { ema, .. } => ema.clone(),
+            #[cfg(not(target_arch = "wasm32"))]
+            Engine::Fused { trainer, plain } => trainer.ema.to_burn(plain),
+        }
     }
 
     /// The current (raw) weights on the plain device.
     pub fn model(&self) -> ToyScoreNet {
-        self.trainer.model.valid()
+        match &self.engine {
+            Engine::Burn { trainer, .. } => trainer.model.valid(),
+            #[cfg(not(target_arch = "wasm32"))]
+            Engine::Fused { trainer, plain } => trainer.net.to_burn(plain),
+        }
     }
 
     /// The training points.
@@ -205,7 +252,11 @@ impl ToyTraining {
     /// The Adam learning rate; may be changed between chunks.
     pub fn set_lr(&mut self, lr: f64) {
         self.config.lr = lr;
-        self.trainer.lr = lr;
+        match &mut self.engine {
+            Engine::Burn { trainer, .. } => trainer.lr = lr,
+            #[cfg(not(target_arch = "wasm32"))]
+            Engine::Fused { trainer, .. } => trainer.lr = lr,
+        }
     }
 }
 

@@ -8,6 +8,15 @@
 //!   `x ← (x − β'_τ/√(1 − ᾱ_τ) ε̂)/√α'_τ + √β'_τ z`, no noise on the last step. With all
 //!   1000 steps this is Ho et al.'s sampler (`σ_t² = β_t`), the same formula as
 //!   [`DdpmSchedule::ancestral_step`]; with fewer it is the respaced sampler of Nichol & Dhariwal.
+//!
+//! With [`SamplerConfig::clip`] (the default, as in Ho et al.'s code and the improved- /
+//! guided-diffusion samplers the paper's models use) `x̂_0` is clamped to `[−1, 1]` at every
+//! step: DDPM then takes the posterior mean `μ = √ᾱ_τ' β'_τ/(1 − ᾱ_τ) x̂_0 + √α'_τ (1 − ᾱ_τ')/(1 − ᾱ_τ) x`
+//! (equal to the ε form above when nothing is clamped), and DDIM re-derives
+//! `ε̂ = (x − √ᾱ_τ x̂_0)/√(1 − ᾱ_τ)` from the clamped `x̂_0`. Near `T`, `x̂_0` divides by
+//! `√ᾱ_T ≈ 0.006`: an imperfect network's small ε errors become huge pixel values there, and
+//! without the clamp a few-step DDIM keeps them to the end (speckled samples). The ideal
+//! denoiser's `x̂_0` is a convex mix of training images, so the clamp never changes it.
 
 use super::{IdealDenoiser, NoiseSource, UNet};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -55,16 +64,23 @@ pub struct SamplerConfig {
     pub kind: SamplerKind,
     /// Number of network evaluations (1 … 1000; DDPM's own sampler uses 1000).
     pub steps: usize,
+    /// Clamp `x̂_0` to `[−1, 1]` at every step (default; see the module's docs).
+    #[serde(default = "clip_default")]
+    pub clip: bool,
+}
+
+fn clip_default() -> bool {
+    true
 }
 
 impl SamplerConfig {
     /// DDPM ancestral with all 1000 steps (paper).
     pub fn ddpm() -> SamplerConfig {
-        SamplerConfig { kind: SamplerKind::Ddpm, steps: 1000 }
+        SamplerConfig { kind: SamplerKind::Ddpm, steps: 1000, clip: true }
     }
     /// DDIM (η = 0) with `steps` steps.
     pub fn ddim(steps: usize) -> SamplerConfig {
-        SamplerConfig { kind: SamplerKind::Ddim, steps }
+        SamplerConfig { kind: SamplerKind::Ddim, steps, clip: true }
     }
 }
 
@@ -73,6 +89,7 @@ pub struct ImageSampling<'a, M: EpsilonModel, N: NoiseSource> {
     model: &'a M,
     noise: &'a mut N,
     kind: SamplerKind,
+    clip: bool,
     schedule: DdpmSchedule,
     timesteps: Vec<usize>,
     device: Device,
@@ -93,7 +110,7 @@ impl<'a, M: EpsilonModel, N: NoiseSource> ImageSampling<'a, M, N> {
         let schedule = DdpmSchedule::paper();
         let timesteps = schedule.ddim_timesteps(config.steps.max(1));
         let x = normal_tensor(shape, device, noise);
-        ImageSampling { model, noise, kind: config.kind, schedule, timesteps, device: device.clone(), x, step: 0 }
+        ImageSampling { model, noise, kind: config.kind, clip: config.clip, schedule, timesteps, device: device.clone(), x, step: 0 }
     }
 
     /// Total number of steps.
@@ -112,26 +129,48 @@ impl<'a, M: EpsilonModel, N: NoiseSource> ImageSampling<'a, M, N> {
             let at = self.schedule.alpha_bars[t];
             let an = self.schedule.alpha_bar(next);
             let eps = self.model.epsilon(self.x.clone(), t);
-            self.x = match self.kind {
-                SamplerKind::Ddim => {
-                    let x0 = (self.x.clone() - eps.clone() * (1.0 - at).sqrt()) / at.sqrt();
-                    x0 * an.sqrt() + eps * (1.0 - an).sqrt()
+            let x = self.x.clone();
+            self.x = if self.clip {
+                let x0 = ((x.clone() - eps * (1.0 - at).sqrt()) / at.sqrt()).clamp(-1.0, 1.0);
+                match self.kind {
+                    SamplerKind::Ddim => {
+                        let eps = (x - x0.clone() * at.sqrt()) / (1.0 - at).sqrt();
+                        x0 * an.sqrt() + eps * (1.0 - an).sqrt()
+                    }
+                    SamplerKind::Ddpm => {
+                        let alpha = at / an;
+                        let beta = 1.0 - alpha;
+                        let mean = x0 * (an.sqrt() * beta / (1.0 - at)) + x * (alpha.sqrt() * (1.0 - an) / (1.0 - at));
+                        self.ddpm_noise(mean, beta, next.is_some())
+                    }
                 }
-                SamplerKind::Ddpm => {
-                    let alpha = at / an;
-                    let beta = 1.0 - alpha;
-                    let mean = (self.x.clone() - eps * (beta / (1.0 - at).sqrt())) / alpha.sqrt();
-                    if next.is_some() {
-                        let z = normal_tensor(self.x.dims(), &self.device, self.noise);
-                        mean + z * beta.sqrt()
-                    } else {
-                        mean
+            } else {
+                match self.kind {
+                    SamplerKind::Ddim => {
+                        let x0 = (x - eps.clone() * (1.0 - at).sqrt()) / at.sqrt();
+                        x0 * an.sqrt() + eps * (1.0 - an).sqrt()
+                    }
+                    SamplerKind::Ddpm => {
+                        let alpha = at / an;
+                        let beta = 1.0 - alpha;
+                        let mean = (x - eps * (beta / (1.0 - at).sqrt())) / alpha.sqrt();
+                        self.ddpm_noise(mean, beta, next.is_some())
                     }
                 }
             };
             self.step += 1;
         }
         self.step
+    }
+
+    /// DDPM's noise: `mean + √β' z`, none on the last step.
+    fn ddpm_noise(&mut self, mean: Tensor<4>, beta: f64, more: bool) -> Tensor<4> {
+        if more {
+            let z = normal_tensor(mean.dims(), &self.device, self.noise);
+            mean + z * beta.sqrt()
+        } else {
+            mean
+        }
     }
 
     /// [`run_steps`](Self::run_steps), then waits for the device (one tiny asynchronous read):
@@ -217,4 +256,40 @@ pub fn to_packed(pixels: &[u8], h: usize, w: usize, c: usize) -> Vec<u8> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use memgen_core::spec::NoiseStream;
+
+    /// A network that always predicts ε̂ = 0: its x̂_0 = x/√ᾱ is far outside [−1, 1] near T.
+    struct ZeroEps;
+    impl EpsilonModel for ZeroEps {
+        fn epsilon(&self, x: Tensor<4>, _t: usize) -> Tensor<4> {
+            x.zeros_like()
+        }
+    }
+
+    fn run(kind: SamplerKind, clip: bool) -> Vec<f32> {
+        let device = crate::device::LabDevice::cpu().device;
+        let mut noise = NoiseStream::new(1, 9);
+        let config = SamplerConfig { kind, steps: 10, clip };
+        pollster::block_on(sample_images(&ZeroEps, config, 4, 4, [1, 4, 4], &device, &mut noise, |_| {})).unwrap()
+    }
+
+    /// With the clamp, every sampler ends inside [−1, 1]; without it the same bad network's
+    /// DDIM samples are x_T/√ᾱ_T, about 150 times the noise.
+    #[test]
+    fn clip_bounds_the_prediction_of_a_bad_network() {
+        for kind in [SamplerKind::Ddim, SamplerKind::Ddpm] {
+            let clipped = run(kind, true);
+            let worst = clipped.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            assert!(worst <= 1.0 + 1e-5, "{kind:?}: |x| up to {worst}");
+            assert!(clipped.iter().any(|v| v.abs() > 0.5), "{kind:?}: samples collapsed to 0");
+        }
+        let raw = run(SamplerKind::Ddim, false);
+        let worst = raw.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(worst > 50.0, "unclipped DDIM should blow up, got {worst}");
+    }
 }
