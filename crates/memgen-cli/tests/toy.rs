@@ -50,3 +50,32 @@ fn toy_rejects_a_bad_preset_in_one_line() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("preset"), "{err}");
 }
+
+/// `--engine fused` trains the same run as the default burn engine: the same training points,
+/// and first and last 100-step mean losses within 1%.
+#[test]
+fn toy_fused_engine_matches_the_burn_engine() {
+    let dir = std::env::temp_dir().join(format!("memgen-toy-fused-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |engine: &str| {
+        let (s, t) = (dir.join(format!("s-{engine}.npy")), dir.join(format!("t-{engine}.npy")));
+        let out = Command::new(env!("CARGO_BIN_EXE_memgen"))
+            .args(["toy", "--k", "9", "--seed", "1", "--steps", "200", "--samples", "100", "--engine", engine])
+            .arg("--out-samples")
+            .arg(&s)
+            .arg("--out-train")
+            .arg(&t)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{engine}: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (v["loss_first_100"].as_f64().unwrap(), v["loss_last_100"].as_f64().unwrap(), std::fs::read(&t).unwrap())
+    };
+    let (bf, bl, bt) = run("burn");
+    let (ff, fl, ft) = run("fused");
+    assert_eq!(bt, ft, "training points differ");
+    assert!(((bf - ff) / bf).abs() < 0.01, "first-100 mean loss: burn {bf}, fused {ff}");
+    assert!(((bl - fl) / bl).abs() < 0.01, "last-100 mean loss: burn {bl}, fused {fl}");
+    assert!(bl < bf, "the loss did not go down: {bf} -> {bl}");
+    std::fs::remove_dir_all(&dir).ok();
+}
