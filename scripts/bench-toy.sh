@@ -18,8 +18,14 @@ ROUNDS=${3:-2}
 TORCH_PY=${TORCH_PY:-/tmp/torchvenv/bin/python}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/h-models}
 export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=3
-cargo build --release -q -p memgen-models --example bench_toy
-BIN=$CARGO_TARGET_DIR/release/examples/bench_toy
+# BENCH_TOY_BIN: an already-built bench_toy (e.g. target/nt/native-test/examples/bench_toy, the
+# same opt-level 3 without LTO) instead of building one here.
+if [ -n "${BENCH_TOY_BIN:-}" ]; then
+  BIN=$BENCH_TOY_BIN
+else
+  cargo build --release -q -p memgen-models --example bench_toy
+  BIN=$CARGO_TARGET_DIR/release/examples/bench_toy
+fi
 WGPU_STEPS=${WGPU_STEPS:-$(( STEPS / 5 > 20 ? STEPS / 5 : 20 ))}
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 rate() { sed -n 's/.*"steps_per_s": \([0-9.]*\).*/\1/p' | tail -1; }
