@@ -8,6 +8,8 @@
 //   - time from navigation start to the first energy heatmap frame (body[data-first-frame-ms])
 //     in headless Chromium on WebGPU (SwiftShader), median of N fresh loads (fresh profile each)
 //     of the default view (--query)
+//   - the toy's two CPU trainers in the tab ([data-testid=run-toy-cpu]): burn's autodiff on its
+//     CPU backend vs the fused trainer the toy panel uses, same seed, steps/s and their ratio
 //   - the in-page frame benchmark ([data-testid=run-frame-bench]) in a page opened with
 //     --bench-query (default ?k=1000): 512×512 grid, K = 1000,
 //     WebGPU vs the CPU path in the same page, and their ratio
@@ -82,6 +84,7 @@ async function main() {
     sizes: sizes(opts.dist),
     first_frame_ms: { runs: [], median: null },
     frame_bench: null,
+    toy_cpu: null,
   };
 
   // Time to first frame: N fresh browsers (fresh profile: no code cache, no HTTP cache).
@@ -104,6 +107,13 @@ async function main() {
     const lab = await openLab(null, { webgpu: true, query: opts.benchQuery, dir: opts.dist });
     try {
       await waitForFirstFrame(lab.page);
+      {
+        await lab.page.locator('[data-testid="run-toy-cpu"]').click({ timeout: 60_000 });
+        const r = await waitForResult(lab.page, 'toy-cpu', 600_000);
+        const burn = Number(r.attrs['data-burn-rate']);
+        const fused = Number(r.attrs['data-fused-rate']);
+        result.toy_cpu = { state: r.state, text: r.text, burn_steps_per_s: burn, fused_steps_per_s: fused, fused_over_burn: burn > 0 ? fused / burn : null, attrs: r.attrs };
+      }
       {
         await lab.page.locator('[data-testid="run-frame-bench"]').click({ timeout: 60_000 });
         const r = await waitForResult(lab.page, 'frame-bench', 600_000);
@@ -136,6 +146,8 @@ async function main() {
     ['frame 512², K=1000, WebGPU', fb ? `${fb.gpu_ms} ms` : '-', fb?.state ?? ''],
     ['frame 512², K=1000, CPU path', fb ? `${fb.cpu_ms} ms` : '-', ''],
     ['CPU / WebGPU', fb?.cpu_over_gpu ? `${fb.cpu_over_gpu.toFixed(1)}×` : '-', 'target ≥ 5×'],
+    ['toy training in the tab, burn CPU', result.toy_cpu ? `${result.toy_cpu.burn_steps_per_s} steps/s` : '-', 'batch 512'],
+    ['toy training in the tab, fused', result.toy_cpu ? `${result.toy_cpu.fused_steps_per_s} steps/s` : '-', result.toy_cpu?.fused_over_burn ? `${result.toy_cpu.fused_over_burn.toFixed(1)}× burn` : ''],
   ];
   const w0 = Math.max(...lines.map((l) => l[0].length));
   const w1 = Math.max(...lines.map((l) => l[1].length));

@@ -36,7 +36,10 @@ pub fn line_plot(canvas: &HtmlCanvasElement, title: &str, x_label: &str, log_x: 
                 if let Ok(ann) = chart.draw_series(LineSeries::new(s.points.iter().copied(), colour.stroke_width(2))) {
                     ann.label(s.label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
                 }
-                let _ = chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, colour.filled())));
+                // Markers only on short series (a loss curve has thousands of points).
+                if s.points.len() <= 200 {
+                    let _ = chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, colour.filled())));
+                }
             }
             let _ = chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).draw();
         }};

@@ -1,12 +1,13 @@
 //! "Under the hood": checks anyone can run in their own browser — the WGSL energy
-//! against the Rust core, a burn training step on this page's device, and the frame
-//! time of the GPU path against the CPU path.
+//! against the Rust core, a burn training step on this page's device, the toy's fused CPU
+//! trainer against burn's on this tab's CPU, and the frame time of the GPU path against the
+//! CPU path.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use memgen_core::dense_am::{DenseAm, EnergyForm};
 use memgen_core::spec::{NoiseStream, STREAM_NOISE};
-use memgen_models::toy::{ToyBatch, ToyNetConfig, ToyTrainer};
+use memgen_models::toy::{circle_points, ToyBatch, ToyNetConfig, ToyTrainConfig, ToyTrainer, ToyTraining};
 
 use crate::compute::{self, Path};
 use crate::state::Preset;
@@ -56,6 +57,33 @@ async fn train_probe(steps: usize) -> Result<(Vec<f32>, &'static str, f64), Stri
     Ok((losses, if be.kernels.is_some() { "webgpu" } else { "cpu" }, steps as f64 / secs.max(1e-9)))
 }
 
+/// The toy's two CPU trainers in this tab, same seed and settings (K = 9, batch 512, browser
+/// preset): burn's autodiff on its CPU backend and the fused trainer the toy panel uses,
+/// stepped in alternating 2-step chunks. Returns (burn steps/s, fused steps/s, largest
+/// relative loss difference, steps).
+async fn toy_cpu_compare(steps: usize) -> Result<(f64, f64, f32, usize), String> {
+    let device = memgen_models::device::LabDevice::cpu().device;
+    let pts = circle_points(9, 0);
+    let mut config = ToyTrainConfig::browser();
+    config.steps = steps;
+    let mut burn = ToyTraining::new(config, &pts, 0, &device);
+    let mut fused = ToyTraining::new_fused(config, &pts, 0, 1, &device);
+    let (mut tb, mut tf) = (0.0, 0.0);
+    let (mut lb, mut lf) = (Vec::new(), Vec::new());
+    while !burn.finished() {
+        let t0 = compute::now_ms();
+        lb.extend(burn.run_steps(2).await?);
+        tb += compute::now_ms() - t0;
+        compute::yield_now().await;
+        let t0 = compute::now_ms();
+        lf.extend(fused.run_steps(2).await?);
+        tf += compute::now_ms() - t0;
+        compute::yield_now().await;
+    }
+    let worst = lb.iter().zip(&lf).map(|(a, b)| (a - b).abs() / a.abs().max(1e-3)).fold(0.0f32, f32::max);
+    Ok((steps as f64 / (tb / 1000.0).max(1e-9), steps as f64 / (tf / 1000.0).max(1e-9), worst, lb.len().min(lf.len())))
+}
+
 /// Median frame time (ms) of a 512×512 grid with K = 1000 on the GPU path and one CPU frame.
 async fn frame_bench() -> Result<(Option<f64>, f64), String> {
     let be = compute::backend().ok_or("backend not ready")?;
@@ -99,6 +127,8 @@ pub fn SystemPanel() -> impl IntoView {
     let check_running = RwSignal::new(false);
     let probe = RwSignal::new(None::<Result<(Vec<f32>, &'static str, f64), String>>);
     let probe_running = RwSignal::new(false);
+    let cpu_cmp = RwSignal::new(None::<Result<(f64, f64, f32, usize), String>>);
+    let cpu_cmp_running = RwSignal::new(false);
     let bench = RwSignal::new(None::<Result<(Option<f64>, f64), String>>);
     let bench_running = RwSignal::new(false);
 
@@ -152,6 +182,32 @@ pub fn SystemPanel() -> impl IntoView {
                         Some(Ok((l, d, sps))) => format!(
                             "on {d}: loss {:.4} → {:.4} over {} steps ({sps:.1} steps/s, batch 256, fixed seeded batch)",
                             l.first().copied().unwrap_or(f32::NAN), l.last().copied().unwrap_or(f32::NAN), l.len()
+                        ),
+                        Some(Err(e)) => format!("training failed: {e}"),
+                    }}
+                </span>
+            </div>
+            <div class="check">
+                <button data-testid="run-toy-cpu" disabled=move || cpu_cmp_running.get() on:click=move |_| {
+                    cpu_cmp_running.set(true);
+                    spawn_local(async move {
+                        let r = toy_cpu_compare(20).await;
+                        cpu_cmp.set(Some(r));
+                        cpu_cmp_running.set(false);
+                    });
+                }>"Train the toy 20 steps on this tab's CPU twice: burn's autodiff vs the fused trainer (same seed)"</button>
+                <span data-testid="toy-cpu"
+                    data-state=move || state_of(cpu_cmp_running.get(), cpu_cmp.with(|c| c.is_some()), cpu_cmp.with(|c| matches!(c, Some(Ok(_)))))
+                    data-burn-rate=move || cpu_cmp.with(|c| match c { Some(Ok((b, _, _, _))) => format!("{b:.3}"), _ => String::new() })
+                    data-fused-rate=move || cpu_cmp.with(|c| match c { Some(Ok((_, f, _, _))) => format!("{f:.3}"), _ => String::new() })
+                    data-max-rel-diff=move || cpu_cmp.with(|c| match c { Some(Ok((_, _, d, _))) => format!("{d:e}"), _ => String::new() })
+                    data-steps=move || cpu_cmp.with(|c| match c { Some(Ok((_, _, _, n))) => n.to_string(), _ => String::new() })>
+                    {move || match cpu_cmp.get() {
+                        None if cpu_cmp_running.get() => "training both… (a few seconds)".to_string(),
+                        None => String::new(),
+                        Some(Ok((b, f, d, n))) => format!(
+                            "burn {b:.1} steps/s, fused {f:.1} steps/s ({:.1}× faster), batch 512; the {n} losses agree within {d:.1e} (relative)",
+                            f / b.max(1e-9)
                         ),
                         Some(Err(e)) => format!("training failed: {e}"),
                     }}

@@ -314,13 +314,14 @@ pub fn ToyPanel() -> impl IntoView {
     let ideal_ref = NodeRef::<Canvas>::new();
     let exact_ref = NodeRef::<Canvas>::new();
     let loss_ref = NodeRef::<Canvas>::new();
-    // Training runs either in this tab on burn's CPU backend inside wasm (in chunks that keep
-    // the tab responsive), or on WebGPU in a dedicated worker (src/worker.rs): burn builds its
+    // Training runs either in this tab on the CPU inside wasm (the fused trainer,
+    // memgen_models::toy::fused: burn's network, batches, Adam and EMA without burn's graph, ~2×
+    // burn's CPU backend here; in chunks that keep the tab responsive), or on WebGPU in a dedicated worker (src/worker.rs): burn builds its
     // kernels and waits on the GPU queue there, never on the page's thread. Sampling, arrows
     // and the ODE energy run here on the CPU backend with the weights the worker sends.
     let toy_device = || memgen_models::device::LabDevice::cpu().device;
     // WebGPU by default on a hardware adapter; on a software one (SwiftShader) the worker runs
-    // ~0.3 steps/s against ~9 for the CPU backend in this tab, so there it is opt-in.
+    // ~0.3 steps/s against tens of steps/s on the CPU in this tab, so there it is opt-in.
     let gpu_available = compute::backend().is_some_and(|b| b.kernels.is_some());
     let software = compute::software_adapter();
     let use_gpu = RwSignal::new(gpu_available && !software);
@@ -417,27 +418,56 @@ pub fn ToyPanel() -> impl IntoView {
         spawn_local(async move {
             let t0 = compute::now_ms();
             let start_step = RUN.with(|r| r.borrow().as_ref().map(|x| x.steps_done()).unwrap_or(0));
+            // Steps run in chunks of about 25 ms between yields (the tab stays responsive); the
+            // progress is updated every 200 ms and the losses (the loss curve, whose redraw costs
+            // ~0.2 s in a software-rendered tab) every second, so drawing costs far less than
+            // the training.
+            let mut pending: Vec<f32> = Vec::new();
+            let (mut last_progress, mut last_curve) = (t0, t0);
+            let mut shown_step = start_step;
             loop {
-                if run_gen.get_value() != gen || phase.get_untracked() != Phase::Training {
+                let stopped = run_gen.get_value() != gen || phase.get_untracked() != Phase::Training;
+                let Some(mut run) = (!stopped).then(|| RUN.with(|r| r.borrow_mut().take())).flatten() else {
+                    // Paused, cancelled or restarted: show what was trained so far (not after a
+                    // cancel or a restart, which cleared the curve).
+                    if run_gen.get_value() == gen && !pending.is_empty() {
+                        losses.update(|v| v.append(&mut pending));
+                        if let Some(done) = RUN.with(|r| r.borrow().as_ref().map(|x| x.steps_done())) {
+                            speed.update(|s| s.0 = done);
+                        }
+                    }
                     return;
-                }
-                let Some(mut run) = RUN.with(|r| r.borrow_mut().take()) else { return };
-                let chunk = 2;
-                let res = run.run_steps(chunk).await;
-                let (done, total, finished) = (run.steps_done(), run.config.steps, run.finished());
-                RUN.with(|r| *r.borrow_mut() = Some(run));
-                match res {
-                    Ok(l) => losses.update(|v| v.extend(l)),
-                    Err(e) => {
-                        phase.set(Phase::Failed(format!("training failed: {e}")));
-                        return;
+                };
+                let chunk_start = compute::now_ms();
+                let mut failed = None;
+                while !run.finished() && compute::now_ms() - chunk_start < 25.0 {
+                    match run.run_steps(1).await {
+                        Ok(l) => pending.extend(l),
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
                     }
                 }
-                let secs = (compute::now_ms() - t0) / 1000.0;
-                let rate = (done - start_step) as f64 / secs.max(1e-6);
-                speed.set((done, rate, (total - done) as f64 / rate.max(1e-9)));
-                if done % 250 < chunk {
-                    refresh_arrows();
+                let (done, total, finished) = (run.steps_done(), run.config.steps, run.finished());
+                RUN.with(|r| *r.borrow_mut() = Some(run));
+                if let Some(e) = failed {
+                    phase.set(Phase::Failed(format!("training failed: {e}")));
+                    return;
+                }
+                let now = compute::now_ms();
+                if finished || now - last_progress >= 200.0 {
+                    let rate = (done - start_step) as f64 / ((now - t0) / 1000.0).max(1e-6);
+                    speed.set((done, rate, (total - done) as f64 / rate.max(1e-9)));
+                    last_progress = now;
+                }
+                if finished || now - last_curve >= 1000.0 {
+                    losses.update(|v| v.append(&mut pending));
+                    last_curve = now;
+                    if done / 250 != shown_step / 250 {
+                        refresh_arrows();
+                    }
+                    shown_step = done;
                 }
                 if finished {
                     phase.set(Phase::Trained);
@@ -521,7 +551,10 @@ pub fn ToyPanel() -> impl IntoView {
             return;
         }
         train_device.set("cpu".into());
-        let run = ToyTraining::new(config, &train.get_untracked(), s.seed, &toy_device());
+        // The tab's CPU path: the fused trainer (same network, batches, Adam and EMA as burn's
+        // autodiff, checked against it natively and, in the browser test, against the WebGPU
+        // worker's burn run), several times faster than burn's graph on one wasm thread.
+        let run = ToyTraining::new_fused(config, &train.get_untracked(), s.seed, 1, &toy_device());
         RUN.with(|r| *r.borrow_mut() = Some(run));
         train_loop(gen);
     };
@@ -674,7 +707,7 @@ pub fn ToyPanel() -> impl IntoView {
         <section class="panel" data-testid="panel-toy">
             <h2>"The 2-D diffusion toy: memorization, spurious wells, generalization (paper Fig. 2)"</h2>
             <p class="explain">
-                "Data: K points on the unit circle. A score network s(x, t) is trained by denoising score matching, on WebGPU in a Web Worker (the page stays free) or with burn's CPU backend inside WebAssembly in this tab; sampling, arrows and energies use the trained weights here. With K = 2 it stores each point as its own well (memorization); around K = 9 wells appear between points that are not training points (spurious states); at K = 1000 the wells merge into a continuous ring (generalization). "
+                "Data: K points on the unit circle. A score network s(x, t) is trained by denoising score matching, on WebGPU in a Web Worker (the page stays free) or on the CPU inside WebAssembly in this tab (a fused trainer that gives burn's losses for the same seed, about twice as fast: see Under the hood); sampling, arrows and energies use the trained weights here. With K = 2 it stores each point as its own well (memorization); around K = 9 wells appear between points that are not training points (spurious states); at K = 1000 the wells merge into a continuous ring (generalization). "
                 "Browser preset: Adam lr 1e-3, batch 512, 4,000 steps, EMA 0.999 (the paper: lr 1e-4, 500k–800k steps)."
             </p>
             {url_notices.into_iter().map(|n| view! { <p class="notice" data-testid="notice">{n}</p> }).collect_view()}
@@ -691,13 +724,13 @@ pub fn ToyPanel() -> impl IntoView {
                 {num_input("lr ", "toy-lr", |s| s.lr.to_string(), |s, v| parse_lr(v).map(|x| s.lr = x).is_some())}
                 {num_input("samples ", "toy-samples", |s| s.samples.to_string(), |s, v| parse_samples(v).map(|x| s.samples = x).is_some())}
                 {num_input("Ward threshold ", "toy-threshold", |s| s.threshold.to_string(), |s, v| parse_threshold(v).map(|x| s.threshold = x).is_some())}
-                <label title="Train in a Web Worker on the page's WebGPU device; off: burn's CPU backend in this tab">
+                <label title="Train in a Web Worker on the page's WebGPU device; off: on the CPU in this tab">
                     <input type="checkbox" data-testid="toy-gpu" prop:checked=move || use_gpu.get() disabled=!gpu_available
                         on:change=move |ev| use_gpu.set(event_target_checked(&ev)) />
                     {if !gpu_available {
                         " train on WebGPU (not available here: CPU in this tab)"
                     } else if software {
-                        " train on WebGPU, in a worker (off by default: this adapter is a software renderer, about 30× slower here than the CPU in this tab)"
+                        " train on WebGPU, in a worker (off by default: this adapter is a software renderer, far slower here than the CPU in this tab)"
                     } else {
                         " train on WebGPU, in a worker (the page stays free while it trains)"
                     }}
@@ -713,6 +746,7 @@ pub fn ToyPanel() -> impl IntoView {
                 <span data-testid="toy-progress" class="progress"
                     data-state=move || match phase.get() { Phase::Idle => "idle", Phase::Training => "training", Phase::Paused => "paused", Phase::Trained => "trained", Phase::Sampling => "sampling", Phase::Failed(_) => "error" }
                     data-step=move || speed.get().0.to_string()
+                    data-rate=move || format!("{:.2}", speed.get().1)
                     data-device=move || train_device.get()
                     data-first-losses=move || losses.with(|l| l.iter().take(50).map(|v| v.to_string()).collect::<Vec<_>>().join(","))
                     data-losses=move || { let l = losses.get(); let n = l.len(); let head: f32 = l.iter().take(50).sum::<f32>() / l.len().min(50).max(1) as f32; let tail: f32 = l.iter().skip(n.saturating_sub(50)).sum::<f32>() / n.min(50).max(1) as f32; format!("{head},{tail}") }>

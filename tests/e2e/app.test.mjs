@@ -65,6 +65,21 @@ test('shader self-check: WGSL energy matches the core formula (rel err ≤ 1e-4)
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
 
+test('toy CPU trainers in the tab: the fused trainer gives burn\'s losses for the same seed (wasm)', { timeout: WEBGPU_TEST_TIMEOUT }, async (t) => {
+  const lab = await openLab(t, { webgpu: true });
+  const { page, log } = lab;
+  await waitForFirstFrame(page);
+  await page.locator('[data-testid="run-toy-cpu"]').click();
+  const r = await waitForResult(page, 'toy-cpu');
+  t.diagnostic(`toy CPU trainers: ${r.text}`);
+  assert.equal(r.state, 'done', `comparison failed: ${r.text}`);
+  assert.equal(Number(r.attrs['data-steps']), 20);
+  const d = Number(r.attrs['data-max-rel-diff']);
+  assert.ok(Number.isFinite(d) && d < 1e-3, `fused and burn losses differ by ${r.attrs['data-max-rel-diff']}`);
+  assert.ok(Number(r.attrs['data-burn-rate']) > 0 && Number(r.attrs['data-fused-rate']) > 0, JSON.stringify(r.attrs));
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+});
+
 test('train probe: burn training steps run on the page WebGPU device and the loss goes down', { timeout: WEBGPU_TEST_TIMEOUT }, async (t) => {
   const lab = await openLab(t, { webgpu: true });
   const { page, log } = lab;

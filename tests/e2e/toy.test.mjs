@@ -1,5 +1,6 @@
-// The 2-D diffusion toy in a real browser: the page trains it with burn's CPU backend inside wasm
-// K = 2 lowers the loss, and samples of the trained model gather at the two training points.
+// The 2-D diffusion toy in a real browser: the page trains it on the CPU inside wasm (the fused
+// trainer, memgen_models::toy::fused); K = 2 lowers the loss, and samples of the trained model
+// gather at the two training points.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +8,7 @@ import { openLab, waitForFirstFrame, describeLog, frameLags } from './lab.mjs';
 
 const STEPS = 800;
 
-test('toy K=2: training in the tab (burn CPU backend in wasm) lowers the loss and samples gather at the two points', { timeout: 600_000 }, async (t) => {
+test('toy K=2: training in the tab (fused CPU trainer in wasm) lowers the loss and samples gather at the two points', { timeout: 600_000 }, async (t) => {
   const lab = await openLab(t, { webgpu: true });
   const { page, log } = lab;
   await waitForFirstFrame(page);
@@ -22,7 +23,7 @@ test('toy K=2: training in the tab (burn CPU backend in wasm) lowers the loss an
   await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'trained', null, { timeout: 480_000 });
   const step = Number(await progress.getAttribute('data-step'));
   const [head, tail] = (await progress.getAttribute('data-losses')).split(',').map(Number);
-  t.diagnostic(`trained ${step} steps: mean loss of the first 50 steps ${head}, last 50 ${tail}`);
+  t.diagnostic(`trained ${step} steps at ${await progress.getAttribute('data-rate')} steps/s (batch 512): mean loss of the first 50 steps ${head}, last 50 ${tail}`);
   assert.equal(step, STEPS);
   assert.ok(Number.isFinite(head) && Number.isFinite(tail), `losses ${head}, ${tail}`);
   assert.ok(tail < 0.8 * head, `loss did not go down: ${head} → ${tail}`);

@@ -1,7 +1,9 @@
-//! A fused CPU trainer of the toy's score network (native only): the same network, loss,
-//! Adam, EMA and seeded batches as [`ToyTraining`](super::ToyTraining) on burn, with the
-//! forward and backward passes written out by hand over flat `f32` buffers and every matrix
-//! product done by the `gemm` crate (the kernel burn's flex backend itself calls).
+//! A fused CPU trainer of the toy's score network: the same network, loss, Adam, EMA and
+//! seeded batches as [`ToyTraining`](super::ToyTraining) on burn, with the forward and backward
+//! passes written out by hand over flat `f32` buffers. Natively every matrix product is done by
+//! the `gemm` crate (the kernel burn's flex backend itself calls) and a batch is split over the
+//! cores (rayon); in WebAssembly by `matrixmultiply` (the kernel of burn's ndarray backend,
+//! already in the page), on the page's one thread.
 //!
 //! Why: a toy step is ~20 small matrix products (batch 512 × width 128) plus ~40 element-wise
 //! ops; burn's autodiff graph and per-op allocations cost about as much as the arithmetic
@@ -15,7 +17,6 @@
 
 use super::{draw_fourier, draw_linear, NoiseSource, ToyBatch, ToyNetConfig, ToyScoreNet, SIGMA};
 use burn::tensor::Device;
-use gemm::Parallelism;
 
 /// One dense layer, `y = x W + b` with `W: [d_in, d_out]` row-major (burn's layout).
 #[derive(Debug, Clone, PartialEq)]
@@ -88,12 +89,13 @@ impl FusedToyNet {
 /// `c (+)= a · b` for row-major-or-strided `a: [m, k]`, `b: [k, n]`, `c: [m, n]` row-major.
 /// Strides are `(row, column)` in elements.
 #[allow(clippy::too_many_arguments)]
-fn matmul(m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize, c: &mut [f32], accumulate: bool, par: Parallelism) {
-    debug_assert!(m == 0 || k == 0 || (m - 1) * a_rs + (k - 1) * a_cs < a.len());
-    debug_assert!(k == 0 || n == 0 || (k - 1) * b_rs + (n - 1) * b_cs < b.len());
+fn matmul(m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize, c: &mut [f32], accumulate: bool) {
+    assert!(m == 0 || k == 0 || (m - 1) * a_rs + (k - 1) * a_cs < a.len());
+    assert!(k == 0 || n == 0 || (k - 1) * b_rs + (n - 1) * b_cs < b.len());
     assert!(c.len() >= m * n);
-    // SAFETY: the asserts above bound every index the strides can reach; the three buffers are
-    // distinct borrows (one of them mutable), so they do not alias.
+    // SAFETY (both kernels): the asserts above bound every index the strides can reach; the
+    // three buffers are distinct borrows (one of them mutable), so they do not alias.
+    #[cfg(not(target_arch = "wasm32"))]
     unsafe {
         gemm::gemm(
             m,
@@ -114,7 +116,27 @@ fn matmul(m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: 
             false,
             false,
             false,
-            par,
+            gemm::Parallelism::None,
+        )
+    }
+    #[cfg(target_arch = "wasm32")]
+    unsafe {
+        let beta = if accumulate { 1.0 } else { 0.0 };
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            a_rs as isize,
+            a_cs as isize,
+            b.as_ptr(),
+            b_rs as isize,
+            b_cs as isize,
+            beta,
+            c.as_mut_ptr(),
+            n as isize,
+            1,
         )
     }
 }
@@ -205,7 +227,7 @@ impl Work {
             for row in pre.chunks_exact_mut(d.d_out) {
                 row.copy_from_slice(&d.b);
             }
-            matmul(b, d.d_out, d.d_in, &self.inp[l], d.d_in, 1, &d.w, d.d_out, 1, pre, true, Parallelism::None);
+            matmul(b, d.d_out, d.d_in, &self.inp[l], d.d_in, 1, &d.w, d.d_out, 1, pre, true);
             if l + 1 == n_layers {
                 break;
             }
@@ -262,7 +284,7 @@ impl Work {
             let d = &net.layers[l];
             let g = &mut self.grads[l];
             // self.g holds d loss / d pre[l], [b, d_out].
-            matmul(d.d_in, d.d_out, b, &self.inp[l], 1, d.d_in, &self.g, d.d_out, 1, &mut g.w, false, Parallelism::None);
+            matmul(d.d_in, d.d_out, b, &self.inp[l], 1, d.d_in, &self.g, d.d_out, 1, &mut g.w, false);
             g.b.iter_mut().for_each(|v| *v = 0.0);
             for row in self.g[..b * d.d_out].chunks_exact(d.d_out) {
                 for (gb, &v) in g.b.iter_mut().zip(row) {
@@ -273,7 +295,7 @@ impl Work {
                 break;
             }
             // d loss / d inp[l] = g Wᵀ, [b, d_in].
-            matmul(b, d.d_in, d.d_out, &self.g, d.d_out, 1, &d.w, 1, d.d_out, &mut self.g_in, false, Parallelism::None);
+            matmul(b, d.d_in, d.d_out, &self.g, d.d_out, 1, &d.w, 1, d.d_out, &mut self.g_in, false);
             // Through the previous layer's activation into d loss / d pre[l − 1].
             let pw = net.layers[l - 1].d_out;
             let silu = has_silu(l - 1, n_layers);
@@ -321,7 +343,13 @@ impl FusedTrainer {
         let net = FusedToyNet::init(config, noise);
         let zeros = |n: usize| Moments { m: vec![0.0; n], v: vec![0.0; n] };
         let moments = net.layers.iter().map(|d| (zeros(d.w.len()), zeros(d.b.len()))).collect();
+        #[cfg(not(target_arch = "wasm32"))]
         let threads = if threads == 0 { rayon::current_num_threads() } else { threads };
+        #[cfg(target_arch = "wasm32")]
+        let threads = {
+            let _ = threads;
+            1
+        };
         let shards = (0..threads.max(1)).map(|_| Work::new(&net)).collect();
         FusedTrainer { ema: net.clone(), net, moments, lr, adam_steps: 0, grad_clip, shards }
     }
@@ -343,10 +371,14 @@ impl FusedTrainer {
             w.backward(net, x, total);
             sum
         };
-        let sum: f64 = {
+        #[cfg(not(target_arch = "wasm32"))]
+        let sums: Vec<f64> = {
             use rayon::prelude::*;
-            self.shards[..n].par_iter_mut().enumerate().map(|(i, w)| run(w, rows(i))).collect::<Vec<f64>>().into_iter().sum()
+            self.shards[..n].par_iter_mut().enumerate().map(|(i, w)| run(w, rows(i))).collect()
         };
+        #[cfg(target_arch = "wasm32")]
+        let sums: Vec<f64> = self.shards[..n].iter_mut().enumerate().map(|(i, w)| run(w, rows(i))).collect();
+        let sum: f64 = sums.into_iter().sum();
         ((sum / total as f64) as f32, n)
     }
 
@@ -426,13 +458,12 @@ fn sum_into(g: &mut [f32], others: &[&[f32]]) {
     }
 }
 
-/// Elements per parallel block of [`adam_block`].
+/// Elements per parallel block of [`adam_block`] (native).
 const BLOCK: usize = 4096;
 
 /// Adam on one parameter buffer `p` (and its EMA `e`) with gradient `(g + Σ others)·scale`,
 /// in parallel blocks.
 fn adam_block(p: &mut [f32], e: &mut [f32], mo: &mut Moments, g: &mut [f32], others: &[&[f32]], scale: f32, k: &Adam) {
-    use rayon::prelude::*;
     let work = |(blk, ((((p, e), m), v), g)): (usize, ((((&mut [f32], &mut [f32]), &mut [f32]), &mut [f32]), &mut [f32]))| {
         let off = blk * BLOCK;
         for i in 0..p.len() {
@@ -451,24 +482,23 @@ fn adam_block(p: &mut [f32], e: &mut [f32], mo: &mut Moments, g: &mut [f32], oth
             }
         }
     };
-    let len = p.len();
-    let chunks = p
-        .par_chunks_mut(BLOCK)
-        .zip(e.par_chunks_mut(BLOCK))
-        .zip(mo.m.par_chunks_mut(BLOCK))
-        .zip(mo.v.par_chunks_mut(BLOCK))
-        .zip(g.par_chunks_mut(BLOCK))
-        .enumerate();
-    if len > BLOCK {
-        chunks.for_each(work);
-    } else {
-        // One block: no need to wake the pool.
-        let ((((p, e), m), v), g) = ((((p, e), mo.m.as_mut_slice()), mo.v.as_mut_slice()), g);
-        work((0, ((((p, e), m), v), g)));
+    #[cfg(not(target_arch = "wasm32"))]
+    if p.len() > BLOCK {
+        use rayon::prelude::*;
+        p.par_chunks_mut(BLOCK)
+            .zip(e.par_chunks_mut(BLOCK))
+            .zip(mo.m.par_chunks_mut(BLOCK))
+            .zip(mo.v.par_chunks_mut(BLOCK))
+            .zip(g.par_chunks_mut(BLOCK))
+            .enumerate()
+            .for_each(work);
+        return;
     }
+    // One block (or one thread): no pool.
+    work((0, ((((p, e), mo.m.as_mut_slice()), mo.v.as_mut_slice()), g)));
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::super::{adam_like_torch, ToyTrainer};
     use super::*;

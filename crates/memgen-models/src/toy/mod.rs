@@ -14,7 +14,6 @@ use burn::tensor::{Device, Tensor, TensorData};
 pub mod centroids;
 pub mod checkpoint;
 pub mod energy;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod fused;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod run;

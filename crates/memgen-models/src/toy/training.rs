@@ -119,7 +119,6 @@ enum Engine {
     Burn { trainer: ToyTrainer, ema: ToyScoreNet },
     /// The fused CPU trainer ([`super::fused`]); `plain` is where [`ToyTraining::ema_model`]
     /// puts the weights.
-    #[cfg(not(target_arch = "wasm32"))]
     Fused { trainer: Box<super::fused::FusedTrainer>, plain: Device },
 }
 
@@ -159,18 +158,17 @@ impl ToyTraining {
         }
     }
 
-    /// A fresh run on the fused CPU trainer ([`super::fused`], native only): the same initial
+    /// A fresh run on the fused CPU trainer ([`super::fused`]): the same initial
     /// weights, batches, loss, Adam and EMA as [`new`](Self::new) for the same seed, without
     /// burn's graph. `threads = 0` uses all cores, 1 this thread only. [`ema_model`](Self::ema_model)
-    /// puts the weights on `device` (a plain CPU device).
-    #[cfg(not(target_arch = "wasm32"))]
+    /// puts the weights on `device`'s plain (non-autodiff) device.
     pub fn new_fused(config: ToyTrainConfig, points: &[[f32; 2]], seed: u64, threads: usize, device: &Device) -> ToyTraining {
         assert!(!points.is_empty(), "the toy needs at least one training point");
         let mut rng = NoiseStream::new(seed, STREAM_TOY_TRAIN);
         let trainer = super::fused::FusedTrainer::new(&config.net, config.lr, config.grad_clip, threads, &mut rng);
         ToyTraining {
             config,
-            engine: Engine::Fused { trainer: Box::new(trainer), plain: device.clone() },
+            engine: Engine::Fused { trainer: Box::new(trainer), plain: device.clone().inner() },
             points: points.iter().flatten().copied().collect(),
             rng,
             order: EpochOrder::new(points.len()),
@@ -202,7 +200,6 @@ impl ToyTraining {
                     let old = std::mem::replace(ema, trainer.model.valid());
                     *ema = old.ema_update(&trainer.model, decay);
                 }
-                #[cfg(not(target_arch = "wasm32"))]
                 Engine::Fused { trainer, .. } => {
                     fused_losses.push(trainer.step_with_ema(&batch, decay));
                 }
@@ -230,7 +227,6 @@ impl ToyTraining {
     pub fn ema_model(&self) -> ToyScoreNet {
         match &self.engine {
             Engine::Burn { ema, .. } => ema.clone(),
-            #[cfg(not(target_arch = "wasm32"))]
             Engine::Fused { trainer, plain } => trainer.ema.to_burn(plain),
         }
     }
@@ -239,7 +235,6 @@ impl ToyTraining {
     pub fn model(&self) -> ToyScoreNet {
         match &self.engine {
             Engine::Burn { trainer, .. } => trainer.model.valid(),
-            #[cfg(not(target_arch = "wasm32"))]
             Engine::Fused { trainer, plain } => trainer.net.to_burn(plain),
         }
     }
@@ -254,7 +249,6 @@ impl ToyTraining {
         self.config.lr = lr;
         match &mut self.engine {
             Engine::Burn { trainer, .. } => trainer.lr = lr,
-            #[cfg(not(target_arch = "wasm32"))]
             Engine::Fused { trainer, .. } => trainer.lr = lr,
         }
     }
