@@ -9,21 +9,27 @@ fn npy_shape(bytes: &[u8]) -> String {
     header[start..end].replace(' ', "")
 }
 
+/// Runs `memgen toy ARGS --out-samples S --out-train T`; returns its JSON summary.
+fn run_toy(args: &[&str], s: &std::path::Path, t: &std::path::Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_memgen"))
+        .arg("toy")
+        .args(args)
+        .arg("--out-samples")
+        .arg(s)
+        .arg("--out-train")
+        .arg(t)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn toy_writes_samples_and_training_points() {
     let dir = std::env::temp_dir().join(format!("memgen-toy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (s, t) = (dir.join("s.npy"), dir.join("t.npy"));
-    let out = Command::new(env!("CARGO_BIN_EXE_memgen"))
-        .args(["toy", "--k", "2", "--seed", "3", "--steps", "60", "--samples", "200"])
-        .arg("--out-samples")
-        .arg(&s)
-        .arg("--out-train")
-        .arg(&t)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = run_toy(&["--k", "2", "--seed", "3", "--steps", "60", "--samples", "200"], &s, &t);
     assert_eq!(v["steps"], 60);
     assert_eq!(v["samples"], 200);
     assert!(v["loss_last_100"].as_f64().unwrap().is_finite());
@@ -59,16 +65,7 @@ fn toy_fused_engine_matches_the_burn_engine() {
     std::fs::create_dir_all(&dir).unwrap();
     let run = |engine: &str| {
         let (s, t) = (dir.join(format!("s-{engine}.npy")), dir.join(format!("t-{engine}.npy")));
-        let out = Command::new(env!("CARGO_BIN_EXE_memgen"))
-            .args(["toy", "--k", "9", "--seed", "1", "--steps", "200", "--samples", "100", "--engine", engine])
-            .arg("--out-samples")
-            .arg(&s)
-            .arg("--out-train")
-            .arg(&t)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{engine}: {}", String::from_utf8_lossy(&out.stderr));
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v = run_toy(&["--k", "9", "--seed", "1", "--steps", "200", "--samples", "100", "--engine", engine], &s, &t);
         (v["loss_first_100"].as_f64().unwrap(), v["loss_last_100"].as_f64().unwrap(), std::fs::read(&t).unwrap())
     };
     let (bf, bl, bt) = run("burn");
