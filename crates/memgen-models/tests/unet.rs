@@ -59,26 +59,42 @@ fn ideal_ddim_lands_on_training_images() {
 #[test]
 fn full_ddpm_step_equals_the_core_ancestral_step() {
     // With 1000 steps the first step is t = 999 → 998: compare with DdpmSchedule::ancestral_step
-    // fed the same ε̂ and z.
-    struct Const;
-    impl EpsilonModel for Const {
+    // fed the same ε̂ and z. Two networks: ε̂ = x/2 (x̂_0 far outside [−1, 1], so only the
+    // unclamped sampler is the ε form), and one whose x̂_0 = x/10 stays inside [−1, 1], where the
+    // default (clamped, posterior-mean) sampler must equal the ε form too.
+    struct Half;
+    impl EpsilonModel for Half {
         fn epsilon(&self, x: Tensor<4>, _t: usize) -> Tensor<4> {
             x * 0.5
         }
     }
-    let device = cpu();
-    let mut noise = NoiseStream::new(9, 4);
-    let mut copy = noise.clone();
-    let mut run = ImageSampling::new(&Const, SamplerConfig::ddpm(), [1, 1, 2, 2], &device, &mut noise);
-    run.run_steps(1);
-    let got = pollster::block_on(run.samples()).unwrap();
-    let mut x: Vec<f32> = (0..4).map(|_| copy.normal() as f32).collect();
-    let z: Vec<f32> = (0..4).map(|_| copy.normal() as f32).collect();
-    let eps: Vec<f32> = x.iter().map(|v| v * 0.5).collect();
-    DdpmSchedule::paper().ancestral_step(&mut x, 999, &eps, &z);
-    for (a, b) in got.iter().zip(&x) {
-        assert!((a - b).abs() < 1e-5, "{got:?} vs {x:?}");
+    struct Tenth;
+    impl EpsilonModel for Tenth {
+        fn epsilon(&self, x: Tensor<4>, t: usize) -> Tensor<4> {
+            let a = DdpmSchedule::paper().alpha_bars[t];
+            (x.clone() - x * (a.sqrt() * 0.1)) / (1.0 - a).sqrt()
+        }
     }
+    fn check<M: EpsilonModel>(model: &M, config: SamplerConfig, eps_of: impl Fn(&[f32]) -> Vec<f32>) {
+        let device = cpu();
+        let mut noise = NoiseStream::new(9, 4);
+        let mut copy = noise.clone();
+        let mut run = ImageSampling::new(model, config, [1, 1, 2, 2], &device, &mut noise);
+        run.run_steps(1);
+        let got = pollster::block_on(run.samples()).unwrap();
+        let mut x: Vec<f32> = (0..4).map(|_| copy.normal() as f32).collect();
+        let z: Vec<f32> = (0..4).map(|_| copy.normal() as f32).collect();
+        let eps = eps_of(&x);
+        DdpmSchedule::paper().ancestral_step(&mut x, 999, &eps, &z);
+        for (a, b) in got.iter().zip(&x) {
+            assert!((a - b).abs() < 1e-4 * b.abs().max(1.0), "{config:?}: {got:?} vs {x:?}");
+        }
+    }
+    check(&Half, SamplerConfig { clip: false, ..SamplerConfig::ddpm() }, |x| x.iter().map(|v| v * 0.5).collect());
+    let a = DdpmSchedule::paper().alpha_bars[999];
+    let tenth = |x: &[f32]| x.iter().map(|v| ((*v as f64 - a.sqrt() * 0.1 * *v as f64) / (1.0 - a).sqrt()) as f32).collect();
+    check(&Tenth, SamplerConfig::ddpm(), tenth);
+    check(&Tenth, SamplerConfig { clip: false, ..SamplerConfig::ddpm() }, tenth);
 }
 
 #[test]
