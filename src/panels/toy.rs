@@ -316,8 +316,9 @@ pub fn ToyPanel() -> impl IntoView {
     let loss_ref = NodeRef::<Canvas>::new();
     // Training runs either in this tab on the CPU inside wasm (the fused trainer,
     // memgen_models::toy::fused: burn's network, batches, Adam and EMA without burn's graph, ~2×
-    // burn's CPU backend here; in chunks that keep the tab responsive), or on WebGPU in a dedicated worker (src/worker.rs): burn builds its
-    // kernels and waits on the GPU queue there, never on the page's thread. Sampling, arrows
+    // burn's CPU backend here; in chunks that keep the tab responsive), or on WebGPU in a
+    // dedicated worker (src/worker.rs): burn builds its kernels and waits on the GPU queue
+    // there, never on the page's thread. Sampling, arrows
     // and the ODE energy run here on the CPU backend with the weights the worker sends.
     let toy_device = || memgen_models::device::LabDevice::cpu().device;
     // WebGPU by default on a hardware adapter; on a software one (SwiftShader) the worker runs
@@ -430,8 +431,10 @@ pub fn ToyPanel() -> impl IntoView {
                 let Some(mut run) = (!stopped).then(|| RUN.with(|r| r.borrow_mut().take())).flatten() else {
                     // Paused, cancelled or restarted: show what was trained so far (not after a
                     // cancel or a restart, which cleared the curve).
-                    if run_gen.get_value() == gen && !pending.is_empty() {
-                        losses.update(|v| v.append(&mut pending));
+                    if run_gen.get_value() == gen {
+                        if !pending.is_empty() {
+                            losses.update(|v| v.append(&mut pending));
+                        }
                         if let Some(done) = RUN.with(|r| r.borrow().as_ref().map(|x| x.steps_done())) {
                             speed.update(|s| s.0 = done);
                         }
@@ -553,7 +556,7 @@ pub fn ToyPanel() -> impl IntoView {
         train_device.set("cpu".into());
         // The tab's CPU path: the fused trainer (same network, batches, Adam and EMA as burn's
         // autodiff, checked against it natively and, in the browser test, against the WebGPU
-        // worker's burn run), several times faster than burn's graph on one wasm thread.
+        // worker's burn run), about twice as fast as burn's graph on one wasm thread.
         let run = ToyTraining::new_fused(config, &train.get_untracked(), s.seed, 1, &toy_device());
         RUN.with(|r| *r.borrow_mut() = Some(run));
         train_loop(gen);
