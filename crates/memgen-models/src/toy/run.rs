@@ -67,12 +67,7 @@ pub fn toy_run_model(
     };
     let train_pts = circle_points(k, seed);
     let (run, losses) = if backend == NativeBackend::Fused {
-        let mut run = ToyTraining::new_fused(config, &train_pts, seed, 0, &device);
-        let mut losses = Vec::with_capacity(config.steps);
-        while !run.finished() {
-            losses.extend(pollster::block_on(run.run_steps(500))?);
-        }
-        (run, losses)
+        pollster::block_on(super::training::train_to_end(ToyTraining::new_fused(config, &train_pts, seed, 0, &device)))?
     } else {
         pollster::block_on(train(config, &train_pts, seed, &device))?
     };

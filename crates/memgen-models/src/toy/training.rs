@@ -257,8 +257,12 @@ impl ToyTraining {
 /// Trains for `config.steps` steps in one go; returns the run (for [`ToyTraining::ema_model`])
 /// and all losses.
 pub async fn train(config: ToyTrainConfig, points: &[[f32; 2]], seed: u64, device: &Device) -> Result<(ToyTraining, Vec<f32>), String> {
-    let mut run = ToyTraining::new(config, points, seed, device);
-    let mut losses = Vec::with_capacity(config.steps);
+    train_to_end(ToyTraining::new(config, points, seed, device)).await
+}
+
+/// Runs `run` (burn or fused) to `config.steps`; returns it and the losses of the steps run.
+pub async fn train_to_end(mut run: ToyTraining) -> Result<(ToyTraining, Vec<f32>), String> {
+    let mut losses = Vec::with_capacity(run.config.steps.saturating_sub(run.steps_done()));
     while !run.finished() {
         losses.extend(run.run_steps(500).await?);
     }
