@@ -151,6 +151,26 @@ pub struct ManifestInfo {
     pub rule: Option<Rule>,
     pub steps: Option<u64>,
     pub sampler: String,
+    /// What the page's re-run of a point needs to repeat it (the UNet's settings).
+    pub rerun: Option<RerunSettings>,
+}
+
+/// The settings of a bundle's UNet points: a point re-run in the tab uses them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RerunSettings {
+    pub seed: u64,
+    pub steps: usize,
+    pub batch: usize,
+    pub lr: f64,
+    pub base_channels: usize,
+    pub groups: usize,
+    pub n_eval: usize,
+    pub sprime_mult: usize,
+    pub sampler_steps: usize,
+    /// `[h, w, c]` of the bundle's images.
+    pub hwc: [usize; 3],
+    /// `"ddim"` or `"ddpm"` (the tab samples with DDIM).
+    pub sampler_kind: String,
 }
 
 /// Reads what the page shows from `manifest.json`.
@@ -165,16 +185,35 @@ pub fn parse_manifest(bytes: &[u8]) -> Result<ManifestInfo, String> {
         dataset: s("/sweep/dataset"),
         model: s("/sweep/model"),
         parameters: n("/model_parameters").unwrap_or(0),
-        command_line: v
-            .get("command_line")
-            .and_then(|c| c.as_array())
-            .map(|a| a.iter().filter_map(|x| x.as_str()).map(|x| x.rsplit('/').next().unwrap_or(x)).collect::<Vec<_>>().join(" "))
-            .unwrap_or_default(),
+        command_line: match v.get("reproduce").and_then(|r| r.as_str()) {
+            Some(r) => r.to_string(),
+            None => v
+                .get("command_line")
+                .and_then(|c| c.as_array())
+                .map(|a| a.iter().filter_map(|x| x.as_str()).map(|x| x.rsplit('/').next().unwrap_or(x)).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default(),
+        },
         total_s: v.get("total_s").and_then(|x| x.as_f64()).unwrap_or(0.0),
         n_eval: n("/spec/n_eval").unwrap_or(0),
         rule: v.pointer("/spec/rule").and_then(|r| serde_json::from_value(r.clone()).ok()),
         steps: n("/sweep/training/steps"),
         sampler: v.pointer("/sweep/sampler").map(|x| x.to_string()).unwrap_or_default(),
+        rerun: (|| {
+            let u = |p: &str| n(p).map(|x| x as usize);
+            Some(RerunSettings {
+                seed: n("/spec/seed")?,
+                steps: u("/sweep/training/steps")?,
+                batch: u("/sweep/training/batch")?,
+                lr: v.pointer("/sweep/training/lr")?.as_f64()?,
+                base_channels: u("/sweep/unet/base_channels")?,
+                groups: u("/sweep/unet/groups")?,
+                n_eval: u("/spec/n_eval")?,
+                sprime_mult: u("/spec/synthetic_per_train")?,
+                sampler_steps: u("/sweep/sampler/steps")?,
+                sampler_kind: s("/sweep/sampler/kind"),
+                hwc: serde_json::from_value(v.pointer("/sweep/image_hwc")?.clone()).ok()?,
+            })
+        })(),
     })
 }
 
@@ -200,6 +239,42 @@ mod tests {
             let e = parse_fractions_csv(bad).unwrap_err();
             assert!(e.contains(needle), "{bad:?}: {e}");
         }
+    }
+
+    #[test]
+    fn manifest_gives_the_rerun_settings_and_the_reproduce_line() {
+        let m = br#"{"format":"memgen-sweep-bundle","model_parameters":23945,
+            "spec":{"seed":3,"n_eval":256,"synthetic_per_train":4},
+            "sweep":{"dataset":"mnist","model":"unet","image_hwc":[28,28,1],
+              "unet":{"channels":1,"height":28,"width":28,"base_channels":8,"groups":8},
+              "training":{"lr":0.001,"batch":8,"steps":20000},
+              "sampler":{"kind":"ddim","steps":20,"clip":true}},
+            "command_line":["/x/y/memgen","merge","a","--out","b"],
+            "reproduce":"STEPS=20000 bash scripts/make-bundle.sh"}"#;
+        let info = parse_manifest(m).unwrap();
+        assert_eq!(info.command_line, "STEPS=20000 bash scripts/make-bundle.sh");
+        assert_eq!(
+            info.rerun,
+            Some(RerunSettings {
+                seed: 3,
+                steps: 20000,
+                batch: 8,
+                lr: 1e-3,
+                base_channels: 8,
+                groups: 8,
+                n_eval: 256,
+                sprime_mult: 4,
+                sampler_steps: 20,
+                hwc: [28, 28, 1],
+                sampler_kind: "ddim".into(),
+            })
+        );
+        // Without "reproduce", the command line (program name without its folder); an ideal
+        // denoiser's manifest (no training) has nothing to re-run.
+        let text = String::from_utf8_lossy(m).replace(r#""reproduce":"STEPS=20000 bash scripts/make-bundle.sh""#, r#""other":0"#).replace(r#""training":{"lr":0.001,"batch":8,"steps":20000},"#, "");
+        let info = parse_manifest(text.as_bytes()).unwrap();
+        assert_eq!(info.command_line, "memgen merge a --out b");
+        assert_eq!(info.rerun, None);
     }
 
     #[test]

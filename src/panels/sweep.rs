@@ -143,7 +143,17 @@ pub fn SweepPanel() -> impl IntoView {
     let loss_ref = NodeRef::<Canvas>::new();
     // A point run in this tab on the Datasets panel's S_K.
     let subset = use_context::<crate::panels::datasets::SubsetSignal>().map(|s| s.0);
-    let live_cfg = RwSignal::new(LiveSettings { steps: 200, batch: 32, eval: 32, sprime_mult: 4, sampler_steps: 20, seed: 0 });
+    let live_cfg = RwSignal::new(LiveSettings {
+        steps: 200,
+        batch: 32,
+        eval: 32,
+        sprime_mult: 4,
+        sampler_steps: 20,
+        seed: 0,
+        lr: DEFAULT_LR,
+        base_channels: DEFAULT_BASE,
+        groups: DEFAULT_GROUPS,
+    });
     let ctl = LiveCtl {
         phase: RwSignal::new("idle".to_string()),
         status: RwSignal::new(String::new()),
@@ -293,12 +303,7 @@ pub fn SweepPanel() -> impl IntoView {
         }
     });
 
-    let run_here = move |_| {
-        let Some(sub) = subset.and_then(|s| s.get_untracked()) else {
-            notice.set(Some("Pick a dataset in the Datasets panel first: the point is trained on its S_K.".into()));
-            return;
-        };
-        let cfg = live_cfg.get_untracked();
+    let start_point = move |sub: crate::panels::datasets::SubsetK, cfg: LiveSettings| {
         let gen = ctl.gen.get_value() + 1;
         ctl.gen.set_value(gen);
         ctl.losses.set(Vec::new());
@@ -322,6 +327,68 @@ pub fn SweepPanel() -> impl IntoView {
                 Err(e) => ctl.phase.set(format!("error: {e}")),
             }
         });
+    };
+    let run_here = move |_| {
+        let Some(sub) = subset.and_then(|s| s.get_untracked()) else {
+            notice.set(Some("Pick a dataset in the Datasets panel first: the point is trained on its S_K.".into()));
+            return;
+        };
+        ctl.sweep_label.set(String::new());
+        start_point(sub, live_cfg.get_untracked());
+    };
+    // Re-runs a bundle's point K in this tab with the bundle's settings: its training subset
+    // (the Datasets panel's set, the bundle's seed), its network, steps, batch and learning
+    // rate, and the per-point seed `memgen sweep` used, so the run is the CLI's run.
+    let rerun_point = move |k: usize| {
+        let Some(l) = loaded.get_untracked() else { return };
+        let Some(r) = l.info.rerun.clone() else {
+            notice.set(Some("This bundle's manifest does not record the UNet's settings (an ideal-denoiser sweep?), so its points cannot be re-run here.".into()));
+            return;
+        };
+        let Some(sub) = subset.and_then(|s| s.get_untracked()) else {
+            notice.set(Some(format!("Open {} in the Datasets panel first: the re-run trains on its training split.", l.info.dataset)));
+            return;
+        };
+        if sub.name != l.info.dataset {
+            notice.set(Some(format!("This bundle was made on {}, but the Datasets panel shows {}: choose {} there, then re-run. Nothing was started.", l.info.dataset, sub.name, l.info.dataset)));
+            return;
+        }
+        let point = match (crate::panels::datasets::SubsetK { seed: r.seed, balanced: false, ..sub }).with_k(k) {
+            Ok(p) => p,
+            Err(e) => {
+                notice.set(Some(format!("K = {k} cannot be re-run here: {e}.")));
+                return;
+            }
+        };
+        // The bundle's gallery holds the training images its samples were compared with:
+        // they must be this subset's, or the set is not the one the bundle was trained on.
+        if let Some(g) = gallery.get_untracked().filter(|g| g.k == k) {
+            let d = point.hwc.iter().product::<usize>();
+            let differs = g.train_images.iter().find(|t| unbase64(&t.image).as_deref() != point.pixels.get(t.index * d..(t.index + 1) * d));
+            if let Some(t) = differs {
+                notice.set(Some(format!("The Datasets panel's {} is not the set this bundle was trained on (training image {} of S_K differs); nothing was started.", point.name, t.index)));
+                return;
+            }
+        }
+        let cfg = LiveSettings {
+            steps: r.steps,
+            batch: r.batch,
+            eval: r.n_eval,
+            sprime_mult: r.sprime_mult,
+            sampler_steps: r.sampler_steps,
+            seed: memgen_core::spec::sweep_point_seed(r.seed, k),
+            lr: r.lr,
+            base_channels: r.base_channels,
+            groups: r.groups,
+        };
+        if let Err(e) = cfg.net(point.hwc).validate() {
+            notice.set(Some(format!("The bundle's network cannot be built here: {e}.")));
+            return;
+        }
+        notice.set((r.sampler_kind != "ddim").then(|| format!("The bundle sampled with {}; this tab samples with DDIM ({} steps).", r.sampler_kind, r.sampler_steps)));
+        live_cfg.set(cfg);
+        ctl.sweep_label.set(format!("re-run of the bundle's K = {k} · "));
+        start_point(point, cfg);
     };
     // A sweep over a K schedule in this tab: finished points are kept in browser storage, so a
     // reload (or a new click) resumes where it stopped.
@@ -417,7 +484,8 @@ pub fn SweepPanel() -> impl IntoView {
         <div class="live" data-testid="sweep-live">
             <h3>"Run a point in this tab"</h3>
             <p class="muted" data-testid="sweep-live-subset">{move || match subset.and_then(|s| s.get()) {
-                Some(s) => format!("Trains the UNet (94k parameters at 28×28) on S_K from the Datasets panel: {}, K = {}, seed {} — then generates S_eval and S′ = {}·K with DDIM and labels them.", s.name, s.k, s.seed, live_cfg.with(|c| c.sprime_mult)),
+                Some(s) => live_cfg.with(|c| format!("Trains the UNet ({} parameters: base width {}, at {}×{}; Adam lr {}) on S_K from the Datasets panel: {}, K = {}, seed {} — then generates S_eval and S′ = {}·K with DDIM and labels them.",
+                    c.net(s.hwc).parameter_count(), c.base_channels, s.hwc[0], s.hwc[1], c.lr, s.name, s.k, s.seed, c.sprime_mult)),
                 None => "Pick a dataset in the Datasets panel: the point trains on its S_K.".to_string(),
             }}</p>
             <div class="controls">
@@ -515,6 +583,21 @@ pub fn SweepPanel() -> impl IntoView {
                             <button data-testid=format!("sweep-k{k}") class:active=move || selected_k.get() == Some(k) on:click=move |_| selected_k.set(Some(k))>{k.to_string()}</button>
                         }).collect_view()}
                     </div>
+                    {l.info.rerun.clone().map(|r| {
+                        let [h, w, c] = r.hwc;
+                        let params = memgen_models::unet::UNetConfig { channels: c, height: h, width: w, base_channels: r.base_channels, groups: r.groups };
+                        let what = format!(
+                            "Trains the bundle's network (base width {}, {} parameters at {h}×{w}) for {} steps at batch {} with Adam lr {} on the bundle's S_K (seed {}), then samples |S_eval| = {} and S′ = {}·K with DDIM ({} steps) and labels them: the point's own `memgen sweep` run, repeated in this tab, where it is slower. Progress, pause and cancel are below; the result is drawn beside the bundle's.",
+                            r.base_channels, params.parameter_count(), r.steps, r.batch, r.lr, r.seed, r.n_eval, r.sprime_mult, r.sampler_steps);
+                        view! {
+                            <div class="controls">
+                                <button data-testid="sweep-rerun" disabled=busy on:click=move |_| if let Some(k) = selected_k.get_untracked() { rerun_point(k) }>
+                                    {move || selected_k.get().map(|k| format!("Re-run K = {k} in this tab")).unwrap_or_else(|| "Re-run a point in this tab".into())}
+                                </button>
+                                <span class="muted" data-testid="sweep-rerun-what">{what}</span>
+                            </div>
+                        }
+                    })}
                 }
             })}
             <canvas node_ref=plot_ref width="640" height="360" data-testid="sweep-plot-canvas"
@@ -634,8 +717,15 @@ fn parse_schedule(text: &str) -> Result<Vec<usize>, String> {
 
 /// Storage key of one finished point: everything that decides its result.
 fn point_key(sub: &crate::panels::datasets::SubsetK, cfg: &LiveSettings, k: usize) -> String {
+    // Non-default network or learning rate (a re-run bundle point) adds to the key; the
+    // default settings keep the keys that earlier builds stored.
+    let net = if (cfg.lr, cfg.base_channels, cfg.groups) == (DEFAULT_LR, DEFAULT_BASE, DEFAULT_GROUPS) {
+        String::new()
+    } else {
+        format!(":lr{}:b{}:g{}", cfg.lr, cfg.base_channels, cfg.groups)
+    };
     format!(
-        "memgen-sweep-point:{}:{}:{}:{}:{}:{}:{}:{}:{}:{k}",
+        "memgen-sweep-point:{}:{}:{}:{}:{}:{}:{}:{}:{}{net}:{k}",
         sub.name, sub.seed, sub.balanced, cfg.seed, cfg.steps, cfg.batch, cfg.eval, cfg.sprime_mult, cfg.sampler_steps
     )
 }
@@ -649,6 +739,34 @@ struct LiveSettings {
     sprime_mult: usize,
     sampler_steps: usize,
     seed: u64,
+    /// Adam's learning rate, the UNet's base width and GroupNorm groups: the panel's defaults
+    /// unless a bundle's point is re-run with the bundle's settings.
+    #[serde(default = "default_lr")]
+    lr: f64,
+    #[serde(default = "default_base")]
+    base_channels: usize,
+    #[serde(default = "default_groups")]
+    groups: usize,
+}
+
+const DEFAULT_LR: f64 = 1e-3;
+const DEFAULT_BASE: usize = 16;
+const DEFAULT_GROUPS: usize = 8;
+fn default_lr() -> f64 {
+    DEFAULT_LR
+}
+fn default_base() -> usize {
+    DEFAULT_BASE
+}
+fn default_groups() -> usize {
+    DEFAULT_GROUPS
+}
+
+impl LiveSettings {
+    fn net(&self, hwc: [usize; 3]) -> memgen_models::unet::UNetConfig {
+        let [height, width, channels] = hwc;
+        memgen_models::unet::UNetConfig { channels, height, width, base_channels: self.base_channels, groups: self.groups }
+    }
 }
 
 /// Controls shared by the running point and its buttons.
@@ -826,17 +944,19 @@ fn b64(bytes: &[u8]) -> String {
 /// pixel space p/255, the CLI's metric) and returns the gallery of every sample.
 async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, gpu: bool, ctl: LiveCtl, gen: u64) -> Result<Gallery, String> {
     use memgen_core::spec::NoiseStream;
-    use memgen_models::unet::{quantize_u8, to_packed, ImageSampling, SamplerConfig, UNetConfig, UNetTrainConfig, STREAM_UNET_EVAL, STREAM_UNET_SYNTHETIC};
+    use memgen_models::unet::{quantize_u8, to_packed, ImageSampling, SamplerConfig, UNetTrainConfig, STREAM_UNET_EVAL, STREAM_UNET_SYNTHETIC};
     let [h, w, c] = sub.hwc;
     let d = h * w * c;
     let k = sub.k;
     if k < 2 {
         return Err("S_K needs at least 2 images for the labels".into());
     }
-    let net = UNetConfig { channels: c, height: h, width: w, base_channels: 16, groups: 8 };
+    let net = cfg.net(sub.hwc);
+    net.validate().map_err(|e| e.to_string())?;
     let mut tc = UNetTrainConfig::browser(net);
     tc.steps = cfg.steps;
     tc.batch = cfg.batch;
+    tc.lr = cfg.lr;
     let device = memgen_models::device::LabDevice::cpu().device;
     let plain = device.clone().inner();
     let ema = if gpu { train_in_worker(&sub, tc, cfg.seed, ctl, gen, &plain).await? } else { train_in_tab(&sub, tc, cfg, &device, ctl, gen).await? };

@@ -94,6 +94,11 @@ pub struct Bundle {
     pub total_s: f64,
     pub command_line: Vec<String>,
     pub merged_from: Vec<String>,
+    /// The command lines of the merged inputs, in `merged_from`'s order.
+    pub merged_command_lines: Vec<Vec<String>>,
+    /// How to make the bundle again, when it was made by a script around `memgen` (the page
+    /// shows it instead of `command_line`).
+    pub reproduce: Option<String>,
 }
 
 fn input(msg: impl Into<String>) -> CliError {
@@ -148,6 +153,10 @@ pub fn write(b: &Bundle, dir: &Path) -> Result<(), CliError> {
     m.insert("command_line".into(), json!(b.command_line));
     if !b.merged_from.is_empty() {
         m.insert("merged_from".into(), json!(b.merged_from));
+        m.insert("merged_command_lines".into(), json!(b.merged_command_lines));
+    }
+    if let Some(r) = &b.reproduce {
+        m.insert("reproduce".into(), json!(r));
     }
     let p = dir.join(MANIFEST);
     std::fs::write(&p, serde_json::to_vec_pretty(&manifest).expect("json")).map_err(|e| io(&p, e))
@@ -159,6 +168,7 @@ struct ReadBundle {
     identity: Identity,
     points: BTreeMap<usize, (String, PointResult, Vec<u8>)>,
     timings: Vec<Value>,
+    command_line: Vec<String>,
 }
 
 fn read(dir: &Path) -> Result<ReadBundle, CliError> {
@@ -220,11 +230,16 @@ fn read(dir: &Path) -> Result<ReadBundle, CliError> {
         .get("timings")
         .and_then(|t| t.as_array().cloned())
         .unwrap_or_default();
+    let command_line = manifest
+        .get("command_line")
+        .and_then(|c| serde_json::from_value(c.clone()).ok())
+        .unwrap_or_default();
     Ok(ReadBundle {
         dir: dir.to_path_buf(),
         identity,
         points,
         timings,
+        command_line,
     })
 }
 
@@ -255,7 +270,7 @@ fn first_difference(a: &Identity, b: &Identity) -> String {
 }
 
 /// `memgen merge`.
-pub fn merge(dirs: &[PathBuf], out: &Path, command_line: Vec<String>) -> Result<Value, CliError> {
+pub fn merge(dirs: &[PathBuf], out: &Path, command_line: Vec<String>, reproduce: Option<String>) -> Result<Value, CliError> {
     if dirs.is_empty() {
         return Err(input("merge: give at least one bundle folder"));
     }
@@ -318,6 +333,8 @@ pub fn merge(dirs: &[PathBuf], out: &Path, command_line: Vec<String>) -> Result<
         timings,
         command_line,
         merged_from: dirs.iter().map(|d| d.display().to_string()).collect(),
+        merged_command_lines: bundles.iter().map(|b| b.command_line.clone()).collect(),
+        reproduce,
     };
     write(&merged, out)?;
     for (k, (dir, _)) in &points {

@@ -324,6 +324,10 @@ enum Command {
         /// Output folder
         #[arg(long)]
         out: PathBuf,
+        /// How to make the merged bundle again, when a script ran the shards (recorded in the
+        /// manifest; the page shows it)
+        #[arg(long)]
+        reproduce: Option<String>,
     },
 }
 
@@ -427,7 +431,7 @@ fn run(cli: Cli) -> Result<Value, CliError> {
             },
             std::env::args().collect(),
         ),
-        Command::Merge { dirs, out } => bundle::merge(&dirs, &out, std::env::args().collect()),
+        Command::Merge { dirs, out, reproduce } => bundle::merge(&dirs, &out, std::env::args().collect(), reproduce),
         Command::Toy { k, seed, steps, samples, preset, out_samples, out_train, out_checkpoint, energy_t, engine } => {
             let backend = match engine {
                 ToyEngine::Burn => memgen_models::toy::NativeBackend::Cpu,

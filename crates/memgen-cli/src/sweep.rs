@@ -129,10 +129,10 @@ pub fn shard_ks(sorted: &[usize], shard: Option<(usize, usize)>) -> Vec<usize> {
     }
 }
 
-/// Seed of every random choice of sweep point `K` except its training subset: the first word
-/// of stream `2³² + K` of `seed`.
+/// Seed of every random choice of sweep point `K` except its training subset
+/// ([`memgen_core::spec::sweep_point_seed`], which the page's re-run uses too).
 pub fn point_seed(seed: u64, k: usize) -> u64 {
-    NoiseStream::new(seed, (1u64 << 32) + k as u64).next_u64()
+    memgen_core::spec::sweep_point_seed(seed, k)
 }
 
 /// The paper's dataset whose `δ_s` applies (emoji, a colour set, takes CIFAR-10's 0.175).
@@ -523,6 +523,8 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
         total_s: started.elapsed().as_secs_f64(),
         command_line,
         merged_from: Vec::new(),
+        merged_command_lines: Vec::new(),
+        reproduce: None,
     };
     bundle::write(&b, &a.out)?;
     Ok(json!({

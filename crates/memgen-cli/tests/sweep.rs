@@ -219,7 +219,7 @@ fn gallery_neighbours_are_the_brute_force_knn() {
 fn manifest_core(dir: &Path) -> Value {
     let mut m: Value =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
-    for key in ["timings", "total_s", "command_line", "shard", "merged_from"] {
+    for key in ["timings", "total_s", "command_line", "shard", "merged_from", "merged_command_lines", "reproduce"] {
         m.as_object_mut().unwrap().remove(key);
     }
     m
@@ -299,9 +299,17 @@ fn two_merged_shards_equal_one_run() {
             s1.to_str().unwrap(),
             "--out",
             merged.to_str().unwrap(),
+            "--reproduce",
+            "bash make-it.sh",
         ]);
         assert_eq!(v["k_missing"], serde_json::json!([]));
         assert_same_bundle(&full, &merged, &[2, 3, 5]);
+        // The merged manifest keeps how it can be made again and each shard's command line.
+        let manifest = |d: &Path| -> Value { serde_json::from_slice(&std::fs::read(d.join("manifest.json")).unwrap()).unwrap() };
+        let m = manifest(&merged);
+        assert_eq!(m["reproduce"], "bash make-it.sh");
+        assert_eq!(m["merged_command_lines"], serde_json::json!([manifest(&s0)["command_line"], manifest(&s1)["command_line"]]));
+        assert!(m["merged_command_lines"][1].as_array().unwrap().iter().any(|a| a == "1/2"));
         // Merging a bundle with itself (every K overlapping, same results) is allowed.
         ok_json(&[
             "merge",

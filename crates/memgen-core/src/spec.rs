@@ -22,6 +22,13 @@ pub const STREAM_BOOTSTRAP: u64 = 2;
 /// Current version of [`ExperimentSpec`]'s serialized form.
 pub const SPEC_VERSION: u32 = 1;
 
+/// Seed of every random choice of sweep point `K` except its training subset (the weights,
+/// batches, `S_eval` and `S′` of `memgen sweep` and of the page's re-run of a bundle's point):
+/// the first word of stream `2³² + K` of `seed`.
+pub fn sweep_point_seed(seed: u64, k: usize) -> u64 {
+    NoiseStream::new(seed, (1u64 << 32) + k as u64).next_u64()
+}
+
 /// A seeded, platform-independent random stream (ChaCha8, 64-bit seed, 64-bit stream id).
 #[derive(Debug, Clone)]
 pub struct NoiseStream {

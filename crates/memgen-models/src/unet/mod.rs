@@ -80,6 +80,17 @@ impl UNetConfig {
     pub fn image_len(&self) -> usize {
         self.channels * self.height * self.width
     }
+    /// Trainable parameters of the network [`init`](Self::init) builds (closed form: the
+    /// page shows it before any model exists).
+    pub fn parameter_count(&self) -> usize {
+        let (c, b) = (self.channels, self.base_channels);
+        let t = 4 * b;
+        let linear = |i: usize, o: usize| i * o + o;
+        let conv = |i: usize, o: usize, k: usize| i * o * k * k + o;
+        let res = |i: usize, o: usize| 2 * i + conv(i, o, 3) + linear(t, o) + 2 * o + conv(o, o, 3) + if i != o { conv(i, o, 1) } else { 0 };
+        linear(b, t) + linear(t, t) + conv(c, b, 3) + res(b, b) + conv(b, b, 3) + res(b, 2 * b) + res(2 * b, 2 * b)
+            + res(4 * b, 2 * b) + res(3 * b, b) + 2 * b + conv(b, c, 3)
+    }
     /// Checks the shape and widths.
     pub fn validate(&self) -> Result<(), CoreError> {
         if self.channels == 0 {
@@ -111,6 +122,14 @@ mod tests {
         assert_eq!(count(UNetConfig::grey()), 94_225);
         assert_eq!(count(UNetConfig::colour()), 94_803);
         assert_eq!(count(UNetConfig { base_channels: 32, ..UNetConfig::grey() }), 373_793);
+        for c in [
+            UNetConfig::grey(),
+            UNetConfig::colour(),
+            UNetConfig { base_channels: 8, ..UNetConfig::grey() },
+            UNetConfig { base_channels: 24, groups: 4, ..UNetConfig::colour() },
+        ] {
+            assert_eq!(c.parameter_count(), count(c), "{c:?}");
+        }
     }
 
     #[test]
