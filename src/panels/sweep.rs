@@ -655,7 +655,7 @@ pub fn SweepPanel() -> impl IntoView {
                             let bottoms = s.synthetic_neighbours.iter().zip(&s.synthetic_distances).map(|(&j, &d)| view! { <Thumb image=find(&g.synthetic_images, j) shape=shape caption=format!("S′#{j} {d:.3}") /> }).collect_view();
                             view! {
                                 <div class=format!("gallery-row {}", c.label.as_str()) data-testid="sweep-sample" data-label=c.label.as_str() data-index=s.index.to_string()
-                                    data-train=train_attr
+                                    data-train=train_attr data-image=s.image.clone()
                                     on:click=move |_| picked.set(Some(i))>
                                     <div class="gallery-sample"><Thumb image=s.image.clone() shape=shape caption=format!("x̂ #{} · {}", s.index, c.label.as_str()) /></div>
                                     <div class="gallery-neighbours">

@@ -2,7 +2,8 @@
 // (the real CLI on the real MNIST file) is loaded through the file input; the fractions plot
 // lists its K values, the gallery shows each sample with the neighbours the bundle recorded
 // (which tests/sweep.rs checks against brute-force kNN), δ sliders relabel without
-// regenerating, and a corrupt bundle gives a notice while the loaded one stays.
+// regenerating, a point re-run in the tab with the bundle's settings repeats the CLI's run, and
+// a corrupt bundle gives a notice while the loaded one stays.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import { openLab, describeLog, memgenBin, frameLags, DIST, ARTIFACTS } from './l
 
 const PANEL = '[data-testid="panel-sweep"]';
 
-test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours and δ relabelling', { timeout: 300_000 }, async (t) => {
+test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ relabelling, a point re-run in the tab', { timeout: 600_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memgen-sweep-e2e-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const out = path.join(dir, 'bundle');
@@ -25,7 +26,8 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours and δ 
   const files = fs.readdirSync(out).map((f) => path.join(out, f));
   const gallery = JSON.parse(fs.readFileSync(path.join(out, 'gallery-k4.json'), 'utf8'));
 
-  const lab = await openLab(t, { webgpu: false });
+  // The Datasets panel opens MNIST (its S_K is not the bundle's: the re-run below draws its own).
+  const lab = await openLab(t, { webgpu: false, query: '?ds=mnist&dk=4&dseed=0' });
   const { page, log } = lab;
   const panel = page.locator(PANEL);
   await panel.waitFor({ timeout: 60_000 });
@@ -76,6 +78,43 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours and δ 
   await rows.first().click();
   assert.match(await page.locator('[data-testid="sweep-detail"]').textContent(), /≤ δ_m = 1\.00/);
   await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'sweep-gallery.png') });
+
+  // Re-run K = 4 in this tab with the bundle's settings: its S_K (seed 1 of the Datasets panel's
+  // MNIST), steps, batch, lr, width and per-point seed, so the tab repeats the CLI's run.
+  await page.locator('[data-testid="sweep-filter"]').selectOption('all');
+  await page.waitForFunction(() => /mnist/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 120_000 });
+  assert.match(await page.locator('[data-testid="sweep-rerun-what"]').textContent(), /10 steps at batch 8 .*seed 1\b.*\|S_eval\| = 12 .*DDIM \(5 steps\)/s);
+  await page.locator('[data-testid="sweep-rerun"]').click();
+  for (const [id, v] of [['live-steps', '10'], ['live-batch', '8'], ['live-eval', '12'], ['live-sampler-steps', '5']]) {
+    assert.equal(await page.locator(`[data-testid="${id}"]`).inputValue(), v, id);
+  }
+  assert.match(await page.locator('[data-testid="sweep-live-subset"]').textContent(), /94225 parameters: base width 16/);
+  await page.waitForFunction(() => ['done'].includes(document.querySelector('[data-testid="live-progress"]')?.dataset.state) || /^error/.test(document.querySelector('[data-testid="live-progress"]')?.dataset.state || ''), null, { timeout: 240_000 });
+  const prog = page.locator('[data-testid="live-progress"]');
+  assert.equal(await prog.getAttribute('data-state'), 'done', await prog.textContent());
+  assert.equal(await prog.getAttribute('data-losses'), '10');
+  assert.equal(await rel.getAttribute('data-n'), String(gallery.samples.length));
+  // Every re-run sample is the CLI's sample (wasm against native floats: a few u8 steps at most),
+  // with the same training neighbours.
+  let same = 0, total = 0, maxDiff = 0, sameNeighbours = 0;
+  for (let i = 0; i < await rows.count(); i++) {
+    const idx = Number(await rows.nth(i).getAttribute('data-index'));
+    const cli = gallery.samples.find((x) => x.index === idx);
+    const a = Buffer.from(await rows.nth(i).getAttribute('data-image'), 'base64');
+    const b = Buffer.from(cli.image, 'base64');
+    assert.equal(a.length, b.length);
+    for (let j = 0; j < a.length; j++) {
+      const d = Math.abs(a[j] - b[j]);
+      same += d === 0; total++; maxDiff = Math.max(maxDiff, d);
+    }
+    sameNeighbours += (await rows.nth(i).getAttribute('data-train')) === cli.train_neighbours.join(',');
+  }
+  t.diagnostic(`re-run of K = 4 against the CLI's: ${(same / total).toFixed(4)} of pixels equal, largest difference ${maxDiff}/255, ${sameNeighbours}/${await rows.count()} samples with the same neighbour order`);
+  assert.equal(await rows.count(), gallery.samples.length);
+  // Measured: every pixel equal. Native gemm and wasm may round differently on other CPUs.
+  assert.ok(same / total >= 0.99, `only ${same}/${total} pixels equal`);
+  assert.ok(maxDiff <= 4, `largest pixel difference ${maxDiff}`);
+  assert.ok(sameNeighbours >= gallery.samples.length - 1, `${sameNeighbours} of ${gallery.samples.length} samples have the CLI's neighbour order`);
 
   // A corrupt bundle: a notice, and the loaded one stays.
   const bad = path.join(dir, 'bad');
