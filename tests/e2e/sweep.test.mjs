@@ -116,13 +116,30 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
   assert.ok(maxDiff <= 4, `largest pixel difference ${maxDiff}`);
   assert.ok(sameNeighbours >= gallery.samples.length - 1, `${sameNeighbours} of ${gallery.samples.length} samples have the CLI's neighbour order`);
 
+  // A bundle whose gallery holds another training image than the panel's S_K: the re-run is
+  // refused with a notice, and nothing starts.
+  const tampered = path.join(dir, 'tampered');
+  fs.cpSync(out, tampered, { recursive: true });
+  const tg = JSON.parse(fs.readFileSync(path.join(tampered, 'gallery-k4.json'), 'utf8'));
+  const px = Buffer.from(tg.train_images[0].image, 'base64');
+  px[400] = 255 - px[400];
+  tg.train_images[0].image = px.toString('base64');
+  fs.writeFileSync(path.join(tampered, 'gallery-k4.json'), JSON.stringify(tg));
+  await page.locator('[data-testid="sweep-upload"]').setInputFiles(fs.readdirSync(tampered).map((f) => path.join(tampered, f)));
+  await page.locator('[data-testid="sweep-k4"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="sweep-relabelled"]')?.dataset.state === 'done', null, { timeout: 60_000 });
+  await page.locator('[data-testid="sweep-rerun"]').click();
+  await page.locator(`${PANEL} [data-testid="notice"]`).waitFor({ timeout: 30_000 });
+  assert.match(await page.locator(`${PANEL} [data-testid="notice"]`).textContent(), new RegExp(`not the set this bundle was trained on \\(training image ${tg.train_images[0].index} of S_K differs\\); nothing was started`));
+  assert.equal(await prog.getAttribute('data-state'), 'done');
+
   // A corrupt bundle: a notice, and the loaded one stays.
   const bad = path.join(dir, 'bad');
   fs.mkdirSync(bad);
   fs.writeFileSync(path.join(bad, 'manifest.json'), '{"format": "memgen-sweep-bundle"}');
   fs.writeFileSync(path.join(bad, 'fractions.csv'), 'k,nonsense\n2,3\n');
   await page.locator('[data-testid="sweep-upload"]').setInputFiles([path.join(bad, 'manifest.json'), path.join(bad, 'fractions.csv')]);
-  await page.locator(`${PANEL} [data-testid="notice"]`).waitFor({ timeout: 30_000 });
+  await page.waitForFunction(() => /fractions\.csv/.test(document.querySelector('[data-testid="panel-sweep"] [data-testid="notice"]')?.textContent || ''), null, { timeout: 30_000 });
   assert.match(await page.locator(`${PANEL} [data-testid="notice"]`).textContent(), /fractions\.csv.*header.*current one stays/s);
   assert.equal(await page.locator('[data-testid="sweep-plot"]').getAttribute('data-ks'), '2,4,8');
   assert.deepEqual(log.pageErrors, [], describeLog(log));
