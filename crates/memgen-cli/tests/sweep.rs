@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{fails_with, ok_json};
+use common::{fails_with, fractions, ok_json};
 
 fn data_dir() -> String {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../www/data");
@@ -30,25 +30,6 @@ fn tmpdir(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-/// `fractions.csv` as (k, [memorized, m_std, spurious, s_std, generalized, g_std]).
-fn fractions(dir: &Path) -> Vec<(usize, Vec<f64>)> {
-    let csv = std::fs::read_to_string(dir.join("fractions.csv")).unwrap();
-    let mut lines = csv.lines();
-    assert_eq!(
-        lines.next().unwrap(),
-        "k,memorized,memorized_std,spurious,spurious_std,generalized,generalized_std"
-    );
-    lines
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (
-                f[0].parse().unwrap(),
-                f[1..].iter().map(|v| v.parse().unwrap()).collect(),
-            )
-        })
-        .collect()
 }
 
 fn ideal_args<'a>(data: &'a str, ks: &'a str, out: &'a str) -> Vec<&'a str> {

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 use serde_json::Value;
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// The binary under test.
@@ -27,4 +28,23 @@ pub fn fails_with(args: &[&str], needle: &str) {
     assert!(!err.contains("panicked"), "panic: {err}");
     assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
     assert!(err.to_lowercase().contains(&needle.to_lowercase()), "{err:?} lacks {needle:?}");
+}
+
+/// `fractions.csv` as (k, [memorized, m_std, spurious, s_std, generalized, g_std]).
+pub fn fractions(dir: &Path) -> Vec<(usize, Vec<f64>)> {
+    let csv = std::fs::read_to_string(dir.join("fractions.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "k,memorized,memorized_std,spurious,spurious_std,generalized,generalized_std"
+    );
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[0].parse().unwrap(),
+                f[1..].iter().map(|v| v.parse().unwrap()).collect(),
+            )
+        })
+        .collect()
 }
