@@ -9,7 +9,9 @@
 #
 # PyTorch: $TORCH_PY (default /tmp/torchvenv/bin/python; create it with
 #   python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.15.0).
-# burn backends: flex (multi-threaded CPU; the CLI's default), ndarray (single thread, slow
+# fused: the hand-written CPU trainer (crates/memgen-models/src/unet/fused.rs) on every core and
+# on one thread (fused1), sampling with its own forward pass.
+# burn backends: flex (CPU; the CLI's default), ndarray (single thread, slow
 # convolution backward: SKIP_NDARRAY=1 to leave it out), wgpu (set WGPU=1; lavapipe without a GPU).
 # On a GPU machine, TORCH_DEVICE=cuda adds PyTorch on CUDA and WGPU=1 burn on wgpu.
 set -euo pipefail
@@ -29,6 +31,8 @@ field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]
 ratio() { python3 -c "print(f'{float(\"$1\")/float(\"$2\"):.2f}')"; }
 for r in $(seq 1 "$ROUNDS"); do
   B=$("$BIN" flex "$BATCH" "$STEPS" "$SBATCH" "$SEVALS" "$BASE"); echo "$B"
+  F=$("$BIN" fused "$BATCH" "$STEPS" "$SBATCH" "$SEVALS" "$BASE"); echo "$F"
+  F1=$(RAYON_NUM_THREADS=1 "$BIN" fused1 "$BATCH" "$STEPS" "$SBATCH" "$SEVALS" "$BASE"); echo "$F1"
   if [ "${SKIP_NDARRAY:-0}" != 1 ]; then
     N=$("$BIN" ndarray "$BATCH" $(( STEPS / 10 > 1 ? STEPS / 10 : 2 )) "$SBATCH" "$SEVALS" "$BASE"); echo "$N"
   fi
@@ -43,6 +47,11 @@ for r in $(seq 1 "$ROUNDS"); do
     "$(ratio "$(field "$B" train_steps_per_s)" "$(field "$T" train_steps_per_s)")" \
     "$(ratio "$(field "$B" network_evals_images_per_s)" "$(field "$T1" network_evals_images_per_s)")" \
     "$(ratio "$(field "$B" network_evals_images_per_s)" "$(field "$T" network_evals_images_per_s)")"
+  printf 'round %s  fused / pytorch-cpu          train steps/s: %s (1 thread each) %s (both all cores)   sampling images/s: %s (1 thread each) %s (both all cores)\n' "$r" \
+    "$(ratio "$(field "$F1" train_steps_per_s)" "$(field "$T1" train_steps_per_s)")" \
+    "$(ratio "$(field "$F" train_steps_per_s)" "$(field "$T" train_steps_per_s)")" \
+    "$(ratio "$(field "$F1" network_evals_images_per_s)" "$(field "$T1" network_evals_images_per_s)")" \
+    "$(ratio "$(field "$F" network_evals_images_per_s)" "$(field "$T" network_evals_images_per_s)")"
   if [ "${SKIP_NDARRAY:-0}" != 1 ]; then
     printf 'round %s  burn-ndarray / pytorch-cpu(1 thread)   train: %s   sampling: %s\n' "$r" \
       "$(ratio "$(field "$N" train_steps_per_s)" "$(field "$T1" train_steps_per_s)")" \

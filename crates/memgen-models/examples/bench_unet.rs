@@ -1,12 +1,28 @@
 //! Speed of the UNet natively: training steps/s at a batch size and sampling images/s
 //! (DDIM), on the chosen backend. Used by `scripts/bench-unet.sh`; prints one JSON line.
 //!
-//! `cargo run --profile native-test -p memgen-models --example bench_unet -- [cpu|ndarray|wgpu]
+//! `cargo run --profile native-test -p memgen-models --example bench_unet -- [cpu|ndarray|wgpu|fused|fused1]
 //!  [batch] [train_steps] [sample_batch] [sample_steps] [base_channels]`
+//! (`fused` / `fused1`: the fused CPU trainer on every core / one thread, sampling on flex).
 use memgen_core::spec::NoiseStream;
+use memgen_models::unet::fused::FusedUNetTraining;
 use memgen_models::unet::{EpsilonModel, UNetConfig, UNetTrainConfig, UNetTraining};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::time::Instant;
+
+enum Model {
+    Burn(memgen_models::unet::UNet),
+    Fused(memgen_models::unet::fused::FusedUNet),
+}
+
+impl EpsilonModel for Model {
+    fn epsilon(&self, x: Tensor<4>, t: usize) -> Tensor<4> {
+        match self {
+            Model::Burn(m) => m.epsilon(x, t),
+            Model::Fused(m) => m.epsilon(x, t),
+        }
+    }
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -15,7 +31,7 @@ fn main() {
     let (batch, steps, sbatch, ssteps, base) = (arg(2, 64), arg(3, 20), arg(4, 256), arg(5, 10), arg(6, 16));
     #[allow(deprecated)]
     let device = match backend.as_str() {
-        "cpu" | "flex" => Device::flex(),
+        "cpu" | "flex" | "fused" | "fused1" => Device::flex(),
         "ndarray" => Device::ndarray(),
         "wgpu" => Device::wgpu_options().init().expect("wgpu adapter"),
         other => panic!("unknown backend {other}"),
@@ -25,12 +41,24 @@ fn main() {
     let mut rng = NoiseStream::new(1, 9);
     let mut images = vec![0f32; 64 * net.image_len()];
     rng.fill_normal_f32(&mut images);
-    let mut run = UNetTraining::new(cfg, &images, 0, &device).unwrap();
-    pollster::block_on(run.run_steps(2)).unwrap(); // warm-up
-    let t0 = Instant::now();
-    let losses = pollster::block_on(run.run_steps(steps)).unwrap();
-    let train_s = t0.elapsed().as_secs_f64();
-    let model = run.ema_model();
+    // fused: the hand-written trainer on every core (fused1: one thread); sampling runs on
+    // burn flex with its EMA weights, as `memgen sweep --engine fused` does.
+    let (losses, train_s, model, params) = if backend.starts_with("fused") {
+        let threads = if backend == "fused1" { 1 } else { 0 };
+        let mut run = FusedUNetTraining::new(cfg, &images, 0, threads).unwrap();
+        run.run_steps(2); // warm-up
+        let t0 = Instant::now();
+        let losses = run.run_steps(steps);
+        let train_s = t0.elapsed().as_secs_f64();
+        (losses, train_s, Model::Fused(run.ema_fused()), run.num_params())
+    } else {
+        let mut run = UNetTraining::new(cfg, &images, 0, &device).unwrap();
+        pollster::block_on(run.run_steps(2)).unwrap(); // warm-up
+        let t0 = Instant::now();
+        let losses = pollster::block_on(run.run_steps(steps)).unwrap();
+        let train_s = t0.elapsed().as_secs_f64();
+        (losses, train_s, Model::Burn(run.ema_model()), run.num_params())
+    };
     let plain = device.clone();
     let mut x = vec![0f32; sbatch * net.image_len()];
     rng.fill_normal_f32(&mut x);
@@ -45,7 +73,7 @@ fn main() {
     let sample_s = t0.elapsed().as_secs_f64();
     println!(
         "{{\"backend\":\"{backend}\",\"params\":{},\"batch\":{batch},\"train_steps_per_s\":{},\"sample_batch\":{sbatch},\"sample_evals\":{ssteps},\"network_evals_images_per_s\":{},\"loss_last\":{}}}",
-        run.num_params(),
+        params,
         steps as f64 / train_s,
         (sbatch * ssteps) as f64 / sample_s,
         losses.last().copied().unwrap_or(f32::NAN)

@@ -89,7 +89,7 @@ impl FusedToyNet {
 /// `c (+)= a · b` for row-major-or-strided `a: [m, k]`, `b: [k, n]`, `c: [m, n]` row-major.
 /// Strides are `(row, column)` in elements.
 #[allow(clippy::too_many_arguments)]
-fn matmul(m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize, c: &mut [f32], accumulate: bool) {
+pub(crate) fn matmul(m: usize, n: usize, k: usize, a: &[f32], a_rs: usize, a_cs: usize, b: &[f32], b_rs: usize, b_cs: usize, c: &mut [f32], accumulate: bool) {
     assert!(m == 0 || k == 0 || (m - 1) * a_rs + (k - 1) * a_cs < a.len());
     assert!(k == 0 || n == 0 || (k - 1) * b_rs + (n - 1) * b_cs < b.len());
     assert!(c.len() >= m * n);

@@ -125,6 +125,30 @@ pub async fn encode_weights_async(model: &UNet, net: &super::UNetConfig) -> Resu
     safetensors::serialize(views, Some(meta)).map_err(|e| e.to_string())
 }
 
+/// Every parameter of `m` in its order, flat (read back synchronously: CPU backends).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn flat_tensors(m: &UNet) -> Vec<Vec<f32>> {
+    params(m).into_iter().map(|(_, _, t)| t.into_data().try_to_vec::<f32>().expect("f32")).collect()
+}
+
+/// A network of `net` on `device` with the given parameters (burn's order, each tensor flat):
+/// how the fused trainer hands its weights to the samplers.
+pub(crate) fn unet_from_tensors(net: &super::UNetConfig, tensors: Vec<Vec<f32>>, device: &burn::tensor::Device) -> Result<UNet, String> {
+    let fresh = net.init(device, &mut memgen_core::spec::NoiseStream::new(0, 0));
+    let shapes = params(&fresh).into_iter().map(|(_, s, _)| s).collect::<Vec<_>>();
+    if shapes.len() != tensors.len() {
+        return Err(format!("{} tensors for a network of {}", tensors.len(), shapes.len()));
+    }
+    let mut shaped = Vec::with_capacity(shapes.len());
+    for (shape, v) in shapes.into_iter().zip(tensors) {
+        if shape.iter().product::<usize>() != v.len() {
+            return Err("a tensor does not fit the network".into());
+        }
+        shaped.push((shape, v));
+    }
+    restore(fresh, shaped, None)
+}
+
 /// The network [`encode_weights_async`] wrote, on `device`. Malformed bytes are an error.
 pub fn decode_weights(bytes: &[u8], device: &burn::tensor::Device) -> Result<(UNet, super::UNetConfig), String> {
     let (_, md) = safetensors::SafeTensors::read_metadata(bytes).map_err(|e| format!("not a weights file: {e}"))?;
