@@ -3,7 +3,8 @@
 //!
 //! `cargo run --profile native-test -p memgen-models --example bench_unet -- [cpu|ndarray|wgpu|fused|fused1]
 //!  [batch] [train_steps] [sample_batch] [sample_steps] [base_channels]`
-//! (`fused` / `fused1`: the fused CPU trainer on every core / one thread, sampling on flex).
+//! (`fused`: the fused CPU trainer and forward pass on rayon's threads; `fused1` is the same,
+//! labelled for a run under `RAYON_NUM_THREADS=1`).
 use memgen_core::spec::NoiseStream;
 use memgen_models::unet::fused::FusedUNetTraining;
 use memgen_models::unet::{EpsilonModel, UNetConfig, UNetTrainConfig, UNetTraining};
@@ -41,11 +42,10 @@ fn main() {
     let mut rng = NoiseStream::new(1, 9);
     let mut images = vec![0f32; 64 * net.image_len()];
     rng.fill_normal_f32(&mut images);
-    // fused: the hand-written trainer on every core (fused1: one thread); sampling runs on
-    // burn flex with its EMA weights, as `memgen sweep --engine fused` does.
+    // fused: the hand-written trainer and forward pass (4 shards of the batch on rayon's
+    // threads: RAYON_NUM_THREADS=1 for one core), as `memgen sweep --engine fused`.
     let (losses, train_s, model, params) = if backend.starts_with("fused") {
-        let threads = if backend == "fused1" { 1 } else { 0 };
-        let mut run = FusedUNetTraining::new(cfg, &images, 0, threads).unwrap();
+        let mut run = FusedUNetTraining::new(cfg, &images, 0, 4).unwrap();
         run.run_steps(2); // warm-up
         let t0 = Instant::now();
         let losses = run.run_steps(steps);

@@ -205,6 +205,21 @@ fn silu(x: &[f32], y: &mut [f32]) {
     }
 }
 
+/// `silu(x)` into `y`, keeping `σ(x)` in `sig` for [`silu_back_sig`].
+fn silu_keep(x: &[f32], sig: &mut [f32], y: &mut [f32]) {
+    for ((y, s), &x) in y.iter_mut().zip(sig.iter_mut()).zip(x) {
+        *s = sigmoid(x);
+        *y = x * *s;
+    }
+}
+
+/// `g ← g · silu'(x)` with `σ(x)` kept by [`silu_keep`].
+fn silu_back_sig(x: &[f32], sig: &[f32], g: &mut [f32]) {
+    for ((g, &s), &x) in g.iter_mut().zip(sig).zip(x) {
+        *g *= s * (1.0 + x * (1.0 - s));
+    }
+}
+
 /// `g ← g · silu'(x)`.
 fn silu_back(x: &[f32], g: &mut [f32]) {
     for (g, &x) in g.iter_mut().zip(x) {
@@ -393,8 +408,14 @@ struct ResCache {
     rstd2: Vec<f32>,
     n2: Vec<f32>,
     col2: Vec<f32>,
+    /// `σ(n1)`, `σ(n2)`.
+    sig1: Vec<f32>,
+    sig2: Vec<f32>,
     /// `silu(temb)·W_t + b_t`.
     tproj: Vec<f32>,
+    /// Forward scratch.
+    a: Vec<f32>,
+    h: Vec<f32>,
 }
 
 /// Scratch of the backward pass, sized for the largest block.
@@ -420,23 +441,24 @@ impl Res {
         c.rows = rows;
         c.x.clear();
         c.x.extend_from_slice(x);
-        for v in [&mut c.xhat1, &mut c.n1] {
+        for v in [&mut c.xhat1, &mut c.n1, &mut c.sig1] {
             v.resize(rows * ci, 0.0);
         }
-        for v in [&mut c.xhat2, &mut c.n2] {
+        for v in [&mut c.xhat2, &mut c.n2, &mut c.sig2, &mut c.h] {
             v.resize(rows * co, 0.0);
         }
+        c.a.resize(rows * ci.max(co), 0.0);
         c.rstd1.resize(groups, 0.0);
         c.rstd2.resize(groups, 0.0);
         c.col1.resize(rows * 9 * ci, 0.0);
         c.col2.resize(rows * 9 * co, 0.0);
         // h = conv1(silu(gn1(x))) + tproj
         gn_forward(p, &self.n1, groups, x, rows, &mut c.xhat1, &mut c.rstd1, &mut c.n1);
-        let mut a = vec![0.0; rows * ci];
-        silu(&c.n1, &mut a);
-        im2col(&a, h, w, &self.c1, &mut c.col1);
-        let mut hbuf = vec![0.0; rows * co];
-        conv_forward(p, &self.c1, &c.col1, rows, &mut hbuf);
+        let a = &mut c.a[..rows * ci];
+        silu_keep(&c.n1, &mut c.sig1, a);
+        im2col(a, h, w, &self.c1, &mut c.col1);
+        let hbuf = &mut c.h;
+        conv_forward(p, &self.c1, &c.col1, rows, hbuf);
         c.tproj.clear();
         c.tproj.extend_from_slice(&p[self.t.b..self.t.b + co]);
         matmul(1, co, self.t.i, st, self.t.i, 1, &p[self.t.w..self.t.w + self.t.i * co], co, 1, &mut c.tproj, true);
@@ -446,11 +468,10 @@ impl Res {
             }
         }
         // out = conv2(silu(gn2(h))) + skip(x)
-        let mut n2out = vec![0.0; rows * co];
-        gn_forward(p, &self.n2, groups, &hbuf, rows, &mut c.xhat2, &mut c.rstd2, &mut n2out);
-        c.n2.copy_from_slice(&n2out);
-        silu(&c.n2, &mut n2out);
-        im2col(&n2out, h, w, &self.c2, &mut c.col2);
+        gn_forward(p, &self.n2, groups, &c.h, rows, &mut c.xhat2, &mut c.rstd2, &mut c.n2);
+        let a = &mut c.a[..rows * co];
+        silu_keep(&c.n2, &mut c.sig2, a);
+        im2col(a, h, w, &self.c2, &mut c.col2);
         out.resize(rows * co, 0.0);
         conv_forward(p, &self.c2, &c.col2, rows, out);
         match &self.skip {
@@ -494,7 +515,7 @@ impl Res {
         let da = &mut s.a[..rows * co];
         da.fill(0.0);
         col2im(&s.dcol[..rows * 9 * co], h, w, &self.c2, da);
-        silu_back(&c.n2, da);
+        silu_back_sig(&c.n2, &c.sig2, da);
         let dh = &mut s.b[..rows * co];
         gn_backward(p, g, &self.n2, groups, &c.xhat2, &c.rstd2, da, rows, dh);
         // tproj = st·W_t + b_t
@@ -518,7 +539,7 @@ impl Res {
         let da = &mut s.a[..rows * ci];
         da.fill(0.0);
         col2im(&s.dcol[..rows * 9 * ci], h, w, &self.c1, da);
-        silu_back(&c.n1, da);
+        silu_back_sig(&c.n1, &c.sig1, da);
         grow(&mut s.b, rows * ci);
         let dxm = &mut s.b[..rows * ci];
         gn_backward(p, g, &self.n1, groups, &c.xhat1, &c.rstd1, da, rows, dxm);
@@ -541,6 +562,7 @@ struct Work {
     xhat_o: Vec<f32>,
     rstd_o: Vec<f32>,
     n_o: Vec<f32>,
+    sig_o: Vec<f32>,
     s: Scratch,
 }
 
@@ -638,9 +660,9 @@ impl Work {
         self.rstd_o.resize(gr, 0.0);
         self.n_o.resize(rows * b, 0.0);
         let mut ao = vec![0.0; rows * b];
-        gn_forward(p, &l.norm_out, gr, &hout, rows, &mut self.xhat_o, &mut self.rstd_o, &mut ao);
-        self.n_o.copy_from_slice(&ao);
-        silu(&self.n_o, &mut ao);
+        self.sig_o.resize(rows * b, 0.0);
+        gn_forward(p, &l.norm_out, gr, &hout, rows, &mut self.xhat_o, &mut self.rstd_o, &mut self.n_o);
+        silu_keep(&self.n_o, &mut self.sig_o, &mut ao);
         self.col_out.resize(rows * 9 * b, 0.0);
         im2col(&ao, hh, ww, &l.conv_out, &mut self.col_out);
         let mut out = vec![0.0; rows * c];
@@ -685,7 +707,7 @@ impl Work {
         conv_backward(p, g, &l.conv_out, &self.col_out, dout, rows, Some(&mut s.dcol[..rows * 9 * b]));
         let mut da = vec![0.0; rows * b];
         col2im(&s.dcol[..rows * 9 * b], hh, ww, &l.conv_out, &mut da);
-        silu_back(&self.n_o, &mut da);
+        silu_back_sig(&self.n_o, &self.sig_o, &mut da);
         let mut dh = vec![0.0; rows * b];
         gn_backward(p, g, &l.norm_out, gr, &self.xhat_o, &self.rstd_o, &da, rows, &mut dh);
         let mut dc0 = Vec::new();
@@ -831,9 +853,11 @@ pub struct FusedUNetTraining {
 }
 
 impl FusedUNetTraining {
-    /// A fresh run over `images` (`[K, C·H·W]`, values in `[−1, 1]`), seeded by `seed`; a
-    /// batch is split over `threads` threads (0: every core).
-    pub fn new(config: UNetTrainConfig, images: &[f32], seed: u64, threads: usize) -> Result<FusedUNetTraining, String> {
+    /// A fresh run over `images` (`[K, C·H·W]`, values in `[−1, 1]`), seeded by `seed`. A
+    /// batch is split into `shards` blocks of images, each with its own gradients, that run on
+    /// rayon's threads; their gradients are summed in order, so the result depends on `shards`
+    /// (like a sampling batch size) but not on the number of cores.
+    pub fn new(config: UNetTrainConfig, images: &[f32], seed: u64, shards: usize) -> Result<FusedUNetTraining, String> {
         config.net.validate().map_err(|e| e.to_string())?;
         let d = config.net.image_len();
         if images.is_empty() || images.len() % d != 0 {
@@ -844,8 +868,7 @@ impl FusedUNetTraining {
         }
         let mut rng = NoiseStream::new(seed, STREAM_UNET_TRAIN);
         let (layout, params) = Layout::init(config.net, &mut rng);
-        let threads = if threads == 0 { rayon::current_num_threads() } else { threads }.max(1);
-        let works = (0..threads).map(|_| Work { grads: vec![0.0; layout.total], ..Work::default() }).collect();
+        let works = (0..shards.max(1)).map(|_| Work { grads: vec![0.0; layout.total], ..Work::default() }).collect();
         let n = layout.total;
         Ok(FusedUNetTraining {
             config,
@@ -904,7 +927,9 @@ impl FusedUNetTraining {
         // Global norm clipping (as clip_grad_global_norm: max_norm / (‖g‖ + 1e-6), at most 1).
         let clip = match self.config.grad_clip {
             Some(c) => {
-                let norm = g.par_iter().map(|v| (*v as f64) * (*v as f64)).sum::<f64>().sqrt() as f32;
+                // Block sums in order: the same bits on any number of cores.
+                let blocks: Vec<f64> = g.par_chunks(BLOCK).map(|b| b.iter().map(|v| (*v as f64) * (*v as f64)).sum::<f64>()).collect();
+                let norm = blocks.iter().sum::<f64>().sqrt() as f32;
                 ((c as f32) / (norm + 1e-6)).min(1.0)
             }
             None => 1.0,
@@ -1038,6 +1063,24 @@ mod tests {
                 assert!(err <= 1e-5 * scale.max(1.0), "{net:?}, t = {t}: max difference {err} (scale {scale})");
             }
         }
+    }
+
+    /// The result depends on the shards, not on the threads that run them.
+    #[test]
+    fn same_bits_on_any_number_of_threads() {
+        let net = UNetConfig { height: 8, width: 8, base_channels: 8, groups: 4, ..UNetConfig::grey() };
+        let cfg = UNetTrainConfig { batch: 6, steps: 4, ..UNetTrainConfig::browser(net) };
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mut r = FusedUNetTraining::new(cfg, &images(&net, 3), 2, 3).unwrap();
+                let l = r.run_steps(4);
+                (l, r.burn_tensors(), r.ema_fused().epsilon_flat(&images(&net, 5), 500))
+            })
+        };
+        let one = run(1);
+        assert_eq!(one, run(2));
+        assert_eq!(one, run(4));
     }
 
     /// Same seed, same batches: the fused run's losses and weights follow burn's.
