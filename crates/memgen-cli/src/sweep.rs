@@ -389,6 +389,9 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
         )));
     }
     let shard = a.shard.as_deref().map(parse_shard).transpose()?;
+    if a.engine == EngineArg::Fused && a.device != DeviceArg::Cpu {
+        return Err(input("--engine fused runs on the CPU: use it with --device cpu"));
+    }
     if a.eval == 0 {
         return Err(input("--eval must be at least 1"));
     }
@@ -469,9 +472,6 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
             .init()
             .map_err(|e| input(format!("no wgpu adapter: {e:?}")))?,
     };
-    if a.engine == EngineArg::Fused && a.device != DeviceArg::Cpu {
-        return Err(input("--engine fused runs on the CPU: use it with --device cpu"));
-    }
     let backend = match (a.device, a.engine, a.model) {
         (DeviceArg::Cpu, EngineArg::Fused, ModelArg::Unet) => "cpu (fused trainer and forward pass)",
         (DeviceArg::Cpu, _, _) => "cpu (burn flex)",

@@ -426,3 +426,44 @@ fn sweep_rejects_bad_input_in_one_line() {
     );
     std::fs::remove_dir_all(&out).ok();
 }
+
+/// `--engine fused` trains and samples the same network as burn: after a few steps from the
+/// same seed its samples are burn's (to a few u8 levels), and it is refused off the CPU.
+#[test]
+fn fused_engine_follows_burn_and_stays_on_the_cpu() {
+    let data = data_dir();
+    let root = tmpdir("engine");
+    let run = |engine: &str| {
+        let out = root.join(engine);
+        let args = [
+            "sweep", "--dataset", "mnist", "--ks", "2,4", "--model", "unet", "--steps", "6", "--batch", "8",
+            "--eval", "16", "--sampler", "ddim", "--sampler-steps", "5", "--sample-batch", "16", "--bootstrap", "50",
+            "--seed", "5", "--engine", engine, "--data-dir", &data, "--out", out.to_str().unwrap(),
+        ];
+        let v = ok_json(&args);
+        let m: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+        assert_eq!(m["sweep"]["engine"]["name"], engine);
+        (v, out)
+    };
+    let (_, burn) = run("burn");
+    let (_, fused) = run("fused");
+    for k in [2, 4] {
+        let g = |d: &Path| -> Value { serde_json::from_slice(&std::fs::read(d.join(format!("gallery-k{k}.json"))).unwrap()).unwrap() };
+        let (gb, gf) = (g(&burn), g(&fused));
+        let (mut same, mut total, mut worst) = (0usize, 0usize, 0u8);
+        for (a, b) in gb["samples"].as_array().unwrap().iter().zip(gf["samples"].as_array().unwrap()) {
+            for (x, y) in b64(&a["image"]).iter().zip(b64(&b["image"])) {
+                same += usize::from(*x == y);
+                total += 1;
+                worst = worst.max(x.abs_diff(y));
+            }
+        }
+        assert!(same as f64 >= 0.99 * total as f64 && worst <= 4, "K = {k}: {same}/{total} pixels equal, largest difference {worst}");
+    }
+    // The fused engine runs on the CPU only.
+    fails_with(
+        &["sweep", "--dataset", "mnist", "--ks", "2", "--engine", "fused", "--device", "wgpu", "--data-dir", &data, "--out", root.join("x").to_str().unwrap()],
+        "--engine fused runs on the CPU",
+    );
+    std::fs::remove_dir_all(&root).ok();
+}
