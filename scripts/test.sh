@@ -6,10 +6,11 @@
 #  1. setup (also installs Debian's chromium and the npm packages if missing)
 #  2. data sets (scripts/datasets.sh, when present)
 #  3. native tests of the whole workspace: cargo test --workspace --profile native-test
-#     (and the wasm32 build of memgen-core's RNG probe, checked by tests/e2e/rng_wasm.test.mjs)
-#     (includes tests/shaders.rs: every shaders/*.wgsl validated with naga)
+#     (includes tests/shaders.rs: every shaders/*.wgsl validated with naga), compiled first,
+#     then run while step 4 compiles beside them
 #  4. the wasm build into dist/ (scripts/build-web.sh; profile web-dev unless
-#     MEMGEN_TEST_PROFILE=release)
+#     MEMGEN_TEST_PROFILE=release), then the wasm32 build of memgen-core's RNG probe (checked by
+#     tests/e2e/rng_wasm.test.mjs)
 #  5. browser end-to-end tests in headless Chromium on WebGPU (SwiftShader):
 #     node --test tests/e2e/   (screenshots in test-artifacts/)
 #
@@ -62,21 +63,40 @@ if [[ "${MEMGEN_E2E_ONLY:-0}" != 1 ]]; then
   if [[ -f scripts/datasets.sh ]]; then
     step "data sets (scripts/datasets.sh)" bash scripts/datasets.sh
   fi
-  step "native tests: cargo test --workspace --profile native-test" cargo test --workspace --profile native-test
-  # The same-bytes probe of the seeded scheme in wasm32 (checked by tests/e2e/rng_wasm.test.mjs).
-  step "wasm32 RNG probe: memgen-core example wasm_bench" \
-    cargo build --profile native-test --target wasm32-unknown-unknown -p memgen-core --example wasm_bench
+  # Compile the native tests first (every core), then run them while the wasm build compiles
+  # beside them: most test binaries leave a core idle, and cargo locks the native-test and the
+  # wasm32 build folders separately. The wasm build's output is shown when it ends.
+  step "native tests, build: cargo test --workspace --profile native-test --no-run" \
+    cargo test --workspace --profile native-test --no-run
   # The browser tests run against the web-dev profile (no LTO, 16 codegen units, no wasm-opt):
   # a cold build of it takes about half the time of the release build that scripts/run.sh
   # serves. MEMGEN_TEST_PROFILE=release tests the release build (what benchmarks measure).
-  if step "wasm build: scripts/build-web.sh (${MEMGEN_TEST_PROFILE:-web-dev})" \
+  WASM_LOG="$(mktemp)"
+  wasm_t0=$SECONDS
+  (
     env MEMGEN_SKIP_SETUP=1 CARGO_INCREMENTAL=0 MEMGEN_PROFILE="${MEMGEN_TEST_PROFILE:-web-dev}" \
-    MEMGEN_WASM_OPT="${MEMGEN_WASM_OPT:-$([[ ${MEMGEN_TEST_PROFILE:-web-dev} == release ]] && echo 1 || echo 0)}" \
-    bash scripts/build-web.sh; then
-    built=1
-  else
-    built=0
-  fi
+      MEMGEN_WASM_OPT="${MEMGEN_WASM_OPT:-$([[ ${MEMGEN_TEST_PROFILE:-web-dev} == release ]] && echo 1 || echo 0)}" \
+      bash scripts/build-web.sh
+    web=$?
+    echo $web >"$WASM_LOG.web"
+    # The same-bytes probe of the seeded scheme in wasm32 (checked by tests/e2e/rng_wasm.test.mjs).
+    # Last: its host half shares target/native-test with the native tests (cargo's lock).
+    cargo build --profile native-test --target wasm32-unknown-unknown -p memgen-core --example wasm_bench || exit $?
+    exit $web
+  ) >"$WASM_LOG" 2>&1 &
+  wasm_pid=$!
+  step "native tests, run: cargo test --workspace --profile native-test" cargo test --workspace --profile native-test
+  wasm_wait() {
+    local rc=0
+    wait "$wasm_pid" || rc=$?
+    cat "$WASM_LOG"
+    echo "(wasm build and wasm32 probe: $((SECONDS - wasm_t0)) s from their start, beside the native tests)"
+    return $rc
+  }
+  step "wasm build: scripts/build-web.sh (${MEMGEN_TEST_PROFILE:-web-dev}), wasm32 RNG probe" wasm_wait
+  # The browser tests need the wasm build (not the probe: its own test fails without it).
+  if [[ "$(cat "$WASM_LOG.web" 2>/dev/null)" == 0 ]]; then built=1; else built=0; fi
+  rm -f "$WASM_LOG" "$WASM_LOG.web"
 else
   built=1
 fi
