@@ -10,6 +10,9 @@
 //     of the default view (--query)
 //   - the toy's two CPU trainers in the tab ([data-testid=run-toy-cpu]): burn's autodiff on its
 //     CPU backend vs the fused trainer the toy panel uses, same seed, steps/s and their ratio
+//   - the image UNet (94k parameters, MNIST 28×28, K = 8, batch 8) in the Phase transition
+//     panel: training steps/s and sampling network evaluations/s (DDIM) on the CPU backend in
+//     the tab, then training on WebGPU in the worker, in one page (--unet-gpu-steps 0 skips it)
 //   - the in-page frame benchmark ([data-testid=run-frame-bench]) in a page opened with
 //     --bench-query (default ?k=1000): 512×512 grid, K = 1000,
 //     WebGPU vs the CPU path in the same page, and their ratio
@@ -24,7 +27,7 @@ import os from 'node:os';
 import { openLab, waitForFirstFrame, waitForResult, DIST } from '../tests/e2e/lab.mjs';
 
 function parseArgs(argv) {
-  const o = { runs: 3, json: null, dist: DIST, query: '', benchQuery: '?k=1000' };
+  const o = { runs: 3, json: null, dist: DIST, query: '', benchQuery: '?k=1000', unetSteps: 40, unetGpuSteps: 6 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--runs') o.runs = Math.max(1, Number(argv[++i]) | 0);
@@ -32,8 +35,10 @@ function parseArgs(argv) {
     else if (a === '--dist') o.dist = path.resolve(argv[++i]);
     else if (a === '--query') o.query = argv[++i];
     else if (a === '--bench-query') o.benchQuery = argv[++i];
+    else if (a === '--unet-steps') o.unetSteps = Math.max(1, Number(argv[++i]) | 0);
+    else if (a === '--unet-gpu-steps') o.unetGpuSteps = Math.max(0, Number(argv[++i]) | 0);
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/bench-web.mjs [--runs 3] [--json FILE] [--dist dist] [--query ""] [--bench-query "?k=1000"]');
+      console.log('usage: node scripts/bench-web.mjs [--runs 3] [--json FILE] [--dist dist] [--query ""] [--bench-query "?k=1000"] [--unet-steps 40] [--unet-gpu-steps 6]');
       process.exit(0);
     } else throw new Error(`bench-web: unknown argument ${a}`);
   }
@@ -85,6 +90,7 @@ async function main() {
     first_frame_ms: { runs: [], median: null },
     frame_bench: null,
     toy_cpu: null,
+    unet: null,
   };
 
   // Time to first frame: N fresh browsers (fresh profile: no code cache, no HTTP cache).
@@ -135,6 +141,43 @@ async function main() {
     }
   }
 
+  // The UNet point in the Phase transition panel: phases timed from the page's progress state.
+  {
+    const lab = await openLab(null, { webgpu: true, query: '?ds=mnist&dk=8&dseed=0', dir: opts.dist });
+    try {
+      const page = lab.page;
+      await page.waitForFunction(() => /mnist, K = 8/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 180_000 });
+      const [evalN, mult, ddim] = [16, 2, 5];
+      const run = async (steps, gpu) => {
+        for (const [id, v] of [['live-steps', steps], ['live-batch', 8], ['live-eval', evalN], ['live-mult', mult], ['live-sampler-steps', ddim]]) {
+          await page.locator(`[data-testid="${id}"]`).fill(String(v));
+          await page.locator(`[data-testid="${id}"]`).dispatchEvent('change');
+        }
+        const box = page.locator('[data-testid="live-gpu"]');
+        if ((await box.isChecked()) !== gpu && !(await box.isDisabled())) await box.click();
+        await page.locator('[data-testid="live-run"]').click();
+        const seen = {};
+        const t0 = Date.now();
+        for (;;) {
+          const st = await page.locator('[data-testid="live-progress"]').getAttribute('data-state');
+          if (!(st in seen)) seen[st] = Date.now();
+          if (st === 'done' || /^error/.test(st)) break;
+          if (Date.now() - t0 > 1_200_000) throw new Error('UNet point did not finish in 20 min');
+          await page.waitForTimeout(100);
+        }
+        const evals = (evalN + mult * 8) * ddim;
+        const train_s = ((seen.sampling ?? seen.done) - (seen.training ?? t0)) / 1000;
+        const sample_s = ((seen.labelling ?? seen.done) - seen.sampling) / 1000;
+        return { steps, train_s, train_steps_per_s: steps / train_s, sample_network_evals: evals, sample_s, sample_evals_per_s: evals / sample_s, text: await page.locator('[data-testid="live-progress"]').textContent() };
+      };
+      result.unet = { batch: 8, k: 8, cpu: await run(opts.unetSteps, false) };
+      if (opts.unetGpuSteps > 0) result.unet.webgpu_worker = await run(opts.unetGpuSteps, true);
+      if (lab.log.pageErrors.length) result.page_errors = [...(result.page_errors ?? []), ...lab.log.pageErrors];
+    } finally {
+      await lab.close();
+    }
+  }
+
   const kib = (b) => `${(b / 1024).toFixed(0)} KiB`;
   const mib = (b) => `${(b / 1048576).toFixed(2)} MiB`;
   const fb = result.frame_bench;
@@ -148,6 +191,10 @@ async function main() {
     ['CPU / WebGPU', fb?.cpu_over_gpu ? `${fb.cpu_over_gpu.toFixed(1)}×` : '-', 'target ≥ 5×'],
     ['toy training in the tab, burn CPU', result.toy_cpu ? `${result.toy_cpu.burn_steps_per_s} steps/s` : '-', 'batch 512'],
     ['toy training in the tab, fused', result.toy_cpu ? `${result.toy_cpu.fused_steps_per_s} steps/s` : '-', result.toy_cpu?.fused_over_burn ? `${result.toy_cpu.fused_over_burn.toFixed(1)}× burn` : ''],
+    ['UNet training in the tab (CPU)', result.unet ? `${result.unet.cpu.train_steps_per_s.toFixed(2)} steps/s` : '-', 'batch 8, 28×28, includes storage snapshots'],
+    ['UNet sampling in the tab (CPU)', result.unet ? `${result.unet.cpu.sample_evals_per_s.toFixed(1)} evals/s` : '-', 'DDIM, batches of ≤ 32 images'],
+    ['UNet training, WebGPU worker', result.unet?.webgpu_worker ? `${result.unet.webgpu_worker.train_steps_per_s.toFixed(2)} steps/s` : '-',
+      result.unet?.webgpu_worker ? `${(result.unet.cpu.train_steps_per_s / result.unet.webgpu_worker.train_steps_per_s).toFixed(1)}× slower than the tab's CPU (includes the worker's start)` : ''],
   ];
   const w0 = Math.max(...lines.map((l) => l[0].length));
   const w1 = Math.max(...lines.map((l) => l[1].length));
