@@ -1,5 +1,6 @@
-//! The toy's phenomena, natively on the CPU (burn ndarray). Run in release mode:
-//! `cargo test --release -p memgen-models` (debug builds are ~30× slower).
+//! The toy's phenomena, natively on the CPU: trained with the fused trainer (the tab's CPU
+//! trainer; it follows burn's steps, which `toy::fused`'s tests check), sampled with burn flex.
+//! Run in release mode: `cargo test --release -p memgen-models` (debug builds are ~30× slower).
 //!
 //! - trained K = 2 (browser preset) → ≥ 90% of samples within 0.1 of a training point;
 //! - trained K = 1000 → samples near R = 1, every one of 36 angle bins ≥ 50% of uniform;
@@ -10,9 +11,8 @@ use memgen_core::spec::NoiseStream;
 use memgen_models::toy::*;
 use std::time::Instant;
 
-#[allow(deprecated)]
 fn cpu() -> Device {
-    Device::ndarray()
+    Device::flex()
 }
 
 fn dist(a: [f32; 2], b: [f32; 2]) -> f32 {
@@ -23,7 +23,8 @@ fn train_and_sample(k: usize, seed: u64, samples: usize) -> (Vec<[f32; 2]>, Vec<
     let t0 = Instant::now();
     let train_pts = circle_points(k, seed);
     let config = ToyTrainConfig::browser();
-    let (run, losses) = pollster::block_on(train(config, &train_pts, seed, &cpu())).unwrap();
+    // One thread: the tests run in parallel.
+    let (run, losses) = pollster::block_on(memgen_models::toy::training::train_to_end(ToyTraining::new_fused(config, &train_pts, seed, 1, &cpu()))).unwrap();
     let t1 = Instant::now();
     let em = EulerMaruyama { count: samples, ..EulerMaruyama::default() };
     let out = pollster::block_on(sample(run.ema_model(), em, &cpu(), NoiseStream::new(seed, STREAM_TOY_SAMPLE))).unwrap();
