@@ -815,7 +815,9 @@ impl LiveCtl {
     }
 }
 
-/// Trains the point's UNet in this tab on the CPU backend, keeping its state in browser storage.
+/// Trains the point's UNet in this tab with the fused CPU trainer (the same network, batches,
+/// clipping, Adam and EMA as burn's; `memgen sweep --engine fused`), keeping its state in
+/// browser storage. Chunks of about 30 ms of steps, with the event loop in between.
 async fn train_in_tab(
     sub: &crate::panels::datasets::SubsetK,
     tc: memgen_models::unet::UNetTrainConfig,
@@ -824,7 +826,8 @@ async fn train_in_tab(
     ctl: LiveCtl,
     gen: u64,
 ) -> Result<memgen_models::unet::UNet, String> {
-    use memgen_models::unet::{to_model, UNetTraining};
+    use memgen_models::unet::fused::{FusedUNetTraining, DEFAULT_SHARDS};
+    use memgen_models::unet::to_model;
     let ([h, w, c], k) = (sub.hwc, sub.k);
     let images = to_model(&sub.pixels, h, w, c);
     // Training is kept in browser storage (weights, EMA, Adam state, step, losses) every
@@ -832,7 +835,7 @@ async fn train_in_tab(
     let snap_key = point_key(sub, &cfg, k).replacen("memgen-sweep-point:", TRAIN_SNAPSHOT_PREFIX, 1);
     let stored = storage_get(&snap_key).ok().flatten().and_then(|v| serde_json::from_str::<StoredTraining>(&v).ok());
     let mut run = match stored.and_then(|st| unbase64(&st.snapshot).map(|b| (b, st.losses))) {
-        Some((bytes, losses)) => match UNetTraining::resume(tc, &images, cfg.seed, device, &bytes) {
+        Some((bytes, losses)) => match FusedUNetTraining::resume(tc, &images, cfg.seed, DEFAULT_SHARDS, &bytes) {
             Ok(r) => {
                 ctl.losses.set(losses);
                 ctl.status.set(format!("Resumed training at step {} from this browser's storage.", r.steps_done()));
@@ -841,10 +844,10 @@ async fn train_in_tab(
             Err(e) => {
                 let _ = storage_remove(&snap_key);
                 ctl.status.set(format!("The stored training state could not be used ({e}); training from the start."));
-                UNetTraining::new(tc, &images, cfg.seed, device)?
+                FusedUNetTraining::new(tc, &images, cfg.seed, DEFAULT_SHARDS)?
             }
         },
-        None => UNetTraining::new(tc, &images, cfg.seed, device)?,
+        None => FusedUNetTraining::new(tc, &images, cfg.seed, DEFAULT_SHARDS)?,
     };
     ctl.resumed_at.set(run.steps_done());
     ctl.phase.set("training".into());
@@ -855,7 +858,12 @@ async fn train_in_tab(
             let _ = storage_remove(&snap_key);
             return Err(e);
         }
-        let l = run.run_steps(2).await?;
+        let chunk_t0 = crate::compute::now_ms();
+        let mut l = run.run_steps(1);
+        while !run.finished() && crate::compute::now_ms() - chunk_t0 < 30.0 {
+            l.extend(run.run_steps(1));
+        }
+        crate::compute::yield_now().await;
         if l.iter().any(|x| !x.is_finite()) {
             let _ = storage_remove(&snap_key);
             return Err("training diverged (non-finite loss)".into());
@@ -877,7 +885,7 @@ async fn train_in_tab(
         ctl.status.set(format!("{}training step {done} / {} · {rate:.2} steps/s · about {:.0} s left", ctl.sweep_label.get_untracked(), cfg.steps, (cfg.steps - done) as f64 / rate.max(1e-9)));
     }
     let _ = storage_remove(&snap_key);
-    Ok(run.ema_model())
+    run.ema_model(&device.clone().inner())
 }
 
 /// Trains the point's UNet on WebGPU in a Web Worker (src/worker.rs); returns its EMA weights

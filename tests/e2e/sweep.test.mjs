@@ -80,7 +80,8 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
   await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'sweep-gallery.png') });
 
   // Re-run K = 4 in this tab with the bundle's settings: its S_K (seed 1 of the Datasets panel's
-  // MNIST), steps, batch, lr, width and per-point seed, so the tab repeats the CLI's run.
+  // MNIST), steps, batch, lr, width and per-point seed, so the tab repeats the CLI's run (the
+  // tab trains with the fused trainer, this bundle with burn: they agree step for step).
   await page.locator('[data-testid="sweep-filter"]').selectOption('all');
   await page.waitForFunction(() => /mnist/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 120_000 });
   assert.match(await page.locator('[data-testid="sweep-rerun-what"]').textContent(), /10 steps at batch 8 .*seed 1\b.*\|S_eval\| = 12 .*DDIM \(5 steps\)/s);

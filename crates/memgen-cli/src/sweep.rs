@@ -79,7 +79,7 @@ pub enum EngineArg {
 }
 
 /// Shards of a batch in the fused trainer (its results depend on this, not on the cores).
-pub const FUSED_SHARDS: usize = 4;
+pub const FUSED_SHARDS: usize = memgen_models::unet::fused::DEFAULT_SHARDS;
 
 /// Everything `memgen sweep` was asked to do.
 pub struct SweepArgs {

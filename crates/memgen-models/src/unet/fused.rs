@@ -22,9 +22,46 @@ use crate::toy::fused::matmul;
 use burn::tensor::Device;
 use memgen_core::schedules::DdpmSchedule;
 use memgen_core::spec::NoiseStream;
+#[cfg(not(target_arch = "wasm32"))]
 use rayon::prelude::*;
+#[cfg(target_arch = "wasm32")]
+use seq::*;
+
+/// In the browser (one thread): rayon's slice methods as the plain iterators they stand for.
+#[cfg(target_arch = "wasm32")]
+mod seq {
+    pub trait Seq<T> {
+        fn par_iter_mut(&mut self) -> std::slice::IterMut<'_, T>;
+        fn par_chunks(&self, n: usize) -> std::slice::Chunks<'_, T>;
+        fn par_chunks_mut(&mut self, n: usize) -> std::slice::ChunksMut<'_, T>;
+    }
+    impl<T> Seq<T> for [T] {
+        fn par_iter_mut(&mut self) -> std::slice::IterMut<'_, T> {
+            self.iter_mut()
+        }
+        fn par_chunks(&self, n: usize) -> std::slice::Chunks<'_, T> {
+            self.chunks(n)
+        }
+        fn par_chunks_mut(&mut self, n: usize) -> std::slice::ChunksMut<'_, T> {
+            self.chunks_mut(n)
+        }
+    }
+}
+
+/// Threads a batch's images may spread over.
+fn threads() -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    return rayon::current_num_threads();
+    #[cfg(target_arch = "wasm32")]
+    1
+}
 
 const GN_EPS: f32 = 1e-5;
+/// Shards of a batch that the CLI's `--engine fused` and the page's in-tab training use (a run's
+/// result depends on its shards, not on the cores).
+pub const DEFAULT_SHARDS: usize = 4;
+/// Format tag of [`FusedUNetTraining::snapshot`].
+pub const FUSED_SNAPSHOT_FORMAT: &str = "memgen-unet-fused-run/1";
 const BETA1: f32 = 0.9;
 const BETA2: f32 = 0.999;
 const ADAM_EPS: f32 = 1e-8;
@@ -770,6 +807,7 @@ impl FusedUNet {
     }
 
     /// The weights of a burn [`UNet`] of configuration `net` (read back: CPU backends).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn from_unet(model: &UNet, net: UNetConfig) -> Result<FusedUNet, String> {
         let (layout, _) = Layout::init(net, &mut NoiseStream::new(0, 0));
         let tensors = super::snapshot::flat_tensors(model);
@@ -804,7 +842,7 @@ impl FusedUNet {
         let n = x.len() / d;
         let mut out = vec![0.0; n * d];
         let mut works = self.works.lock().unwrap_or_else(|e| e.into_inner());
-        let threads = rayon::current_num_threads().min(n).max(1);
+        let threads = threads().min(n).max(1);
         while works.len() < threads {
             works.push(Work::default());
         }
@@ -825,6 +863,7 @@ impl FusedUNet {
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl super::EpsilonModel for FusedUNet {
     fn epsilon(&self, x: burn::tensor::Tensor<4>, t: usize) -> burn::tensor::Tensor<4> {
         let dims = x.dims();
@@ -997,6 +1036,77 @@ impl FusedUNetTraining {
         super::snapshot::unet_from_tensors(&self.config.net, self.layout.to_burn_tensors(&self.ema), device)
     }
 
+    /// The run's state as bytes: one safetensors file with the weights, the EMA weights and
+    /// Adam's two moments (flat, f32) and metadata `format`, `step`, `k`, `seed`, `shards` and
+    /// `config`. The seeded stream is not stored: [`resume`](Self::resume) replays its draws.
+    pub fn snapshot(&self, seed: u64) -> Result<Vec<u8>, String> {
+        use safetensors::tensor::{Dtype, TensorView};
+        let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let bufs = [("params", bytes(&self.params)), ("ema", bytes(&self.ema)), ("adam_m", bytes(&self.m)), ("adam_v", bytes(&self.v))];
+        let mut meta = std::collections::HashMap::new();
+        meta.insert("format".to_string(), FUSED_SNAPSHOT_FORMAT.to_string());
+        meta.insert("step".to_string(), self.step.to_string());
+        meta.insert("k".to_string(), (self.images.len() / self.config.net.image_len()).to_string());
+        meta.insert("seed".to_string(), seed.to_string());
+        meta.insert("shards".to_string(), self.works.len().to_string());
+        meta.insert("config".to_string(), serde_json::to_string(&self.config).map_err(|e| e.to_string())?);
+        let views = bufs
+            .iter()
+            .map(|(n, b)| TensorView::new(Dtype::F32, vec![self.layout.total], b).map(|v| (n.to_string(), v)).map_err(|e| format!("{n}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        safetensors::serialize(views, Some(meta)).map_err(|e| e.to_string())
+    }
+
+    /// A run that goes on from [`snapshot`](Self::snapshot)'s bytes: the same configuration,
+    /// images, seed and shards, or an error that says which differs. It ends exactly where the
+    /// uninterrupted run would have.
+    pub fn resume(config: UNetTrainConfig, images: &[f32], seed: u64, shards: usize, snapshot: &[u8]) -> Result<FusedUNetTraining, String> {
+        let (_, md) = safetensors::SafeTensors::read_metadata(snapshot).map_err(|e| format!("not a training snapshot: {e}"))?;
+        let meta = md.metadata().clone().unwrap_or_default();
+        if meta.get("format").map(String::as_str) != Some(FUSED_SNAPSHOT_FORMAT) {
+            return Err(format!("not a {FUSED_SNAPSHOT_FORMAT} snapshot"));
+        }
+        let stored: UNetTrainConfig = meta.get("config").and_then(|c| serde_json::from_str(c).ok()).ok_or("the snapshot has no readable config")?;
+        if stored != config {
+            return Err("the snapshot was taken with other training settings".into());
+        }
+        if meta.get("seed") != Some(&seed.to_string()) {
+            return Err("the snapshot was taken with another seed".into());
+        }
+        if meta.get("shards") != Some(&shards.max(1).to_string()) {
+            return Err("the snapshot was taken with another number of shards".into());
+        }
+        let mut run = FusedUNetTraining::new(config, images, seed, shards)?;
+        if meta.get("k") != Some(&(images.len() / config.net.image_len()).to_string()) {
+            return Err("the snapshot was taken on another number of training images".into());
+        }
+        let step: usize = meta.get("step").and_then(|s| s.parse().ok()).filter(|&s| s <= config.steps).ok_or("bad step in the snapshot")?;
+        let st = safetensors::SafeTensors::deserialize(snapshot).map_err(|e| format!("not a training snapshot: {e}"))?;
+        let total = run.layout.total;
+        let read = |name: &str| -> Result<Vec<f32>, String> {
+            let v = st.tensor(name).map_err(|_| format!("missing {name}"))?;
+            if v.dtype() != safetensors::tensor::Dtype::F32 || v.shape() != [total] {
+                return Err(format!("{name}: not {total} f32 values"));
+            }
+            let f: Vec<f32> = v.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            if f.iter().any(|x| !x.is_finite()) {
+                return Err(format!("{name}: NaN or infinite values"));
+            }
+            Ok(f)
+        };
+        (run.params, run.ema, run.m, run.v) = (read("params")?, read("ema")?, read("adam_m")?, read("adam_v")?);
+        for _ in 0..step {
+            run.next_batch();
+        }
+        run.step = step;
+        Ok(run)
+    }
+
+    /// Number of training images `K`.
+    pub fn k(&self) -> usize {
+        self.images.len() / self.config.net.image_len()
+    }
+
     /// The EMA weights as a fused network: the fast model to sample with on a CPU.
     pub fn ema_fused(&self) -> FusedUNet {
         FusedUNet::new(self.layout.clone(), self.ema.clone())
@@ -1062,6 +1172,38 @@ mod tests {
                 let scale = want.iter().map(|a| a.abs()).fold(0.0, f32::max);
                 assert!(err <= 1e-5 * scale.max(1.0), "{net:?}, t = {t}: max difference {err} (scale {scale})");
             }
+        }
+    }
+
+    /// Stopped, stored and resumed, a run ends bit for bit where the uninterrupted one does;
+    /// a snapshot of other settings is refused.
+    #[test]
+    fn resumed_run_equals_uninterrupted_run() {
+        let net = UNetConfig { height: 8, width: 8, base_channels: 8, groups: 4, ..UNetConfig::grey() };
+        let cfg = UNetTrainConfig { batch: 4, steps: 7, ..UNetTrainConfig::browser(net) };
+        let imgs = images(&net, 3);
+        let mut whole = FusedUNetTraining::new(cfg, &imgs, 4, 2).unwrap();
+        let lw = whole.run_steps(7);
+        let mut first = FusedUNetTraining::new(cfg, &imgs, 4, 2).unwrap();
+        let mut l = first.run_steps(3);
+        let bytes = first.snapshot(4).unwrap();
+        drop(first);
+        let mut second = FusedUNetTraining::resume(cfg, &imgs, 4, 2, &bytes).unwrap();
+        assert_eq!(second.steps_done(), 3);
+        l.extend(second.run_steps(10));
+        assert_eq!(l, lw);
+        assert!(second.finished());
+        assert_eq!(second.burn_tensors(), whole.burn_tensors());
+        assert_eq!((&second.ema, &second.m, &second.v), (&whole.ema, &whole.m, &whole.v));
+        for (bad, why) in [
+            (FusedUNetTraining::resume(UNetTrainConfig { lr: 2e-3, ..cfg }, &imgs, 4, 2, &bytes), "settings"),
+            (FusedUNetTraining::resume(cfg, &imgs, 5, 2, &bytes), "seed"),
+            (FusedUNetTraining::resume(cfg, &imgs, 4, 3, &bytes), "shards"),
+            (FusedUNetTraining::resume(cfg, &imgs[..2 * net.image_len()], 4, 2, &bytes), "training images"),
+            (FusedUNetTraining::resume(cfg, &imgs, 4, 2, &bytes[..bytes.len() / 2]), "snapshot"),
+        ] {
+            let e = bad.err().unwrap_or_else(|| panic!("{why}: accepted"));
+            assert!(e.contains(why), "{why}: {e}");
         }
     }
 

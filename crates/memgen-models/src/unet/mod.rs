@@ -19,7 +19,6 @@
 
 use memgen_core::error::CoreError;
 
-#[cfg(not(target_arch = "wasm32"))]
 pub mod fused;
 pub mod ideal;
 pub mod model;
