@@ -27,7 +27,7 @@ import os from 'node:os';
 import { openLab, waitForFirstFrame, waitForResult, DIST } from '../tests/e2e/lab.mjs';
 
 function parseArgs(argv) {
-  const o = { runs: 3, json: null, dist: DIST, query: '', benchQuery: '?k=1000', unetSteps: 40, unetGpuSteps: 6 };
+  const o = { runs: 3, json: null, dist: DIST, query: '', benchQuery: '?k=1000', unetSteps: 40, unetGpuSteps: 6, unetOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--runs') o.runs = Math.max(1, Number(argv[++i]) | 0);
@@ -37,8 +37,9 @@ function parseArgs(argv) {
     else if (a === '--bench-query') o.benchQuery = argv[++i];
     else if (a === '--unet-steps') o.unetSteps = Math.max(1, Number(argv[++i]) | 0);
     else if (a === '--unet-gpu-steps') o.unetGpuSteps = Math.max(0, Number(argv[++i]) | 0);
+    else if (a === '--unet-only') o.unetOnly = true;
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/bench-web.mjs [--runs 3] [--json FILE] [--dist dist] [--query ""] [--bench-query "?k=1000"] [--unet-steps 40] [--unet-gpu-steps 6]');
+      console.log('usage: node scripts/bench-web.mjs [--runs 3] [--json FILE] [--dist dist] [--query ""] [--bench-query "?k=1000"] [--unet-steps 40] [--unet-gpu-steps 6] [--unet-only]');
       process.exit(0);
     } else throw new Error(`bench-web: unknown argument ${a}`);
   }
@@ -94,7 +95,7 @@ async function main() {
   };
 
   // Time to first frame: N fresh browsers (fresh profile: no code cache, no HTTP cache).
-  for (let i = 0; i < opts.runs; i++) {
+  for (let i = 0; i < (opts.unetOnly ? 0 : opts.runs); i++) {
     const lab = await openLab(null, { webgpu: true, query: opts.query, dir: opts.dist });
     try {
       const ms = await waitForFirstFrame(lab.page);
@@ -106,10 +107,10 @@ async function main() {
       await lab.close();
     }
   }
-  result.first_frame_ms.median = median(result.first_frame_ms.runs);
+  result.first_frame_ms.median = opts.unetOnly ? null : median(result.first_frame_ms.runs);
 
   // Frame benchmark in a page opened with K = 1000 memories (--bench-query).
-  {
+  if (!opts.unetOnly) {
     const lab = await openLab(null, { webgpu: true, query: opts.benchQuery, dir: opts.dist });
     try {
       await waitForFirstFrame(lab.page);

@@ -969,6 +969,9 @@ async fn run_live(sub: crate::panels::datasets::SubsetK, cfg: LiveSettings, gpu:
     let plain = device.clone().inner();
     let ema = if gpu { train_in_worker(&sub, tc, cfg.seed, ctl, gen, &plain).await? } else { train_in_tab(&sub, tc, cfg, &device, ctl, gen).await? };
     ctl.phase.set("sampling".into());
+    // Sampling runs the fused forward pass on the EMA weights (burn's ε̂ to 1e-5; several
+    // times faster on the tab's one CPU thread).
+    let ema = memgen_models::unet::fused::FusedUNet::from_unet(&ema, net)?;
     let sampler = SamplerConfig::ddim(cfg.sampler_steps);
     let n_synth = cfg.sprime_mult * k;
     let total = (cfg.eval + n_synth) * cfg.sampler_steps;

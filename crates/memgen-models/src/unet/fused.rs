@@ -806,8 +806,8 @@ impl FusedUNet {
         FusedUNet { layout, params, works: std::sync::Mutex::new(Vec::new()) }
     }
 
-    /// The weights of a burn [`UNet`] of configuration `net` (read back: CPU backends).
-    #[cfg(not(target_arch = "wasm32"))]
+    /// The weights of a burn [`UNet`] of configuration `net` (read back synchronously: CPU
+    /// backends only).
     pub fn from_unet(model: &UNet, net: UNetConfig) -> Result<FusedUNet, String> {
         let (layout, _) = Layout::init(net, &mut NoiseStream::new(0, 0));
         let tensors = super::snapshot::flat_tensors(model);
@@ -863,7 +863,7 @@ impl FusedUNet {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+/// Reads `x` back synchronously: tensors on a CPU device only (the tab samples on its CPU).
 impl super::EpsilonModel for FusedUNet {
     fn epsilon(&self, x: burn::tensor::Tensor<4>, t: usize) -> burn::tensor::Tensor<4> {
         let dims = x.dims();

@@ -126,7 +126,6 @@ pub async fn encode_weights_async(model: &UNet, net: &super::UNetConfig) -> Resu
 }
 
 /// Every parameter of `m` in its order, flat (read back synchronously: CPU backends).
-#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn flat_tensors(m: &UNet) -> Vec<Vec<f32>> {
     params(m).into_iter().map(|(_, _, t)| t.into_data().try_to_vec::<f32>().expect("f32")).collect()
 }
