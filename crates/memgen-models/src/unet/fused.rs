@@ -125,6 +125,23 @@ struct Layout {
     tensors: Vec<(usize, usize, Option<(usize, usize, usize)>)>,
 }
 
+/// Copies a convolution's weights between burn's layout `[co, ci, ky, kx]` and the im2col
+/// layout `[(ky·k + kx)·ci + c, co]`: burn → im2col when `to_cols`, else back.
+fn permute_conv(src: &[f32], dst: &mut [f32], (ci, co, k): (usize, usize, usize), to_cols: bool) {
+    for o in 0..co {
+        for c in 0..ci {
+            for kk in 0..k * k {
+                let (burn, cols) = ((o * ci + c) * k * k + kk, (kk * ci + c) * co + o);
+                if to_cols {
+                    dst[cols] = src[burn];
+                } else {
+                    dst[burn] = src[cols];
+                }
+            }
+        }
+    }
+}
+
 /// Draws `U(−k, k)`, `k = 1/√fan_in`, as [`super::model`] does.
 fn draw(out: &mut [f32], fan_in: usize, noise: &mut NoiseStream) {
     let k = 1.0 / (fan_in as f64).sqrt();
@@ -158,14 +175,7 @@ impl Builder<'_> {
         let mut burn_w = vec![0.0; co * fan_in];
         draw(&mut burn_w, fan_in, self.noise);
         let w = self.alloc(co * fan_in, Some((ci, co, k)));
-        // burn [co, ci, ky, kx] → ours [(ky·k + kx)·ci + c, co].
-        for o in 0..co {
-            for c in 0..ci {
-                for kk in 0..k * k {
-                    self.p[w + (kk * ci + c) * co + o] = burn_w[(o * ci + c) * k * k + kk];
-                }
-            }
-        }
+        permute_conv(&burn_w, &mut self.p[w..w + co * fan_in], (ci, co, k), true);
         let b = self.alloc(co, None);
         draw(&mut self.p[b..b + co], fan_in, self.noise);
         Conv { w, b, ci, co, k, stride }
@@ -215,15 +225,9 @@ impl Layout {
             .iter()
             .map(|&(off, n, conv)| match conv {
                 None => p[off..off + n].to_vec(),
-                Some((ci, co, k)) => {
+                Some(shape) => {
                     let mut out = vec![0.0; n];
-                    for o in 0..co {
-                        for c in 0..ci {
-                            for kk in 0..k * k {
-                                out[(o * ci + c) * k * k + kk] = p[off + (kk * ci + c) * co + o];
-                            }
-                        }
-                    }
+                    permute_conv(&p[off..off + n], &mut out, shape, false);
                     out
                 }
             })
@@ -821,15 +825,7 @@ impl FusedUNet {
             }
             match conv {
                 None => params[off..off + n].copy_from_slice(v),
-                Some((ci, co, k)) => {
-                    for o in 0..co {
-                        for c in 0..ci {
-                            for kk in 0..k * k {
-                                params[off + (kk * ci + c) * co + o] = v[(o * ci + c) * k * k + kk];
-                            }
-                        }
-                    }
-                }
+                Some(shape) => permute_conv(v, &mut params[off..off + n], shape, true),
             }
         }
         Ok(FusedUNet::new(layout, params))
@@ -897,14 +893,8 @@ impl FusedUNetTraining {
     /// rayon's threads; their gradients are summed in order, so the result depends on `shards`
     /// (like a sampling batch size) but not on the number of cores.
     pub fn new(config: UNetTrainConfig, images: &[f32], seed: u64, shards: usize) -> Result<FusedUNetTraining, String> {
-        config.net.validate().map_err(|e| e.to_string())?;
+        super::training::check_run(&config, images)?;
         let d = config.net.image_len();
-        if images.is_empty() || images.len() % d != 0 {
-            return Err(format!("training images: {} values is not a positive multiple of {d} (C·H·W)", images.len()));
-        }
-        if config.batch == 0 {
-            return Err("batch must be at least 1".into());
-        }
         let mut rng = NoiseStream::new(seed, STREAM_UNET_TRAIN);
         let (layout, params) = Layout::init(config.net, &mut rng);
         let works = (0..shards.max(1)).map(|_| Work { grads: vec![0.0; layout.total], ..Work::default() }).collect();

@@ -78,6 +78,19 @@ impl UNetBatch {
     }
 }
 
+/// Checks a run's network, images (`[K, C·H·W]` flat) and batch (burn's and the fused run's).
+pub(crate) fn check_run(config: &UNetTrainConfig, images: &[f32]) -> Result<(), String> {
+    config.net.validate().map_err(|e| e.to_string())?;
+    let d = config.net.image_len();
+    if images.is_empty() || images.len() % d != 0 {
+        return Err(format!("training images: {} values is not a positive multiple of {d} (C·H·W)", images.len()));
+    }
+    if config.batch == 0 {
+        return Err("batch must be at least 1".into());
+    }
+    Ok(())
+}
+
 /// A UNet training run in progress: weights, Adam state, EMA, seeded stream, step counter.
 pub struct UNetTraining {
     /// The run's configuration.
@@ -97,14 +110,8 @@ impl UNetTraining {
     /// A fresh run on `device` (made an autodiff device if it is not one) for `images`
     /// (`[K, C·H·W]` flat, values in `[−1, 1]`), seeded by `seed`.
     pub fn new(config: UNetTrainConfig, images: &[f32], seed: u64, device: &Device) -> Result<UNetTraining, String> {
-        config.net.validate().map_err(|e| e.to_string())?;
+        check_run(&config, images)?;
         let d = config.net.image_len();
-        if images.is_empty() || images.len() % d != 0 {
-            return Err(format!("training images: {} values is not a positive multiple of {d} (C·H·W)", images.len()));
-        }
-        if config.batch == 0 {
-            return Err("batch must be at least 1".into());
-        }
         let device = device.clone().autodiff();
         let mut rng = NoiseStream::new(seed, STREAM_UNET_TRAIN);
         let model = config.net.init(&device, &mut rng);
