@@ -38,7 +38,6 @@ fn usizes(v: &Value) -> Vec<usize> {
 }
 
 #[test]
-#[ignore = "until www/bundles/mnist ships: run with --ignored after `bash scripts/make-bundle.sh`"]
 fn the_shipped_mnist_bundle_shows_the_transition() {
     let dir = shipped();
     let r = rows(&dir);
@@ -80,7 +79,6 @@ fn shipped() -> PathBuf {
 }
 
 #[test]
-#[ignore = "until www/bundles/mnist ships: run with --ignored after `bash scripts/make-bundle.sh`"]
 fn the_shipped_galleries_hold_the_exact_neighbours_and_labels() {
     let dir = shipped();
     let r = rows(&dir);
