@@ -574,8 +574,7 @@ impl Res {
         matmul(1, ti, co, &dt, co, 1, &p[self.t.w..self.t.w + ti * co], 1, co, dst, true);
         // conv1
         grow(&mut s.dcol, rows * 9 * ci);
-        let dh = s.b[..rows * co].to_vec();
-        conv_backward(p, g, &self.c1, &c.col1, &dh, rows, Some(&mut s.dcol[..rows * 9 * ci]));
+        conv_backward(p, g, &self.c1, &c.col1, &s.b[..rows * co], rows, Some(&mut s.dcol[..rows * 9 * ci]));
         grow(&mut s.a, rows * ci);
         let da = &mut s.a[..rows * ci];
         da.fill(0.0);
