@@ -5,21 +5,28 @@
 #
 #  1. setup (also installs Debian's chromium and the npm packages if missing)
 #  2. data sets (scripts/datasets.sh, when present)
-#  3. native tests of the whole workspace: cargo test --workspace --profile native-test
-#     (includes tests/shaders.rs: every shaders/*.wgsl validated with naga), compiled first,
-#     then run while step 4 compiles beside them
+#  3. cargo fmt --all --check
 #  4. the wasm build into dist/ (scripts/build-web.sh; profile web-dev unless
-#     MEMGEN_TEST_PROFILE=release), then the wasm32 build of memgen-core's RNG probe (checked by
-#     tests/e2e/rng_wasm.test.mjs)
-#  5. browser end-to-end tests in headless Chromium on WebGPU (SwiftShader):
+#     MEMGEN_TEST_PROFILE=release), started in the background at once: two cargo builds side
+#     by side fill the cores that one build leaves idle (linking, long single crates)
+#  5. native tests of the whole workspace, every target: cargo test --workspace --all-targets
+#     --profile native-test (includes tests/shaders.rs: every shaders/*.wgsl validated with naga)
+#  6. the wasm32 build of memgen-core's RNG probe (checked by tests/e2e/rng_wasm.test.mjs)
+#  7. browser end-to-end tests in headless Chromium on WebGPU (SwiftShader):
 #     node --test tests/e2e/   (screenshots in test-artifacts/)
+#
+# Clippy runs inside the builds of steps 4 and 5, as `cargo clippy --workspace --all-targets --
+# -D warnings` would natively and for wasm32: clippy-driver is cargo's RUSTC_WORKSPACE_WRAPPER,
+# so every workspace crate is linted while it is compiled (cargo clippy's own mechanism) and no
+# second compile of the dependency tree is needed. A lint fails the build that found it.
 #
 # Exits non-zero if any step fails. Later steps still run where they can, so one run shows
 # every failure; the browser tests need the wasm build and are skipped without it.
 #
 #   MEMGEN_TEST_PROFILE=release   test the release build (LTO, wasm-opt) instead of web-dev
 #   MEMGEN_WASM_OPT=0|1           force wasm-opt off / on
-#   MEMGEN_E2E_ONLY=1   only steps 1 and 5, against the dist/ already built
+#   MEMGEN_E2E_ONLY=1   only steps 1 and 7, against the dist/ already built
+#   MEMGEN_NO_CLIPPY=1  compile without the clippy wrapper
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -63,40 +70,42 @@ if [[ "${MEMGEN_E2E_ONLY:-0}" != 1 ]]; then
   if [[ -f scripts/datasets.sh ]]; then
     step "data sets (scripts/datasets.sh)" bash scripts/datasets.sh
   fi
-  # Compile the native tests first (every core), then run them while the wasm build compiles
-  # beside them: most test binaries leave a core idle, and cargo locks the native-test and the
-  # wasm32 build folders separately. The wasm build's output is shown when it ends.
-  step "native tests, build: cargo test --workspace --profile native-test --no-run" \
-    cargo test --workspace --profile native-test --no-run
+  step "format: cargo fmt --all --check" cargo fmt --all --check
+  if [[ "${MEMGEN_NO_CLIPPY:-0}" != 1 ]]; then
+    # cargo clippy's mechanism: the driver wraps rustc for workspace crates; its flags ride in
+    # CLIPPY_ARGS, separated by __CLIPPY_HACKERY__ (clippy's own convention).
+    RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver)"
+    export RUSTC_WORKSPACE_WRAPPER
+    export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+  fi
   # The browser tests run against the web-dev profile (no LTO, 16 codegen units, no wasm-opt):
   # a cold build of it takes about half the time of the release build that scripts/run.sh
   # serves. MEMGEN_TEST_PROFILE=release tests the release build (what benchmarks measure).
+  # It compiles beside the native tests (cargo locks the two build folders separately).
   WASM_LOG="$(mktemp)"
   wasm_t0=$SECONDS
   (
     env MEMGEN_SKIP_SETUP=1 CARGO_INCREMENTAL=0 MEMGEN_PROFILE="${MEMGEN_TEST_PROFILE:-web-dev}" \
       MEMGEN_WASM_OPT="${MEMGEN_WASM_OPT:-$([[ ${MEMGEN_TEST_PROFILE:-web-dev} == release ]] && echo 1 || echo 0)}" \
       bash scripts/build-web.sh
-    web=$?
-    echo $web >"$WASM_LOG.web"
-    # The same-bytes probe of the seeded scheme in wasm32 (checked by tests/e2e/rng_wasm.test.mjs).
-    # Last: its host half shares target/native-test with the native tests (cargo's lock).
-    cargo build --profile native-test --target wasm32-unknown-unknown -p memgen-core --example wasm_bench || exit $?
-    exit $web
   ) >"$WASM_LOG" 2>&1 &
   wasm_pid=$!
-  step "native tests, run: cargo test --workspace --profile native-test" cargo test --workspace --profile native-test
+  step "native tests: cargo test --workspace --all-targets --profile native-test (clippy -D warnings)" \
+    cargo test --workspace --all-targets --profile native-test
+  step "doc tests: cargo test --workspace --doc --profile native-test" cargo test --workspace --doc --profile native-test
   wasm_wait() {
     local rc=0
     wait "$wasm_pid" || rc=$?
     cat "$WASM_LOG"
-    echo "(wasm build and wasm32 probe: $((SECONDS - wasm_t0)) s from their start, beside the native tests)"
+    echo "(wasm build: $((SECONDS - wasm_t0)) s from its start, beside the native tests)"
     return $rc
   }
-  step "wasm build: scripts/build-web.sh (${MEMGEN_TEST_PROFILE:-web-dev}), wasm32 RNG probe" wasm_wait
-  # The browser tests need the wasm build (not the probe: its own test fails without it).
-  if [[ "$(cat "$WASM_LOG.web" 2>/dev/null)" == 0 ]]; then built=1; else built=0; fi
-  rm -f "$WASM_LOG" "$WASM_LOG.web"
+  if step "wasm build: scripts/build-web.sh (${MEMGEN_TEST_PROFILE:-web-dev}, clippy -D warnings for wasm32)" wasm_wait; then built=1; else built=0; fi
+  rm -f "$WASM_LOG"
+  # The same-bytes probe of the seeded scheme in wasm32 (checked by tests/e2e/rng_wasm.test.mjs);
+  # its host half shares target/native-test with the native tests, so it comes after them.
+  step "wasm32 RNG probe: cargo build --target wasm32-unknown-unknown -p memgen-core --example wasm_bench" \
+    cargo build --profile native-test --target wasm32-unknown-unknown -p memgen-core --example wasm_bench
 else
   built=1
 fi

@@ -63,12 +63,7 @@ pub async fn init_backend() -> Rc<Backend> {
 }
 
 fn cpu_backend(reason: String) -> Backend {
-    Backend {
-        lab: LabDevice::cpu(),
-        kernels: None,
-        label: "CPU fallback · wasm, one thread (slower)".into(),
-        fallback_reason: Some(reason),
-    }
+    Backend { lab: LabDevice::cpu(), kernels: None, label: "CPU fallback · wasm, one thread (slower)".into(), fallback_reason: Some(reason) }
 }
 
 /// Asks `navigator.gpu` for an adapter; returns its vendor and architecture.
@@ -84,9 +79,7 @@ async fn probe_webgpu() -> Result<String, String> {
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
         .ok_or("navigator.gpu.requestAdapter is missing")?;
     let promise = request.call0(&gpu).map_err(|_| "requestAdapter threw")?;
-    let adapter = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise))
-        .await
-        .map_err(|_| "requestAdapter failed")?;
+    let adapter = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise)).await.map_err(|_| "requestAdapter failed")?;
     if adapter.is_null() || adapter.is_undefined() {
         return Err("WebGPU is present but offers no adapter (disabled or blocklisted)".into());
     }
@@ -227,9 +220,7 @@ pub async fn basin(
         let rows_per = ((4_000_000 / (n * memories.len().max(1) * 20)).max(1) as u32).min(size);
         let mut row = 0;
         while row < size {
-            let out = k
-                .retrieve_rows(memories, view, size, size, beta, form_code(form), params.tol, params.max_steps as u32, row, rows_per)
-                .await?;
+            let out = k.retrieve_rows(memories, view, size, size, beta, form_code(form), params.tol, params.max_steps as u32, row, rows_per).await?;
             finals.extend(out.iter().map(|f| (f[3] > 0.5).then(|| vec![f[0] as f64, f[1] as f64])));
             row += rows_per;
             progress(finals.len(), n * n);

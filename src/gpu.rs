@@ -54,11 +54,7 @@ fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
     wgpu::BindGroupLayoutEntry {
         binding,
         visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
+        ty: wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Storage { read_only }, has_dynamic_offset: false, min_binding_size: None },
         count: None,
     }
 }
@@ -75,10 +71,8 @@ fn uniform(binding: u32) -> wgpu::BindGroupLayoutEntry {
 impl Kernels {
     /// Compiles the shaders on `device`.
     pub fn new(device: wgpu::Device, queue: wgpu::Queue) -> Kernels {
-        let energy_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("energy.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(ENERGY_WGSL)),
-        });
+        let energy_module = device
+            .create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("energy.wgsl"), source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(ENERGY_WGSL)) });
         let retrieve_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("retrieve.wgsl"),
             source: wgpu::ShaderSource::Wgsl(Cow::Borrowed(RETRIEVE_WGSL)),
@@ -92,11 +86,8 @@ impl Kernels {
             entries: &[uniform(0), storage(1, true), storage(2, false)],
         });
         let pipeline = |label: &str, layout: &wgpu::BindGroupLayout, module: &wgpu::ShaderModule, entry: &str| {
-            let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some(label),
-                bind_group_layouts: &[Some(layout)],
-                immediate_size: 0,
-            });
+            let pl =
+                device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor { label: Some(label), bind_group_layouts: &[Some(layout)], immediate_size: 0 });
             device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
                 label: Some(label),
                 layout: Some(&pl),
@@ -160,8 +151,7 @@ impl Kernels {
             ],
         });
         let image_read = self.empty("image readback", 4 * n, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
-        let energy_read = want_energies
-            .then(|| self.empty("energy readback", 4 * n, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST));
+        let energy_read = want_energies.then(|| self.empty("energy readback", 4 * n, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST));
         let mut enc = self.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("energy frame") });
         {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("energy pass"), timestamp_writes: None });

@@ -3,7 +3,7 @@
 //! `main.rs` only mounts [`App`]. Panels live in [`panels`]; the state each panel shows is
 //! one serde type that is mirrored into the URL ([`state`]).
 
-pub mod bundle;
+pub mod browser;
 pub mod compute;
 pub mod gpu;
 pub mod panels;
@@ -35,11 +35,7 @@ pub fn App() -> impl IntoView {
     provide_context(panels::datasets::SubsetSignal(RwSignal::new(None)));
     spawn_local(async move {
         let b = compute::init_backend().await;
-        backend.set(Some(BackendInfo {
-            kind: if b.kernels.is_some() { "webgpu" } else { "cpu" },
-            label: b.label.clone(),
-            reason: b.fallback_reason.clone(),
-        }));
+        backend.set(Some(BackendInfo { kind: if b.kernels.is_some() { "webgpu" } else { "cpu" }, label: b.label.clone(), reason: b.fallback_reason.clone() }));
     });
     let backend_kind = move || backend.get().map(|b| b.kind).unwrap_or("pending");
     view! {

@@ -79,12 +79,7 @@ pub fn fractions_plot(canvas: &HtmlCanvasElement, title: &str, series: &[ErrorSe
     let Ok(mut chart) = builder.build_cartesian_2d((lo..hi).log_scale(), -0.02f64..1.02) else {
         return;
     };
-    let _ = chart
-        .configure_mesh()
-        .x_desc("training-set size K (log)")
-        .y_desc("fraction of S_eval")
-        .light_line_style(RGBColor(235, 235, 235))
-        .draw();
+    let _ = chart.configure_mesh().x_desc("training-set size K (log)").y_desc("fraction of S_eval").light_line_style(RGBColor(235, 235, 235)).draw();
     if let Some(k) = highlight {
         let _ = chart.draw_series(std::iter::once(Rectangle::new([(k / 1.12, -0.02), (k * 1.12, 1.02)], RGBColor(255, 236, 179).filled())));
     }
@@ -98,9 +93,8 @@ pub fn fractions_plot(canvas: &HtmlCanvasElement, title: &str, series: &[ErrorSe
         if let Ok(ann) = chart.draw_series(LineSeries::new(s.points.iter().map(|p| (p.0, p.1)), colour.stroke_width(2))) {
             ann.label(s.label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
         }
-        let _ = chart.draw_series(s.points.iter().map(|&(k, f, sd)| {
-            PathElement::new(vec![(k, (f - sd).max(0.0)), (k, (f + sd).min(1.0))], colour.stroke_width(1))
-        }));
+        let _ = chart
+            .draw_series(s.points.iter().map(|&(k, f, sd)| PathElement::new(vec![(k, (f - sd).max(0.0)), (k, (f + sd).min(1.0))], colour.stroke_width(1))));
         let _ = chart.draw_series(s.points.iter().map(|&(k, f, _)| Circle::new((k, f), 3, colour.filled())));
     }
     let _ = chart.configure_series_labels().position(SeriesLabelPosition::MiddleRight).background_style(WHITE.mix(0.85)).border_style(BLACK).draw();

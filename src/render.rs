@@ -4,13 +4,7 @@
 use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 
-const STOPS: [[f32; 3]; 5] = [
-    [0.267, 0.005, 0.329],
-    [0.231, 0.322, 0.545],
-    [0.129, 0.569, 0.549],
-    [0.369, 0.788, 0.384],
-    [0.992, 0.906, 0.145],
-];
+const STOPS: [[f32; 3]; 5] = [[0.267, 0.005, 0.329], [0.231, 0.322, 0.545], [0.129, 0.569, 0.549], [0.369, 0.788, 0.384], [0.992, 0.906, 0.145]];
 
 /// Piecewise-linear ramp through five viridis key colours (as `ramp` in the shader).
 pub fn ramp(t: f32) -> [f32; 3] {
@@ -107,13 +101,7 @@ pub fn from_canvas(view: [f64; 3], size: f64, x: f64, y: f64) -> [f64; 2] {
 }
 
 /// Draws memories (white dots), spurious attractors (magenta crosses) and a trajectory.
-pub fn draw_overlay(
-    canvas: &HtmlCanvasElement,
-    view: [f64; 3],
-    memories: &[[f64; 2]],
-    spurious: &[[f64; 2]],
-    trajectory: Option<&[[f64; 2]]>,
-) {
+pub fn draw_overlay(canvas: &HtmlCanvasElement, view: [f64; 3], memories: &[[f64; 2]], spurious: &[[f64; 2]], trajectory: Option<&[[f64; 2]]>) {
     let Some(ctx) = context(canvas) else { return };
     let size = canvas.width() as f64;
     let r = if memories.len() > 200 { 1.5 } else { 4.0 };

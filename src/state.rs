@@ -106,16 +106,7 @@ impl Default for DenseAmState {
     /// Nine memories on the unit circle at β = 10: each is its own well (memorization);
     /// lower β to watch spurious mixtures appear.
     fn default() -> Self {
-        DenseAmState {
-            v: STATE_VERSION,
-            beta: 10.0,
-            form: EnergyForm::Dot,
-            preset: Preset::CircleEven,
-            k: 9,
-            seed: 1,
-            points: None,
-            view: [0.0, 0.0, 1.5],
-        }
+        DenseAmState { v: STATE_VERSION, beta: 10.0, form: EnergyForm::Dot, preset: Preset::CircleEven, k: 9, seed: 1, points: None, view: [0.0, 0.0, 1.5] }
     }
 }
 
@@ -198,15 +189,17 @@ impl DenseAmState {
                     Err(_) => notices.push(Notice(format!("The seed must be a whole number ≥ 0, not “{shown}”; using {}.", s.seed))),
                 },
                 "view" => match parse_list::<3>(value) {
-                    Some([cx, cy, half]) if cx.abs() <= MAX_COORD && cy.abs() <= MAX_COORD && (1e-3..=MAX_COORD).contains(&half) => {
-                        s.view = [cx, cy, half]
-                    }
+                    Some([cx, cy, half]) if cx.abs() <= MAX_COORD && cy.abs() <= MAX_COORD && (1e-3..=MAX_COORD).contains(&half) => s.view = [cx, cy, half],
                     _ => notices.push(Notice(format!("The view must be “cx,cy,half” with 0.001 ≤ half ≤ 1000, not “{shown}”; using the default."))),
                 },
                 "pts" => {
                     let (points, bad) = parse_points(value);
                     if bad > 0 {
-                        notices.push(Notice(format!("{bad} memor{} in the link could not be read and {} skipped.", if bad == 1 { "y" } else { "ies" }, if bad == 1 { "was" } else { "were" })));
+                        notices.push(Notice(format!(
+                            "{bad} memor{} in the link could not be read and {} skipped.",
+                            if bad == 1 { "y" } else { "ies" },
+                            if bad == 1 { "was" } else { "were" }
+                        )));
                     }
                     if points.len() > MAX_K {
                         notices.push(Notice(format!("The link has more than {MAX_K} memories; only the first {MAX_K} are used.")));

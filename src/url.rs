@@ -6,10 +6,7 @@ use crate::state::MAX_QUERY_BYTES;
 /// Percent-decodes one key or value (`+` is a space); undecodable text is kept as it is.
 pub fn decode(s: &str) -> String {
     let s = s.replace('+', " ");
-    js_sys::decode_uri_component(&s)
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or(s)
+    js_sys::decode_uri_component(&s).ok().and_then(|v| v.as_string()).unwrap_or(s)
 }
 
 /// At most 24 printable characters of a user's value, for notices.
@@ -22,9 +19,7 @@ pub fn preview(v: &str) -> String {
 }
 
 fn location_search() -> String {
-    web_sys::window()
-        .and_then(|w| w.location().search().ok())
-        .unwrap_or_default()
+    web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default()
 }
 
 /// The decoded `(key, value)` pairs of the page's query whose key is in `keys` (all pairs when
@@ -54,19 +49,9 @@ pub fn replace_own(own: &[&str], query: &str) {
     let search = location_search();
     let mut parts: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
     parts.extend(
-        search
-            .strip_prefix('?')
-            .unwrap_or(&search)
-            .split('&')
-            .filter(|p| {
-                !p.is_empty() && !own.contains(&decode(p.split('=').next().unwrap_or("")).as_str())
-            }),
+        search.strip_prefix('?').unwrap_or(&search).split('&').filter(|p| !p.is_empty() && !own.contains(&decode(p.split('=').next().unwrap_or("")).as_str())),
     );
     if let Ok(h) = w.history() {
-        let _ = h.replace_state_with_url(
-            &wasm_bindgen::JsValue::NULL,
-            "",
-            Some(&format!("{path}?{}", parts.join("&"))),
-        );
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("{path}?{}", parts.join("&"))));
     }
 }

@@ -19,7 +19,7 @@ use std::rc::Rc;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use memgen_models::device::LabDevice;
 use memgen_models::toy::checkpoint;
-use memgen_models::toy::training::{ToyTrainConfig, ToyTraining};
+use memgen_models::toy::training::ToyTraining;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -52,10 +52,8 @@ pub struct ToyJob {
     pub points: Vec<[f32; 2]>,
     /// The experiment's seed.
     pub seed: u64,
-    /// Adam steps.
-    pub steps: usize,
-    /// Learning rate.
-    pub lr: f64,
+    /// The whole training configuration (network, Adam, EMA, steps): the page's, carried as is.
+    pub config: memgen_models::toy::ToyTrainConfig,
     /// Steps per chunk (one loss read-back and one progress message per chunk).
     pub chunk: usize,
     /// Send the EMA weights every this many steps (and at the end).
@@ -96,6 +94,16 @@ pub enum FromWorker {
         /// Seconds since the worker started training (device set-up excluded).
         secs: f64,
     },
+    /// Training stopped for a pause after `done` steps (sent once the worker is idle).
+    Paused {
+        /// Steps done.
+        done: usize,
+    },
+    /// Training goes on after a pause, from `done` steps.
+    Resumed {
+        /// Steps done.
+        done: usize,
+    },
     /// The EMA weights after `done` steps (the checkpoint bytes ride under `bytes`).
     Weights {
         /// Steps done.
@@ -122,7 +130,6 @@ fn post<T: Serialize>(target: &JsValue, msg: &T, bytes: Option<&[u8]>) {
     call_method(target, "postMessage", &[obj]);
 }
 
-
 fn call_method(target: &JsValue, name: &str, args: &[JsValue]) {
     if let Some(f) = Reflect::get(target, &name.into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
         let _ = f.apply(target, &args.iter().collect::<Array>());
@@ -137,30 +144,28 @@ pub fn train_worker_start() {
     let paused = Rc::new(Cell::new(false));
     let busy = Rc::new(Cell::new(false));
     let target = scope.clone();
-    let onmessage = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
-        match serde_wasm_bindgen::from_value::<ToWorker>(data_of(&ev)) {
-            Ok(ToWorker::Pause) => paused.set(true),
-            Ok(ToWorker::Resume) => paused.set(false),
-            Ok(job) => {
-                if busy.replace(true) {
-                    post(&target, &FromWorker::Failed { message: "this worker is already training".into() }, None);
-                    return;
-                }
-                let bytes = Reflect::get(&data_of(&ev), &"bytes".into()).ok().and_then(|b| b.dyn_into::<Uint8Array>().ok()).map(|a| a.to_vec());
-                let (target, paused) = (target.clone(), paused.clone());
-                wasm_bindgen_futures::spawn_local(async move {
-                    let r = match job {
-                        ToWorker::ToyTrain(job) => toy_train(&target, &paused, job).await,
-                        ToWorker::UnetTrain(job) => unet_train(&target, &paused, bytes.unwrap_or_default(), job).await,
-                        ToWorker::Pause | ToWorker::Resume => Ok(()),
-                    };
-                    if let Err(message) = r {
-                        post(&target, &FromWorker::Failed { message }, None);
-                    }
-                });
+    let onmessage = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| match serde_wasm_bindgen::from_value::<ToWorker>(data_of(&ev)) {
+        Ok(ToWorker::Pause) => paused.set(true),
+        Ok(ToWorker::Resume) => paused.set(false),
+        Ok(job) => {
+            if busy.replace(true) {
+                post(&target, &FromWorker::Failed { message: "this worker is already training".into() }, None);
+                return;
             }
-            Err(e) => post(&target, &FromWorker::Failed { message: format!("unreadable message: {e}") }, None),
+            let bytes = Reflect::get(&data_of(&ev), &"bytes".into()).ok().and_then(|b| b.dyn_into::<Uint8Array>().ok()).map(|a| a.to_vec());
+            let (target, paused) = (target.clone(), paused.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let r = match job {
+                    ToWorker::ToyTrain(job) => toy_train(&target, &paused, job).await,
+                    ToWorker::UnetTrain(job) => unet_train(&target, &paused, bytes.unwrap_or_default(), job).await,
+                    ToWorker::Pause | ToWorker::Resume => Ok(()),
+                };
+                if let Err(message) = r {
+                    post(&target, &FromWorker::Failed { message }, None);
+                }
+            });
         }
+        Err(e) => post(&target, &FromWorker::Failed { message: format!("unreadable message: {e}") }, None),
     });
     let _ = Reflect::set(&scope, &"onmessage".into(), onmessage.as_ref());
     onmessage.forget();
@@ -171,10 +176,15 @@ fn data_of(ev: &JsValue) -> JsValue {
     Reflect::get(ev, &"data".into()).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// Waits while paused, then lets the worker's message handler run (pause, resume).
-async fn between_chunks(paused: &Cell<bool>) {
-    while paused.get() {
-        compute::sleep_ms(100).await;
+/// Waits while paused (saying so when it stops and when it goes on, with the step, so the page
+/// can tell that no step ran in between), then lets the message handler run (pause, resume).
+async fn between_chunks(target: &JsValue, paused: &Cell<bool>, done: usize) {
+    if paused.get() {
+        post(target, &FromWorker::Paused { done }, None);
+        while paused.get() {
+            compute::sleep_ms(100).await;
+        }
+        post(target, &FromWorker::Resumed { done }, None);
     }
     compute::yield_now().await;
 }
@@ -189,7 +199,7 @@ async fn unet_train(target: &JsValue, paused: &Cell<bool>, pixels: Vec<u8>, job:
     let mut run = UNetTraining::new(config, &to_model(&pixels, h, w, c), seed, &lab.device)?;
     let t0 = compute::now_ms();
     while !run.finished() {
-        between_chunks(paused).await;
+        between_chunks(target, paused, run.steps_done()).await;
         let losses = run.run_steps(chunk.max(1)).await?;
         if losses.iter().any(|l| !l.is_finite()) {
             return Err("training diverged (non-finite loss)".into());
@@ -204,22 +214,20 @@ async fn unet_train(target: &JsValue, paused: &Cell<bool>, pixels: Vec<u8>, job:
 }
 
 async fn toy_train(target: &JsValue, paused: &Cell<bool>, job: ToyJob) -> Result<(), String> {
-    let ToyJob { points, seed, steps, lr, chunk, weights_every } = job;
-    if points.is_empty() || steps == 0 || !(lr > 0.0 && lr.is_finite()) {
+    let ToyJob { points, seed, config, chunk, weights_every } = job;
+    let steps = config.steps;
+    if points.is_empty() || steps == 0 || !(config.lr > 0.0 && config.lr.is_finite()) {
         return Err("nothing to train: no points, no steps or a bad learning rate".into());
     }
     let lab = LabDevice::gpu().await.map_err(|e| format!("WebGPU is not available in the worker: {e}"))?;
     post(target, &FromWorker::Device { label: format!("WebGPU · {}", lab.describe()) }, None);
-    let mut config = ToyTrainConfig::browser();
-    config.steps = steps;
-    config.lr = lr;
     let net = config.net;
     let mut run = ToyTraining::new(config, &points, seed, &lab.device);
     let (chunk, weights_every) = (chunk.max(1), weights_every.max(1));
     let t0 = compute::now_ms();
     let mut next_weights = weights_every;
     loop {
-        between_chunks(paused).await;
+        between_chunks(target, paused, run.steps_done()).await;
         let losses = run.run_steps(chunk).await?;
         let done = run.steps_done();
         let secs = (compute::now_ms() - t0) / 1000.0;
@@ -307,17 +315,18 @@ impl Drop for WorkerHandle {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn messages_have_the_documented_json_shape() {
-        let m = ToWorker::ToyTrain(ToyJob { points: vec![[1.0, 0.0]], seed: 3, steps: 10, lr: 1e-3, chunk: 5, weights_every: 5 });
+        let config = memgen_models::toy::ToyTrainConfig { steps: 10, lr: 1e-3, ..memgen_models::toy::ToyTrainConfig::browser() };
+        let m = ToWorker::ToyTrain(ToyJob { points: vec![[1.0, 0.0]], seed: 3, config, chunk: 5, weights_every: 5 });
         let j = serde_json::to_value(&m).unwrap();
         assert_eq!(j["cmd"], "toy_train");
-        assert_eq!(j["steps"], 10);
+        assert_eq!(j["config"]["steps"], 10);
+        assert_eq!(j["config"]["batch"], 512);
         assert_eq!(serde_json::from_value::<ToWorker>(j).unwrap(), m);
         assert_eq!(serde_json::to_value(ToWorker::Pause).unwrap()["cmd"], "pause");
         let p = FromWorker::Progress { done: 5, total: 10, losses: vec![0.5], secs: 1.5 };

@@ -5,8 +5,7 @@ use std::path::Path;
 
 fn validate(path: &Path) -> naga::Module {
     let src = std::fs::read_to_string(path).unwrap();
-    let module = naga::front::wgsl::parse_str(&src)
-        .unwrap_or_else(|e| panic!("{} does not parse:\n{}", path.display(), e.emit_to_string(&src)));
+    let module = naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| panic!("{} does not parse:\n{}", path.display(), e.emit_to_string(&src)));
     naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty())
         .validate(&module)
         .unwrap_or_else(|e| panic!("{} does not validate: {e:?}", path.display()));
@@ -58,8 +57,10 @@ fn retrieve_shader_has_the_launched_entry_point() {
 fn a_broken_shader_is_rejected() {
     // The check above must be able to fail: a type error is caught.
     let bad = "@compute @workgroup_size(1) fn main() { let x: f32 = 1u; }";
-    assert!(naga::front::wgsl::parse_str(bad).is_err() || {
-        let m = naga::front::wgsl::parse_str(bad).unwrap();
-        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty()).validate(&m).is_err()
-    });
+    assert!(
+        naga::front::wgsl::parse_str(bad).is_err() || {
+            let m = naga::front::wgsl::parse_str(bad).unwrap();
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty()).validate(&m).is_err()
+        }
+    );
 }

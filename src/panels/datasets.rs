@@ -18,6 +18,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::browser::{fetch_response, input_files, js_err, read_file, JsFile};
 use crate::compute;
 use crate::state::Notice;
 
@@ -38,54 +39,6 @@ const MAX_UPLOAD_BYTES: f64 = 200.0 * 1024.0 * 1024.0;
 const MAX_UPLOAD_IMAGES: usize = 100_000;
 /// Resolutions offered for uploaded data.
 const RESOLUTIONS: [usize; 4] = [16, 28, 32, 64];
-
-// Minimal bindings to fetch, the body stream reader and File (no extra web-sys features).
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = fetch)]
-    fn js_fetch(url: &str) -> js_sys::Promise;
-
-    type JsResponse;
-    #[wasm_bindgen(method, getter)]
-    fn ok(this: &JsResponse) -> bool;
-    #[wasm_bindgen(method, getter)]
-    fn status(this: &JsResponse) -> u16;
-    #[wasm_bindgen(method, getter)]
-    fn body(this: &JsResponse) -> Option<JsStream>;
-    #[wasm_bindgen(method, getter)]
-    fn headers(this: &JsResponse) -> JsHeaders;
-    #[wasm_bindgen(method, js_name = arrayBuffer)]
-    fn array_buffer(this: &JsResponse) -> js_sys::Promise;
-
-    type JsHeaders;
-    #[wasm_bindgen(method)]
-    fn get(this: &JsHeaders, name: &str) -> Option<String>;
-
-    type JsStream;
-    #[wasm_bindgen(method, js_name = getReader)]
-    fn get_reader(this: &JsStream) -> JsReader;
-
-    type JsReader;
-    #[wasm_bindgen(method)]
-    fn read(this: &JsReader) -> js_sys::Promise;
-    #[wasm_bindgen(method)]
-    fn cancel(this: &JsReader) -> js_sys::Promise;
-
-    /// A `File` of an `<input type="file">`.
-    pub(crate) type JsFile;
-    #[wasm_bindgen(method, getter)]
-    pub(crate) fn name(this: &JsFile) -> String;
-    #[wasm_bindgen(method, getter)]
-    pub(crate) fn size(this: &JsFile) -> f64;
-    #[wasm_bindgen(method, js_name = arrayBuffer)]
-    fn file_array_buffer(this: &JsFile) -> js_sys::Promise;
-}
-
-fn js_err(e: JsValue) -> String {
-    e.as_string()
-        .or_else(|| js_sys::Reflect::get(&e, &"message".into()).ok().and_then(|m| m.as_string()))
-        .unwrap_or_else(|| format!("{e:?}"))
-}
 
 /// The panel's URL state.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -163,6 +116,12 @@ pub struct SubsetK {
     pub seed: u64,
     pub hwc: [usize; 3],
     pub pixels: Arc<Vec<u8>>,
+    /// S_K's indices in the whole set, in S_K's order.
+    pub indices: Arc<Vec<usize>>,
+    /// The packed file the set came from and its checksum (a file's name and no checksum for
+    /// an upload).
+    pub file: String,
+    pub sha256: String,
     /// The whole set and the subset rule, so other panels can draw S_K for other K.
     pub data: Arc<PackedDataset>,
     pub balanced: bool,
@@ -181,7 +140,7 @@ impl SubsetK {
         }
         .map_err(|e| e.to_string())?;
         let pixels = self.data.images_u8(&idx).map_err(|e| e.to_string())?;
-        Ok(SubsetK { k, pixels: Arc::new(pixels), ..self.clone() })
+        Ok(SubsetK { k, pixels: Arc::new(pixels), indices: Arc::new(idx), ..self.clone() })
     }
 }
 
@@ -213,40 +172,6 @@ struct Progress {
     state: &'static str,
 }
 
-async fn fetch_response(url: &str) -> Result<JsResponse, String> {
-    let resp = JsFuture::from(js_fetch(url)).await.map_err(|e| format!("could not fetch {url}: {}", js_err(e)))?;
-    let resp: JsResponse = resp.unchecked_into();
-    if !resp.ok() {
-        return Err(format!("could not fetch {url}: HTTP {}", resp.status()));
-    }
-    Ok(resp)
-}
-
-/// The files chosen in the `<input type="file">` that fired `ev`.
-pub(crate) fn input_files(ev: &leptos::ev::Event) -> Vec<JsFile> {
-    let Some(target) = ev.target() else { return Vec::new() };
-    let files = js_sys::Reflect::get(&target, &"files".into()).unwrap_or(JsValue::NULL);
-    let count = js_sys::Reflect::get(&files, &"length".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
-    (0..count)
-        .filter_map(|i| js_sys::Reflect::get(&files, &JsValue::from(i)).ok())
-        .filter(|f| !f.is_undefined() && !f.is_null())
-        .map(|f| f.unchecked_into())
-        .collect()
-}
-
-/// The bytes of a chosen file.
-pub(crate) async fn read_file(file: &JsFile) -> Result<Vec<u8>, String> {
-    let buf = JsFuture::from(file.file_array_buffer()).await.map_err(|e| format!("{} could not be read: {}", file.name(), js_err(e)))?;
-    Ok(js_sys::Uint8Array::new(&buf).to_vec())
-}
-
-/// The whole body of `url` (small files: checkpoints, manifests).
-pub(crate) async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let resp = fetch_response(url).await?;
-    let buf = JsFuture::from(resp.array_buffer()).await.map_err(|e| format!("could not read {url}: {}", js_err(e)))?;
-    Ok(js_sys::Uint8Array::new(&buf).to_vec())
-}
-
 async fn fetch_manifest() -> Result<Manifest, String> {
     let url = format!("{DATA_DIR}/{}", memgen_data::MANIFEST_FILE);
     let resp = fetch_response(&url).await?;
@@ -257,11 +182,7 @@ async fn fetch_manifest() -> Result<Manifest, String> {
 
 /// Streams one packed file into [`PackedStream`]; `progress(received, total)` after each
 /// chunk; returns `Ok(None)` when cancelled.
-async fn fetch_packed(
-    entry: &ManifestEntry,
-    progress: &dyn Fn(f64, f64),
-    cancelled: &dyn Fn() -> bool,
-) -> Result<Option<PackedDataset>, String> {
+async fn fetch_packed(entry: &ManifestEntry, progress: &dyn Fn(f64, f64), cancelled: &dyn Fn() -> bool) -> Result<Option<PackedDataset>, String> {
     let url = format!("{DATA_DIR}/{}", entry.file);
     let resp = fetch_response(&url).await?;
     let length = resp.headers().get("Content-Length").and_then(|v| v.trim().parse::<f64>().ok());
@@ -347,12 +268,7 @@ fn fmt_bytes(b: f64) -> String {
 /// The user's files (PNG, JPEG, zip of them, or `.npy`), converted by memgen-data's
 /// [`Importer`](memgen_data::images::Importer) exactly as `memgen import` does, to
 /// `side × side` grey or RGB images. Errors are sentences for a notice.
-async fn import_files(
-    files: Vec<JsFile>,
-    side: usize,
-    colour: bool,
-    progress: impl Fn(String),
-) -> Result<(PackedDataset, String), String> {
+async fn import_files(files: Vec<JsFile>, side: usize, colour: bool, progress: impl Fn(String)) -> Result<(PackedDataset, String), String> {
     use memgen_data::images::{sniff, ImportOptions, Importer, InputKind};
     let mut opts = ImportOptions::new(side as u32, colour);
     opts.limits.max_file_bytes = MAX_UPLOAD_BYTES as u64;
@@ -392,11 +308,7 @@ async fn import_files(
     }
     let what = if names.len() == 1 { names[0].clone() } else { format!("{} files", names.len()) };
     let imported = importer.finish(&what).map_err(|e| e.to_string())?;
-    let note = format!(
-        "{what}: {} images, resized to {side}×{side} {}",
-        imported.len(),
-        if colour { "colour" } else { "grey" }
-    );
+    let note = format!("{what}: {} images, resized to {side}×{side} {}", imported.len(), if colour { "colour" } else { "grey" });
     let info = DatasetInfo {
         name: what.clone(),
         class_names: Vec::new(),
@@ -407,8 +319,7 @@ async fn import_files(
         subsample: None,
         notes: note.clone(),
     };
-    let ds = PackedDataset::new(info, imported.size, imported.size, imported.channels, imported.pixels, None)
-        .map_err(|e| format!("{what}: {e}"))?;
+    let ds = PackedDataset::new(info, imported.size, imported.size, imported.channels, imported.pixels, None).map_err(|e| format!("{what}: {e}"))?;
     Ok((ds, note))
 }
 
@@ -520,7 +431,11 @@ pub fn DatasetsPanel() -> impl IntoView {
                     Err(e) => {
                         if !cancelled() {
                             notify(format!("The dataset list could not be loaded: {e}. Build the data with scripts/datasets.sh."));
-                            progress.update(|p| if let Some(p) = p { p.state = "error" });
+                            progress.update(|p| {
+                                if let Some(p) = p {
+                                    p.state = "error"
+                                }
+                            });
                         }
                         return;
                     }
@@ -528,7 +443,11 @@ pub fn DatasetsPanel() -> impl IntoView {
             }
             let Some(entry) = manifest.with_value(|m| m.as_ref().and_then(|m| m.web_train(id).cloned())) else {
                 notify(format!("The dataset list has no file for {} that the app can load.", id.title()));
-                progress.update(|p| if let Some(p) = p { p.state = "error" });
+                progress.update(|p| {
+                    if let Some(p) = p {
+                        p.state = "error"
+                    }
+                });
                 return;
             };
             let label = format!("{} · {}", id.title(), entry.file);
@@ -543,7 +462,11 @@ pub fn DatasetsPanel() -> impl IntoView {
             report(0.0, entry.bytes as f64);
             match fetch_packed(&entry, &report, &cancelled).await {
                 Ok(Some(data)) if !cancelled() => {
-                    progress.update(|p| if let Some(p) = p { p.state = "done" });
+                    progress.update(|p| {
+                        if let Some(p) = p {
+                            p.state = "done"
+                        }
+                    });
                     let n = data.len();
                     if k.get_untracked() > n {
                         notify(format!("K = {} is more than the {n} images of {}; using {n}.", k.get_untracked(), entry.file));
@@ -557,7 +480,11 @@ pub fn DatasetsPanel() -> impl IntoView {
                 Err(e) => {
                     if !cancelled() {
                         notify(format!("{} could not be loaded: {e}. The previous dataset stays.", id.title()));
-                        progress.update(|p| if let Some(p) = p { p.state = "error" });
+                        progress.update(|p| {
+                            if let Some(p) = p {
+                                p.state = "error"
+                            }
+                        });
                     }
                 }
             }
@@ -574,7 +501,11 @@ pub fn DatasetsPanel() -> impl IntoView {
 
     let cancel = move |_| {
         load_gen.update_value(|g| *g += 1);
-        progress.update(|p| if let Some(p) = p { p.state = "cancelled" });
+        progress.update(|p| {
+            if let Some(p) = p {
+                p.state = "cancelled"
+            }
+        });
     };
 
     // Redraw the preview whenever the set, K or the seed change.
@@ -603,11 +534,23 @@ pub fn DatasetsPanel() -> impl IntoView {
                 let sha = px.as_deref().map(memgen_data::sha256_hex).unwrap_or_default();
                 // Publish S_K to the other panels (the in-tab sweep point trains on it).
                 if let (Some(pixels), Some(SubsetSignal(sig))) = (px, use_context::<SubsetSignal>()) {
-                    let name = match &l.origin {
-                        Origin::Registry { id, .. } => id.as_str().to_string(),
-                        Origin::Upload { file, .. } => file.clone(),
+                    let (name, file, sha256) = match &l.origin {
+                        Origin::Registry { id, entry } => (id.as_str().to_string(), entry.file.clone(), entry.sha256.clone()),
+                        Origin::Upload { file, .. } => (file.clone(), file.clone(), String::new()),
                     };
-                    sig.set(Some(SubsetK { name, k: kk, seed: sd, hwc: [l.data.height(), l.data.width(), l.data.channels()], pixels: Arc::new(pixels), data: l.data.clone(), balanced: bal }));
+                    let hwc = [l.data.height(), l.data.width(), l.data.channels()];
+                    sig.set(Some(SubsetK {
+                        name,
+                        k: kk,
+                        seed: sd,
+                        hwc,
+                        pixels: Arc::new(pixels),
+                        indices: Arc::new(idx.clone()),
+                        file,
+                        sha256,
+                        data: l.data.clone(),
+                        balanced: bal,
+                    }));
                 }
                 preview_done.set(Some((kk, drawn, gen, sha)));
             }
@@ -651,7 +594,13 @@ pub fn DatasetsPanel() -> impl IntoView {
                 Ok((data, note)) => {
                     // A new set: cancel any download so it does not replace this one.
                     load_gen.update_value(|g| *g += 1);
-                    progress.update(|p| if let Some(p) = p { if p.state == "loading" { p.state = "cancelled" } });
+                    progress.update(|p| {
+                        if let Some(p) = p {
+                            if p.state == "loading" {
+                                p.state = "cancelled"
+                            }
+                        }
+                    });
                     loaded.set(Some(Loaded { data: Arc::new(data), origin: Origin::Upload { file: name, note } }));
                 }
                 Err(e) => notify(format!("{}. The current dataset stays.", e.trim_end_matches('.'))),

@@ -1,4 +1,4 @@
-//! The Dense Associative Memory panel (SCIENCE.md §3, paper Fig. 1A): the energy
+//! The Dense Associative Memory panel (docs/SCIENCE.md §3, paper Fig. 1A): the energy
 //! landscape, its basins of attraction, stored versus spurious attractors, and sweeps of
 //! their counts against β and K.
 
@@ -146,8 +146,7 @@ pub fn DenseAmPanel() -> impl IntoView {
             rgba[4 * i + 3] = 255;
         }
         render::put_pixels(&canvas, &rgba, b.size, b.size);
-        let spurious: Vec<[f64; 2]> =
-            b.map.attractors.iter().filter(|a| a.kind == AttractorKind::Spurious).map(|a| [a.position[0], a.position[1]]).collect();
+        let spurious: Vec<[f64; 2]> = b.map.attractors.iter().filter(|a| a.kind == AttractorKind::Spurious).map(|a| [a.position[0], a.position[1]]).collect();
         let traj = trajectory.get_untracked();
         render::draw_overlay(&canvas, b.state.view, &b.state.memories(), &spurious, traj.as_ref().map(|t| t.0.as_slice()));
     };
@@ -172,14 +171,7 @@ pub fn DenseAmPanel() -> impl IntoView {
                     last_frame.set_value(Some((f.rgba, f.size)));
                     redraw_energy();
                     mark_first_frame();
-                    frame_info.set(format!(
-                        "{}×{} grid, K = {}, {:.0} ms on the {}",
-                        f.size,
-                        f.size,
-                        mems.len(),
-                        ms,
-                        if f.on_gpu { "GPU" } else { "CPU" }
-                    ));
+                    frame_info.set(format!("{}×{} grid, K = {}, {:.0} ms on the {}", f.size, f.size, mems.len(), ms, if f.on_gpu { "GPU" } else { "CPU" }));
                 }
                 Err(e) => frame_info.set(format!("Could not draw the energy: {e}")),
             }
@@ -313,10 +305,7 @@ pub fn DenseAmPanel() -> impl IntoView {
             _ if r.converged => format!("a spurious state at ({:.3}, {:.3})", r.state[0], r.state[1]),
             _ => "no fixed point within 2000 updates".to_string(),
         };
-        let text = format!(
-            "From ({:.3}, {:.3}): {} updates → {}; final energy E = {:.5}.",
-            p[0], p[1], r.steps, kind, r.energy
-        );
+        let text = format!("From ({:.3}, {:.3}): {} updates → {}; final energy E = {:.5}.", p[0], p[1], r.steps, kind, r.energy);
         trajectory.set(Some((path.iter().map(|v| [v[0], v[1]]).collect(), text)));
         redraw_energy();
         draw_basin();

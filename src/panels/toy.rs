@@ -1,4 +1,4 @@
-//! The 2-D diffusion toy (paper Fig. 2, SCIENCE.md §4): train a score network on K points
+//! The 2-D diffusion toy (paper Fig. 2, docs/SCIENCE.md §4): train a score network on K points
 //! of the unit circle on this page's device, sample it, cluster the samples, and compare
 //! the learned energy with the ideal (memorizing) model and the exact K → ∞ energy.
 
@@ -8,10 +8,9 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use memgen_core::matrix::Matrix;
-use memgen_core::spec::{NoiseStream, STREAM_NOISE};
 use memgen_models::toy::centroids::{classify_centroids_detailed, CentroidKind, CentroidThresholds};
 use memgen_models::toy::energy::{circle_energy_grid, grid_points, ideal_energy, ode_energy, OdeConfig};
-use memgen_models::toy::sampler::{EulerMaruyama, IdealScore, Sampling};
+use memgen_models::toy::sampler::{toy_sampling, EulerMaruyama, IdealScore};
 use memgen_models::toy::training::{circle_points, ToyTrainConfig, ToyTraining};
 use memgen_models::toy::ToyScoreNet;
 use plotters::style::RGBColor;
@@ -27,6 +26,9 @@ const LO: f32 = -1.5;
 const HI: f32 = 1.5;
 const VIEW: [f64; 3] = [0.0, 0.0, 1.5];
 const CANVAS: u32 = 340;
+/// Samples the test hook `data-samples-head` lists (the browser test compares them with
+/// `memgen toy`'s for the same seed).
+const SAMPLES_HOOK: usize = 500;
 
 thread_local! {
     /// The run in progress (burn tensors are not `Send`, so it lives outside the signals).
@@ -38,9 +40,7 @@ thread_local! {
 
 /// The model to draw and sample with: the worker's latest EMA weights, or the in-tab run's EMA.
 fn current_model() -> Option<ToyScoreNet> {
-    WORKER_MODEL
-        .with(|m| m.borrow().clone())
-        .or_else(|| RUN.with(|r| r.borrow().as_ref().map(|run| run.ema_model())))
+    WORKER_MODEL.with(|m| m.borrow().clone()).or_else(|| RUN.with(|r| r.borrow().as_ref().map(|run| run.ema_model())))
 }
 
 /// Steps per chunk in the worker and how often it sends its EMA weights.
@@ -91,19 +91,13 @@ fn parse_threshold(v: &str) -> Option<f64> {
 impl ToySettings {
     /// Settings from decoded query pairs: a bad value keeps its default and gives a notice.
     /// K without `tthr`/`tt` takes the preset's Ward threshold and view time.
-    fn from_pairs<'a>(
-        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> (ToySettings, Vec<String>) {
+    fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> (ToySettings, Vec<String>) {
         let mut s = ToySettings::default();
         let mut notices = Vec::new();
         let (mut thr, mut t) = (None, None);
         for (key, value) in pairs {
             let shown = crate::url::preview(value);
-            let mut bad = |what: &str| {
-                notices.push(format!(
-                    "Toy: {key} must be {what}, not “{shown}”; using the default."
-                ))
-            };
+            let mut bad = |what: &str| notices.push(format!("Toy: {key} must be {what}, not “{shown}”; using the default."));
             match key {
                 "tk" => match value.trim().parse::<usize>() {
                     Ok(k) if (1..=MAX_TOY_K).contains(&k) => s.k = k,
@@ -144,10 +138,7 @@ impl ToySettings {
 
     /// This panel's part of the query string.
     fn to_query(&self) -> String {
-        format!(
-            "tk={}&tseed={}&tsteps={}&tlr={}&tt={}&tn={}&tthr={}",
-            self.k, self.seed, self.steps, self.lr, self.t, self.samples, self.threshold
-        )
+        format!("tk={}&tseed={}&tsteps={}&tlr={}&tt={}&tn={}&tthr={}", self.k, self.seed, self.steps, self.lr, self.t, self.samples, self.threshold)
     }
 }
 
@@ -327,6 +318,8 @@ pub fn ToyPanel() -> impl IntoView {
     let software = compute::software_adapter();
     let use_gpu = RwSignal::new(gpu_available && !software);
     let train_device = RwSignal::new(String::new());
+    // The steps at which the worker confirmed a pause and went on from it (test hooks).
+    let worker_pause = RwSignal::new((None::<usize>, None::<usize>));
 
     // Every setting is mirrored into the URL once it differs from the defaults (or the link
     // already carried the toy's keys), so a link replays the same training run.
@@ -516,6 +509,8 @@ pub fn ToyPanel() -> impl IntoView {
                         let rate = done as f64 / secs.max(1e-6);
                         speed.set((done, rate, total.saturating_sub(done) as f64 / rate.max(1e-9)));
                     }
+                    FromWorker::Paused { done } => worker_pause.set((Some(done), None)),
+                    FromWorker::Resumed { done } => worker_pause.update(|p| p.1 = Some(done)),
                     FromWorker::Weights { done } => {
                         let device = toy_device().inner();
                         match bytes.as_deref().map(|b| memgen_models::toy::checkpoint::decode(b, &device)) {
@@ -542,8 +537,7 @@ pub fn ToyPanel() -> impl IntoView {
                     h.send(ToWorker::ToyTrain(ToyJob {
                         points: train.get_untracked(),
                         seed: s.seed,
-                        steps: s.steps,
-                        lr: s.lr,
+                        config,
                         chunk: WORKER_CHUNK,
                         weights_every: WORKER_WEIGHTS_EVERY,
                     }));
@@ -557,7 +551,7 @@ pub fn ToyPanel() -> impl IntoView {
         // The tab's CPU path: the fused trainer (same network, batches, Adam and EMA as burn's
         // autodiff, checked against it natively and, in the browser test, against the WebGPU
         // worker's burn run), about twice as fast as burn's graph on one wasm thread.
-        let run = ToyTraining::new_fused(config, &train.get_untracked(), s.seed, 1, &toy_device());
+        let run = ToyTraining::new_fused(config, &train.get_untracked(), s.seed, 0, &toy_device());
         RUN.with(|r| *r.borrow_mut() = Some(run));
         train_loop(gen);
     };
@@ -594,9 +588,10 @@ pub fn ToyPanel() -> impl IntoView {
         let gen = run_gen.get_value();
         phase.set(Phase::Sampling);
         spawn_local(async move {
-            let config = EulerMaruyama { steps: 1000, t_end: 1e-3, count: s.samples };
-            let mut run = Sampling::new(model, config, &device, NoiseStream::new(s.seed, STREAM_NOISE));
-            let mut ideal = Sampling::new(IdealScore::new(&pts, &device), config, &device, NoiseStream::new(s.seed, STREAM_NOISE));
+            // The library's toy sampler: `memgen toy`'s stream, so one seed gives its samples.
+            let mut run = toy_sampling(model, s.samples, s.seed, &device);
+            let mut ideal = toy_sampling(IdealScore::new(&pts, &device), s.samples, s.seed, &device);
+            let config = EulerMaruyama { count: s.samples, ..EulerMaruyama::default() };
             let chunk = 10;
             while !run.finished() {
                 if run_gen.get_value() != gen {
@@ -629,13 +624,7 @@ pub fn ToyPanel() -> impl IntoView {
                 Ok(c) => {
                     let cents: Vec<[f32; 2]> = c.centroids.data().chunks(2).map(|v| [v[0], v[1]]).collect();
                     let stats = classify_centroids_detailed(&cents, &pts, &sub, &c.labels, &CentroidThresholds::default());
-                    centroids.set(
-                        cents
-                            .iter()
-                            .zip(stats)
-                            .map(|(at, st)| Centroid { at: *at, kind: Some(st.kind), count: st.count, energy: None })
-                            .collect(),
-                    );
+                    centroids.set(cents.iter().zip(stats).map(|(at, st)| Centroid { at: *at, kind: Some(st.kind), count: st.count, energy: None }).collect());
                 }
                 Err(e) => status.set(format!("clustering failed: {e}")),
             }
@@ -751,6 +740,8 @@ pub fn ToyPanel() -> impl IntoView {
                     data-step=move || speed.get().0.to_string()
                     data-rate=move || format!("{:.2}", speed.get().1)
                     data-device=move || train_device.get()
+                    data-worker-paused-at=move || worker_pause.get().0.map(|d| d.to_string()).unwrap_or_default()
+                    data-worker-resumed-from=move || worker_pause.get().1.map(|d| d.to_string()).unwrap_or_default()
                     data-first-losses=move || losses.with(|l| l.iter().take(50).map(|v| v.to_string()).collect::<Vec<_>>().join(","))
                     data-losses=move || { let l = losses.get(); let n = l.len(); let head: f32 = l.iter().take(50).sum::<f32>() / l.len().min(50).max(1) as f32; let tail: f32 = l.iter().skip(n.saturating_sub(50)).sum::<f32>() / n.min(50).max(1) as f32; format!("{head},{tail}") }>
                     {move || {
@@ -797,7 +788,8 @@ pub fn ToyPanel() -> impl IntoView {
                     <figcaption data-testid="toy-centroids"
                         data-memorized=move || counts().0.to_string() data-spurious=move || counts().1.to_string() data-generalized=move || counts().2.to_string()
                         data-near-fraction=move || near_fraction.get().map(|f| format!("{:.4}", f.0)).unwrap_or_default()
-                        data-near-wide=move || near_fraction.get().map(|f| format!("{:.4}", f.1)).unwrap_or_default()>
+                        data-near-wide=move || near_fraction.get().map(|f| format!("{:.4}", f.1)).unwrap_or_default()
+                        data-samples-head=move || samples.with(|x| x.iter().take(SAMPLES_HOOK).flatten().map(|v| v.to_string()).collect::<Vec<_>>().join(","))>
                         {move || {
                             let (m, s, g) = counts();
                             let near = near_fraction
@@ -831,7 +823,7 @@ struct Regime {
 /// shipped weights and samples; the samples and the energy grid were computed by the CLI.
 async fn load_regime(k: usize) -> Result<Regime, String> {
     let url = format!("www/pretrained/toy-k{k}.safetensors");
-    let bytes = crate::panels::datasets::fetch_bytes(&url).await?;
+    let bytes = crate::browser::fetch_bytes(&url).await?;
     let device = memgen_models::device::LabDevice::cpu().device.inner();
     let ck = memgen_models::toy::checkpoint::decode(&bytes, &device).map_err(|e| format!("{url}: {e}"))?;
     let pts = |name: &str| -> Result<Vec<[f32; 2]>, String> {
@@ -933,7 +925,9 @@ fn ThreeRegimes() -> impl IntoView {
             .into_any()
         }
     };
-    let counts = move |i: usize, kind: CentroidKind| move || regimes.with(|rs| rs.get(i).map(|r| r.centroids.iter().filter(|c| c.kind == Some(kind)).count().to_string()).unwrap_or_default());
+    let counts = move |i: usize, kind: CentroidKind| {
+        move || regimes.with(|rs| rs.get(i).map(|r| r.centroids.iter().filter(|c| c.kind == Some(kind)).count().to_string()).unwrap_or_default())
+    };
     view! {
         <div class="regimes" data-testid="toy-regimes" data-state=move || state.get()>
             <h3>"The three regimes together (pretrained here by the CLI, not trained in this tab)"</h3>
@@ -962,15 +956,7 @@ mod tests {
 
     #[test]
     fn url_round_trips_and_rejects_bad_values() {
-        let s = ToySettings {
-            k: 9,
-            seed: 7,
-            steps: 1234,
-            lr: 5e-4,
-            t: 0.2,
-            samples: 500,
-            threshold: 1.5,
-        };
+        let s = ToySettings { k: 9, seed: 7, steps: 1234, lr: 5e-4, t: 0.2, samples: 500, threshold: 1.5 };
         let q = s.to_query();
         let pairs: Vec<(&str, &str)> = q.split('&').map(|p| p.split_once('=').unwrap()).collect();
         assert_eq!(pairs.len(), OWN_KEYS.len());
@@ -998,10 +984,6 @@ mod tests {
         let (d, notices) = ToySettings::from_pairs(bad);
         assert_eq!(d, ToySettings::default());
         assert_eq!(notices.len(), bad.len(), "{notices:?}");
-        assert!(
-            notices[0].contains("tk") && notices[0].contains("“0”"),
-            "{}",
-            notices[0]
-        );
+        assert!(notices[0].contains("tk") && notices[0].contains("“0”"), "{}", notices[0]);
     }
 }

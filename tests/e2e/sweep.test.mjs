@@ -22,7 +22,7 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
   // A tiny, briefly trained UNet: its samples are not copies, so the labels depend on δ.
   execFileSync(memgenBin(), ['sweep', '--data-dir', path.join(DIST, 'www', 'data'), '--dataset', 'mnist', '--ks', '2,4,8',
     '--model', 'unet', '--steps', '10', '--batch', '8', '--eval', '12', '--sampler', 'ddim', '--sampler-steps', '5',
-    '--sample-batch', '32', '--bootstrap', '50', '--seed', '1', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--sample-batch', '32', '--bootstrap', '50', '--seed', '1', '--engine', 'fused', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
   const files = fs.readdirSync(out).map((f) => path.join(out, f));
   const gallery = JSON.parse(fs.readFileSync(path.join(out, 'gallery-k4.json'), 'utf8'));
 
@@ -80,8 +80,8 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
   await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'sweep-gallery.png') });
 
   // Re-run K = 4 in this tab with the bundle's settings: its S_K (seed 1 of the Datasets panel's
-  // MNIST), steps, batch, lr, width and per-point seed, so the tab repeats the CLI's run (the
-  // tab trains with the fused trainer, this bundle with burn: they agree step for step).
+  // MNIST), steps, batch, lr, width, sampler, rule and per-point seed: the library's point, the
+  // code `memgen sweep --engine fused` ran, so the tab repeats the CLI's run.
   await page.locator('[data-testid="sweep-filter"]').selectOption('all');
   await page.waitForFunction(() => /mnist/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 120_000 });
   assert.match(await page.locator('[data-testid="sweep-rerun-what"]').textContent(), /10 steps at batch 8 .*seed 1\b.*\|S_eval\| = 12 .*DDIM \(5 steps\)/s);
@@ -112,10 +112,36 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
   }
   t.diagnostic(`re-run of K = 4 against the CLI's: ${(same / total).toFixed(4)} of pixels equal, largest difference ${maxDiff}/255, ${sameNeighbours}/${await rows.count()} samples with the same neighbour order`);
   assert.equal(await rows.count(), gallery.samples.length);
-  // Measured: every pixel equal. Native gemm and wasm may round differently on other CPUs.
-  assert.ok(same / total >= 0.99, `only ${same}/${total} pixels equal`);
-  assert.ok(maxDiff <= 4, `largest pixel difference ${maxDiff}`);
-  assert.ok(sameNeighbours >= gallery.samples.length - 1, `${sameNeighbours} of ${gallery.samples.length} samples have the CLI's neighbour order`);
+  assert.equal(same, total, `only ${same}/${total} pixels equal (largest difference ${maxDiff})`);
+  assert.equal(sameNeighbours, gallery.samples.length);
+  // The tab's point as a bundle: its gallery and its row are the CLI's files byte for byte, its
+  // manifest has the CLI's identity and record (the loss summary aside: native gemm and wasm's
+  // matrixmultiply round the losses differently), and `memgen merge` takes it with the CLI's.
+  await page.locator('[data-testid="live-bundle"]').waitFor({ timeout: 30_000 });
+  const exported = await page.evaluate(async () => {
+    const out = {};
+    for (const a of document.querySelectorAll('[data-testid="live-bundle-file"]')) out[a.dataset.name] = await (await fetch(a.href)).text();
+    return out;
+  });
+  assert.deepEqual(Object.keys(exported).sort(), ['fractions.csv', 'gallery-k4.json', 'manifest.json']);
+  assert.equal(exported['gallery-k4.json'], fs.readFileSync(path.join(out, 'gallery-k4.json'), 'utf8'), 'gallery-k4.json differs from the CLI\'s');
+  const cliRows = fs.readFileSync(path.join(out, 'fractions.csv'), 'utf8').trim().split('\n');
+  assert.deepEqual(exported['fractions.csv'].trim().split('\n'), [cliRows[0], cliRows.find((r) => r.startsWith('4,'))]);
+  const tabManifest = JSON.parse(exported['manifest.json']);
+  const cliManifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+  for (const key of ['format', 'format_version', 'spec', 'sweep', 'model_parameters', 'versions']) assert.deepEqual(tabManifest[key], cliManifest[key], key);
+  const cliRecord = cliManifest.results.find((r) => r.k === 4);
+  const { loss: tabLoss, ...tabRest } = tabManifest.results[0];
+  const { loss: cliLoss, ...cliRest } = cliRecord;
+  assert.deepEqual(tabRest, cliRest);
+  const lossGap = Math.abs(tabLoss.last_100 - cliLoss.last_100) / cliLoss.last_100;
+  t.diagnostic(`the tab's loss summary against the CLI's: last_100 relative gap ${lossGap.toExponential(2)}`);
+  assert.ok(lossGap < 1e-4, `loss summaries differ: ${tabLoss.last_100} vs ${cliLoss.last_100}`);
+  const tabDir = path.join(dir, 'tab');
+  fs.mkdirSync(tabDir);
+  for (const [name, text] of Object.entries(exported)) fs.writeFileSync(path.join(tabDir, name), text);
+  const merged = JSON.parse(execFileSync(memgenBin(), ['merge', out, tabDir, '--out', path.join(dir, 'merged')], { encoding: 'utf8' }));
+  assert.deepEqual(merged.k_done, [2, 4, 8]);
 
   // A bundle whose gallery holds another training image than the panel's S_K: the re-run is
   // refused with a notice, and nothing starts.
@@ -208,7 +234,8 @@ test('sweep panel: a point training in this tab is kept in browser storage; afte
   const query = '?ds=mnist&dk=4&dseed=0';
   const lab = await openLab(t, { webgpu: false, query });
   const { page, log } = lab;
-  const STEPS = 40;
+  // Long enough that the pause below lands mid-run at any speed of the machine.
+  const STEPS = 200;
   const settings = [['live-steps', String(STEPS)], ['live-batch', '4'], ['live-eval', '4'], ['live-mult', '2'], ['live-sampler-steps', '2']];
   const fill = async () => {
     await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 120_000 });
@@ -221,8 +248,12 @@ test('sweep panel: a point training in this tab is kept in browser storage; afte
   await fill();
   await page.locator('[data-testid="live-run"]').click();
   const prog = page.locator('[data-testid="live-progress"]');
+  // A pause keeps the run in browser storage at once (and every 5 s while it trains).
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="live-progress"]')?.dataset.losses) > 0, null, { timeout: 300_000 });
+  await page.locator('[data-testid="live-pause"]').click();
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="live-progress"]')?.dataset.savedStep) > 0, null, { timeout: 300_000 });
   const saved = Number(await prog.getAttribute('data-saved-step'));
+  assert.equal(Number(await prog.getAttribute('data-losses')), saved, 'the kept step is the step the pause holds');
   const kept = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('memgen-sweep-train:')).length);
   assert.equal(kept, 1, 'one training run kept in browser storage');
   assert.ok(saved > 0 && saved < STEPS, `kept step ${saved}`);

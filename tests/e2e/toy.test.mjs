@@ -4,7 +4,21 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openLab, waitForFirstFrame, describeLog, frameLags } from './lab.mjs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { openLab, waitForFirstFrame, describeLog, frameLags, memgenBin } from './lab.mjs';
+
+/** The float32 values of a little-endian .npy file (the header's length, then the data). */
+function readNpyF32(file) {
+  const b = fs.readFileSync(file);
+  const headerLen = b.readUInt16LE(8);
+  const header = b.subarray(10, 10 + headerLen).toString('latin1');
+  assert.match(header, /'descr': '<f4'/);
+  const data = b.subarray(10 + headerLen);
+  return Array.from(new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length)));
+}
 
 const STEPS = 800;
 
@@ -36,6 +50,23 @@ test('toy K=2: training in the tab (fused CPU trainer in wasm) lowers the loss a
   t.diagnostic(`samples within 0.1 of a training point: ${near}; memorized centroids: ${memorized}`);
   assert.ok(near >= 0.6, `only ${near} of samples gather at the two points`);
   assert.ok(memorized >= 1, `no memorized centroid`);
+  // The same seed and settings on the command line (the fused engine, as in the tab) give the
+  // same samples: one trainer, one sampler, one noise stream. Native gemm and wasm's
+  // matrixmultiply round differently, so the points agree closely, not bit for bit.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memgen-toy-e2e-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  execFileSync(memgenBin(), ['toy', '--k', '2', '--seed', '0', '--steps', String(STEPS), '--samples', '300', '--lr', '0.003', '--engine', 'fused',
+    '--out-samples', path.join(dir, 's.npy'), '--out-train', path.join(dir, 't.npy')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const cli = readNpyF32(path.join(dir, 's.npy'));
+  const tab = (await c.getAttribute('data-samples-head')).split(',').map(Number);
+  assert.equal(tab.length, 600);
+  assert.equal(cli.length, 600);
+  const gaps = [];
+  for (let i = 0; i < 300; i++) gaps.push(Math.hypot(tab[2 * i] - cli[2 * i], tab[2 * i + 1] - cli[2 * i + 1]));
+  gaps.sort((a, b) => a - b);
+  const close = gaps.filter((g) => g <= 1e-3).length / gaps.length;
+  t.diagnostic(`tab vs memgen toy, 300 samples of seed 0: median gap ${gaps[150].toExponential(2)}, largest ${gaps[299].toExponential(2)}, ${(100 * close).toFixed(1)}% within 1e-3`);
+  assert.ok(close >= 0.95, `only ${close} of the tab's samples lie within 1e-3 of memgen toy's`);
   await lab.screenshot('toy-k2');
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
@@ -79,15 +110,19 @@ test('toy K=2 on WebGPU: a worker trains it while the tab stays responsive (paus
   const lags = await frameLags(page, 5, 200);
   t.diagnostic(`first chunk after ${firstChunk.toFixed(1)} s; the page answers a frame in ${lags.join(', ')} ms while the worker trains`);
   assert.ok(Math.max(...lags) < 2000, `the page froze while the worker trained: ${lags}`);
-  // Pause holds the step count; resume goes on.
+  // Pause: the worker says at which step it stopped; while paused the page answers; on resume
+  // the worker says where it goes on from: the same step, and the page saw no step in between.
   await page.locator('[data-testid="toy-pause"]').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'paused');
-  await page.waitForTimeout(4000);
-  const held = Number(await progress.getAttribute('data-step'));
-  await page.waitForTimeout(4000);
+  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.workerPausedAt !== '', null, { timeout: 300_000 });
+  const held = Number(await progress.getAttribute('data-worker-paused-at'));
+  assert.equal(Number(await progress.getAttribute('data-step')), held, 'the page shows another step than the one the worker paused at');
+  const pausedLags = await frameLags(page, 5, 200);
+  assert.ok(Math.max(...pausedLags) < 2000, `the page froze while paused: ${pausedLags}`);
   assert.equal(Number(await progress.getAttribute('data-step')), held, 'training went on while paused');
   const t1 = Date.now();
   await page.locator('[data-testid="toy-resume"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.workerResumedFrom !== '', null, { timeout: 300_000 });
+  assert.equal(Number(await progress.getAttribute('data-worker-resumed-from')), held, 'the worker trained while paused');
   const gpuRun = await trainAndSample('WebGPU worker', false);
   const rate = (GPU_STEPS - held) / ((Date.now() - t1) / 1000);
   t.diagnostic(`WebGPU worker on SwiftShader: ${rate.toFixed(2)} steps/s after warm-up (batch 512), sampling included`);

@@ -4,10 +4,11 @@
 Writes small JSON and .npy files into tests/fixtures/ computed with numpy, scipy and
 scikit-learn, independently of the Rust code:
   knn.json      sklearn NearestNeighbors (Euclidean), k = 3, and exclude-self (k = 2 on the data itself)
-  metrics.json  labels of SCIENCE.md §1 Eqs. 4-6 (ratio rule) and the absolute rule, in numpy
+  metrics.json  labels of docs/SCIENCE.md §1 Eqs. 4-6 (ratio rule) and the absolute rule, in numpy
   circle.json   E(R; beta) = R^2 + 1 - log I0(2 beta R)/beta with scipy.special.i0e, and dE/dR
   ward.json     scipy linkage(X, 'ward') + fcluster(t, 'distance'), centroids, and sklearn labels
   classify_{train,synthetic,eval}.npy  the metrics sets, for the CLI tests
+  fortran_{f32,u8}.npy  Fortran-order arrays written by numpy, read back in C order
 Run: python3 tests/reference/make_fixtures.py   (seeded; deterministic)
 """
 import json
@@ -132,10 +133,20 @@ def ward_fixture():
     dump("ward.json", {"d": 2, "points": f32list(x.ravel()), "heights": z[:, 2].tolist(), "cases": cases})
 
 
+def fortran_fixture():
+    """Fortran-order arrays (one .npy reader, one rule for Fortran order): numpy's own writer;
+    the Rust reader must return them in C order, equal to arange(...).reshape(...)."""
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4) * 0.5 - 3
+    np.save(os.path.join(OUT, "fortran_f32.npy"), np.asfortranarray(a))
+    np.save(os.path.join(OUT, "fortran_u8.npy"), np.asfortranarray((np.arange(6, dtype=np.uint8) * 40).reshape(2, 3)))
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     knn_fixture()
     metrics_fixture()
     circle_fixture()
     ward_fixture()
+    fortran_fixture()
     print("wrote", sorted(os.listdir(OUT)))
+

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch reference of the 2-D toy's training step, for the benchmark in scripts/bench-toy.sh.
 
-Same network as crates/memgen-models (SCIENCE.md §4; the authors' ScoreNet): Gaussian Fourier
+Same network as crates/memgen-models (docs/SCIENCE.md §4; the authors' ScoreNet): Gaussian Fourier
 time features (128, scale 16, frozen) -> Linear(128,128) -> SiLU -> Linear -> SiLU; concat with
 x -> Linear to 128 -> 3 x (Linear 128->128 + SiLU) -> Linear to 2; output / sqrt(t).
 Same step: batch of B points drawn from K circle points, t ~ U(1e-5, 1), z ~ N(0, I),

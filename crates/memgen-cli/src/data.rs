@@ -3,10 +3,7 @@
 use crate::CliError;
 use clap::ValueEnum;
 use memgen_data::images::{import_path, ImportOptions};
-use memgen_data::{
-    balanced_subset, sha256_hex, subset, DatasetId, Manifest, ManifestEntry, PackedDataset, Split,
-    MANIFEST_FILE,
-};
+use memgen_data::{balanced_subset, sha256_hex, subset, DatasetId, Manifest, ManifestEntry, PackedDataset, Split, MANIFEST_FILE};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -52,10 +49,7 @@ pub fn manifest(data_dir: &Path) -> Result<Manifest, CliError> {
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(input(format!(
-                "no dataset manifest at {}: run `bash scripts/datasets.sh` to build the datasets (or pass --data-dir)",
-                path.display()
-            )))
+            return Err(input(format!("no dataset manifest at {}: run `bash scripts/datasets.sh` to build the datasets (or pass --data-dir)", path.display())))
         }
         Err(e) => return Err(input(format!("{}: {}", path.display(), one_line(e)))),
     };
@@ -141,10 +135,7 @@ pub(crate) fn load_entry(data_dir: &Path, e: &ManifestEntry) -> Result<PackedDat
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Err(input(format!(
-                "{}: missing (listed in the manifest): run `bash scripts/datasets.sh` to build the datasets",
-                path.display()
-            )))
+            return Err(input(format!("{}: missing (listed in the manifest): run `bash scripts/datasets.sh` to build the datasets", path.display())))
         }
         Err(err) => return Err(input(format!("{}: {}", path.display(), one_line(err)))),
     };
@@ -186,9 +177,7 @@ pub fn export(a: &ExportArgs) -> Result<Value, CliError> {
         return Err(input(format!("--k {} is larger than the {n} images of {}", a.k, entry.file)));
     }
     let idx = if a.balanced {
-        let labels = ds
-            .labels()
-            .ok_or_else(|| input(format!("{} has no labels: --balanced needs them", entry.file)))?;
+        let labels = ds.labels().ok_or_else(|| input(format!("{} has no labels: --balanced needs them", entry.file)))?;
         balanced_subset(labels, a.k, a.seed)
     } else {
         subset(n, a.k, a.seed)

@@ -218,6 +218,9 @@ enum Command {
         /// Hyper-parameter preset: browser or paper
         #[arg(long, default_value = "browser")]
         preset: String,
+        /// Adam's learning rate [default: the preset's] (the page's `tlr`)
+        #[arg(long)]
+        lr: Option<f64>,
         /// Output .npy of the samples
         #[arg(long)]
         out_samples: PathBuf,
@@ -369,10 +372,7 @@ fn run(cli: Cli) -> Result<Value, CliError> {
     match cli.command {
         Command::Classify { train, synthetic, eval, delta_m, delta_s, dataset, rule, bootstrap: n_boot, seed } => {
             let rule = match rule {
-                RuleArg::Ratio => Rule::Ratio {
-                    delta_m: delta_m.unwrap_or(metrics::DELTA_M),
-                    delta_s: delta_s.unwrap_or(Dataset::from(dataset).delta_s()),
-                },
+                RuleArg::Ratio => Rule::Ratio { delta_m: delta_m.unwrap_or(metrics::DELTA_M), delta_s: delta_s.unwrap_or(Dataset::from(dataset).delta_s()) },
                 RuleArg::Absolute => Rule::Absolute { delta_m: delta_m.unwrap_or(0.33), delta_s: delta_s.unwrap_or(0.33) },
             };
             rule.validate()?;
@@ -425,30 +425,82 @@ fn run(cli: Cli) -> Result<Value, CliError> {
         }
         Command::Import { input, size, colour, out } => data::import(&input, size, colour, &out),
         Command::Sweep {
-            dataset, ks, shard, model, steps, batch, lr, base_channels, eval, sprime_mult, sampler, sampler_steps, no_clip,
-            sample_batch, bootstrap, delta_m, delta_s, gallery, save_samples, seed, out, device, engine, data_dir,
+            dataset,
+            ks,
+            shard,
+            model,
+            steps,
+            batch,
+            lr,
+            base_channels,
+            eval,
+            sprime_mult,
+            sampler,
+            sampler_steps,
+            no_clip,
+            sample_batch,
+            bootstrap,
+            delta_m,
+            delta_s,
+            gallery,
+            save_samples,
+            seed,
+            out,
+            device,
+            engine,
+            data_dir,
         } => sweep::sweep(
             sweep::SweepArgs {
-                dataset, ks, shard, model, steps, batch, lr, base_channels, eval, sprime_mult, sampler, sampler_steps, no_clip,
-                sample_batch, bootstrap, delta_m, delta_s, gallery, save_samples, seed, out, device, engine, data_dir,
+                dataset,
+                ks,
+                shard,
+                model,
+                steps,
+                batch,
+                lr,
+                base_channels,
+                eval,
+                sprime_mult,
+                sampler,
+                sampler_steps,
+                no_clip,
+                sample_batch,
+                bootstrap,
+                delta_m,
+                delta_s,
+                gallery,
+                save_samples,
+                seed,
+                out,
+                device,
+                engine,
+                data_dir,
             },
             std::env::args().collect(),
         ),
         Command::Merge { dirs, out, reproduce } => bundle::merge(&dirs, &out, std::env::args().collect(), reproduce),
-        Command::Toy { k, seed, steps, samples, preset, out_samples, out_train, out_checkpoint, energy_t, engine } => {
+        Command::Toy { k, seed, steps, samples, preset, lr, out_samples, out_train, out_checkpoint, energy_t, engine } => {
             let backend = match engine {
                 ToyEngine::Burn => memgen_models::toy::NativeBackend::Cpu,
                 ToyEngine::Fused => memgen_models::toy::NativeBackend::Fused,
             };
             let engine_flag = if engine == ToyEngine::Fused { " --engine fused" } else { "" };
-            let preset = memgen_models::toy::ToyPreset::parse(&preset)
-                .ok_or_else(|| CliError::Input(format!("unknown preset {preset:?}: use browser or paper")))?;
+            let preset =
+                memgen_models::toy::ToyPreset::parse(&preset).ok_or_else(|| CliError::Input(format!("unknown preset {preset:?}: use browser or paper")))?;
             if k == 0 || samples == 0 {
                 return Err(CliError::Input("--k and --samples must be at least 1".into()));
             }
             let t = energy_t.unwrap_or(if k <= 4 { 0.25 } else { 0.15 });
             if !(t.is_finite() && t > 0.0 && t <= 1.0) {
                 return Err(CliError::Input(format!("--energy-t must be in (0, 1], not {t}")));
+            }
+            if let Some(lr) = lr {
+                if !(lr.is_finite() && lr > 0.0) {
+                    return Err(CliError::Input(format!("--lr must be finite and > 0, not {lr}")));
+                }
+                if out_checkpoint.is_some() {
+                    return Err(CliError::Input("--lr with --out-checkpoint: checkpoints are made with the preset's learning rate; leave --lr out".into()));
+                }
             }
             let out = match &out_checkpoint {
                 Some(path) => {
@@ -458,13 +510,14 @@ fn run(cli: Cli) -> Result<Value, CliError> {
                         "memgen toy --k {k} --seed {seed}{steps_flag} --samples {samples} --preset {} --energy-t {t}{engine_flag} --out-checkpoint toy-k{k}.safetensors",
                         format!("{preset:?}").to_lowercase()
                     );
-                    let (out, bytes) = memgen_models::toy::run::toy_run_checkpoint(k, seed, steps, samples, preset, t, backend, &command)
-                        .map_err(CliError::Input)?;
+                    let (out, bytes) =
+                        memgen_models::toy::run::toy_run_checkpoint(k, seed, steps, samples, preset, t, backend, &command).map_err(CliError::Input)?;
                     std::fs::write(path, bytes).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))?;
                     out
                 }
                 None => {
-                    let config = memgen_models::toy::ToyTrainConfig::preset(preset, k);
+                    let mut config = memgen_models::toy::ToyTrainConfig::preset(preset, k);
+                    config.lr = lr.unwrap_or(config.lr);
                     memgen_models::toy::run::toy_run_with(k, seed, steps, samples, config, backend).map_err(CliError::Input)?
                 }
             };
@@ -485,16 +538,19 @@ fn run(cli: Cli) -> Result<Value, CliError> {
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
-        Err(e) if matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
-            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) => e.exit(),
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            e.exit()
+        }
         Err(e) => {
             // Usage errors on one line too (clap's own message is several).
             let text = e.render().to_string();
-            let parts: Vec<&str> = text
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:"))
-                .collect();
+            let parts: Vec<&str> =
+                text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:")).collect();
             let msg = parts.join("; ");
             eprintln!("memgen: {}", msg.strip_prefix("error: ").map(|m| format!("error: {m}")).unwrap_or(msg));
             return ExitCode::from(2);

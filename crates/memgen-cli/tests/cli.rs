@@ -60,7 +60,23 @@ fn classify_matches_numpy_fixture() {
         assert!(b["lo"].as_f64().unwrap() <= b["mean"].as_f64().unwrap() && b["mean"].as_f64().unwrap() <= b["hi"].as_f64().unwrap());
         assert!(b["std"].as_f64().unwrap() > 0.0);
     }
-    let v = ok_json(&["classify", "--train", s(&t), "--synthetic", s(&sy), "--eval", s(&e), "--rule", "absolute", "--delta-m", "1.0", "--delta-s", "3.0", "--bootstrap", "0"]);
+    let v = ok_json(&[
+        "classify",
+        "--train",
+        s(&t),
+        "--synthetic",
+        s(&sy),
+        "--eval",
+        s(&e),
+        "--rule",
+        "absolute",
+        "--delta-m",
+        "1.0",
+        "--delta-s",
+        "3.0",
+        "--bootstrap",
+        "0",
+    ]);
     assert_eq!(v["labels"], fx["labels_absolute"]);
     // eval = synthetic file: x1' excludes the sample itself
     let v = ok_json(&["classify", "--train", s(&t), "--synthetic", s(&sy), "--eval", s(&sy), "--bootstrap", "10"]);
@@ -157,8 +173,8 @@ fn error_cases() {
     c(classify(&empty, &good, &good), "empty");
     c(classify(&good, &good, &empty), "empty");
     c(classify(&one, &good, &good), "at least 2");
-    c(classify(&corrupt, &good, &good), "not a valid .npy");
-    c(classify(&truncated, &good, &good), "corrupt");
+    c(classify(&corrupt, &good, &good), "invalid .npy");
+    c(classify(&truncated, &good, &good), "truncated");
     c(classify(&ints, &good, &good), "unsupported dtype");
     c(classify(Path::new("/nonexistent/x.npy"), &good, &good), "cannot read");
     fails_with(&["classify", "--train", g, "--synthetic", g, "--eval", g, "--delta-s", "0.7"], "delta_s");

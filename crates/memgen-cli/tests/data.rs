@@ -60,7 +60,11 @@ fn data_dir(tag: &str) -> PathBuf {
     let fm = index_coded("fashion-mnist-train", 300, (2, 2, 1), 10);
     let web_idx: Vec<usize> = (0..100).collect();
     let fm_web = fm
-        .select(&web_idx, "fashion-mnist-train-web", Some(Subsample { of: "fashion-mnist-train".into(), of_n: 300, method: "first 100 in source order".into() }))
+        .select(
+            &web_idx,
+            "fashion-mnist-train-web",
+            Some(Subsample { of: "fashion-mnist-train".into(), of_n: 300, method: "first 100 in source order".into() }),
+        )
         .unwrap();
     let sets = [
         ("mnist-train.mgds", DatasetId::Mnist, Split::Train, true, index_coded("mnist-train", 60_000, (2, 1, 1), 10)),

@@ -23,14 +23,11 @@ fn www() -> PathBuf {
 }
 
 fn json(p: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
-        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    serde_json::from_slice(&std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 fn b64(v: &Value) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(v.as_str().unwrap())
-        .unwrap()
+    base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap()).unwrap()
 }
 
 fn usizes(v: &Value) -> Vec<usize> {
@@ -100,12 +97,8 @@ fn the_shipped_galleries_hold_the_exact_neighbours_and_labels() {
         let eval_px: Vec<u8> = samples.iter().flat_map(|s| b64(&s["image"])).collect();
         let to_matrix = |px: &[u8]| Matrix::new(px.iter().map(|&p| p as f32 / 255.0).collect(), px.len() / d, d).unwrap();
         let nt = knn_naive(&to_matrix(&eval_px), &to_matrix(&train_px), 5.min(*k), false).unwrap();
-        let synth: std::collections::BTreeMap<usize, Vec<u8>> = g["synthetic_images"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| (t["index"].as_u64().unwrap() as usize, b64(&t["image"])))
-            .collect();
+        let synth: std::collections::BTreeMap<usize, Vec<u8>> =
+            g["synthetic_images"].as_array().unwrap().iter().map(|t| (t["index"].as_u64().unwrap() as usize, b64(&t["image"]))).collect();
         let mut counts = [0usize; 3];
         for (i, s) in samples.iter().enumerate() {
             assert_eq!(usizes(&s["train_neighbours"]), nt.indices_of(i), "K = {k}, sample {i}");

@@ -17,11 +17,7 @@ use common::{fails_with, fractions, ok_json};
 
 fn data_dir() -> String {
     let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../www/data");
-    assert!(
-        d.join("mnist-train.mgds").is_file(),
-        "{} lacks MNIST: run `bash scripts/datasets.sh` first",
-        d.display()
-    );
+    assert!(d.join("mnist-train.mgds").is_file(), "{} lacks MNIST: run `bash scripts/datasets.sh` first", d.display());
     d.to_str().unwrap().to_string()
 }
 
@@ -79,8 +75,7 @@ fn ideal_denoiser_samples_are_memorized_for_every_k() {
         assert!((f[0] + f[2] + f[4] - 1.0).abs() < 1e-12);
         assert!(f[1] >= 0.0 && f[1] < 0.1, "bootstrap std {}", f[1]);
     }
-    let m: Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let m: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m["spec"]["k_values"], serde_json::json!([2, 8, 32]));
     assert_eq!(m["sweep"]["sampler"]["kind"], "ddim");
     assert!(m["command_line"].as_array().unwrap().len() > 5);
@@ -89,25 +84,16 @@ fn ideal_denoiser_samples_are_memorized_for_every_k() {
 }
 
 fn b64(s: &Value) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD
-        .decode(s.as_str().unwrap())
-        .unwrap()
+    base64::engine::general_purpose::STANDARD.decode(s.as_str().unwrap()).unwrap()
 }
 
 fn npy_u8(p: &Path) -> Vec<u8> {
-    let NpyData::U8(v) = decode(&std::fs::read(p).unwrap()).unwrap().data else {
-        panic!("not u8")
-    };
+    let NpyData::U8(v) = decode(&std::fs::read(p).unwrap()).unwrap().data else { panic!("not u8") };
     v
 }
 
 fn matrix(px: &[u8], d: usize) -> Matrix {
-    Matrix::new(
-        px.iter().map(|p| *p as f32 / 255.0).collect(),
-        px.len() / d,
-        d,
-    )
-    .unwrap()
+    Matrix::new(px.iter().map(|p| *p as f32 / 255.0).collect(), px.len() / d, d).unwrap()
 }
 
 #[test]
@@ -122,19 +108,9 @@ fn gallery_neighbours_are_the_brute_force_knn() {
     let ds = PackedDataset::read_file(Path::new(&data).join("mnist-train.mgds")).unwrap();
     let d = 784;
     for k in [2usize, 16] {
-        let g: Value =
-            serde_json::from_slice(&std::fs::read(out.join(format!("gallery-k{k}.json"))).unwrap())
-                .unwrap();
-        let idx: Vec<usize> = g["train_dataset_indices"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as usize)
-            .collect();
-        assert_eq!(
-            idx,
-            memgen_core::spec::subset_indices(60_000, k, 3).unwrap()
-        );
+        let g: Value = serde_json::from_slice(&std::fs::read(out.join(format!("gallery-k{k}.json"))).unwrap()).unwrap();
+        let idx: Vec<usize> = g["train_dataset_indices"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        assert_eq!(idx, memgen_core::spec::subset_indices(60_000, k, 3).unwrap());
         let train = matrix(&ds.images_u8(&idx).unwrap(), d);
         let eval_px = npy_u8(&out.join(format!("samples-k{k}-eval.npy")));
         let synth_px = npy_u8(&out.join(format!("samples-k{k}-synthetic.npy")));
@@ -144,51 +120,21 @@ fn gallery_neighbours_are_the_brute_force_knn() {
         let ns = knn_naive(&eval, &synth, 5, false).unwrap();
         let samples = g["samples"].as_array().unwrap();
         assert_eq!(samples.len(), 48);
-        let train_imgs: std::collections::BTreeMap<u64, Vec<u8>> = g["train_images"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| (t["index"].as_u64().unwrap(), b64(&t["image"])))
-            .collect();
+        let train_imgs: std::collections::BTreeMap<u64, Vec<u8>> =
+            g["train_images"].as_array().unwrap().iter().map(|t| (t["index"].as_u64().unwrap(), b64(&t["image"]))).collect();
         for (i, s) in samples.iter().enumerate() {
             assert_eq!(b64(&s["image"]), &eval_px[i * d..(i + 1) * d]);
-            let ti: Vec<usize> = s["train_neighbours"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_u64().unwrap() as usize)
-                .collect();
-            let si: Vec<usize> = s["synthetic_neighbours"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_u64().unwrap() as usize)
-                .collect();
-            assert_eq!(
-                ti,
-                nt.indices_of(i),
-                "sample {i} of K = {k}: train neighbours"
-            );
-            assert_eq!(
-                si,
-                ns.indices_of(i),
-                "sample {i} of K = {k}: synthetic neighbours"
-            );
+            let ti: Vec<usize> = s["train_neighbours"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+            let si: Vec<usize> = s["synthetic_neighbours"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+            assert_eq!(ti, nt.indices_of(i), "sample {i} of K = {k}: train neighbours");
+            assert_eq!(si, ns.indices_of(i), "sample {i} of K = {k}: synthetic neighbours");
             for (j, dist) in s["train_distances"].as_array().unwrap().iter().enumerate() {
                 assert!((dist.as_f64().unwrap() - nt.distances_of(i)[j]).abs() < 1e-9);
             }
-            for (j, dist) in s["synthetic_distances"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .enumerate()
-            {
+            for (j, dist) in s["synthetic_distances"].as_array().unwrap().iter().enumerate() {
                 assert!((dist.as_f64().unwrap() - ns.distances_of(i)[j]).abs() < 1e-9);
             }
-            assert_eq!(
-                train_imgs[&(ti[0] as u64)],
-                ds.images_u8(&[idx[ti[0]]]).unwrap()
-            );
+            assert_eq!(train_imgs[&(ti[0] as u64)], ds.images_u8(&[idx[ti[0]]]).unwrap());
             let r = s["memorization_ratio"].as_f64().unwrap();
             assert!((r - nt.distances_of(i)[0] / (nt.distances_of(i)[1] + 1e-6)).abs() < 1e-12);
         }
@@ -198,8 +144,7 @@ fn gallery_neighbours_are_the_brute_force_knn() {
 
 /// The manifest without what may differ between a run and a merge of its shards.
 fn manifest_core(dir: &Path) -> Value {
-    let mut m: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+    let mut m: Value = serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
     for key in ["timings", "total_s", "command_line", "shard", "merged_from", "merged_command_lines", "reproduce"] {
         m.as_object_mut().unwrap().remove(key);
     }
@@ -207,16 +152,10 @@ fn manifest_core(dir: &Path) -> Value {
 }
 
 fn assert_same_bundle(a: &Path, b: &Path, ks: &[usize]) {
-    assert_eq!(
-        std::fs::read(a.join("fractions.csv")).unwrap(),
-        std::fs::read(b.join("fractions.csv")).unwrap()
-    );
+    assert_eq!(std::fs::read(a.join("fractions.csv")).unwrap(), std::fs::read(b.join("fractions.csv")).unwrap());
     for k in ks {
         let f = format!("gallery-k{k}.json");
-        assert!(
-            std::fs::read(a.join(&f)).unwrap() == std::fs::read(b.join(&f)).unwrap(),
-            "{f} differs"
-        );
+        assert!(std::fs::read(a.join(&f)).unwrap() == std::fs::read(b.join(&f)).unwrap(), "{f} differs");
     }
     assert_eq!(manifest_core(a), manifest_core(b));
 }
@@ -225,12 +164,7 @@ fn assert_same_bundle(a: &Path, b: &Path, ks: &[usize]) {
 fn two_merged_shards_equal_one_run() {
     let data = data_dir();
     let root = tmpdir("shards");
-    let (full, s0, s1, merged) = (
-        root.join("full"),
-        root.join("s0"),
-        root.join("s1"),
-        root.join("merged"),
-    );
+    let (full, s0, s1, merged) = (root.join("full"), root.join("s0"), root.join("s1"), root.join("merged"));
     for model in ["ideal", "unet"] {
         let base = |out: &Path, shard: Option<&str>| {
             let mut a: Vec<String> = [
@@ -274,15 +208,7 @@ fn two_merged_shards_equal_one_run() {
         base(&full, None);
         assert_eq!(base(&s0, Some("0/2"))["k"], serde_json::json!([2, 5]));
         assert_eq!(base(&s1, Some("1/2"))["k"], serde_json::json!([3]));
-        let v = ok_json(&[
-            "merge",
-            s0.to_str().unwrap(),
-            s1.to_str().unwrap(),
-            "--out",
-            merged.to_str().unwrap(),
-            "--reproduce",
-            "bash make-it.sh",
-        ]);
+        let v = ok_json(&["merge", s0.to_str().unwrap(), s1.to_str().unwrap(), "--out", merged.to_str().unwrap(), "--reproduce", "bash make-it.sh"]);
         assert_eq!(v["k_missing"], serde_json::json!([]));
         assert_same_bundle(&full, &merged, &[2, 3, 5]);
         // The merged manifest keeps how it can be made again and each shard's command line.
@@ -292,17 +218,9 @@ fn two_merged_shards_equal_one_run() {
         assert_eq!(m["merged_command_lines"], serde_json::json!([manifest(&s0)["command_line"], manifest(&s1)["command_line"]]));
         assert!(m["merged_command_lines"][1].as_array().unwrap().iter().any(|a| a == "1/2"));
         // Merging a bundle with itself (every K overlapping, same results) is allowed.
-        ok_json(&[
-            "merge",
-            full.to_str().unwrap(),
-            merged.to_str().unwrap(),
-            "--out",
-            root.join("again").to_str().unwrap(),
-        ]);
+        ok_json(&["merge", full.to_str().unwrap(), merged.to_str().unwrap(), "--out", root.join("again").to_str().unwrap()]);
         if model == "unet" {
-            let m: Value =
-                serde_json::from_slice(&std::fs::read(full.join("manifest.json")).unwrap())
-                    .unwrap();
+            let m: Value = serde_json::from_slice(&std::fs::read(full.join("manifest.json")).unwrap()).unwrap();
             assert_eq!(m["model_parameters"], 94_225);
         }
     }
@@ -319,16 +237,7 @@ fn merge_refuses_mismatched_specs_and_conflicting_points() {
     set(&mut other_seed, "--seed", "4");
     ok_json(&other_seed);
     let out = root.join("out");
-    fails_with(
-        &[
-            "merge",
-            a.to_str().unwrap(),
-            b.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        "mismatched specs",
-    );
+    fails_with(&["merge", a.to_str().unwrap(), b.to_str().unwrap(), "--out", out.to_str().unwrap()], "mismatched specs");
     // Same spec, K = 2 edited in one copy: a conflict.
     std::fs::create_dir_all(&c).unwrap();
     for f in ["manifest.json", "gallery-k2.json", "gallery-k4.json"] {
@@ -340,25 +249,8 @@ fn merge_refuses_mismatched_specs_and_conflicting_points() {
     row[1] = "0.5".into();
     lines[1] = row.join(",");
     std::fs::write(c.join("fractions.csv"), lines.join("\n") + "\n").unwrap();
-    fails_with(
-        &[
-            "merge",
-            a.to_str().unwrap(),
-            c.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        "different results",
-    );
-    fails_with(
-        &[
-            "merge",
-            root.join("nope").to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        "manifest.json",
-    );
+    fails_with(&["merge", a.to_str().unwrap(), c.to_str().unwrap(), "--out", out.to_str().unwrap()], "different results");
+    fails_with(&["merge", root.join("nope").to_str().unwrap(), "--out", out.to_str().unwrap()], "manifest.json");
     std::fs::remove_dir_all(&root).ok();
 }
 
@@ -368,19 +260,7 @@ fn sweep_rejects_bad_input_in_one_line() {
     let out = tmpdir("bad");
     let o = out.to_str().unwrap();
     let with = |ks: &str, extra: &[&str]| {
-        let mut a = vec![
-            "sweep",
-            "--dataset",
-            "mnist",
-            "--ks",
-            ks,
-            "--model",
-            "ideal",
-            "--data-dir",
-            &data,
-            "--out",
-            o,
-        ];
+        let mut a = vec!["sweep", "--dataset", "mnist", "--ks", ks, "--model", "ideal", "--data-dir", &data, "--out", o];
         a.extend_from_slice(extra);
         a.into_iter().map(String::from).collect::<Vec<String>>()
     };
@@ -398,18 +278,7 @@ fn sweep_rejects_bad_input_in_one_line() {
     check(with("2,4", &["--shard", "0/0"]), "--shard");
     check(with("2,4", &["--sampler-steps", "0"]), "sampler-steps");
     check(with("2,4", &["--eval", "0"]), "--eval");
-    check(
-        vec![
-            "sweep".into(),
-            "--dataset".into(),
-            "cifar".into(),
-            "--ks".into(),
-            "2".into(),
-            "--out".into(),
-            o.into(),
-        ],
-        "cifar",
-    );
+    check(vec!["sweep".into(), "--dataset".into(), "cifar".into(), "--ks".into(), "2".into(), "--out".into(), o.into()], "cifar");
     check(
         vec![
             "sweep".into(),
@@ -436,9 +305,35 @@ fn fused_engine_follows_burn_and_stays_on_the_cpu() {
     let run = |engine: &str| {
         let out = root.join(engine);
         let args = [
-            "sweep", "--dataset", "mnist", "--ks", "2,4", "--model", "unet", "--steps", "6", "--batch", "8",
-            "--eval", "16", "--sampler", "ddim", "--sampler-steps", "5", "--sample-batch", "16", "--bootstrap", "50",
-            "--seed", "5", "--engine", engine, "--data-dir", &data, "--out", out.to_str().unwrap(),
+            "sweep",
+            "--dataset",
+            "mnist",
+            "--ks",
+            "2,4",
+            "--model",
+            "unet",
+            "--steps",
+            "6",
+            "--batch",
+            "8",
+            "--eval",
+            "16",
+            "--sampler",
+            "ddim",
+            "--sampler-steps",
+            "5",
+            "--sample-batch",
+            "16",
+            "--bootstrap",
+            "50",
+            "--seed",
+            "5",
+            "--engine",
+            engine,
+            "--data-dir",
+            &data,
+            "--out",
+            out.to_str().unwrap(),
         ];
         let v = ok_json(&args);
         let m: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();

@@ -11,15 +11,7 @@ fn npy_shape(bytes: &[u8]) -> String {
 
 /// Runs `memgen toy ARGS --out-samples S --out-train T`; returns its JSON summary.
 fn run_toy(args: &[&str], s: &std::path::Path, t: &std::path::Path) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_memgen"))
-        .arg("toy")
-        .args(args)
-        .arg("--out-samples")
-        .arg(s)
-        .arg("--out-train")
-        .arg(t)
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_memgen")).arg("toy").args(args).arg("--out-samples").arg(s).arg("--out-train").arg(t).output().unwrap();
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }

@@ -1,4 +1,4 @@
-//! Basins of attraction and curvature (SCIENCE.md §5–6; paper Figs. 4B, 5A).
+//! Basins of attraction and curvature (docs/SCIENCE.md §5–6; paper Figs. 4B, 5A).
 //!
 //! For a sample `x0` and an increasing grid of noise levels `t`: run trials
 //! `x_t = forward-noise(x0, t)` → reverse process → `x̂0`; a trial recovers if
@@ -35,12 +35,7 @@ pub struct CriticalTime {
 /// Scans `grid` (must be strictly increasing, finite) upwards; at each `t` runs
 /// `oracle(t, trial)` for `trial in 0..trials` (true = recovered). Stops at the first
 /// `t` with `P(t) < threshold`.
-pub fn critical_time(
-    grid: &[f64],
-    trials: usize,
-    threshold: f64,
-    mut oracle: impl FnMut(f64, usize) -> bool,
-) -> Result<CriticalTime, CoreError> {
+pub fn critical_time(grid: &[f64], trials: usize, threshold: f64, mut oracle: impl FnMut(f64, usize) -> bool) -> Result<CriticalTime, CoreError> {
     if grid.is_empty() {
         return Err(CoreError::Empty { what: "noise-level grid".into() });
     }

@@ -1,4 +1,4 @@
-//! The 2D toy's exact `K → ∞` energy (SCIENCE.md §4; paper Fig. 2).
+//! The 2D toy's exact `K → ∞` energy (docs/SCIENCE.md §4; paper Fig. 2).
 //!
 //! Data uniform on the unit circle, noised with std `σ_t`: `p(x) ∝ exp(−β(R² + 1)) I₀(2βR)`,
 //! `R = ‖x‖`, `β = 1/(2σ_t²)`, so
@@ -65,11 +65,7 @@ pub fn i0e(z: f64) -> f64 {
 /// `I1e(z) = e^{−|z|} I₁(z)` (odd in `z`; scipy `i1e`).
 pub fn i1e(z: f64) -> f64 {
     let a = z.abs();
-    let v = if a < SWITCH {
-        series_scaled(1, a)
-    } else {
-        asymptotic_factor(1, a) / (2.0 * std::f64::consts::PI * a).sqrt()
-    };
+    let v = if a < SWITCH { series_scaled(1, a) } else { asymptotic_factor(1, a) / (2.0 * std::f64::consts::PI * a).sqrt() };
     v.copysign(z)
 }
 

@@ -1,4 +1,4 @@
-//! Ward hierarchical clustering with a distance threshold (SCIENCE.md §4), via `kodama`.
+//! Ward hierarchical clustering with a distance threshold (docs/SCIENCE.md §4), via `kodama`.
 //!
 //! Semantics match scipy `fcluster(linkage(X, 'ward'), t, 'distance')` and scikit-learn
 //! `AgglomerativeClustering(distance_threshold=t, linkage='ward')`: Ward merge heights are

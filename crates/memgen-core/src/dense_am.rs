@@ -1,4 +1,4 @@
-//! Dense Associative Memory (modern Hopfield network), paper App. C.2 and SCIENCE.md §3.
+//! Dense Associative Memory (modern Hopfield network), paper App. C.2 and docs/SCIENCE.md §3.
 //!
 //! Memories `y_1 … y_K ∈ ℝ^d` are stored row-major in one slice of length `K·d`.
 //! Two energy forms are offered:
@@ -20,7 +20,7 @@
 //! midpoint is `1 − β a²` along the memories' axis (distance form with the `½`
 //! above), so the midpoint is a stable state iff `β a² < 1`. In the Gaussian-kernel
 //! convention `exp(−β'‖x−y‖²)` used by the circle energy (`β' = β/2`) this reads
-//! `β' a² < ½`, the form quoted in SCIENCE.md.
+//! `β' a² < ½`, the form quoted in docs/SCIENCE.md §3.
 //!
 //! All sums use a max-shifted log-sum-exp, so β up to 1e4 and K up to 1e5 stay finite.
 
@@ -192,21 +192,12 @@ impl<'a> DenseAm<'a> {
     /// For each memory, the distance to its nearest other memory (`+∞` when K = 1).
     pub fn neighbour_gaps(&self) -> Vec<f64> {
         let k = self.len();
-        (0..k)
-            .map(|i| {
-                (0..k)
-                    .filter(|&j| j != i)
-                    .map(|j| sq_dist(self.memory(i), self.memory(j)).sqrt())
-                    .fold(f64::INFINITY, f64::min)
-            })
-            .collect()
+        (0..k).map(|i| (0..k).filter(|&j| j != i).map(|j| sq_dist(self.memory(i), self.memory(j)).sqrt()).fold(f64::INFINITY, f64::min)).collect()
     }
 
     /// Index and distance of the memory nearest to `x` (`None` when empty).
     pub fn nearest_memory(&self, x: &[f64]) -> Option<(usize, f64)> {
-        (0..self.len())
-            .map(|j| (j, sq_dist(x, self.memory(j)).sqrt()))
-            .min_by(|a, b| a.1.total_cmp(&b.1))
+        (0..self.len()).map(|j| (j, sq_dist(x, self.memory(j)).sqrt())).min_by(|a, b| a.1.total_cmp(&b.1))
     }
 }
 
@@ -297,11 +288,7 @@ impl BasinMap {
         if self.assignment.is_empty() {
             return 0.0;
         }
-        let hits = self
-            .assignment
-            .iter()
-            .filter(|a| matches!(a.map(|i| self.attractors[i].kind), Some(AttractorKind::Memory(_))))
-            .count();
+        let hits = self.assignment.iter().filter(|a| matches!(a.map(|i| self.attractors[i].kind), Some(AttractorKind::Memory(_)))).count();
         hits as f64 / self.assignment.len() as f64
     }
 }
@@ -323,25 +310,13 @@ pub fn label_fixed_points(am: &DenseAm<'_>, finals: &[Option<Vec<f64>>], params:
         };
         let slot = match am.nearest_memory(x) {
             Some((j, d)) if d <= params.memory_frac * gaps[j] => *memory_slot[j].get_or_insert_with(|| {
-                attractors.push(Attractor {
-                    position: am.memory(j).to_vec(),
-                    kind: AttractorKind::Memory(j),
-                    energy: am.energy(am.memory(j)),
-                    count: 0,
-                });
+                attractors.push(Attractor { position: am.memory(j).to_vec(), kind: AttractorKind::Memory(j), energy: am.energy(am.memory(j)), count: 0 });
                 attractors.len() - 1
             }),
-            _ => match attractors.iter().position(|a| {
-                a.kind == AttractorKind::Spurious && sq_dist(&a.position, x).sqrt() <= params.merge_tol
-            }) {
+            _ => match attractors.iter().position(|a| a.kind == AttractorKind::Spurious && sq_dist(&a.position, x).sqrt() <= params.merge_tol) {
                 Some(i) => i,
                 None => {
-                    attractors.push(Attractor {
-                        position: x.clone(),
-                        kind: AttractorKind::Spurious,
-                        energy: am.energy(x),
-                        count: 0,
-                    });
+                    attractors.push(Attractor { position: x.clone(), kind: AttractorKind::Spurious, energy: am.energy(x), count: 0 });
                     attractors.len() - 1
                 }
             },

@@ -65,10 +65,6 @@ pub enum CoreError {
 impl CoreError {
     /// Shorthand for [`CoreError::InvalidParameter`].
     pub fn invalid(name: &str, value: impl std::fmt::Display, reason: &str) -> Self {
-        CoreError::InvalidParameter {
-            name: name.to_string(),
-            value: value.to_string(),
-            reason: reason.to_string(),
-        }
+        CoreError::InvalidParameter { name: name.to_string(), value: value.to_string(), reason: reason.to_string() }
     }
 }

@@ -1,4 +1,4 @@
-//! The ideal denoiser / exact score of a finite training set (SCIENCE.md §3).
+//! The ideal denoiser / exact score of a finite training set (docs/SCIENCE.md §3).
 //!
 //! For training points `y_j` and noise std `σ`, the noised empirical distribution
 //! `p_σ(x) = (1/K) Σ_j N(x; y_j, σ² I)` has
@@ -57,14 +57,9 @@ fn denoise_row(x: &[f32], train: &Matrix, sigma: f64, out: &mut [f32]) {
 fn map_rows(x: &Matrix, f: impl Fn(&[f32], &mut [f32]) + Sync + Send) -> Matrix {
     let mut out = Matrix::zeros(x.rows(), x.cols());
     let d = x.cols();
-    #[cfg(not(target_arch = "wasm32"))]
     {
-        use rayon::prelude::*;
+        use crate::par::*;
         out.data_mut().par_chunks_mut(d).enumerate().for_each(|(i, o)| f(x.row(i), o));
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        out.data_mut().chunks_mut(d).enumerate().for_each(|(i, o)| f(x.row(i), o));
     }
     out
 }
@@ -116,9 +111,7 @@ mod tests {
         // direct (unshifted) formula, fine at moderate σ
         let p: Vec<f64> = ys.iter().map(|y| (-squared_distance(x, y) / (2.0 * sigma * sigma)).exp()).collect();
         let z: f64 = p.iter().sum();
-        (0..x.len())
-            .map(|k| ys.iter().zip(&p).map(|(y, pj)| pj / z * (y[k] as f64 - x[k] as f64)).sum::<f64>() / (sigma * sigma))
-            .collect()
+        (0..x.len()).map(|k| ys.iter().zip(&p).map(|(y, pj)| pj / z * (y[k] as f64 - x[k] as f64)).sum::<f64>() / (sigma * sigma)).collect()
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Exact k nearest neighbours in Euclidean distance (SCIENCE.md §1: `x1, x2, x1'`).
+//! Exact k nearest neighbours in Euclidean distance (docs/SCIENCE.md §1: `x1, x2, x1'`).
 //!
 //! Fast path ([`knn`]): brute force as a blocked matrix product,
 //! `‖x − y‖² = ‖x‖² − 2 x·y + ‖y‖²`, with the `x·y` block computed by an `f32` GEMM
@@ -49,18 +49,10 @@ fn validate(query: &Matrix, data: &Matrix, k: usize, exclude_self: bool) -> Resu
     query.validate("query set")?;
     data.validate("data set")?;
     if query.cols() != data.cols() {
-        return Err(CoreError::DimensionMismatch {
-            what: "query set".into(),
-            expected: data.cols(),
-            found: query.cols(),
-        });
+        return Err(CoreError::DimensionMismatch { what: "query set".into(), expected: data.cols(), found: query.cols() });
     }
     if exclude_self && query.rows() != data.rows() {
-        return Err(CoreError::invalid(
-            "exclude_self",
-            true,
-            "query and data must be the same set (same number of rows)",
-        ));
+        return Err(CoreError::invalid("exclude_self", true, "query and data must be the same set (same number of rows)"));
     }
     if k == 0 {
         return Err(CoreError::invalid("k", k, "must be at least 1"));
@@ -87,24 +79,15 @@ pub fn knn(query: &Matrix, data: &Matrix, k: usize, exclude_self: bool) -> Resul
 
     let mut indices = vec![0usize; n_q * k];
     let mut distances = vec![0f64; n_q * k];
-    let blocks: Vec<(usize, &mut [usize], &mut [f64])> = indices
-        .chunks_mut(QUERY_BLOCK * k)
-        .zip(distances.chunks_mut(QUERY_BLOCK * k))
-        .enumerate()
-        .map(|(b, (i, dd))| (b * QUERY_BLOCK, i, dd))
-        .collect();
+    let blocks: Vec<(usize, &mut [usize], &mut [f64])> =
+        indices.chunks_mut(QUERY_BLOCK * k).zip(distances.chunks_mut(QUERY_BLOCK * k)).enumerate().map(|(b, (i, dd))| (b * QUERY_BLOCK, i, dd)).collect();
     let work = |(q0, idx_out, dist_out): (usize, &mut [usize], &mut [f64])| {
         let nq = idx_out.len() / k;
         query_block(query, data, &data_norms, q0, nq, k, pool, exclude_self, d, idx_out, dist_out);
     };
-    #[cfg(not(target_arch = "wasm32"))]
     {
-        use rayon::prelude::*;
+        use crate::par::*;
         blocks.into_par_iter().for_each(work);
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        blocks.into_iter().for_each(work);
     }
     Ok(Neighbours { k, indices, distances })
 }
@@ -141,10 +124,7 @@ fn query_block(
         // from the row-major nd×d block (rsb = 1, csb = d); C is nq×nd row-major with
         // stride nd, and `gram` holds at least nq*nd values. All pointers are in bounds.
         unsafe {
-            matrixmultiply::sgemm(
-                nq, d, nd, 1.0, a, d as isize, 1, b, 1, d as isize, 0.0,
-                gram.as_mut_ptr(), nd as isize, 1,
-            );
+            matrixmultiply::sgemm(nq, d, nd, 1.0, a, d as isize, 1, b, 1, d as isize, 0.0, gram.as_mut_ptr(), nd as isize, 1);
         }
         for i in 0..nq {
             let qi = q0 + i;
@@ -199,12 +179,8 @@ pub fn knn_naive(query: &Matrix, data: &Matrix, k: usize, exclude_self: bool) ->
     let mut indices = Vec::with_capacity(query.rows() * k);
     let mut distances = Vec::with_capacity(query.rows() * k);
     for (i, x) in query.iter_rows().enumerate() {
-        let mut all: Vec<(f64, usize)> = data
-            .iter_rows()
-            .enumerate()
-            .filter(|(j, _)| !(exclude_self && *j == i))
-            .map(|(j, y)| (squared_distance(x, y), j))
-            .collect();
+        let mut all: Vec<(f64, usize)> =
+            data.iter_rows().enumerate().filter(|(j, _)| !(exclude_self && *j == i)).map(|(j, y)| (squared_distance(x, y), j)).collect();
         all.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         for &(s, j) in all.iter().take(k) {
             indices.push(j);

@@ -5,7 +5,7 @@
 //! one thread with identical results.
 //!
 //! Data layout: every set of points is a [`Matrix`], row-major `f32`, one sample per row
-//! (`rows = n`, `cols = d`). Equations refer to `shared/docs/SCIENCE.md` and the paper.
+//! (`rows = n`, `cols = d`). Equations refer to `docs/SCIENCE.md` and the paper.
 //! Errors are one [`CoreError`] enum whose messages are single lines naming the problem.
 //!
 //! | module | what | entry points |
@@ -29,6 +29,7 @@ pub mod ideal_score;
 pub mod knn;
 pub mod matrix;
 pub mod metrics;
+pub mod par;
 pub mod schedules;
 pub mod spec;
 

@@ -31,11 +31,7 @@ impl Matrix {
         let mut data = Vec::with_capacity(rows.len() * cols);
         for (i, r) in rows.iter().enumerate() {
             if r.len() != cols {
-                return Err(CoreError::DimensionMismatch {
-                    what: format!("row {i}"),
-                    expected: cols,
-                    found: r.len(),
-                });
+                return Err(CoreError::DimensionMismatch { what: format!("row {i}"), expected: cols, found: r.len() });
             }
             data.extend_from_slice(r);
         }
@@ -89,11 +85,7 @@ impl Matrix {
             return Err(CoreError::Empty { what: what.to_string() });
         }
         if let Some(p) = self.data.iter().position(|v| !v.is_finite()) {
-            return Err(CoreError::NonFinite {
-                what: what.to_string(),
-                row: p / self.cols,
-                col: p % self.cols,
-            });
+            return Err(CoreError::NonFinite { what: what.to_string(), row: p / self.cols, col: p % self.cols });
         }
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! The paper's detection metrics (SCIENCE.md §1, Eqs. 4–6), fractions, bootstrap and capacities.
+//! The paper's detection metrics (docs/SCIENCE.md §1, Eqs. 4–6), fractions, bootstrap and capacities.
 //!
 //! For `x̂ ∈ S_eval`: `x1, x2` = 1st and 2nd nearest neighbours in the training set `S`,
 //! `x1'` = nearest neighbour in the synthetic set `S'` (excluding `x̂` itself when
@@ -164,12 +164,7 @@ pub fn classify_distances(s: SampleDistances, rule: &Rule) -> Classified {
 /// `eval_is_synthetic`: `S_eval` is `S'` itself (same rows, same order), so `x1'` excludes
 /// `x̂`. Errors: empty sets, NaN/∞, mismatched dimensions, fewer than 2 training points,
 /// fewer than 2 synthetic points when `eval_is_synthetic`.
-pub fn sample_distances(
-    train: &Matrix,
-    synthetic: &Matrix,
-    eval: &Matrix,
-    eval_is_synthetic: bool,
-) -> Result<Vec<SampleDistances>, CoreError> {
+pub fn sample_distances(train: &Matrix, synthetic: &Matrix, eval: &Matrix, eval_is_synthetic: bool) -> Result<Vec<SampleDistances>, CoreError> {
     train.validate("training set")?;
     synthetic.validate("synthetic set")?;
     eval.validate("evaluation set")?;
@@ -186,28 +181,13 @@ pub fn sample_distances(
     }
     let nt = knn(eval, train, 2, false)?;
     let ns = knn(eval, synthetic, 1, eval_is_synthetic)?;
-    Ok((0..eval.rows())
-        .map(|i| SampleDistances {
-            d1: nt.distances_of(i)[0],
-            d2: nt.distances_of(i)[1],
-            d1_synthetic: ns.distances_of(i)[0],
-        })
-        .collect())
+    Ok((0..eval.rows()).map(|i| SampleDistances { d1: nt.distances_of(i)[0], d2: nt.distances_of(i)[1], d1_synthetic: ns.distances_of(i)[0] }).collect())
 }
 
 /// End to end: kNN distances then labels, in the order of `eval` (Eqs. 4–6).
-pub fn classify(
-    train: &Matrix,
-    synthetic: &Matrix,
-    eval: &Matrix,
-    eval_is_synthetic: bool,
-    rule: &Rule,
-) -> Result<Vec<Classified>, CoreError> {
+pub fn classify(train: &Matrix, synthetic: &Matrix, eval: &Matrix, eval_is_synthetic: bool, rule: &Rule) -> Result<Vec<Classified>, CoreError> {
     rule.validate()?;
-    Ok(sample_distances(train, synthetic, eval, eval_is_synthetic)?
-        .into_iter()
-        .map(|s| classify_distances(s, rule))
-        .collect())
+    Ok(sample_distances(train, synthetic, eval, eval_is_synthetic)?.into_iter().map(|s| classify_distances(s, rule)).collect())
 }
 
 /// Shares of the three labels; they sum to 1 (all 0 for no labels).
@@ -358,9 +338,7 @@ mod tests {
 
     #[test]
     fn bootstrap_is_seeded_and_sane() {
-        let labels: Vec<Label> = (0..1000)
-            .map(|i| [Label::Memorized, Label::Spurious, Label::Generalized, Label::Generalized][i % 4])
-            .collect();
+        let labels: Vec<Label> = (0..1000).map(|i| [Label::Memorized, Label::Spurious, Label::Generalized, Label::Generalized][i % 4]).collect();
         let a = bootstrap(&labels, 2000, 3).unwrap();
         assert_eq!(a, bootstrap(&labels, 2000, 3).unwrap());
         assert!((a.generalized.mean - 0.5).abs() < 0.01);

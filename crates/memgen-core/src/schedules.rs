@@ -1,4 +1,4 @@
-//! Noise schedules and update formulas (SCIENCE.md §2, §4).
+//! Noise schedules and update formulas (docs/SCIENCE.md §2, §4).
 //!
 //! * VE SDE of the 2D toy: `dx = σ dW`, σ = 1, marginal `x_t = x_0 + σ√t z`, `t ∈ [1e-5, 1]`;
 //!   reverse-time SDE `dx = −σ² ∇log p_t(x) dt + σ dW̄`, Euler–Maruyama step [`VeSde::reverse_step`].
@@ -9,6 +9,11 @@
 //!   `x_s = √ᾱ_s x̂_0 + √(1 − ᾱ_s) ε̂`, `x̂_0 = (x_t − √(1 − ᾱ_t) ε̂)/√ᾱ_t`, `ᾱ_{−1} = 1`.
 use crate::error::CoreError;
 use serde::{Deserialize, Serialize};
+
+/// σ of the toy's VE SDE `dx = σ dW` (paper: 1): the marginal std at time `t` is `σ√t`.
+pub const VE_SIGMA: f64 = 1.0;
+/// Smallest diffusion time of the toy, in training and sampling (paper: 1e-5).
+pub const VE_T_MIN: f64 = 1e-5;
 
 /// The toy's variance-exploding SDE.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -23,7 +28,7 @@ pub struct VeSde {
 
 impl Default for VeSde {
     fn default() -> Self {
-        VeSde { sigma: 1.0, t_min: 1e-5, t_max: 1.0 }
+        VeSde { sigma: VE_SIGMA, t_min: VE_T_MIN, t_max: 1.0 }
     }
 }
 
@@ -74,10 +79,15 @@ impl DdpmSchedule {
                 return Err(CoreError::invalid(n, b, "must lie in (0, 1)"));
             }
         }
-        let betas: Vec<f64> =
-            (0..steps).map(|t| beta_start + (beta_end - beta_start) * t as f64 / (steps - 1) as f64).collect();
+        let betas: Vec<f64> = (0..steps).map(|t| beta_start + (beta_end - beta_start) * t as f64 / (steps - 1) as f64).collect();
         let mut acc = 1.0;
-        let alpha_bars = betas.iter().map(|b| { acc *= 1.0 - b; acc }).collect();
+        let alpha_bars = betas
+            .iter()
+            .map(|b| {
+                acc *= 1.0 - b;
+                acc
+            })
+            .collect();
         Ok(DdpmSchedule { betas, alpha_bars })
     }
     /// Number of steps `T`.

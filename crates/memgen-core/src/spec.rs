@@ -139,7 +139,7 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 }
 
 /// A memorization sweep, as saved next to its results so every result says how it was made.
-/// Defaults are the paper's (SCIENCE.md §1).
+/// Defaults are the paper's (docs/SCIENCE.md §1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ExperimentSpec {
@@ -190,8 +190,7 @@ impl ExperimentSpec {
     }
     /// Parses and validates a JSON spec.
     pub fn from_json(s: &str) -> Result<Self, CoreError> {
-        let spec: ExperimentSpec =
-            serde_json::from_str(s).map_err(|e| CoreError::invalid("spec", "json", &e.to_string()))?;
+        let spec: ExperimentSpec = serde_json::from_str(s).map_err(|e| CoreError::invalid("spec", "json", &e.to_string()))?;
         spec.validate()?;
         Ok(spec)
     }

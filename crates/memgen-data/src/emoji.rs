@@ -50,11 +50,7 @@ pub struct EmojiOptions {
 
 impl Default for EmojiOptions {
     fn default() -> Self {
-        EmojiOptions {
-            cell: 32,
-            padding: 1,
-            include_skin_variations: false,
-        }
+        EmojiOptions { cell: 32, padding: 1, include_skin_variations: false }
     }
 }
 
@@ -71,8 +67,7 @@ pub fn build_emoji_dataset(
     options: &EmojiOptions,
     mut info: DatasetInfo,
 ) -> Result<PackedDataset, DataError> {
-    let mut entries: Vec<EmojiEntry> = serde_json::from_slice(emoji_json)
-        .map_err(|e| DataError::Header(format!("emoji.json: {e}")))?;
+    let mut entries: Vec<EmojiEntry> = serde_json::from_slice(emoji_json).map_err(|e| DataError::Header(format!("emoji.json: {e}")))?;
     entries.sort_by_key(|e| e.sort_order);
     // Geometry: check against all coordinates in the file, variants included.
     let (mut max_x, mut max_y) = (0, 0);
@@ -84,14 +79,7 @@ pub fn build_emoji_dataset(
             max_y = max_y.max(v.sheet_y);
         }
     }
-    let geometry = SheetGeometry::infer(
-        sheet_width,
-        sheet_height,
-        max_x,
-        max_y,
-        options.cell,
-        options.padding,
-    )?;
+    let geometry = SheetGeometry::infer(sheet_width, sheet_height, max_x, max_y, options.cell, options.padding)?;
     let mut categories: Vec<(i64, String)> = Vec::new();
     for e in entries.iter().filter(|e| e.has_img_google) {
         match categories.iter_mut().find(|(_, c)| *c == e.category) {
@@ -101,51 +89,24 @@ pub fn build_emoji_dataset(
     }
     categories.sort();
     if categories.len() > 256 {
-        return Err(DataError::Invalid(format!(
-            "{} categories do not fit u8 labels",
-            categories.len()
-        )));
+        return Err(DataError::Invalid(format!("{} categories do not fit u8 labels", categories.len())));
     }
     let class_names: Vec<String> = categories.into_iter().map(|(_, c)| c).collect();
     let mut pixels = Vec::new();
     let mut labels = Vec::new();
     for e in entries.iter().filter(|e| e.has_img_google) {
-        let label = class_names
-            .iter()
-            .position(|c| *c == e.category)
-            .expect("category listed") as u8;
-        pixels.extend(extract_sprite_rgb(
-            sheet_rgba,
-            sheet_width,
-            sheet_height,
-            &geometry,
-            e.sheet_x,
-            e.sheet_y,
-        )?);
+        let label = class_names.iter().position(|c| *c == e.category).expect("category listed") as u8;
+        pixels.extend(extract_sprite_rgb(sheet_rgba, sheet_width, sheet_height, &geometry, e.sheet_x, e.sheet_y)?);
         labels.push(label);
         if options.include_skin_variations {
-            for v in e
-                .skin_variations
-                .iter()
-                .flat_map(|m| m.values())
-                .filter(|v| v.has_img_google)
-            {
-                pixels.extend(extract_sprite_rgb(
-                    sheet_rgba,
-                    sheet_width,
-                    sheet_height,
-                    &geometry,
-                    v.sheet_x,
-                    v.sheet_y,
-                )?);
+            for v in e.skin_variations.iter().flat_map(|m| m.values()).filter(|v| v.has_img_google) {
+                pixels.extend(extract_sprite_rgb(sheet_rgba, sheet_width, sheet_height, &geometry, v.sheet_x, v.sheet_y)?);
                 labels.push(label);
             }
         }
     }
     if labels.is_empty() {
-        return Err(DataError::Invalid(
-            "emoji.json lists no emoji with a Google image".into(),
-        ));
+        return Err(DataError::Invalid("emoji.json lists no emoji with a Google image".into()));
     }
     info.class_names = class_names;
     PackedDataset::new(info, options.cell, options.cell, 3, pixels, Some(labels))

@@ -27,11 +27,7 @@ pub enum DataError {
     UnsupportedVersion { found: u16, supported: u16 },
     /// Fewer bytes than the header announces.
     #[error("the file is truncated: {what} needs {expected} bytes but only {got} are present")]
-    Truncated {
-        what: String,
-        expected: usize,
-        got: usize,
-    },
+    Truncated { what: String, expected: usize, got: usize },
     /// More bytes than the header announces.
     #[error("{count} unexpected trailing bytes after the {what}")]
     TrailingBytes { what: String, count: usize },
@@ -88,10 +84,7 @@ impl DataError {
         match self {
             e @ DataError::InFile { .. } => e,
             e @ DataError::Io { .. } => e,
-            e => DataError::InFile {
-                file: file.into(),
-                source: Box::new(e),
-            },
+            e => DataError::InFile { file: file.into(), source: Box::new(e) },
         }
     }
 
@@ -104,9 +97,6 @@ impl DataError {
     }
 
     pub(crate) fn io(path: impl AsRef<std::path::Path>, source: std::io::Error) -> DataError {
-        DataError::Io {
-            path: path.as_ref().display().to_string(),
-            source,
-        }
+        DataError::Io { path: path.as_ref().display().to_string(), source }
     }
 }

@@ -29,22 +29,12 @@ impl IdxArray {
     }
 }
 
-const TYPE_NAMES: &[(u8, &str)] = &[
-    (0x08, "unsigned byte"),
-    (0x09, "signed byte"),
-    (0x0B, "short"),
-    (0x0C, "int"),
-    (0x0D, "float"),
-    (0x0E, "double"),
-];
+const TYPE_NAMES: &[(u8, &str)] = &[(0x08, "unsigned byte"), (0x09, "signed byte"), (0x0B, "short"), (0x0C, "int"), (0x0D, "float"), (0x0E, "double")];
 
 /// Decode an uncompressed IDX file of unsigned bytes.
 pub fn decode_idx(bytes: &[u8]) -> Result<IdxArray, DataError> {
     if bytes.len() < 4 {
-        return Err(DataError::Idx(format!(
-            "truncated: {} bytes, the magic number needs 4",
-            bytes.len()
-        )));
+        return Err(DataError::Idx(format!("truncated: {} bytes, the magic number needs 4", bytes.len())));
     }
     if bytes[0] != 0 || bytes[1] != 0 {
         return Err(DataError::Idx(format!(
@@ -54,14 +44,8 @@ pub fn decode_idx(bytes: &[u8]) -> Result<IdxArray, DataError> {
     }
     let ty = bytes[2];
     if ty != 0x08 {
-        let name = TYPE_NAMES
-            .iter()
-            .find(|(t, _)| *t == ty)
-            .map(|(_, n)| *n)
-            .unwrap_or("unknown");
-        return Err(DataError::Idx(format!(
-            "unsupported data type 0x{ty:02x} ({name}); only 0x08 (unsigned byte) is supported"
-        )));
+        let name = TYPE_NAMES.iter().find(|(t, _)| *t == ty).map(|(_, n)| *n).unwrap_or("unknown");
+        return Err(DataError::Idx(format!("unsupported data type 0x{ty:02x} ({name}); only 0x08 (unsigned byte) is supported")));
     }
     let ndims = bytes[3] as usize;
     if ndims == 0 {
@@ -69,10 +53,7 @@ pub fn decode_idx(bytes: &[u8]) -> Result<IdxArray, DataError> {
     }
     let data_start = 4 + 4 * ndims;
     if bytes.len() < data_start {
-        return Err(DataError::Idx(format!(
-            "truncated: {} bytes, the {ndims} dimension sizes need {data_start}",
-            bytes.len()
-        )));
+        return Err(DataError::Idx(format!("truncated: {} bytes, the {ndims} dimension sizes need {data_start}", bytes.len())));
     }
     let dims: Vec<usize> = (0..ndims)
         .map(|k| {
@@ -80,26 +61,15 @@ pub fn decode_idx(bytes: &[u8]) -> Result<IdxArray, DataError> {
             u32::from_be_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]) as usize
         })
         .collect();
-    let count = dims
-        .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| DataError::Idx(format!("dimensions {dims:?} overflow")))?;
+    let count = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(|| DataError::Idx(format!("dimensions {dims:?} overflow")))?;
     let have = bytes.len() - data_start;
     if have < count {
-        return Err(DataError::Idx(format!(
-            "truncated: dimensions {dims:?} need {count} data bytes, only {have} present"
-        )));
+        return Err(DataError::Idx(format!("truncated: dimensions {dims:?} need {count} data bytes, only {have} present")));
     }
     if have > count {
-        return Err(DataError::Idx(format!(
-            "{} unexpected trailing bytes after {count} data bytes of dimensions {dims:?}",
-            have - count
-        )));
+        return Err(DataError::Idx(format!("{} unexpected trailing bytes after {count} data bytes of dimensions {dims:?}", have - count)));
     }
-    Ok(IdxArray {
-        dims,
-        data: bytes[data_start..].to_vec(),
-    })
+    Ok(IdxArray { dims, data: bytes[data_start..].to_vec() })
 }
 
 /// Decode an IDX file that may be gzip-compressed.
@@ -110,27 +80,15 @@ pub fn decode_idx_maybe_gz(bytes: &[u8]) -> Result<IdxArray, DataError> {
 
 /// Check that an images array (`[n, h, w]`) and a labels array (`[n]`) go
 /// together; returns `(n, h, w)`.
-pub fn check_images_labels(
-    images: &IdxArray,
-    labels: &IdxArray,
-) -> Result<(usize, usize, usize), DataError> {
+pub fn check_images_labels(images: &IdxArray, labels: &IdxArray) -> Result<(usize, usize, usize), DataError> {
     if images.dims.len() != 3 {
-        return Err(DataError::Idx(format!(
-            "images must have 3 dimensions, got {:?}",
-            images.dims
-        )));
+        return Err(DataError::Idx(format!("images must have 3 dimensions, got {:?}", images.dims)));
     }
     if labels.dims.len() != 1 {
-        return Err(DataError::Idx(format!(
-            "labels must have 1 dimension, got {:?}",
-            labels.dims
-        )));
+        return Err(DataError::Idx(format!("labels must have 1 dimension, got {:?}", labels.dims)));
     }
     if images.dims[0] != labels.dims[0] {
-        return Err(DataError::Idx(format!(
-            "{} images but {} labels",
-            images.dims[0], labels.dims[0]
-        )));
+        return Err(DataError::Idx(format!("{} images but {} labels", images.dims[0], labels.dims[0])));
     }
     Ok((images.dims[0], images.dims[1], images.dims[2]))
 }

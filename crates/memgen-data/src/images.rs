@@ -52,11 +52,7 @@ pub struct ImportLimits {
 
 impl Default for ImportLimits {
     fn default() -> Self {
-        ImportLimits {
-            max_images: 100_000,
-            max_file_bytes: 20_000_000,
-            max_total_bytes: 2_000_000_000,
-        }
+        ImportLimits { max_images: 100_000, max_file_bytes: 20_000_000, max_total_bytes: 2_000_000_000 }
     }
 }
 
@@ -79,11 +75,7 @@ pub struct ImportOptions {
 
 impl ImportOptions {
     pub fn new(size: u32, colour: bool) -> ImportOptions {
-        ImportOptions {
-            size,
-            colour,
-            limits: ImportLimits::default(),
-        }
+        ImportOptions { size, colour, limits: ImportLimits::default() }
     }
     fn channels(&self) -> usize {
         if self.colour {
@@ -230,18 +222,10 @@ pub struct Importer {
 impl Importer {
     pub fn new(opts: ImportOptions) -> Result<Importer, DataError> {
         if opts.size == 0 || opts.size > MAX_SIZE {
-            return Err(DataError::Invalid(format!(
-                "size {} is out of range (1 to {MAX_SIZE})",
-                opts.size
-            )));
+            return Err(DataError::Invalid(format!("size {} is out of range (1 to {MAX_SIZE})", opts.size)));
         }
         Ok(Importer {
-            out: ImportedImages {
-                size: opts.size as usize,
-                channels: opts.channels(),
-                pixels: Vec::new(),
-                names: Vec::new(),
-            },
+            out: ImportedImages { size: opts.size as usize, channels: opts.channels(), pixels: Vec::new(), names: Vec::new() },
             opts,
             total_bytes: 0,
         })
@@ -258,22 +242,10 @@ impl Importer {
     /// Whether a file of `n` bytes still fits (per file and in all).
     fn precheck(&self, name: &str, n: u64) -> Result<(), DataError> {
         if n > self.opts.limits.max_file_bytes {
-            return Err(invalid(
-                name,
-                format!(
-                    "file too large: {n} bytes (limit {} bytes per file)",
-                    self.opts.limits.max_file_bytes
-                ),
-            ));
+            return Err(invalid(name, format!("file too large: {n} bytes (limit {} bytes per file)", self.opts.limits.max_file_bytes)));
         }
         if self.total_bytes + n > self.opts.limits.max_total_bytes {
-            return Err(invalid(
-                name,
-                format!(
-                    "input too large: more than {} bytes in all",
-                    self.opts.limits.max_total_bytes
-                ),
-            ));
+            return Err(invalid(name, format!("input too large: more than {} bytes in all", self.opts.limits.max_total_bytes)));
         }
         Ok(())
     }
@@ -286,10 +258,7 @@ impl Importer {
 
     fn check_count(&self, name: &str, more: usize) -> Result<(), DataError> {
         if self.out.len() + more > self.opts.limits.max_images {
-            return Err(invalid(
-                name,
-                format!("too many images: more than {}", self.opts.limits.max_images),
-            ));
+            return Err(invalid(name, format!("too many images: more than {}", self.opts.limits.max_images)));
         }
         Ok(())
     }
@@ -305,9 +274,7 @@ impl Importer {
         match sniff(bytes) {
             Some(InputKind::Png | InputKind::Jpeg) => self.push_image(name, bytes),
             Some(InputKind::Npy) => self.push_npy(name, bytes),
-            Some(InputKind::Zip) => {
-                self.push_zip(name, std::io::Cursor::new(bytes), bytes.len() as u64)
-            }
+            Some(InputKind::Zip) => self.push_zip(name, std::io::Cursor::new(bytes), bytes.len() as u64),
             None => Err(invalid(name, "not a PNG, JPEG, zip or .npy file")),
         }
     }
@@ -323,12 +290,7 @@ impl Importer {
 
     /// A zip archive of PNG / JPEG files (stored or deflate). `archive_bytes`
     /// is the archive's size (it must not exceed the total limit).
-    pub fn push_zip<R: Read + Seek>(
-        &mut self,
-        name: &str,
-        reader: R,
-        archive_bytes: u64,
-    ) -> Result<(), DataError> {
+    pub fn push_zip<R: Read + Seek>(&mut self, name: &str, reader: R, archive_bytes: u64) -> Result<(), DataError> {
         let mut job = self.begin_zip(name, reader, archive_bytes)?;
         while !self.zip_step(&mut job, usize::MAX)? {}
         Ok(())
@@ -337,28 +299,14 @@ impl Importer {
     /// Opens a zip archive and lists its images, decoding none yet: the app then calls
     /// [`zip_step`](Importer::zip_step) a few entries at a time and lets the page breathe
     /// in between. The image count limit is checked here, before any decoding.
-    pub fn begin_zip<R: Read + Seek>(
-        &mut self,
-        name: &str,
-        reader: R,
-        archive_bytes: u64,
-    ) -> Result<ZipJob<R>, DataError> {
+    pub fn begin_zip<R: Read + Seek>(&mut self, name: &str, reader: R, archive_bytes: u64) -> Result<ZipJob<R>, DataError> {
         if archive_bytes > self.opts.limits.max_total_bytes {
-            return Err(invalid(
-                name,
-                format!(
-                    "input too large: {archive_bytes} bytes (limit {} bytes in all)",
-                    self.opts.limits.max_total_bytes
-                ),
-            ));
+            return Err(invalid(name, format!("input too large: {archive_bytes} bytes (limit {} bytes in all)", self.opts.limits.max_total_bytes)));
         }
-        let mut zip = zip::ZipArchive::new(reader)
-            .map_err(|e| invalid(name, format!("unreadable or corrupt zip archive: {}", one_line(e))))?;
+        let mut zip = zip::ZipArchive::new(reader).map_err(|e| invalid(name, format!("unreadable or corrupt zip archive: {}", one_line(e))))?;
         let mut entries: Vec<(String, usize)> = Vec::new();
         for i in 0..zip.len() {
-            let f = zip
-                .by_index_raw(i)
-                .map_err(|e| invalid(name, format!("corrupt zip archive: {}", one_line(e))))?;
+            let f = zip.by_index_raw(i).map_err(|e| invalid(name, format!("corrupt zip archive: {}", one_line(e))))?;
             if f.is_dir() || skipped(f.name()) {
                 continue;
             }
@@ -376,24 +324,13 @@ impl Importer {
             let (entry, i) = job.entries[job.next].clone();
             job.next += 1;
             let full = format!("{}/{entry}", job.name);
-            let f = job
-                .zip
-                .by_index(i)
-                .map_err(|e| invalid(&full, format!("unreadable zip entry: {}", one_line(e))))?;
+            let f = job.zip.by_index(i).map_err(|e| invalid(&full, format!("unreadable zip entry: {}", one_line(e))))?;
             self.count_bytes(&full, f.size())?;
             let mut buf = Vec::with_capacity(f.size().min(self.opts.limits.max_file_bytes) as usize);
             // Never trust the declared size: read at most one byte past the limit.
-            f.take(self.opts.limits.max_file_bytes + 1)
-                .read_to_end(&mut buf)
-                .map_err(|e| invalid(&full, format!("corrupt zip entry: {}", one_line(e))))?;
+            f.take(self.opts.limits.max_file_bytes + 1).read_to_end(&mut buf).map_err(|e| invalid(&full, format!("corrupt zip entry: {}", one_line(e))))?;
             if buf.len() as u64 > self.opts.limits.max_file_bytes {
-                return Err(invalid(
-                    &full,
-                    format!(
-                        "file too large: more than {} bytes",
-                        self.opts.limits.max_file_bytes
-                    ),
-                ));
+                return Err(invalid(&full, format!("file too large: more than {} bytes", self.opts.limits.max_file_bytes)));
             }
             match sniff(&buf) {
                 Some(InputKind::Png | InputKind::Jpeg) => {}
@@ -408,14 +345,7 @@ impl Importer {
     /// A `.npy` array of images (see the module docs for shapes and dtypes).
     pub fn push_npy(&mut self, name: &str, bytes: &[u8]) -> Result<(), DataError> {
         if bytes.len() as u64 > self.opts.limits.max_total_bytes {
-            return Err(invalid(
-                name,
-                format!(
-                    "input too large: {} bytes (limit {} bytes in all)",
-                    bytes.len(),
-                    self.opts.limits.max_total_bytes
-                ),
-            ));
+            return Err(invalid(name, format!("input too large: {} bytes (limit {} bytes in all)", bytes.len(), self.opts.limits.max_total_bytes)));
         }
         self.total_bytes += bytes.len() as u64;
         if self.total_bytes > self.opts.limits.max_total_bytes {
@@ -425,15 +355,7 @@ impl Importer {
         let (n, h, w, c) = match arr.shape[..] {
             [n, h, w] => (n, h, w, 1),
             [n, h, w, c] if matches!(c, 1 | 3 | 4) => (n, h, w, c),
-            _ => {
-                return Err(invalid(
-                    name,
-                    format!(
-                        "expected shape [n, h, w] or [n, h, w, c] with c = 1, 3 or 4, found {:?}",
-                        arr.shape
-                    ),
-                ))
-            }
+            _ => return Err(invalid(name, format!("expected shape [n, h, w] or [n, h, w, c] with c = 1, 3 or 4, found {:?}", arr.shape))),
         };
         if n == 0 || h == 0 || w == 0 {
             return Err(invalid(name, format!("empty array of shape {:?}", arr.shape)));
@@ -493,8 +415,7 @@ fn floats_to_u8(name: &str, v: impl Iterator<Item = f64> + Clone) -> Result<Vec<
 
 /// Hidden files and macOS archive metadata, skipped in folders and zips.
 fn skipped(path: &str) -> bool {
-    path.split(['/', '\\'])
-        .any(|c| c.starts_with('.') || c == "__MACOSX")
+    path.split(['/', '\\']).any(|c| c.starts_with('.') || c == "__MACOSX")
 }
 
 /// Import a folder (recursively), a zip archive, a `.npy` array or a single
@@ -531,10 +452,7 @@ pub fn import_path(path: &std::path::Path, opts: ImportOptions) -> Result<Import
         }
         Some(InputKind::Npy) => {
             if meta.len() > opts.limits.max_total_bytes {
-                return Err(invalid(
-                    &shown,
-                    format!("input too large: {} bytes (limit {})", meta.len(), opts.limits.max_total_bytes),
-                ));
+                return Err(invalid(&shown, format!("input too large: {} bytes (limit {})", meta.len(), opts.limits.max_total_bytes)));
             }
             let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
             imp.push_npy(&shown, &bytes)?;
@@ -562,11 +480,7 @@ fn read_head(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn walk(
-    root: &std::path::Path,
-    dir: &std::path::Path,
-    out: &mut Vec<(String, std::path::PathBuf)>,
-) -> Result<(), DataError> {
+fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String, std::path::PathBuf)>) -> Result<(), DataError> {
     let rd = std::fs::read_dir(dir).map_err(|e| DataError::io(dir, e))?;
     for e in rd {
         let e = e.map_err(|e| DataError::io(dir, e))?;

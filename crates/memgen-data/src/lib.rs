@@ -105,20 +105,15 @@ pub mod sprite;
 
 #[cfg(feature = "fetch")]
 pub mod fetch;
-#[cfg(feature = "core")]
-mod subset;
 #[cfg(feature = "images")]
 pub mod images;
+#[cfg(feature = "core")]
+mod subset;
 
-pub use catalog::{
-    DatasetId, Manifest, ManifestEntry, SourceSpec, Split, MANIFEST_FILE, WEB_BUDGET_BYTES,
-};
+pub use catalog::{DatasetId, Manifest, ManifestEntry, SourceSpec, Split, MANIFEST_FILE, WEB_BUDGET_BYTES};
 pub use error::DataError;
 pub use idx::{decode_idx, decode_idx_maybe_gz, IdxArray};
-pub use packed::{
-    sha256_hex, DatasetInfo, Header, PackedDataset, PackedStream, PixelRange, Subsample, Verifier,
-    FORMAT_VERSION, MAGIC,
-};
+pub use packed::{sha256_hex, DatasetInfo, Header, PackedDataset, PackedStream, PixelRange, Subsample, Verifier, FORMAT_VERSION, MAGIC};
 pub use sprite::{extract_sprite_rgb, SheetGeometry};
 #[cfg(feature = "core")]
 pub use subset::{balanced_subset, subset};

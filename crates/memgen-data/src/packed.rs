@@ -72,11 +72,7 @@ impl Header {
 
     /// Bytes of the payload the header announces, or `None` on overflow.
     pub fn payload_len(&self) -> Option<usize> {
-        let px = self
-            .n
-            .checked_mul(self.height)?
-            .checked_mul(self.width)?
-            .checked_mul(self.channels)?;
+        let px = self.n.checked_mul(self.height)?.checked_mul(self.width)?.checked_mul(self.channels)?;
         px.checked_add(if self.labels { self.n } else { 0 })
     }
 }
@@ -165,9 +161,7 @@ pub fn gunzip(bytes: &[u8], limit: usize) -> Result<Vec<u8>, DataError> {
     let mut limited = dec.take(limit as u64 + 1);
     match limited.read_to_end(&mut out) {
         Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            return Err(DataError::TruncatedGzip(e.to_string()))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(DataError::TruncatedGzip(e.to_string())),
         Err(e) => return Err(DataError::Gzip(e.to_string())),
     }
     if out.len() > limit {
@@ -180,40 +174,22 @@ impl PackedDataset {
     /// Build a dataset from pixels `[n, height, width, channels]` (row-major,
     /// u8) and optional labels (one per image, each `< class_names.len()` when
     /// class names are given). Computes the payload checksum.
-    pub fn new(
-        info: DatasetInfo,
-        height: usize,
-        width: usize,
-        channels: usize,
-        pixels: Vec<u8>,
-        labels: Option<Vec<u8>>,
-    ) -> Result<PackedDataset, DataError> {
+    pub fn new(info: DatasetInfo, height: usize, width: usize, channels: usize, pixels: Vec<u8>, labels: Option<Vec<u8>>) -> Result<PackedDataset, DataError> {
         let image_len = height * width * channels;
         if image_len == 0 {
-            return Err(DataError::Invalid(format!(
-                "empty image shape {height}x{width}x{channels}"
-            )));
+            return Err(DataError::Invalid(format!("empty image shape {height}x{width}x{channels}")));
         }
         if !pixels.len().is_multiple_of(image_len) {
-            return Err(DataError::Invalid(format!(
-                "{} pixel bytes is not a whole number of {height}x{width}x{channels} images",
-                pixels.len()
-            )));
+            return Err(DataError::Invalid(format!("{} pixel bytes is not a whole number of {height}x{width}x{channels} images", pixels.len())));
         }
         let n = pixels.len() / image_len;
         if let Some(l) = &labels {
             if l.len() != n {
-                return Err(DataError::Invalid(format!(
-                    "{} labels for {n} images",
-                    l.len()
-                )));
+                return Err(DataError::Invalid(format!("{} labels for {n} images", l.len())));
             }
             if !info.class_names.is_empty() {
                 if let Some(&bad) = l.iter().find(|&&x| x as usize >= info.class_names.len()) {
-                    return Err(DataError::Invalid(format!(
-                        "label {bad} out of range for {} classes",
-                        info.class_names.len()
-                    )));
+                    return Err(DataError::Invalid(format!("label {bad} out of range for {} classes", info.class_names.len())));
                 }
             }
         }
@@ -233,11 +209,7 @@ impl PackedDataset {
             subsample: info.subsample,
             notes: info.notes,
         };
-        Ok(PackedDataset {
-            header,
-            pixels,
-            labels,
-        })
+        Ok(PackedDataset { header, pixels, labels })
     }
 
     /// The uncompressed packed bytes: magic, version, header length, header
@@ -261,10 +233,7 @@ impl PackedDataset {
     /// mtime 0).
     pub fn to_bytes(&self, level: u32) -> Vec<u8> {
         let raw = self.to_raw_bytes();
-        let mut enc = GzEncoder::new(
-            Vec::with_capacity(raw.len() / 4),
-            Compression::new(level.min(9)),
-        );
+        let mut enc = GzEncoder::new(Vec::with_capacity(raw.len() / 4), Compression::new(level.min(9)));
         enc.write_all(&raw).expect("writing to a Vec");
         enc.finish().expect("writing to a Vec")
     }
@@ -298,9 +267,7 @@ impl PackedDataset {
             let mut dec = GzDecoder::new(bytes).take((10 + MAX_HEADER) as u64);
             match dec.read_to_end(&mut prefix) {
                 Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                    return Err(DataError::TruncatedGzip(e.to_string()))
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(DataError::TruncatedGzip(e.to_string())),
                 Err(e) => return Err(DataError::Gzip(e.to_string())),
             }
         } else {
@@ -341,12 +308,7 @@ impl PackedDataset {
     }
     /// `[n, h, w, c]`.
     pub fn shape(&self) -> [usize; 4] {
-        [
-            self.header.n,
-            self.header.height,
-            self.header.width,
-            self.header.channels,
-        ]
+        [self.header.n, self.header.height, self.header.width, self.header.channels]
     }
     /// Bytes (values) per image: `h * w * c`.
     pub fn image_len(&self) -> usize {
@@ -369,9 +331,7 @@ impl PackedDataset {
     }
     /// Class name of image `i`.
     pub fn class_name(&self, i: usize) -> Option<&str> {
-        self.label(i)
-            .and_then(|l| self.header.class_names.get(l as usize))
-            .map(|s| s.as_str())
+        self.label(i).and_then(|l| self.header.class_names.get(l as usize)).map(|s| s.as_str())
     }
     /// Image `i` as u8, `[h, w, c]`. Panics if `i >= len()`; see [`get_u8`](Self::get_u8).
     pub fn image_u8(&self, i: usize) -> &[u8] {
@@ -391,12 +351,7 @@ impl PackedDataset {
     pub fn images_f32(&self, indices: &[usize], range: PixelRange) -> Result<Vec<f32>, DataError> {
         let mut out = Vec::with_capacity(indices.len() * self.image_len());
         for &i in indices {
-            let img = self.get_u8(i).ok_or_else(|| {
-                DataError::Invalid(format!(
-                    "image index {i} out of range for {} images",
-                    self.len()
-                ))
-            })?;
+            let img = self.get_u8(i).ok_or_else(|| DataError::Invalid(format!("image index {i} out of range for {} images", self.len())))?;
             out.extend(img.iter().map(|&p| range.map(p)));
         }
         Ok(out)
@@ -405,12 +360,7 @@ impl PackedDataset {
     pub fn images_u8(&self, indices: &[usize]) -> Result<Vec<u8>, DataError> {
         let mut out = Vec::with_capacity(indices.len() * self.image_len());
         for &i in indices {
-            let img = self.get_u8(i).ok_or_else(|| {
-                DataError::Invalid(format!(
-                    "image index {i} out of range for {} images",
-                    self.len()
-                ))
-            })?;
+            let img = self.get_u8(i).ok_or_else(|| DataError::Invalid(format!("image index {i} out of range for {} images", self.len())))?;
             out.extend_from_slice(img);
         }
         Ok(out)
@@ -421,17 +371,9 @@ impl PackedDataset {
     }
     /// A new dataset of the images at `indices` (in that order), with the same
     /// metadata and a recomputed checksum; `subsample` documents the choice.
-    pub fn select(
-        &self,
-        indices: &[usize],
-        name: &str,
-        subsample: Option<Subsample>,
-    ) -> Result<PackedDataset, DataError> {
+    pub fn select(&self, indices: &[usize], name: &str, subsample: Option<Subsample>) -> Result<PackedDataset, DataError> {
         let pixels = self.images_u8(indices)?;
-        let labels = self
-            .labels
-            .as_ref()
-            .map(|l| indices.iter().map(|&i| l[i]).collect());
+        let labels = self.labels.as_ref().map(|l| indices.iter().map(|&i| l[i]).collect());
         let h = &self.header;
         PackedDataset::new(
             DatasetInfo {
@@ -461,69 +403,36 @@ impl PackedDataset {
 fn parse_prefix(raw: &[u8]) -> Result<(Header, usize), DataError> {
     if raw.len() < 4 {
         if raw.is_empty() || MAGIC.starts_with(raw) {
-            return Err(DataError::Truncated {
-                what: "the magic bytes".into(),
-                expected: 4,
-                got: raw.len(),
-            });
+            return Err(DataError::Truncated { what: "the magic bytes".into(), expected: 4, got: raw.len() });
         }
-        return Err(DataError::BadMagic {
-            found: String::from_utf8_lossy(raw).into_owned(),
-        });
+        return Err(DataError::BadMagic { found: String::from_utf8_lossy(raw).into_owned() });
     }
     if raw[..4] != MAGIC {
-        return Err(DataError::BadMagic {
-            found: String::from_utf8_lossy(&raw[..4])
-                .escape_debug()
-                .to_string(),
-        });
+        return Err(DataError::BadMagic { found: String::from_utf8_lossy(&raw[..4]).escape_debug().to_string() });
     }
     if raw.len() < 6 {
-        return Err(DataError::Truncated {
-            what: "the format version".into(),
-            expected: 6,
-            got: raw.len(),
-        });
+        return Err(DataError::Truncated { what: "the format version".into(), expected: 6, got: raw.len() });
     }
     let version = u16::from_le_bytes([raw[4], raw[5]]);
     if version != FORMAT_VERSION {
-        return Err(DataError::UnsupportedVersion {
-            found: version,
-            supported: FORMAT_VERSION,
-        });
+        return Err(DataError::UnsupportedVersion { found: version, supported: FORMAT_VERSION });
     }
     if raw.len() < 10 {
-        return Err(DataError::Truncated {
-            what: "the header length".into(),
-            expected: 10,
-            got: raw.len(),
-        });
+        return Err(DataError::Truncated { what: "the header length".into(), expected: 10, got: raw.len() });
     }
     let hlen = u32::from_le_bytes([raw[6], raw[7], raw[8], raw[9]]) as usize;
     if hlen > MAX_HEADER {
-        return Err(DataError::Header(format!(
-            "header length {hlen} exceeds the limit of {MAX_HEADER} bytes"
-        )));
+        return Err(DataError::Header(format!("header length {hlen} exceeds the limit of {MAX_HEADER} bytes")));
     }
     if raw.len() < 10 + hlen {
-        return Err(DataError::Truncated {
-            what: "the JSON header".into(),
-            expected: 10 + hlen,
-            got: raw.len(),
-        });
+        return Err(DataError::Truncated { what: "the JSON header".into(), expected: 10 + hlen, got: raw.len() });
     }
-    let header: Header = serde_json::from_slice(&raw[10..10 + hlen])
-        .map_err(|e| DataError::Header(format!("header JSON: {e}")))?;
+    let header: Header = serde_json::from_slice(&raw[10..10 + hlen]).map_err(|e| DataError::Header(format!("header JSON: {e}")))?;
     if header.channels == 0 || header.height == 0 || header.width == 0 {
-        return Err(DataError::Header(format!(
-            "empty image shape {}x{}x{}",
-            header.height, header.width, header.channels
-        )));
+        return Err(DataError::Header(format!("empty image shape {}x{}x{}", header.height, header.width, header.channels)));
     }
     if header.payload_sha256.len() != 64 {
-        return Err(DataError::Header(
-            "payload_sha256 is not a 64-digit hex SHA-256".into(),
-        ));
+        return Err(DataError::Header("payload_sha256 is not a 64-digit hex SHA-256".into()));
     }
     Ok((header, 10 + hlen))
 }
@@ -543,19 +452,10 @@ impl PackedDataset {
 
     /// The labels at `indices` as `.npy` bytes (u8, shape `[K]`).
     pub fn labels_npy(&self, indices: &[usize]) -> Result<Vec<u8>, DataError> {
-        let labels = self
-            .labels()
-            .ok_or_else(|| DataError::Invalid(format!("{} has no labels", self.name())))?;
+        let labels = self.labels().ok_or_else(|| DataError::Invalid(format!("{} has no labels", self.name())))?;
         let l: Vec<u8> = indices
             .iter()
-            .map(|&i| {
-                labels.get(i).copied().ok_or_else(|| {
-                    DataError::Invalid(format!(
-                        "image index {i} out of range for {} images",
-                        self.len()
-                    ))
-                })
-            })
+            .map(|&i| labels.get(i).copied().ok_or_else(|| DataError::Invalid(format!("image index {i} out of range for {} images", self.len()))))
             .collect::<Result<_, _>>()?;
         crate::npy::encode_u8(&[l.len()], &l)
     }
@@ -578,9 +478,7 @@ impl Verifier {
     /// Parses the header of the uncompressed bytes and checks the payload's length.
     pub fn new(raw: Vec<u8>) -> Result<Verifier, DataError> {
         let (header, offset) = parse_prefix(&raw)?;
-        let payload_len = header
-            .payload_len()
-            .ok_or_else(|| DataError::Header("shape overflows".into()))?;
+        let payload_len = header.payload_len().ok_or_else(|| DataError::Header("shape overflows".into()))?;
         let rest = raw.len() - offset;
         if rest < payload_len {
             return Err(DataError::Truncated {
@@ -597,10 +495,7 @@ impl Verifier {
             });
         }
         if rest > payload_len {
-            return Err(DataError::TrailingBytes {
-                what: "payload".into(),
-                count: rest - payload_len,
-            });
+            return Err(DataError::TrailingBytes { what: "payload".into(), count: rest - payload_len });
         }
         Ok(Verifier { header, raw, offset, payload_len, hashed: 0, hasher: Sha256::new() })
     }
@@ -624,10 +519,7 @@ impl Verifier {
         let header = self.header;
         let actual = to_hex(&self.hasher.finalize());
         if actual != header.payload_sha256.to_ascii_lowercase() {
-            return Err(DataError::Checksum {
-                expected: header.payload_sha256.clone(),
-                actual,
-            });
+            return Err(DataError::Checksum { expected: header.payload_sha256.clone(), actual });
         }
         let mut pixels = self.raw;
         pixels.drain(..self.offset);
@@ -636,17 +528,10 @@ impl Verifier {
         pixels.shrink_to_fit();
         if let (Some(l), false) = (&labels, header.class_names.is_empty()) {
             if let Some(&bad) = l.iter().find(|&&x| x as usize >= header.class_names.len()) {
-                return Err(DataError::Header(format!(
-                    "label {bad} out of range for {} class names",
-                    header.class_names.len()
-                )));
+                return Err(DataError::Header(format!("label {bad} out of range for {} class names", header.class_names.len())));
             }
         }
-        Ok(PackedDataset {
-            header,
-            pixels,
-            labels,
-        })
+        Ok(PackedDataset { header, pixels, labels })
     }
 }
 
@@ -691,10 +576,7 @@ impl Default for PackedStream {
 
 impl PackedStream {
     pub fn new() -> PackedStream {
-        PackedStream {
-            state: StreamState::Start(Vec::new()),
-            received: 0,
-        }
+        PackedStream { state: StreamState::Start(Vec::new()), received: 0 }
     }
 
     /// Compressed bytes received so far (for a progress bar).
@@ -737,22 +619,14 @@ impl PackedStream {
                 compressed.extend_from_slice(chunk);
                 if let Err(e) = d.write_all(chunk) {
                     self.state = StreamState::Failed;
-                    return Err(if e.to_string() == "too large" {
-                        DataError::TooLarge {
-                            limit: MAX_DECOMPRESSED,
-                        }
-                    } else {
-                        DataError::Gzip(e.to_string())
-                    });
+                    return Err(if e.to_string() == "too large" { DataError::TooLarge { limit: MAX_DECOMPRESSED } } else { DataError::Gzip(e.to_string()) });
                 }
                 Ok(())
             }
             StreamState::Raw(v) => {
                 if v.len() + chunk.len() > MAX_DECOMPRESSED {
                     self.state = StreamState::Failed;
-                    return Err(DataError::TooLarge {
-                        limit: MAX_DECOMPRESSED,
-                    });
+                    return Err(DataError::TooLarge { limit: MAX_DECOMPRESSED });
                 }
                 v.extend_from_slice(chunk);
                 Ok(())
@@ -776,9 +650,7 @@ impl PackedStream {
                 Ok(out) => Verifier::new(out.0),
                 // Let the reading decoder say precisely what is wrong
                 // (a cut-short stream reads as truncated there).
-                Err(e) => Err(gunzip(&compressed, MAX_DECOMPRESSED)
-                    .err()
-                    .unwrap_or(DataError::Gzip(e.to_string()))),
+                Err(e) => Err(gunzip(&compressed, MAX_DECOMPRESSED).err().unwrap_or(DataError::Gzip(e.to_string()))),
             },
             StreamState::Failed => Err(DataError::Invalid("the stream already failed".into())),
         }

@@ -47,9 +47,7 @@ impl SheetGeometry {
         }
         let (cols, rows) = (sheet_width / pitch, sheet_height / pitch);
         if max_sheet_x >= cols || max_sheet_y >= rows {
-            return Err(DataError::Sprite(format!(
-                "sprite coordinates reach ({max_sheet_x}, {max_sheet_y}) but the sheet has only {cols}x{rows} cells"
-            )));
+            return Err(DataError::Sprite(format!("sprite coordinates reach ({max_sheet_x}, {max_sheet_y}) but the sheet has only {cols}x{rows} cells")));
         }
         if max_sheet_x + 1 != cols || max_sheet_y + 1 != rows {
             return Err(DataError::Sprite(format!(
@@ -59,12 +57,7 @@ impl SheetGeometry {
                 max_sheet_y + 1
             )));
         }
-        Ok(SheetGeometry {
-            cell,
-            padding,
-            cols,
-            rows,
-        })
+        Ok(SheetGeometry { cell, padding, cols, rows })
     }
 }
 
@@ -88,31 +81,19 @@ pub fn extract_sprite_rgb(
     sheet_y: usize,
 ) -> Result<Vec<u8>, DataError> {
     if sheet_rgba.len() != sheet_width * sheet_height * 4 {
-        return Err(DataError::Sprite(format!(
-            "{} bytes is not a {sheet_width}x{sheet_height} RGBA image",
-            sheet_rgba.len()
-        )));
+        return Err(DataError::Sprite(format!("{} bytes is not a {sheet_width}x{sheet_height} RGBA image", sheet_rgba.len())));
     }
     if sheet_x >= geometry.cols || sheet_y >= geometry.rows {
-        return Err(DataError::Sprite(format!(
-            "cell ({sheet_x}, {sheet_y}) is outside the {}x{} grid",
-            geometry.cols, geometry.rows
-        )));
+        return Err(DataError::Sprite(format!("cell ({sheet_x}, {sheet_y}) is outside the {}x{} grid", geometry.cols, geometry.rows)));
     }
     let pitch = geometry.pitch();
-    let (x0, y0) = (
-        sheet_x * pitch + geometry.padding,
-        sheet_y * pitch + geometry.padding,
-    );
+    let (x0, y0) = (sheet_x * pitch + geometry.padding, sheet_y * pitch + geometry.padding);
     if x0 + geometry.cell > sheet_width || y0 + geometry.cell > sheet_height {
-        return Err(DataError::Sprite(format!(
-            "cell ({sheet_x}, {sheet_y}) extends past the sheet"
-        )));
+        return Err(DataError::Sprite(format!("cell ({sheet_x}, {sheet_y}) extends past the sheet")));
     }
     let mut out = Vec::with_capacity(geometry.cell * geometry.cell * 3);
     for y in y0..y0 + geometry.cell {
-        let row =
-            &sheet_rgba[(y * sheet_width + x0) * 4..(y * sheet_width + x0 + geometry.cell) * 4];
+        let row = &sheet_rgba[(y * sheet_width + x0) * 4..(y * sheet_width + x0 + geometry.cell) * 4];
         for p in row.chunks_exact(4) {
             out.extend_from_slice(&over_white(p[0], p[1], p[2], p[3]));
         }

@@ -8,8 +8,7 @@ use crate::DataError;
 /// so subsets of one seed are nested. The same `(n, k, seed)` gives the same
 /// indices in the app (wasm) and the CLI.
 pub fn subset(n: usize, k: usize, seed: u64) -> Result<Vec<usize>, DataError> {
-    memgen_core::spec::subset_indices(n, k, seed)
-        .map_err(|e| DataError::Invalid(format!("training subset: {e}")))
+    memgen_core::spec::subset_indices(n, k, seed).map_err(|e| DataError::Invalid(format!("training subset: {e}")))
 }
 
 impl PackedDataset {
@@ -23,10 +22,7 @@ impl PackedDataset {
             Some(Subsample {
                 of: self.name().to_string(),
                 of_n: self.len(),
-                method: format!(
-                    "memgen-core subset_indices(n={}, k={k}, seed={seed})",
-                    self.len()
-                ),
+                method: format!("memgen-core subset_indices(n={}, k={k}, seed={seed})", self.len()),
             }),
         )
     }
@@ -49,9 +45,7 @@ impl PackedDataset {
 pub fn balanced_subset(labels: &[u8], k: usize, seed: u64) -> Result<Vec<usize>, DataError> {
     let n = labels.len();
     if k > n {
-        return Err(DataError::Invalid(format!(
-            "balanced training subset: k = {k} is larger than the dataset size {n}"
-        )));
+        return Err(DataError::Invalid(format!("balanced training subset: k = {k} is larger than the dataset size {n}")));
     }
     let perm = subset(n, n, seed)?;
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); 256];
@@ -80,12 +74,7 @@ impl PackedDataset {
     /// new dataset, its header recording how it was drawn. Errors when the set
     /// has no labels or `k > len()`.
     pub fn balanced_training_subset(&self, k: usize, seed: u64) -> Result<PackedDataset, DataError> {
-        let labels = self.labels().ok_or_else(|| {
-            DataError::Invalid(format!(
-                "{} has no labels: a class-balanced subset needs them",
-                self.name()
-            ))
-        })?;
+        let labels = self.labels().ok_or_else(|| DataError::Invalid(format!("{} has no labels: a class-balanced subset needs them", self.name())))?;
         let idx = balanced_subset(labels, k, seed)?;
         self.select(
             &idx,

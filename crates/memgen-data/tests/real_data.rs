@@ -15,10 +15,7 @@ fn data_dir() -> PathBuf {
 fn built_datasets_match_their_manifest() {
     let dir = data_dir();
     let Ok(json) = std::fs::read(dir.join(memgen_data::MANIFEST_FILE)) else {
-        eprintln!(
-            "skipped: {} not built (run scripts/datasets.sh)",
-            dir.display()
-        );
+        eprintln!("skipped: {} not built (run scripts/datasets.sh)", dir.display());
         return;
     };
     let m = Manifest::from_json(&json).unwrap();
@@ -27,18 +24,9 @@ fn built_datasets_match_their_manifest() {
         let bytes = std::fs::read(dir.join(&e.file)).unwrap();
         assert_eq!(bytes.len() as u64, e.bytes, "{}", e.file);
         assert_eq!(memgen_data::sha256_hex(&bytes), e.sha256, "{}", e.file);
-        assert_eq!(
-            PackedDataset::read_header(&bytes).unwrap(),
-            e.header,
-            "{}",
-            e.file
-        );
+        assert_eq!(PackedDataset::read_header(&bytes).unwrap(), e.header, "{}", e.file);
         if e.web {
-            assert!(
-                e.bytes <= WEB_BUDGET_BYTES,
-                "{} is over the web budget",
-                e.file
-            );
+            assert!(e.bytes <= WEB_BUDGET_BYTES, "{} is over the web budget", e.file);
         }
         if e.header.n <= 10_000 {
             let d = PackedDataset::from_bytes_named(&bytes, &e.file).unwrap();
@@ -52,21 +40,10 @@ fn built_datasets_match_their_manifest() {
         }
     }
     if let Some(e) = m.find(DatasetId::Mnist, Split::Train) {
-        assert_eq!(
-            (
-                e.header.n,
-                e.header.height,
-                e.header.width,
-                e.header.channels
-            ),
-            (60_000, 28, 28, 1)
-        );
+        assert_eq!((e.header.n, e.header.height, e.header.width, e.header.channels), (60_000, 28, 28, 1));
     }
     if let Some(e) = m.find(DatasetId::Emoji, Split::All) {
-        assert_eq!(
-            (e.header.height, e.header.width, e.header.channels),
-            (32, 32, 3)
-        );
+        assert_eq!((e.header.height, e.header.width, e.header.channels), (32, 32, 3));
         assert_eq!(e.header.class_names.len(), 10);
     }
 }

@@ -11,8 +11,7 @@ use memgen_data::{balanced_subset, subset, DatasetInfo, PackedDataset};
 /// S_10 of an MNIST-sized set (n = 60,000), seed 0.
 const PIN_MNIST_K10_SEED0: [usize; 10] = [20133, 47685, 55158, 49747, 18664, 14332, 245, 683, 41622, 28900];
 /// Balanced S_12 of 60,000 images labelled `i % 10`, seed 0.
-const PIN_BALANCED_K12_SEED0: [usize; 12] =
-    [28900, 53591, 14332, 20133, 18664, 47685, 36956, 49747, 55158, 38419, 31100, 54961];
+const PIN_BALANCED_K12_SEED0: [usize; 12] = [28900, 53591, 14332, 20133, 18664, 47685, 36956, 49747, 55158, 38419, 31100, 54961];
 
 fn info() -> DatasetInfo {
     DatasetInfo {

@@ -5,10 +5,10 @@
 //!  [batch] [train_steps] [sample_batch] [sample_steps] [base_channels]`
 //! (`fused`: the fused CPU trainer and forward pass on rayon's threads; `fused1` is the same,
 //! labelled for a run under `RAYON_NUM_THREADS=1`).
+use burn::tensor::{Device, Tensor, TensorData};
 use memgen_core::spec::NoiseStream;
 use memgen_models::unet::fused::FusedUNetTraining;
 use memgen_models::unet::{EpsilonModel, UNetConfig, UNetTrainConfig, UNetTraining};
-use burn::tensor::{Device, Tensor, TensorData};
 use std::time::Instant;
 
 enum Model {

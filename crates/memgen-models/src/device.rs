@@ -32,10 +32,7 @@ impl std::fmt::Debug for LabDevice {
 impl LabDevice {
     /// Initializes burn's wgpu runtime asynchronously (the only way in a browser).
     pub async fn gpu() -> Result<LabDevice, String> {
-        let (device, setup) = Device::wgpu_options()
-            .init_with_setup_async()
-            .await
-            .map_err(|e| e.to_string())?;
+        let (device, setup) = Device::wgpu_options().init_with_setup_async().await.map_err(|e| e.to_string())?;
         Ok(LabDevice { device: device.autodiff(), kind: BackendKind::Gpu, wgpu: Some(setup) })
     }
 
@@ -51,9 +48,12 @@ impl LabDevice {
         match &self.wgpu {
             Some(setup) => {
                 let info = setup.adapter.get_info();
-                let parts: Vec<&str> =
-                    [info.name.as_str(), info.driver.as_str(), info.driver_info.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
-                if parts.is_empty() { format!("{:?}", info.device_type) } else { parts.join(" · ") }
+                let parts: Vec<&str> = [info.name.as_str(), info.driver.as_str(), info.driver_info.as_str()].into_iter().filter(|s| !s.is_empty()).collect();
+                if parts.is_empty() {
+                    format!("{:?}", info.device_type)
+                } else {
+                    parts.join(" · ")
+                }
             }
             None => "cpu (ndarray)".to_string(),
         }

@@ -71,7 +71,11 @@ fn trained_k1000_covers_the_circle() {
         bins[((a / std::f64::consts::TAU * 36.0) as usize).min(35)] += 1;
     }
     let min_bin = *bins.iter().min().unwrap() as f64;
-    eprintln!("K=1000: {:.1}% with |R−1| ≤ 0.1, median |R−1| = {median_dev:.3}, smallest angle bin {:.0}% of uniform", 100.0 * near_ring, 100.0 * min_bin / (n / 36.0));
+    eprintln!(
+        "K=1000: {:.1}% with |R−1| ≤ 0.1, median |R−1| = {median_dev:.3}, smallest angle bin {:.0}% of uniform",
+        100.0 * near_ring,
+        100.0 * min_bin / (n / 36.0)
+    );
     assert!(near_ring >= 0.9, "only {:.1}% of samples with |R−1| ≤ 0.1", 100.0 * near_ring);
     assert!(median_dev <= 0.05, "median |R−1| = {median_dev}");
     assert!(min_bin >= 0.5 * n / 36.0, "angle bins {bins:?}");

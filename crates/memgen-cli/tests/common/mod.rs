@@ -34,17 +34,11 @@ pub fn fails_with(args: &[&str], needle: &str) {
 pub fn fractions(dir: &Path) -> Vec<(usize, Vec<f64>)> {
     let csv = std::fs::read_to_string(dir.join("fractions.csv")).unwrap();
     let mut lines = csv.lines();
-    assert_eq!(
-        lines.next().unwrap(),
-        "k,memorized,memorized_std,spurious,spurious_std,generalized,generalized_std"
-    );
+    assert_eq!(lines.next().unwrap(), "k,memorized,memorized_std,spurious,spurious_std,generalized,generalized_std");
     lines
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            (
-                f[0].parse().unwrap(),
-                f[1..].iter().map(|v| v.parse().unwrap()).collect(),
-            )
+            (f[0].parse().unwrap(), f[1..].iter().map(|v| v.parse().unwrap()).collect())
         })
         .collect()
 }

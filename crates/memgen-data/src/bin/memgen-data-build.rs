@@ -14,8 +14,7 @@ use std::time::Instant;
 use memgen_data::fetch::{build, BuildOptions};
 use memgen_data::{DatasetId, PackedDataset};
 
-const USAGE: &str =
-    "usage: memgen-data-build [--out DIR] [--cache DIR] [--only mnist,fashion-mnist,emoji] \
+const USAGE: &str = "usage: memgen-data-build [--out DIR] [--cache DIR] [--only mnist,fashion-mnist,emoji] \
 [--skin-variations] [--force] [--level 0-9] [--budget BYTES] [--verify]";
 
 fn parse_args() -> Result<(BuildOptions, bool), String> {
@@ -30,22 +29,14 @@ fn parse_args() -> Result<(BuildOptions, bool), String> {
             "--only" => {
                 o.datasets = value("a list of datasets")?
                     .split(',')
-                    .map(|s| {
-                        DatasetId::parse(s.trim()).ok_or_else(|| {
-                            format!("unknown dataset {s:?} (mnist, fashion-mnist, emoji)")
-                        })
-                    })
+                    .map(|s| DatasetId::parse(s.trim()).ok_or_else(|| format!("unknown dataset {s:?} (mnist, fashion-mnist, emoji)")))
                     .collect::<Result<_, _>>()?
             }
             "--skin-variations" => o.include_skin_variations = true,
             "--force" => o.force = true,
             "--verify" => verify = true,
             "--level" => o.level = value("0-9")?.parse().map_err(|e| format!("--level: {e}"))?,
-            "--budget" => {
-                o.web_budget = value("a byte count")?
-                    .parse()
-                    .map_err(|e| format!("--budget: {e}"))?
-            }
+            "--budget" => o.web_budget = value("a byte count")?.parse().map_err(|e| format!("--budget: {e}"))?,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -68,11 +59,7 @@ fn main() -> ExitCode {
     let mut log = |s: &str| println!("  {s}");
     match build(&o, &mut log) {
         Ok(r) => {
-            println!(
-                "datasets in {} ({:.1} s):",
-                o.out_dir.display(),
-                t.elapsed().as_secs_f64()
-            );
+            println!("datasets in {} ({:.1} s):", o.out_dir.display(), t.elapsed().as_secs_f64());
             for e in &r.manifest.files {
                 let h = &e.header;
                 println!(
@@ -92,12 +79,7 @@ fn main() -> ExitCode {
                 for e in &r.manifest.files {
                     let t = Instant::now();
                     match PackedDataset::read_file(o.out_dir.join(&e.file)) {
-                        Ok(d) => println!(
-                            "  verified {}: {} images, payload sha256 ok, read in {:.2} s",
-                            e.file,
-                            d.len(),
-                            t.elapsed().as_secs_f64()
-                        ),
+                        Ok(d) => println!("  verified {}: {} images, payload sha256 ok, read in {:.2} s", e.file, d.len(), t.elapsed().as_secs_f64()),
                         Err(err) => {
                             eprintln!("error: {err}");
                             return ExitCode::FAILURE;

@@ -1,4 +1,4 @@
-//! Labelling the Ward-cluster centroids of the toy's samples (SCIENCE.md §4, issue 5 item 4).
+//! Labelling the Ward-cluster centroids of the toy's samples (docs/SCIENCE.md §4, issue 5 item 4).
 //!
 //! Cluster the samples with `memgen_core::cluster::ward_clusters` (paper thresholds 3.0 for
 //! K = 2, 2.0 for K = 9, 0.45 for K = 1000), then label each centroid:
@@ -184,35 +184,13 @@ mod tests {
             .collect();
         let labels = vec![0; samples.len()];
         let n = samples.len() as f32;
-        let cen = [[
-            samples.iter().map(|p| p[0]).sum::<f32>() / n,
-            samples.iter().map(|p| p[1]).sum::<f32>() / n,
-        ]];
-        let st = classify_centroids_detailed(
-            &cen,
-            &train,
-            &samples,
-            &labels,
-            &CentroidThresholds::default(),
-        );
-        assert!(
-            st[0].spread < 0.1 && st[0].nearest_train < 0.1,
-            "{:?}",
-            st[0]
-        );
+        let cen = [[samples.iter().map(|p| p[0]).sum::<f32>() / n, samples.iter().map(|p| p[1]).sum::<f32>() / n]];
+        let st = classify_centroids_detailed(&cen, &train, &samples, &labels, &CentroidThresholds::default());
+        assert!(st[0].spread < 0.1 && st[0].nearest_train < 0.1, "{:?}", st[0]);
         assert!(st[0].concentration < 0.2, "{:?}", st[0]);
         assert_eq!(st[0].kind, CentroidKind::Generalized);
         // The same samples at a K = 2 point: memorized.
-        let st2 = classify_centroids_detailed(
-            &cen,
-            &[[1.0, 0.0], [-1.0, 0.0]],
-            &samples,
-            &labels,
-            &CentroidThresholds::default(),
-        );
-        assert_eq!(
-            (st2[0].kind, st2[0].concentration),
-            (CentroidKind::Memorized, 1.0)
-        );
+        let st2 = classify_centroids_detailed(&cen, &[[1.0, 0.0], [-1.0, 0.0]], &samples, &labels, &CentroidThresholds::default());
+        assert_eq!((st2[0].kind, st2[0].concentration), (CentroidKind::Memorized, 1.0));
     }
 }

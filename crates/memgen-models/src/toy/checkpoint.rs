@@ -62,12 +62,7 @@ fn named_params(m: &ToyScoreNet) -> Vec<(String, Vec<usize>, TensorData)> {
 
 /// Encodes `model` (weights as f16), `extras` (f32) and `meta` as safetensors bytes.
 /// Reads the weights back synchronously: native backends only.
-pub fn encode(
-    model: &ToyScoreNet,
-    net: &ToyNetConfig,
-    extras: &[(&str, Vec<usize>, Vec<f32>)],
-    meta: &BTreeMap<String, String>,
-) -> Result<Vec<u8>, String> {
+pub fn encode(model: &ToyScoreNet, net: &ToyNetConfig, extras: &[(&str, Vec<usize>, Vec<f32>)], meta: &BTreeMap<String, String>) -> Result<Vec<u8>, String> {
     let params = named_params(model)
         .into_iter()
         .map(|(name, shape, data)| data.try_to_vec::<f32>().map(|v| (name.clone(), shape, v)).map_err(|e| format!("{name}: {e:?}")))
@@ -115,10 +110,8 @@ fn encode_params(
     info.insert("hidden".into(), net.hidden.to_string());
     info.insert("fourier_features".into(), net.fourier_features.to_string());
     info.insert("fourier_scale".into(), net.fourier_scale.to_string());
-    let views: Vec<(String, TensorView<'_>)> = bufs
-        .iter()
-        .map(|(n, d, s, b)| TensorView::new(*d, s.clone(), b).map(|v| (n.clone(), v)).map_err(|e| format!("{n}: {e}")))
-        .collect::<Result<_, _>>()?;
+    let views: Vec<(String, TensorView<'_>)> =
+        bufs.iter().map(|(n, d, s, b)| TensorView::new(*d, s.clone(), b).map(|v| (n.clone(), v)).map_err(|e| format!("{n}: {e}"))).collect::<Result<_, _>>()?;
     safetensors::serialize(views, Some(info)).map_err(|e| e.to_string())
 }
 
@@ -218,11 +211,8 @@ mod tests {
         // Garbage, a truncated file and a foreign safetensors file are errors.
         assert!(decode(b"hello", &device).is_err());
         assert!(decode(&bytes[..bytes.len() / 2], &device).is_err());
-        let foreign = safetensors::serialize(
-            vec![("w".to_string(), TensorView::new(Dtype::F32, vec![1], &[0u8; 4]).unwrap())],
-            None::<HashMap<String, String>>,
-        )
-        .unwrap();
+        let foreign =
+            safetensors::serialize(vec![("w".to_string(), TensorView::new(Dtype::F32, vec![1], &[0u8; 4]).unwrap())], None::<HashMap<String, String>>).unwrap();
         assert!(decode(&foreign, &device).unwrap_err().contains("not a"));
     }
 }

@@ -1,4 +1,4 @@
-//! Energies of the toy (SCIENCE.md §4): the trained model's by the probability-flow ODE, the
+//! Energies of the toy (docs/SCIENCE.md §4): the trained model's by the probability-flow ODE, the
 //! ideal score's in closed form, and the exact `K → ∞` circle energy.
 //!
 //! All are `E = −2σ²t log p_t(x)` (σ = 1), shifted so their minimum over the evaluated points

@@ -332,25 +332,20 @@ pub struct FusedTrainer {
     shards: Vec<Work>,
 }
 
-const BETA1: f32 = 0.9;
-const BETA2: f32 = 0.999;
-const EPS: f32 = 1e-8;
+/// Shards of a batch when none are asked for (the CLI and the page both use it).
+pub const DEFAULT_TOY_SHARDS: usize = 4;
 
 impl FusedTrainer {
-    /// A fresh trainer. A step splits its batch into `threads` blocks of rows that run in
-    /// parallel (data parallel, gradients summed); `threads = 0` uses every core.
-    pub fn new(config: &ToyNetConfig, lr: f64, grad_clip: Option<f32>, threads: usize, noise: &mut impl NoiseSource) -> FusedTrainer {
+    /// A fresh trainer. A step splits its batch into `shards` blocks of rows (0:
+    /// [`DEFAULT_TOY_SHARDS`]) that run in parallel natively and one after the other in wasm
+    /// (data parallel, gradients summed in order): results depend on `shards`, not on the
+    /// number of cores, so the tab and `memgen toy` run the same steps.
+    pub fn new(config: &ToyNetConfig, lr: f64, grad_clip: Option<f32>, shards: usize, noise: &mut impl NoiseSource) -> FusedTrainer {
         let net = FusedToyNet::init(config, noise);
         let zeros = |n: usize| Moments { m: vec![0.0; n], v: vec![0.0; n] };
         let moments = net.layers.iter().map(|d| (zeros(d.w.len()), zeros(d.b.len()))).collect();
-        #[cfg(not(target_arch = "wasm32"))]
-        let threads = if threads == 0 { rayon::current_num_threads() } else { threads };
-        #[cfg(target_arch = "wasm32")]
-        let threads = {
-            let _ = threads;
-            1
-        };
-        let shards = (0..threads.max(1)).map(|_| Work::new(&net)).collect();
+        let shards = if shards == 0 { DEFAULT_TOY_SHARDS } else { shards };
+        let shards = (0..shards).map(|_| Work::new(&net)).collect();
         FusedTrainer { ema: net.clone(), net, moments, lr, adam_steps: 0, grad_clip, shards }
     }
 
@@ -371,13 +366,10 @@ impl FusedTrainer {
             w.backward(net, x, total);
             sum
         };
-        #[cfg(not(target_arch = "wasm32"))]
         let sums: Vec<f64> = {
-            use rayon::prelude::*;
+            use memgen_core::par::*;
             self.shards[..n].par_iter_mut().enumerate().map(|(i, w)| run(w, rows(i))).collect()
         };
-        #[cfg(target_arch = "wasm32")]
-        let sums: Vec<f64> = self.shards[..n].iter_mut().enumerate().map(|(i, w)| run(w, rows(i))).collect();
         let sum: f64 = sums.into_iter().sum();
         ((sum / total as f64) as f32, n)
     }
@@ -387,12 +379,7 @@ impl FusedTrainer {
     /// over each parameter, in parallel blocks; the shards' gradients are summed on the way.
     fn update(&mut self, n_shards: usize, decay: Option<f64>) {
         self.adam_steps += 1;
-        let k = Adam {
-            c1: 1.0 - BETA1.powi(self.adam_steps),
-            c2: 1.0 - BETA2.powi(self.adam_steps),
-            lr: self.lr as f32,
-            decay: decay.map(|d| (d as f32, (1.0 - d) as f32)),
-        };
+        let k = crate::optim::AdamStep::new(self.lr, self.adam_steps, decay);
         let (first, rest) = self.shards[..n_shards].split_at_mut(1);
         let others: Vec<&Work> = rest.iter().collect();
         let layers = self.net.layers.iter_mut().zip(self.ema.layers.iter_mut()).zip(self.moments.iter_mut()).zip(first[0].grads.iter_mut());
@@ -400,18 +387,14 @@ impl FusedTrainer {
             let ow: Vec<&[f32]> = others.iter().map(|w| w.grads[l].w.as_slice()).collect();
             let ob: Vec<&[f32]> = others.iter().map(|w| w.grads[l].b.as_slice()).collect();
             for (p, e, mo, g, o) in [(&mut p.w, &mut e.w, mw, &mut g.w, ow), (&mut p.b, &mut e.b, mb, &mut g.b, ob)] {
+                // The shards' gradients summed in order, then burn's clip_by_norm if asked:
+                // g · min(1, c / (‖g‖ + f32::MIN_POSITIVE)).
+                sum_into(g, &o);
                 let scale = match self.grad_clip {
-                    Some(c) => {
-                        // burn's clip_by_norm: g · min(1, c / (‖g‖ + f32::MIN_POSITIVE)), on
-                        // the summed gradient.
-                        sum_into(g, &o);
-                        let norm = g.iter().map(|v| v * v).sum::<f32>().sqrt();
-                        adam_block(p, e, mo, g, &[], (c / (norm + f32::MIN_POSITIVE)).min(1.0), &k);
-                        continue;
-                    }
+                    Some(c) => (c / (g.iter().map(|v| v * v).sum::<f32>().sqrt() + f32::MIN_POSITIVE)).min(1.0),
                     None => 1.0,
                 };
-                adam_block(p, e, mo, g, &o, scale, &k);
+                crate::optim::adam_ema(p, e, &mut mo.m, &mut mo.v, g, k.scaled(scale));
             }
         }
     }
@@ -442,60 +425,11 @@ impl FusedTrainer {
     }
 }
 
-/// Adam's constants of one step.
-struct Adam {
-    c1: f32,
-    c2: f32,
-    lr: f32,
-    /// EMA `(decay, 1 − decay)`, if the EMA is updated in the same pass.
-    decay: Option<(f32, f32)>,
-}
-
 /// `g += Σ others`.
 fn sum_into(g: &mut [f32], others: &[&[f32]]) {
     for o in others {
         g.iter_mut().zip(o.iter()).for_each(|(a, b)| *a += b);
     }
-}
-
-/// Elements per parallel block of [`adam_block`] (native).
-const BLOCK: usize = 4096;
-
-/// Adam on one parameter buffer `p` (and its EMA `e`) with gradient `(g + Σ others)·scale`,
-/// in parallel blocks.
-fn adam_block(p: &mut [f32], e: &mut [f32], mo: &mut Moments, g: &mut [f32], others: &[&[f32]], scale: f32, k: &Adam) {
-    let work = |(blk, ((((p, e), m), v), g)): (usize, ((((&mut [f32], &mut [f32]), &mut [f32]), &mut [f32]), &mut [f32]))| {
-        let off = blk * BLOCK;
-        for i in 0..p.len() {
-            let mut gi = g[i];
-            for o in others {
-                gi += o[off + i];
-            }
-            let gi = gi * scale;
-            m[i] = m[i] * BETA1 + gi * (1.0 - BETA1);
-            v[i] = v[i] * BETA2 + gi * gi * (1.0 - BETA2);
-            let mh = m[i] / k.c1;
-            let vh = v[i] / k.c2;
-            p[i] -= k.lr * (mh / (vh.sqrt() + EPS));
-            if let Some((d, r)) = k.decay {
-                e[i] = e[i] * d + p[i] * r;
-            }
-        }
-    };
-    #[cfg(not(target_arch = "wasm32"))]
-    if p.len() > BLOCK {
-        use rayon::prelude::*;
-        p.par_chunks_mut(BLOCK)
-            .zip(e.par_chunks_mut(BLOCK))
-            .zip(mo.m.par_chunks_mut(BLOCK))
-            .zip(mo.v.par_chunks_mut(BLOCK))
-            .zip(g.par_chunks_mut(BLOCK))
-            .enumerate()
-            .for_each(work);
-        return;
-    }
-    // One block (or one thread): no pool.
-    work((0, ((((p, e), mo.m.as_mut_slice()), mo.v.as_mut_slice()), g)));
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -1,4 +1,4 @@
-//! The 2-D toy's score network and its VE-SDE training step (SCIENCE.md §4, paper Fig. 2).
+//! The 2-D toy's score network and its VE-SDE training step (docs/SCIENCE.md §4, paper Fig. 2).
 //!
 //! SDE: `dx = σ dW` with σ = 1, so `x_t = x_0 + √t z`. Network: Gaussian Fourier time
 //! features (frozen) → Linear → SiLU → Linear → SiLU, concatenated with `x` → Linear to
@@ -24,14 +24,14 @@ pub use centroids::{centroids_from_matrix, classify_centroids, classify_centroid
 pub use energy::{circle_energy_grid, grid_points, ideal_energy, ode_energy, ode_log_density, shift_min_to_zero, OdeConfig, OdePrior};
 #[cfg(not(target_arch = "wasm32"))]
 pub use run::{toy_run, toy_run_with, NativeBackend, ToyRunOutput};
-pub use sampler::{sample, EulerMaruyama, IdealScore, Sampling, ScoreModel};
+pub use sampler::{sample, toy_sampling, EulerMaruyama, IdealScore, Sampling, ScoreModel};
 pub use training::{circle_points, train, ToyPreset, ToyTrainConfig, ToyTraining};
 
-/// Smallest diffusion time used in training and sampling.
-pub const T_MIN: f64 = 1e-5;
+/// Smallest diffusion time used in training and sampling (memgen-core's one copy).
+pub const T_MIN: f64 = memgen_core::schedules::VE_T_MIN;
 
-/// σ of the VE SDE `dx = σ dW` (the toy uses σ = 1): the marginal std at time `t` is `σ√t`.
-pub const SIGMA: f64 = 1.0;
+/// σ of the VE SDE `dx = σ dW` (memgen-core's one copy): the marginal std at time `t` is `σ√t`.
+pub const SIGMA: f64 = memgen_core::schedules::VE_SIGMA;
 
 /// Stream of the seed that draws the `K` training points ([`circle_points`]).
 pub const STREAM_TOY_DATA: u64 = memgen_core::spec::STREAM_SUBSET;
@@ -41,7 +41,7 @@ pub const STREAM_TOY_TRAIN: u64 = memgen_core::spec::STREAM_NOISE;
 pub const STREAM_TOY_SAMPLE: u64 = 3;
 
 /// Hyper-parameters of the toy score network.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ToyNetConfig {
     /// Number of Fourier features (sin + cos), paper 128.
     pub fourier_features: usize,
@@ -77,7 +77,7 @@ impl NoiseSource for memgen_core::spec::NoiseStream {
 
 /// Score network `s_θ(x, t)` of the toy.
 ///
-/// Layout as in SCIENCE.md §4 and the authors' `ScoreNet`: the input projection (after the
+/// Layout as in docs/SCIENCE.md §4 and the authors' `ScoreNet`: the input projection (after the
 /// concatenation of the time embedding and `x`) has no activation; each of the 3 hidden
 /// layers is followed by SiLU. Parameter count with the default config: 99,586 trainable
 /// (+ 64 frozen Fourier frequencies).

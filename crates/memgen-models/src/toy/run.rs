@@ -1,8 +1,7 @@
 //! One-call native entry point for the CLI (`memgen toy`): train, sample, return everything.
 
-use super::{circle_points, sample, train, EulerMaruyama, ToyPreset, ToyTrainConfig, ToyTraining, STREAM_TOY_SAMPLE};
+use super::{circle_points, train, ToyPreset, ToyTrainConfig, ToyTraining};
 use burn::tensor::Device;
-use memgen_core::spec::NoiseStream;
 
 /// Which native backend [`toy_run_with`] uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -71,9 +70,10 @@ pub fn toy_run_model(
     } else {
         pollster::block_on(train(config, &train_pts, seed, &device))?
     };
-    let em = EulerMaruyama { count: samples, ..EulerMaruyama::default() };
     let model = run.ema_model();
-    let out = pollster::block_on(sample(model.clone(), em, &device.clone().inner(), NoiseStream::new(seed, STREAM_TOY_SAMPLE)))?;
+    let mut sampling = super::sampler::toy_sampling(model.clone(), samples, seed, &device.clone().inner());
+    sampling.run_steps(usize::MAX);
+    let out = pollster::block_on(sampling.samples())?;
     Ok((ToyRunOutput { train: train_pts, samples: out, losses }, model, device))
 }
 
@@ -110,6 +110,8 @@ pub fn toy_run_checkpoint(
         ("preset", format!("{preset:?}").to_lowercase()),
         ("engine", format!("{backend:?}").to_lowercase()),
         ("lr", config.lr.to_string()),
+        // The whole training config as JSON (the fields above stay for earlier readers).
+        ("config", serde_json::to_string(&ToyTrainConfig { steps: if steps > 0 { steps } else { config.steps }, ..config }).map_err(|e| e.to_string())?),
         ("batch", config.batch.to_string()),
         ("ema_decay", config.ema_decay.to_string()),
         ("final_loss_mean_last_100", format!("{final_loss:.5}")),
@@ -124,11 +126,7 @@ pub fn toy_run_checkpoint(
     let bytes = super::checkpoint::encode(
         &model,
         &config.net,
-        &[
-            ("train", vec![out.train.len(), 2], flat(&out.train)),
-            ("samples", vec![out.samples.len(), 2], flat(&out.samples)),
-            ("energy", vec![n, n], energy),
-        ],
+        &[("train", vec![out.train.len(), 2], flat(&out.train)), ("samples", vec![out.samples.len(), 2], flat(&out.samples)), ("energy", vec![n, n], energy)],
         &meta,
     )?;
     Ok((out, bytes))

@@ -1,4 +1,4 @@
-//! Score models of the toy and the Euler–Maruyama sampler (SCIENCE.md §4).
+//! Score models of the toy and the Euler–Maruyama sampler (docs/SCIENCE.md §4).
 //!
 //! Reverse VE SDE with σ = 1, as in the authors' `Euler_Maruyama_sampler`: `x_1 ~ N(0, σ²I)`,
 //! times `linspace(1, t_end, steps)`, fixed `Δt = t_0 − t_1`, and at each time
@@ -24,7 +24,7 @@ impl ScoreModel for ToyScoreNet {
 }
 
 /// The exact score of the `K` training points noised to std `σ√t` — the ideal (memorizing)
-/// denoiser of SCIENCE.md §3, as tensors so it runs on the same device as the network:
+/// denoiser of docs/SCIENCE.md §3, as tensors so it runs on the same device as the network:
 /// `w = softmax_j(−‖x − y_j‖²/(2σ²t))`, `s = (Σ_j w_j y_j − x)/(σ²t)`.
 /// Agrees with `memgen_core::ideal_score::ideal_score` (tested).
 #[derive(Debug, Clone)]
@@ -41,11 +41,7 @@ impl IdealScore {
         let k = points.len();
         let flat: Vec<f32> = points.iter().flatten().copied().collect();
         let sq: Vec<f32> = points.iter().map(|p| p[0] * p[0] + p[1] * p[1]).collect();
-        IdealScore {
-            points: Tensor::from_data(TensorData::new(flat, [k, 2]), device),
-            sq_norms: Tensor::from_data(TensorData::new(sq, [1, k]), device),
-            k,
-        }
+        IdealScore { points: Tensor::from_data(TensorData::new(flat, [k, 2]), device), sq_norms: Tensor::from_data(TensorData::new(sq, [1, k]), device), k }
     }
 
     /// Number of training points.
@@ -72,7 +68,7 @@ impl ScoreModel for IdealScore {
 }
 
 /// Euler–Maruyama settings.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EulerMaruyama {
     /// Number of steps (paper 1000). Keep `Δt = (1 − t_end)/(steps − 1)` at most about
     /// `t_end`: the last Euler steps move `x` by `σ² s Δt ≈ (Δt/t)(D(x) − x)`, which overshoots
@@ -159,6 +155,14 @@ impl<M: ScoreModel, N: NoiseSource> Sampling<M, N> {
     pub async fn samples(&self) -> Result<Vec<[f32; 2]>, String> {
         read_points(self.mean.clone()).await
     }
+}
+
+/// The toy's sampler of `count` samples for `seed`: Euler–Maruyama with the default steps
+/// (1000, t = 1 → 1e-3) on stream [`STREAM_TOY_SAMPLE`](super::STREAM_TOY_SAMPLE). `memgen toy`
+/// and the page both sample through it, so one seed gives one set of samples.
+pub fn toy_sampling<M: ScoreModel>(model: M, count: usize, seed: u64, device: &Device) -> Sampling<M, memgen_core::spec::NoiseStream> {
+    let config = EulerMaruyama { count, ..EulerMaruyama::default() };
+    Sampling::new(model, config, device, memgen_core::spec::NoiseStream::new(seed, super::STREAM_TOY_SAMPLE))
 }
 
 /// Samples `config.count` points from `model` with all `config.steps` steps.

@@ -37,7 +37,7 @@ impl ToyPreset {
 }
 
 /// Hyper-parameters of a toy training run.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ToyTrainConfig {
     /// The score network.
     pub net: ToyNetConfig,
@@ -63,15 +63,7 @@ impl ToyTrainConfig {
     /// 500,000 steps (they train 500k–800k), EMA 0.9999 (their toy code samples with the raw
     /// weights; the paper's image models use EMA 0.9999). Hours on a CPU.
     pub fn paper(k: usize) -> ToyTrainConfig {
-        ToyTrainConfig {
-            net: ToyNetConfig::default(),
-            lr: 1e-4,
-            batch: k.clamp(1, 500),
-            steps: 500_000,
-            ema_decay: 0.9999,
-            ema_warmup: true,
-            grad_clip: None,
-        }
+        ToyTrainConfig { net: ToyNetConfig::default(), lr: 1e-4, batch: k.clamp(1, 500), steps: 500_000, ema_decay: 0.9999, ema_warmup: true, grad_clip: None }
     }
 
     /// The browser preset (also the CLI default): lr 1e-3, batch 512, 4,000 steps, EMA 0.999
@@ -80,15 +72,7 @@ impl ToyTrainConfig {
     /// the whole circle. The network and loss are the paper's; only lr, batch and the number of
     /// steps differ (10× the lr, 125× fewer steps).
     pub fn browser() -> ToyTrainConfig {
-        ToyTrainConfig {
-            net: ToyNetConfig::default(),
-            lr: 1e-3,
-            batch: 512,
-            steps: 4_000,
-            ema_decay: 0.999,
-            ema_warmup: true,
-            grad_clip: None,
-        }
+        ToyTrainConfig { net: ToyNetConfig::default(), lr: 1e-3, batch: 512, steps: 4_000, ema_decay: 0.999, ema_warmup: true, grad_clip: None }
     }
 
     /// The preset's config for `K` training points.
@@ -160,12 +144,13 @@ impl ToyTraining {
 
     /// A fresh run on the fused CPU trainer ([`super::fused`]): the same initial
     /// weights, batches, loss, Adam and EMA as [`new`](Self::new) for the same seed, without
-    /// burn's graph. `threads = 0` uses all cores, 1 this thread only. [`ema_model`](Self::ema_model)
-    /// puts the weights on `device`'s plain (non-autodiff) device.
-    pub fn new_fused(config: ToyTrainConfig, points: &[[f32; 2]], seed: u64, threads: usize, device: &Device) -> ToyTraining {
+    /// burn's graph. `shards` blocks per batch (0: [`super::fused::DEFAULT_TOY_SHARDS`]; results
+    /// depend on it, not on the cores). [`ema_model`](Self::ema_model) puts the weights on
+    /// `device`'s plain (non-autodiff) device.
+    pub fn new_fused(config: ToyTrainConfig, points: &[[f32; 2]], seed: u64, shards: usize, device: &Device) -> ToyTraining {
         assert!(!points.is_empty(), "the toy needs at least one training point");
         let mut rng = NoiseStream::new(seed, STREAM_TOY_TRAIN);
-        let trainer = super::fused::FusedTrainer::new(&config.net, config.lr, config.grad_clip, threads, &mut rng);
+        let trainer = super::fused::FusedTrainer::new(&config.net, config.lr, config.grad_clip, shards, &mut rng);
         ToyTraining {
             config,
             engine: Engine::Fused { trainer: Box::new(trainer), plain: device.clone().inner() },
@@ -189,11 +174,7 @@ impl ToyTraining {
         for _ in 0..n {
             let idx: Vec<usize> = (0..self.config.batch).map(|_| self.order.next(&mut self.rng)).collect();
             let batch = ToyBatch::from_indices(&self.points, &idx, &mut self.rng);
-            let decay = if self.config.ema_warmup {
-                self.config.ema_decay.min((1.0 + self.step as f64) / (10.0 + self.step as f64))
-            } else {
-                self.config.ema_decay
-            };
+            let decay = crate::optim::ema_decay(self.config.ema_decay, self.config.ema_warmup, self.step);
             match &mut self.engine {
                 Engine::Burn { trainer, ema } => {
                     losses.push(trainer.step_deferred(&batch));

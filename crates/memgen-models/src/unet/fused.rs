@@ -22,39 +22,7 @@ use crate::toy::fused::matmul;
 use burn::tensor::Device;
 use memgen_core::schedules::DdpmSchedule;
 use memgen_core::spec::NoiseStream;
-#[cfg(not(target_arch = "wasm32"))]
-use rayon::prelude::*;
-#[cfg(target_arch = "wasm32")]
-use seq::*;
-
-/// In the browser (one thread): rayon's slice methods as the plain iterators they stand for.
-#[cfg(target_arch = "wasm32")]
-mod seq {
-    pub trait Seq<T> {
-        fn par_iter_mut(&mut self) -> std::slice::IterMut<'_, T>;
-        fn par_chunks(&self, n: usize) -> std::slice::Chunks<'_, T>;
-        fn par_chunks_mut(&mut self, n: usize) -> std::slice::ChunksMut<'_, T>;
-    }
-    impl<T> Seq<T> for [T] {
-        fn par_iter_mut(&mut self) -> std::slice::IterMut<'_, T> {
-            self.iter_mut()
-        }
-        fn par_chunks(&self, n: usize) -> std::slice::Chunks<'_, T> {
-            self.chunks(n)
-        }
-        fn par_chunks_mut(&mut self, n: usize) -> std::slice::ChunksMut<'_, T> {
-            self.chunks_mut(n)
-        }
-    }
-}
-
-/// Threads a batch's images may spread over.
-fn threads() -> usize {
-    #[cfg(not(target_arch = "wasm32"))]
-    return rayon::current_num_threads();
-    #[cfg(target_arch = "wasm32")]
-    1
-}
+use memgen_core::par::*;
 
 const GN_EPS: f32 = 1e-5;
 /// Shards of a batch that the CLI's `--engine fused` and the page's in-tab training use (a run's
@@ -62,9 +30,6 @@ const GN_EPS: f32 = 1e-5;
 pub const DEFAULT_SHARDS: usize = 4;
 /// Format tag of [`FusedUNetTraining::snapshot`].
 pub const FUSED_SNAPSHOT_FORMAT: &str = "memgen-unet-fused-run/1";
-const BETA1: f32 = 0.9;
-const BETA2: f32 = 0.999;
-const ADAM_EPS: f32 = 1e-8;
 
 /// A linear layer's place in the flat parameters: weight `[i, o]` (burn's layout), bias `[o]`.
 #[derive(Debug, Clone, Copy)]
@@ -534,7 +499,20 @@ impl Res {
     /// Backward of [`forward`](Self::forward): `dx` from `dout`; adds the block's parameter
     /// gradients to `g` and `dst`, the gradient of `silu(temb)`.
     #[allow(clippy::too_many_arguments)]
-    fn backward(&self, p: &[f32], g: &mut [f32], groups: usize, h: usize, w: usize, st: &[f32], c: &ResCache, dout: &[f32], s: &mut Scratch, dst: &mut [f32], dx: &mut Vec<f32>) {
+    fn backward(
+        &self,
+        p: &[f32],
+        g: &mut [f32],
+        groups: usize,
+        h: usize,
+        w: usize,
+        st: &[f32],
+        c: &ResCache,
+        dout: &[f32],
+        s: &mut Scratch,
+        dst: &mut [f32],
+        dx: &mut Vec<f32>,
+    ) {
         let rows = c.rows;
         let (ci, co) = (self.c1.ci, self.c1.co);
         dx.clear();
@@ -837,7 +815,7 @@ impl FusedUNet {
         let n = x.len() / d;
         let mut out = vec![0.0; n * d];
         let mut works = self.works.lock().unwrap_or_else(|e| e.into_inner());
-        let threads = threads().min(n).max(1);
+        let threads = memgen_core::par::threads().min(n).max(1);
         while works.len() < threads {
             works.push(Work::default());
         }
@@ -962,29 +940,9 @@ impl FusedUNetTraining {
             }
             None => 1.0,
         };
-        let decay = if self.config.ema_warmup {
-            self.config.ema_decay.min((1.0 + self.step as f64) / (10.0 + self.step as f64))
-        } else {
-            self.config.ema_decay
-        };
-        let t = (self.step + 1) as i32;
-        let (c1, c2, lr) = (1.0 - BETA1.powi(t), 1.0 - BETA2.powi(t), self.config.lr as f32);
-        let (dk, dr) = (decay as f32, (1.0 - decay) as f32);
-        self.params
-            .par_chunks_mut(BLOCK)
-            .zip(self.ema.par_chunks_mut(BLOCK))
-            .zip(self.m.par_chunks_mut(BLOCK))
-            .zip(self.v.par_chunks_mut(BLOCK))
-            .zip(g.par_chunks(BLOCK))
-            .for_each(|((((p, e), m), v), g)| {
-                for i in 0..p.len() {
-                    let gi = g[i] * clip;
-                    m[i] = m[i] * BETA1 + gi * (1.0 - BETA1);
-                    v[i] = v[i] * BETA2 + gi * gi * (1.0 - BETA2);
-                    p[i] -= lr * ((m[i] / c1) / ((v[i] / c2).sqrt() + ADAM_EPS));
-                    e[i] = e[i] * dk + p[i] * dr;
-                }
-            });
+        let decay = crate::optim::ema_decay(self.config.ema_decay, self.config.ema_warmup, self.step);
+        let k = crate::optim::AdamStep::new(self.config.lr, (self.step + 1) as i32, Some(decay)).scaled(clip);
+        crate::optim::adam_ema(&mut self.params, &mut self.ema, &mut self.m, &mut self.v, g, k);
         self.step += 1;
         loss
     }
@@ -1050,26 +1008,9 @@ impl FusedUNetTraining {
     /// images, seed and shards, or an error that says which differs. It ends exactly where the
     /// uninterrupted run would have.
     pub fn resume(config: UNetTrainConfig, images: &[f32], seed: u64, shards: usize, snapshot: &[u8]) -> Result<FusedUNetTraining, String> {
-        let (_, md) = safetensors::SafeTensors::read_metadata(snapshot).map_err(|e| format!("not a training snapshot: {e}"))?;
-        let meta = md.metadata().clone().unwrap_or_default();
-        if meta.get("format").map(String::as_str) != Some(FUSED_SNAPSHOT_FORMAT) {
-            return Err(format!("not a {FUSED_SNAPSHOT_FORMAT} snapshot"));
-        }
-        let stored: UNetTrainConfig = meta.get("config").and_then(|c| serde_json::from_str(c).ok()).ok_or("the snapshot has no readable config")?;
-        if stored != config {
-            return Err("the snapshot was taken with other training settings".into());
-        }
-        if meta.get("seed") != Some(&seed.to_string()) {
-            return Err("the snapshot was taken with another seed".into());
-        }
-        if meta.get("shards") != Some(&shards.max(1).to_string()) {
-            return Err("the snapshot was taken with another number of shards".into());
-        }
+        let k = images.len() / config.net.image_len().max(1);
+        let (step, _) = super::snapshot::check_snapshot(snapshot, FUSED_SNAPSHOT_FORMAT, &config, seed, k, Some(shards))?;
         let mut run = FusedUNetTraining::new(config, images, seed, shards)?;
-        if meta.get("k") != Some(&(images.len() / config.net.image_len()).to_string()) {
-            return Err("the snapshot was taken on another number of training images".into());
-        }
-        let step: usize = meta.get("step").and_then(|s| s.parse().ok()).filter(|&s| s <= config.steps).ok_or("bad step in the snapshot")?;
         let st = safetensors::SafeTensors::deserialize(snapshot).map_err(|e| format!("not a training snapshot: {e}"))?;
         let total = run.layout.total;
         let read = |name: &str| -> Result<Vec<f32>, String> {
@@ -1120,11 +1061,7 @@ mod tests {
 
     fn max_rel(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
         assert_eq!(a.len(), b.len());
-        a.iter()
-            .flatten()
-            .zip(b.iter().flatten())
-            .map(|(x, y)| (x - y).abs() / (1e-3 + x.abs().max(y.abs())))
-            .fold(0.0, f32::max)
+        a.iter().flatten().zip(b.iter().flatten()).map(|(x, y)| (x - y).abs() / (1e-3 + x.abs().max(y.abs()))).fold(0.0, f32::max)
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The ideal empirical denoiser (SCIENCE.md §3) for DDPM: the exact posterior mean of `x_0`
+//! The ideal empirical denoiser (docs/SCIENCE.md §3) for DDPM: the exact posterior mean of `x_0`
 //! when the data distribution is the `K` training images, as a training-free ε-model.
 //!
 //! With `x_t = √ᾱ_t x_0 + √(1 − ᾱ_t) ε` and `x_0` uniform over `{y_j}`:

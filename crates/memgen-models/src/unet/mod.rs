@@ -1,4 +1,4 @@
-//! Image diffusion (SCIENCE.md §2, paper B.3): a small UNet DDPM with ε-prediction, its
+//! Image diffusion (docs/SCIENCE.md §2, paper B.3): a small UNet DDPM with ε-prediction, its
 //! training loop, DDPM ancestral and DDIM samplers, and the ideal empirical denoiser as a
 //! training-free model the same samplers drive.
 //!
@@ -89,8 +89,17 @@ impl UNetConfig {
         let linear = |i: usize, o: usize| i * o + o;
         let conv = |i: usize, o: usize, k: usize| i * o * k * k + o;
         let res = |i: usize, o: usize| 2 * i + conv(i, o, 3) + linear(t, o) + 2 * o + conv(o, o, 3) + if i != o { conv(i, o, 1) } else { 0 };
-        linear(b, t) + linear(t, t) + conv(c, b, 3) + res(b, b) + conv(b, b, 3) + res(b, 2 * b) + res(2 * b, 2 * b)
-            + res(4 * b, 2 * b) + res(3 * b, b) + 2 * b + conv(b, c, 3)
+        linear(b, t)
+            + linear(t, t)
+            + conv(c, b, 3)
+            + res(b, b)
+            + conv(b, b, 3)
+            + res(b, 2 * b)
+            + res(2 * b, 2 * b)
+            + res(4 * b, 2 * b)
+            + res(3 * b, b)
+            + 2 * b
+            + conv(b, c, 3)
     }
     /// Checks the shape and widths.
     pub fn validate(&self) -> Result<(), CoreError> {

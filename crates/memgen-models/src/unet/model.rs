@@ -15,7 +15,7 @@
 //! Res(a→o): h = conv3×3(SiLU(GN(x))); h += Linear(4b,o)(SiLU(temb)); h = conv3×3(SiLU(GN(h)));
 //!           out = h + (a = o ? x : conv1×1(x))
 //! ```
-//! This is the paper's PixelCNN++-style UNet (SCIENCE.md §2) cut down for a browser: one
+//! This is the paper's PixelCNN++-style UNet (docs/SCIENCE.md §2) cut down for a browser: one
 //! residual block per level instead of two, two resolutions instead of three, no attention,
 //! base 16 channels instead of 128. `tests/reference/unet_torch.py` builds the same network
 //! in PyTorch for the benchmark.

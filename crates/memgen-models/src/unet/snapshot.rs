@@ -171,6 +171,41 @@ pub fn decode_weights(bytes: &[u8], device: &burn::tensor::Device) -> Result<(UN
     Ok((restore(fresh, shaped, None)?, net))
 }
 
+/// Checks a training snapshot's metadata against the run that would resume it (format, training
+/// settings, seed, number of images, and the fused engine's shards) and returns its step and
+/// metadata; the error names what differs. Shared by the burn and the fused UNet runs.
+pub(crate) fn check_snapshot(
+    snapshot: &[u8],
+    format: &str,
+    config: &super::UNetTrainConfig,
+    seed: u64,
+    k: usize,
+    shards: Option<usize>,
+) -> Result<(usize, HashMap<String, String>), String> {
+    let (_, md) = safetensors::SafeTensors::read_metadata(snapshot).map_err(|e| format!("not a training snapshot: {e}"))?;
+    let meta = md.metadata().clone().unwrap_or_default();
+    if meta.get("format").map(String::as_str) != Some(format) {
+        return Err(format!("not a {format} snapshot"));
+    }
+    let stored: super::UNetTrainConfig = meta.get("config").and_then(|c| serde_json::from_str(c).ok()).ok_or("the snapshot has no readable config")?;
+    if stored != *config {
+        return Err("the snapshot was taken with other training settings".into());
+    }
+    if meta.get("seed") != Some(&seed.to_string()) {
+        return Err("the snapshot was taken with another seed".into());
+    }
+    if let Some(shards) = shards {
+        if meta.get("shards") != Some(&shards.max(1).to_string()) {
+            return Err("the snapshot was taken with another number of shards".into());
+        }
+    }
+    if meta.get("k") != Some(&k.to_string()) {
+        return Err("the snapshot was taken on another number of training images".into());
+    }
+    let step: usize = meta.get("step").and_then(|s| s.parse().ok()).filter(|&s| s <= config.steps).ok_or("bad step in the snapshot")?;
+    Ok((step, meta))
+}
+
 impl UNetTraining {
     /// The run's state as bytes (see the module docs). `seed` is recorded to be checked on
     /// resume. Fails on backends that cannot read back synchronously (WebGPU in wasm).
@@ -217,23 +252,8 @@ impl UNetTraining {
     /// count and seed (else an error says which differs). The continued run is the very run the
     /// snapshot was taken from: same losses, same weights, step for step.
     pub fn resume(config: UNetTrainConfig, images: &[f32], seed: u64, device: &burn::tensor::Device, snapshot: &[u8]) -> Result<UNetTraining, String> {
-        let (_, md) = safetensors::SafeTensors::read_metadata(snapshot).map_err(|e| format!("not a training snapshot: {e}"))?;
-        let meta = md.metadata().clone().unwrap_or_default();
-        if meta.get("format").map(String::as_str) != Some(SNAPSHOT_FORMAT) {
-            return Err(format!("not a {SNAPSHOT_FORMAT} snapshot"));
-        }
-        let stored: UNetTrainConfig = meta.get("config").and_then(|c| serde_json::from_str(c).ok()).ok_or("the snapshot has no readable config")?;
-        if stored != config {
-            return Err("the snapshot was taken with other training settings".into());
-        }
-        if meta.get("seed") != Some(&seed.to_string()) {
-            return Err("the snapshot was taken with another seed".into());
-        }
+        let (step, meta) = check_snapshot(snapshot, SNAPSHOT_FORMAT, &config, seed, images.len() / config.net.image_len().max(1), None)?;
         let mut run = UNetTraining::new(config, images, seed, device)?;
-        if meta.get("k") != Some(&run.k().to_string()) {
-            return Err("the snapshot was taken on another number of training images".into());
-        }
-        let step: usize = meta.get("step").and_then(|s| s.parse().ok()).filter(|&s| s <= config.steps).ok_or("bad step in the snapshot")?;
         let ids: Vec<u64> = meta
             .get("param_ids")
             .map(|s| s.split(',').map(|x| x.parse::<u64>()).collect::<Result<Vec<_>, _>>())

@@ -158,11 +158,7 @@ impl UNetTraining {
                 clip_grad_global_norm(&self.model, &mut grads, c);
             }
             self.model = self.optim.step(self.config.lr, self.model.clone(), grads);
-            let decay = if self.config.ema_warmup {
-                self.config.ema_decay.min((1.0 + self.step as f64) / (10.0 + self.step as f64))
-            } else {
-                self.config.ema_decay
-            };
+            let decay = crate::optim::ema_decay(self.config.ema_decay, self.config.ema_warmup, self.step);
             let ema = std::mem::replace(&mut self.ema, self.model.valid());
             self.ema = ema_update(ema, &self.model, decay);
             losses.push(loss.inner());
@@ -241,4 +237,3 @@ impl UNetTraining {
         self.config.lr = lr;
     }
 }
-

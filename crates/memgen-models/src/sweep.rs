@@ -1,0 +1,557 @@
+//! The image sweep's experiment point, once, for every front end: `memgen sweep` runs it for
+//! each K of a shard, the page runs it in a tab (a point, a K schedule, a bundle's point again).
+//! Front ends only build a [`SweepConfig`], hand [`run_point`] the training images and a
+//! [`PointProgress`] handle (progress bars or signals, pause, cancel), and show or write the
+//! [`PointOutput`].
+//!
+//! For one point K (docs/SCIENCE.md §1–2):
+//! 1. train the UNet on `S_K` (the engine of the config; or take a model trained elsewhere, or
+//!    the ideal empirical denoiser);
+//! 2. sample `S_eval` (stream [`STREAM_UNET_EVAL`]) and `S′` (stream [`STREAM_UNET_SYNTHETIC`])
+//!    of the point's seed, quantized to u8 like the training images;
+//! 3. exact kNN in pixel space `p/255` against `S` and `S′`, labels (Eqs. 4–6), fractions and a
+//!    seeded bootstrap, and the gallery.
+//!
+//! Every random choice of the point comes from its seed ([`memgen_core::spec::sweep_point_seed`]
+//! of the sweep's seed and K), except `S_K`, which is nested in K and drawn from the sweep's seed:
+//! a point's result does not depend on which shard or front end ran it.
+
+use base64::Engine as _;
+use burn::tensor::Device;
+use memgen_core::gallery::{gallery_neighbours, GALLERY_NEIGHBOURS};
+use memgen_core::metrics::{bootstrap, classify_distances, fractions, Dataset, Label, Rule, SampleDistances};
+use memgen_core::spec::{sweep_point_seed, ExperimentSpec, NoiseStream, SPEC_VERSION};
+use serde::{Deserialize, Serialize};
+
+use crate::bundle::{self, Engine, Gallery, GallerySample, Identity, IndexedImage, LossSummary, ModelKind, PointRecord, SweepSettings, Timing};
+use crate::unet::fused::FusedUNetTraining;
+use crate::unet::{
+    quantize_u8, to_model, to_packed, EpsilonModel, IdealDenoiser, ImageSampling, SamplerConfig, UNet, UNetTrainConfig, UNetTraining, STREAM_UNET_EVAL,
+    STREAM_UNET_SYNTHETIC,
+};
+
+/// The dataset a sweep trains on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepData {
+    /// The lab's dataset name (`mnist`, `fashion-mnist`, `emoji`).
+    pub name: String,
+    /// The paper's dataset whose `δ_s` applies (emoji, a colour set, takes CIFAR-10's).
+    pub paper: Dataset,
+    /// The packed training split's file name.
+    pub file: String,
+    /// Its checksum.
+    pub sha256: String,
+    /// `[h, w, c]` of its images.
+    pub hwc: [usize; 3],
+}
+
+/// Every setting of an image sweep (`memgen sweep`'s flags; the page's in-tab runs). Saved in
+/// every bundle it made, as the manifest's `spec` and `sweep` ([`SweepConfig::identity`]) and per
+/// point ([`PointConfig`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepConfig {
+    /// The training set.
+    pub data: SweepData,
+    /// Training-set sizes, ascending.
+    pub ks: Vec<usize>,
+    /// Seed of `S_K` and (through [`sweep_point_seed`]) of every random choice of each point.
+    pub seed: u64,
+    /// The model.
+    pub model: ModelKind,
+    /// The UNet's training run (`None` for the ideal denoiser). Default: [`UNetTrainConfig::browser`].
+    pub training: Option<UNetTrainConfig>,
+    /// The UNet's engine (`None` for the ideal denoiser).
+    pub engine: Option<Engine>,
+    /// The sampler of `S_eval` and `S′`. Default: DDIM, 100 steps, `x̂₀` clamped.
+    pub sampler: SamplerConfig,
+    /// Images per sampling batch (results depend on it). Default 256.
+    pub sample_batch: usize,
+    /// `|S_eval|`. Default 1000 (paper: 10,000).
+    pub n_eval: usize,
+    /// `|S′| / K`. Default 4 for grey sets, 16 for colour (paper).
+    pub sprime_mult: usize,
+    /// The labelling rule. Default: the paper's ratio rule, `δ_m = 1/3`, the dataset's `δ_s`.
+    pub rule: Rule,
+    /// Bootstrap resamples. Default 10,000 (paper).
+    pub bootstrap: usize,
+    /// Samples of `S_eval` per gallery file (≤ `n_eval`).
+    pub gallery_samples: usize,
+    /// Whether `S_eval` and `S′` are saved as .npy beside the bundle.
+    pub save_samples: bool,
+}
+
+/// What to say about a [`SweepConfig`] that cannot run.
+fn invalid(msg: impl Into<String>) -> String {
+    msg.into()
+}
+
+impl SweepConfig {
+    /// Checks every setting, naming the first bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.ks.is_empty() {
+            return Err(invalid("ks: give at least one K"));
+        }
+        if self.ks.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(invalid("ks: K values must be ascending without repeats"));
+        }
+        if self.ks[0] < 2 {
+            return Err(invalid(format!("ks: K = {} is too small; the labels need at least 2 training images", self.ks[0])));
+        }
+        if self.n_eval == 0 || self.sprime_mult == 0 || self.sample_batch == 0 {
+            return Err(invalid("n_eval, sprime_mult and sample_batch must be at least 1"));
+        }
+        if !(1..=1000).contains(&self.sampler.steps) {
+            return Err(invalid(format!("sampler steps {}: must lie in 1..=1000", self.sampler.steps)));
+        }
+        self.rule.validate().map_err(|e| e.to_string())?;
+        match (self.model, self.training) {
+            (ModelKind::Unet, Some(t)) => {
+                t.net.validate().map_err(|e| e.to_string())?;
+                if t.steps == 0 || t.batch == 0 || !(t.lr > 0.0 && t.lr.is_finite()) {
+                    return Err(invalid("training: steps and batch must be at least 1 and lr finite and > 0"));
+                }
+                if [t.net.height, t.net.width, t.net.channels] != self.data.hwc {
+                    return Err(invalid(format!("the UNet's image shape is not the dataset's {:?}", self.data.hwc)));
+                }
+                if self.engine.is_none() {
+                    return Err(invalid("a UNet sweep names its engine"));
+                }
+            }
+            (ModelKind::Unet, None) => return Err(invalid("a UNet sweep needs its training settings")),
+            (ModelKind::Ideal, _) => {}
+        }
+        Ok(())
+    }
+
+    /// The settings of point `k` (any `k`, not only the sweep's: a re-run takes other K too).
+    pub fn point(&self, k: usize) -> PointConfig {
+        PointConfig {
+            k,
+            seed: sweep_point_seed(self.seed, k),
+            model: self.model,
+            training: self.training,
+            engine: self.engine,
+            sampler: self.sampler,
+            sample_batch: self.sample_batch,
+            n_eval: self.n_eval,
+            n_synthetic: self.sprime_mult * k,
+            rule: self.rule,
+            bootstrap: self.bootstrap.max(1),
+            gallery_samples: if self.gallery_samples == 0 { self.n_eval } else { self.gallery_samples.min(self.n_eval) },
+        }
+    }
+
+    /// Trainable parameters of the model (0 for the ideal denoiser).
+    pub fn model_parameters(&self) -> usize {
+        self.training.map(|t| t.net.parameter_count()).unwrap_or(0)
+    }
+
+    /// The bundle identity of this sweep (what must agree for bundles to be merged).
+    pub fn identity(&self) -> Identity {
+        Identity {
+            format: bundle::FORMAT.into(),
+            format_version: bundle::FORMAT_VERSION,
+            spec: ExperimentSpec {
+                version: SPEC_VERSION,
+                dataset: self.data.paper,
+                k_values: self.ks.clone(),
+                seed: self.seed,
+                synthetic_per_train: self.sprime_mult,
+                n_eval: self.n_eval,
+                rule: self.rule,
+                bootstrap: self.bootstrap.max(1),
+            },
+            sweep: SweepSettings {
+                dataset: self.data.name.clone(),
+                paper_dataset_for_delta_s: self.data.paper,
+                data_file: self.data.file.clone(),
+                data_sha256: self.data.sha256.clone(),
+                image_hwc: self.data.hwc,
+                subset: "memgen-core subset_indices(n, K, seed): first K of the seeded permutation of the full training split".into(),
+                point_seed: "first u64 of NoiseStream(seed, 2^32 + K); streams 1 (weights, batches), 4 (S_eval), 5 (S')".into(),
+                model: self.model,
+                unet: self.training.map(|t| t.net),
+                training: self.training,
+                engine: self.engine,
+                sampler: self.sampler,
+                sample_batch: self.sample_batch,
+                pixels: "model space p/127.5 - 1; samples quantized to u8 by round((x+1)*127.5), clamped".into(),
+                distance: "L2 on u8 pixels / 255 (the paper uses LPIPS for colour sets; not available here)".into(),
+                gallery_samples: if self.gallery_samples == 0 { self.n_eval } else { self.gallery_samples.min(self.n_eval) },
+                gallery_neighbours: GALLERY_NEIGHBOURS,
+                saved_samples: self.save_samples,
+            },
+            model_parameters: self.model_parameters(),
+            versions: bundle::versions(),
+        }
+    }
+
+    /// The sweep a bundle's identity records (the inverse of [`identity`](Self::identity)).
+    pub fn from_identity(id: &Identity) -> SweepConfig {
+        let (s, w) = (&id.spec, &id.sweep);
+        SweepConfig {
+            data: SweepData {
+                name: w.dataset.clone(),
+                paper: w.paper_dataset_for_delta_s,
+                file: w.data_file.clone(),
+                sha256: w.data_sha256.clone(),
+                hwc: w.image_hwc,
+            },
+            ks: s.k_values.clone(),
+            seed: s.seed,
+            model: w.model,
+            training: w.training,
+            engine: w.engine,
+            sampler: w.sampler,
+            sample_batch: w.sample_batch,
+            n_eval: s.n_eval,
+            sprime_mult: s.synthetic_per_train,
+            rule: s.rule,
+            bootstrap: s.bootstrap,
+            gallery_samples: w.gallery_samples,
+            save_samples: w.saved_samples,
+        }
+    }
+}
+
+/// Everything that decides the result of one sweep point; recorded with it in the bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PointConfig {
+    /// Training-set size.
+    pub k: usize,
+    /// The point's seed: weights, batches, `S_eval` and `S′` (not `S_K`).
+    pub seed: u64,
+    /// The model.
+    pub model: ModelKind,
+    /// The UNet's training run.
+    pub training: Option<UNetTrainConfig>,
+    /// Its engine.
+    pub engine: Option<Engine>,
+    /// The sampler.
+    pub sampler: SamplerConfig,
+    /// Images per sampling batch.
+    pub sample_batch: usize,
+    /// `|S_eval|`.
+    pub n_eval: usize,
+    /// `|S′|`.
+    pub n_synthetic: usize,
+    /// The labelling rule.
+    pub rule: Rule,
+    /// Bootstrap resamples.
+    pub bootstrap: usize,
+    /// Samples written into the gallery.
+    pub gallery_samples: usize,
+}
+
+impl PointConfig {
+    /// Point `k` of the sweep a bundle identity records.
+    pub fn from_identity(id: &Identity, k: usize) -> Option<PointConfig> {
+        Some(SweepConfig::from_identity(id).point(k))
+    }
+}
+
+/// Why a point stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PointError {
+    /// Its handle cancelled it.
+    Cancelled,
+    /// It failed (bad input, a diverged run, a device error).
+    Failed(String),
+}
+
+impl std::fmt::Display for PointError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PointError::Cancelled => f.write_str("cancelled"),
+            PointError::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<String> for PointError {
+    fn from(m: String) -> Self {
+        PointError::Failed(m)
+    }
+}
+
+impl From<memgen_core::error::CoreError> for PointError {
+    fn from(e: memgen_core::error::CoreError) -> Self {
+        PointError::Failed(e.to_string())
+    }
+}
+
+/// How a front end follows, pauses and cancels a point. Every method but [`now_s`](Self::now_s)
+/// and [`checkpoint`](Self::checkpoint) has a default that does nothing.
+// Not `Send`: the page's futures are not (WebGPU, the event loop), and nothing here needs it.
+#[allow(async_fn_in_trait)]
+pub trait PointProgress {
+    /// Seconds on a monotonic clock (for the point's timings).
+    fn now_s(&self) -> f64;
+    /// Called between chunks of work: waits while paused, yields to the event loop in a tab,
+    /// and returns [`PointError::Cancelled`] to stop.
+    async fn checkpoint(&mut self) -> Result<(), PointError>;
+    /// Whether a training chunk of `steps` steps is long enough to hand control back (the CLI:
+    /// 25 steps; a tab: about 30 ms). Results do not depend on it.
+    fn chunk_done(&mut self, steps: usize) -> bool {
+        steps >= 25
+    }
+    /// Training reached step `done` of `total`; `losses` are the chunk's.
+    fn training(&mut self, _done: usize, _total: usize, _losses: &[f32]) {}
+    /// The fused run after a chunk, with every loss so far (the page keeps a snapshot of it in
+    /// browser storage).
+    fn fused_run(&mut self, _run: &FusedUNetTraining, _losses: &[f32]) {}
+    /// The run given to resume could not be used (why); training starts from step 0.
+    fn resume_refused(&mut self, _why: &str) {}
+    /// Sampling reached `done` of `total` network evaluations (both sets).
+    fn sampling(&mut self, _done: usize, _total: usize) {}
+    /// Neighbours and labels are being computed.
+    fn labelling(&mut self) {}
+}
+
+/// Where a point's model comes from.
+pub enum PointModel {
+    /// Train it here with the config's engine (fused: resumed from `resume` when given and
+    /// valid; otherwise from the start, after [`PointProgress::resume_refused`]).
+    Train {
+        /// A fused run to go on from.
+        resume: Option<Resume>,
+    },
+    /// A UNet trained elsewhere with the config's settings (the page's WebGPU worker), and the
+    /// losses of its run.
+    Trained {
+        /// Its EMA weights.
+        ema: UNet,
+        /// Its losses.
+        losses: Vec<f32>,
+    },
+}
+
+/// A fused training run kept by a front end (the page keeps one in browser storage).
+pub struct Resume {
+    /// [`FusedUNetTraining::snapshot`] of the run.
+    pub snapshot: Vec<u8>,
+    /// The losses of its steps so far.
+    pub losses: Vec<f32>,
+}
+
+/// The training images of a point: `S_K` as packed u8 `[K, h, w, c]` and its dataset indices.
+pub struct PointData<'a> {
+    /// `S_K`'s pixels.
+    pub pixels: &'a [u8],
+    /// Their indices in the dataset, in `S_K`'s order.
+    pub indices: &'a [usize],
+    /// `[h, w, c]`.
+    pub hwc: [usize; 3],
+}
+
+/// What a point produced.
+pub struct PointOutput {
+    /// Its row of the manifest.
+    pub record: PointRecord,
+    /// Its wall times (`backend` left for the front end to name).
+    pub timing: Timing,
+    /// Its gallery.
+    pub gallery: Gallery,
+    /// `S_eval`, packed u8.
+    pub eval: Vec<u8>,
+    /// `S′`, packed u8.
+    pub synthetic: Vec<u8>,
+    /// Every training loss (empty for the ideal denoiser).
+    pub losses: Vec<f32>,
+    /// The step a resumed fused run went on from (0 for a fresh run).
+    pub resumed_at: usize,
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Runs one point: train (or take) the model, sample `S_eval` and `S′`, label, gallery.
+/// `device` holds the sampler's tensors (and burn's training, for the burn engine).
+pub async fn run_point<P: PointProgress>(
+    config: &PointConfig,
+    data: PointData<'_>,
+    model: PointModel,
+    device: &Device,
+    progress: &mut P,
+) -> Result<PointOutput, PointError> {
+    let [h, w, c] = data.hwc;
+    let d = h * w * c;
+    let k = config.k;
+    if data.pixels.len() != k * d || data.indices.len() != k {
+        return Err(PointError::Failed(format!(
+            "S_K holds {} images of {h}×{w}×{c} and {} indices, not K = {k}",
+            data.pixels.len() / d.max(1),
+            data.indices.len()
+        )));
+    }
+    if k < 2 {
+        return Err(PointError::Failed("S_K needs at least 2 images for the labels".into()));
+    }
+    let images = to_model(data.pixels, h, w, c);
+    let t0 = progress.now_s();
+    let (sets, losses, resumed_at, t1) = match (config.model, model) {
+        (ModelKind::Ideal, _) => {
+            let ideal = IdealDenoiser::new(&images, d, device)?;
+            let t1 = progress.now_s();
+            (sample_sets(&ideal, config, data.hwc, device, progress).await?, Vec::new(), 0, t1)
+        }
+        (ModelKind::Unet, PointModel::Trained { ema, losses }) => {
+            let t1 = progress.now_s();
+            let net = config.training.ok_or_else(|| PointError::Failed("a UNet point needs its training settings".into()))?.net;
+            let fused = crate::unet::fused::FusedUNet::from_unet(&ema, net)?;
+            (sample_sets(&fused, config, data.hwc, device, progress).await?, losses, 0, t1)
+        }
+        (ModelKind::Unet, PointModel::Train { resume }) => {
+            let tc = config.training.ok_or_else(|| PointError::Failed("a UNet point needs its training settings".into()))?;
+            let mut losses = Vec::with_capacity(tc.steps);
+            match config.engine {
+                Some(Engine::Fused { shards }) => {
+                    let resumed = resume.map(|r| {
+                        let run = FusedUNetTraining::resume(tc, &images, config.seed, shards, &r.snapshot)?;
+                        if run.steps_done() != r.losses.len() {
+                            return Err(format!("it holds {} steps but {} losses", run.steps_done(), r.losses.len()));
+                        }
+                        Ok((run, r.losses))
+                    });
+                    let mut run = match resumed {
+                        Some(Ok((run, kept))) => {
+                            losses = kept;
+                            run
+                        }
+                        Some(Err(why)) => {
+                            progress.resume_refused(&why);
+                            FusedUNetTraining::new(tc, &images, config.seed, shards)?
+                        }
+                        None => FusedUNetTraining::new(tc, &images, config.seed, shards)?,
+                    };
+                    let resumed_at = run.steps_done();
+                    while !run.finished() {
+                        progress.checkpoint().await?;
+                        let mut chunk = run.run_steps(1);
+                        while !run.finished() && !progress.chunk_done(chunk.len()) {
+                            chunk.extend(run.run_steps(1));
+                        }
+                        check_losses(k, &chunk)?;
+                        progress.training(run.steps_done(), tc.steps, &chunk);
+                        losses.extend(chunk);
+                        progress.fused_run(&run, &losses);
+                    }
+                    let t1 = progress.now_s();
+                    (sample_sets(&run.ema_fused(), config, data.hwc, device, progress).await?, losses, resumed_at, t1)
+                }
+                Some(Engine::Burn) | None => {
+                    let mut run = UNetTraining::new(tc, &images, config.seed, device)?;
+                    while !run.finished() {
+                        progress.checkpoint().await?;
+                        let chunk = run.run_steps(25).await?;
+                        check_losses(k, &chunk)?;
+                        progress.training(run.steps_done(), tc.steps, &chunk);
+                        losses.extend(chunk);
+                    }
+                    let t1 = progress.now_s();
+                    (sample_sets(&run.ema_model(), config, data.hwc, device, progress).await?, losses, 0, t1)
+                }
+            }
+        }
+    };
+    let t2 = progress.now_s();
+    progress.labelling();
+    progress.checkpoint().await?;
+    let (record, gallery) = label_point(config, &data, &sets.0, &sets.1)?;
+    let record = PointRecord { loss: (!losses.is_empty()).then(|| LossSummary::of(&losses)), ..record };
+    let timing = Timing { k, train_s: t1 - t0, sample_s: t2 - t1, label_s: progress.now_s() - t2, backend: String::new(), source: None };
+    Ok(PointOutput { record, timing, gallery, eval: sets.0, synthetic: sets.1, losses, resumed_at })
+}
+
+fn check_losses(k: usize, losses: &[f32]) -> Result<(), PointError> {
+    if losses.iter().any(|l| !l.is_finite()) {
+        return Err(PointError::Failed(format!("K = {k}: training diverged (non-finite loss); lower the learning rate")));
+    }
+    Ok(())
+}
+
+/// `S_eval` and `S′` of a point (independent streams of its seed), packed u8, one sampler step
+/// between checkpoints. Noise is drawn batch after batch of `sample_batch` images.
+pub async fn sample_sets<M: EpsilonModel, P: PointProgress>(
+    model: &M,
+    config: &PointConfig,
+    [h, w, c]: [usize; 3],
+    device: &Device,
+    progress: &mut P,
+) -> Result<(Vec<u8>, Vec<u8>), PointError> {
+    let total = (config.n_eval + config.n_synthetic) * config.sampler.steps;
+    let mut done_evals = 0;
+    let mut sets = Vec::with_capacity(2);
+    for (count, stream) in [(config.n_eval, STREAM_UNET_EVAL), (config.n_synthetic, STREAM_UNET_SYNTHETIC)] {
+        let mut noise = NoiseStream::new(config.seed, stream);
+        let mut out = Vec::with_capacity(count * h * w * c);
+        let mut done = 0;
+        while done < count {
+            let b = config.sample_batch.max(1).min(count - done);
+            let mut s = ImageSampling::new(model, config.sampler, [b, c, h, w], device, &mut noise);
+            while !s.finished() {
+                progress.checkpoint().await?;
+                s.run_steps_synced(1).await?;
+                done_evals += b;
+                progress.sampling(done_evals, total);
+            }
+            out.extend(s.samples().await?);
+            done += b;
+        }
+        sets.push(to_packed(&quantize_u8(&out), h, w, c));
+    }
+    let synthetic = sets.pop().expect("two sets");
+    Ok((sets.pop().expect("two sets"), synthetic))
+}
+
+/// Labels of a point and its gallery, from its sets (exact kNN, Eqs. 4–6, bootstrap).
+pub fn label_point(config: &PointConfig, data: &PointData<'_>, eval: &[u8], synthetic: &[u8]) -> Result<(PointRecord, Gallery), PointError> {
+    let d = data.hwc.iter().product::<usize>();
+    let shown = config.gallery_samples.min(config.n_eval);
+    let g = gallery_neighbours(data.pixels, eval, synthetic, d, shown)?;
+    let (nt, ns) = (&g.train, &g.synthetic);
+    let classified: Vec<_> = (0..config.n_eval)
+        .map(|i| {
+            classify_distances(SampleDistances { d1: nt.distances_of(i)[0], d2: nt.distances_of(i)[1], d1_synthetic: ns.distances_of(i)[0] }, &config.rule)
+        })
+        .collect();
+    let labels: Vec<Label> = classified.iter().map(|c| c.label).collect();
+    let boot = bootstrap(&labels, config.bootstrap.max(1), config.seed)?;
+    let image = |px: &[u8], j: usize| b64(&px[j * d..(j + 1) * d]);
+    let gallery = Gallery {
+        k: config.k,
+        shape: data.hwc,
+        encoding: bundle::IMAGE_ENCODING.into(),
+        distance: bundle::DISTANCE.into(),
+        rule: config.rule,
+        n_eval: config.n_eval,
+        n_synthetic: synthetic.len() / d,
+        train_dataset_indices: data.indices.to_vec(),
+        samples: (0..shown)
+            .map(|i| GallerySample {
+                index: i,
+                image: image(eval, i),
+                label: classified[i].label,
+                memorization_ratio: classified[i].memorization_ratio,
+                spurious_ratio: classified[i].spurious_ratio,
+                train_neighbours: nt.indices_of(i).to_vec(),
+                train_distances: nt.distances_of(i).to_vec(),
+                synthetic_neighbours: ns.indices_of(i).to_vec(),
+                synthetic_distances: ns.distances_of(i).to_vec(),
+            })
+            .collect(),
+        train_images: g.train_refs.iter().map(|&j| IndexedImage { index: j, image: image(data.pixels, j) }).collect(),
+        synthetic_images: g.synthetic_refs.iter().map(|&j| IndexedImage { index: j, image: image(synthetic, j) }).collect(),
+    };
+    let record = PointRecord {
+        k: config.k,
+        fractions: fractions(&labels),
+        bootstrap: boot,
+        gallery: bundle::gallery_file(config.k),
+        loss: None,
+        config: Some(*config),
+        files: Default::default(),
+    };
+    Ok((record, gallery))
+}

@@ -1,0 +1,142 @@
+//! The nearest-neighbour gallery (paper Figs. 1B, 3): each generated sample with its nearest
+//! training images (top row) and nearest other samples `S′` (bottom row), filtered and sorted,
+//! and the detail of a clicked sample against the thresholds.
+
+use std::sync::Arc;
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use memgen_core::metrics::Classified;
+use memgen_models::bundle::{Gallery, IndexedImage};
+use wasm_bindgen::JsCast;
+
+use crate::browser::unbase64;
+
+/// Gallery rows drawn at once.
+const SHOWN: usize = 40;
+
+/// Draws u8 `[h, w, c]` pixels on a canvas (scaled by CSS, pixelated).
+fn draw_pixels(canvas: &web_sys::HtmlCanvasElement, px: &[u8], [h, w, c]: [usize; 3]) {
+    if px.len() != h * w * c {
+        return;
+    }
+    let mut rgba = vec![255u8; h * w * 4];
+    for (i, o) in rgba.chunks_exact_mut(4).enumerate() {
+        if c == 1 {
+            o[..3].fill(px[i]);
+        } else {
+            o[..3].copy_from_slice(&px[i * 3..i * 3 + 3]);
+        }
+    }
+    canvas.set_width(w as u32);
+    canvas.set_height(h as u32);
+    let Ok(Some(ctx)) = canvas.get_context("2d") else { return };
+    let Ok(ctx) = ctx.dyn_into::<web_sys::CanvasRenderingContext2d>() else { return };
+    if let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&rgba), w as u32, h as u32) {
+        let _ = ctx.put_image_data(&img, 0.0, 0.0);
+    }
+}
+
+/// One small image with a caption.
+#[component]
+fn Thumb(
+    /// base64 u8 pixels.
+    image: String,
+    /// `[h, w, c]`.
+    shape: [usize; 3],
+    /// Shown under the image.
+    caption: String,
+) -> impl IntoView {
+    let r = NodeRef::<Canvas>::new();
+    Effect::new(move |_| {
+        if let (Some(c), Some(px)) = (r.get(), unbase64(&image)) {
+            draw_pixels(&c, &px, shape);
+        }
+    });
+    view! {
+        <figure class="thumb">
+            <canvas node_ref=r class="pixelated"></canvas>
+            <figcaption>{caption}</figcaption>
+        </figure>
+    }
+}
+
+/// The rows of the gallery: each sample, its training neighbours and its `S′` neighbours.
+#[component]
+pub fn GalleryRows(
+    /// The gallery shown (none while loading).
+    gallery: RwSignal<Option<Arc<Gallery>>>,
+    /// Its samples' labels under the current δ.
+    classified: Memo<Vec<Classified>>,
+    /// `all`, `memorized`, `spurious` or `generalized`.
+    filter: RwSignal<String>,
+    /// Sort by `d(x̂,x₁)/d(x̂,x₂)`.
+    sort_by_ratio: RwSignal<bool>,
+    /// The clicked sample.
+    picked: RwSignal<Option<usize>>,
+) -> impl IntoView {
+    move || {
+        let g = gallery.get()?;
+        let cls = classified.get();
+        let want = filter.get();
+        let mut order: Vec<usize> = (0..g.samples.len().min(cls.len())).filter(|&i| want == "all" || cls[i].label.as_str() == want).collect();
+        if sort_by_ratio.get() {
+            order.sort_by(|a, b| cls[*a].memorization_ratio.total_cmp(&cls[*b].memorization_ratio));
+        }
+        let total = order.len();
+        order.truncate(SHOWN);
+        let shown = order.len();
+        let shape = g.shape;
+        let find = |list: &[IndexedImage], j: usize| list.iter().find(|t| t.index == j).map(|t| t.image.clone()).unwrap_or_default();
+        Some(view! {
+            <p class="muted">{format!("Showing {shown} of {total} samples. Top row: the 5 nearest training images (S); bottom row: the 5 nearest other samples (S′); L2 distances on pixels/255. Click a sample for its ratios.")}</p>
+            <div class="gallery" data-testid="sweep-gallery" data-rows=shown.to_string()>
+                {order.into_iter().map(|i| {
+                    let s = g.samples[i].clone();
+                    let c: Classified = cls[i];
+                    let train_attr = s.train_neighbours.iter().map(|j| j.to_string()).collect::<Vec<_>>().join(",");
+                    let tops = s.train_neighbours.iter().zip(&s.train_distances).map(|(&j, &d)| view! { <Thumb image=find(&g.train_images, j) shape=shape caption=format!("S#{j} {d:.3}") /> }).collect_view();
+                    let bottoms = s.synthetic_neighbours.iter().zip(&s.synthetic_distances).map(|(&j, &d)| view! { <Thumb image=find(&g.synthetic_images, j) shape=shape caption=format!("S′#{j} {d:.3}") /> }).collect_view();
+                    view! {
+                        <div class=format!("gallery-row {}", c.label.as_str()) data-testid="sweep-sample" data-label=c.label.as_str() data-index=s.index.to_string()
+                            data-train=train_attr data-image=s.image.clone()
+                            on:click=move |_| picked.set(Some(i))>
+                            <div class="gallery-sample"><Thumb image=s.image.clone() shape=shape caption=format!("x̂ #{} · {}", s.index, c.label.as_str()) /></div>
+                            <div class="gallery-neighbours">
+                                <div class="gallery-line">{tops}</div>
+                                <div class="gallery-line">{bottoms}</div>
+                            </div>
+                        </div>
+                    }
+                }).collect_view()}
+            </div>
+        })
+    }
+}
+
+/// The clicked sample's ratios against the thresholds.
+#[component]
+pub fn SampleDetail(
+    /// The clicked sample.
+    picked: RwSignal<Option<usize>>,
+    /// Labels under the current δ.
+    classified: Memo<Vec<Classified>>,
+    /// `δ_m`.
+    delta_m: RwSignal<f64>,
+    /// `δ_s`.
+    delta_s: RwSignal<f64>,
+) -> impl IntoView {
+    move || {
+        let i = picked.get()?;
+        let c = *classified.get().get(i)?;
+        let (m, s) = (delta_m.get(), delta_s.get());
+        Some(view! {
+            <p class="detail" data-testid="sweep-detail">
+                {format!("Sample #{i}: d(x̂,x₁)/d(x̂,x₂) = {:.3} {} δ_m = {m:.2} → {}; d(x̂,x₁′)/(d(x̂,x₁)+d(x̂,x₁′)) = {:.3} {} δ_s = {s:.2}. Label: {}.",
+                    c.memorization_ratio, if c.memorization_ratio <= m { "≤" } else { ">" },
+                    if c.memorization_ratio <= m { "a copy of its nearest training image" } else { "not a copy" },
+                    c.spurious_ratio, if c.spurious_ratio <= s { "≤" } else { ">" }, c.label.as_str())}
+            </p>
+        })
+    }
+}

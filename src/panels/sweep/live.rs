@@ -1,0 +1,444 @@
+//! Points run in this tab: their settings, their typed phase, the handle through which the
+//! library's point ([`memgen_models::sweep::run_point`], the code `memgen sweep` runs) reports
+//! progress and hears pause and cancel, training on WebGPU in a worker, and the browser-storage
+//! keys that let a reload go on where it stopped.
+
+use leptos::prelude::*;
+use memgen_core::spec::fnv1a64;
+use memgen_models::bundle::{Bundle, Engine, Gallery, ModelKind, Timing};
+use memgen_models::sweep::{run_point, PointConfig, PointData, PointError, PointModel, PointProgress, Resume, SweepConfig, SweepData};
+use memgen_models::unet::fused::{FusedUNetTraining, DEFAULT_SHARDS};
+use memgen_models::unet::{SamplerConfig, UNet, UNetConfig, UNetTrainConfig};
+
+use crate::browser::{b64, storage_get, storage_remove, storage_set, unbase64};
+use crate::compute::{now_ms, sleep_ms, yield_now};
+use crate::panels::datasets::SubsetK;
+use crate::widgets::time_left;
+
+/// The browser-storage key of the sweep in progress.
+pub const ACTIVE_SWEEP: &str = "memgen-sweep-active";
+/// Browser-storage key prefix of a training run in progress (the rest is the point's key).
+const TRAIN_SNAPSHOT_PREFIX: &str = "memgen-sweep-train:";
+/// How often a training run in this tab is kept in browser storage.
+const SNAPSHOT_EVERY_MS: f64 = 5_000.0;
+/// How long the tab computes before it hands the event loop back.
+const SLICE_MS: f64 = 30.0;
+
+/// The settings of a point run in this tab that the panel's inputs change (the rest of its
+/// [`SweepConfig`] is the CLI's default or, for a re-run, the bundle's).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LiveSettings {
+    /// Training steps.
+    pub steps: usize,
+    /// Training batch.
+    pub batch: usize,
+    /// `|S_eval|`.
+    pub eval: usize,
+    /// `|S′| / K`.
+    pub sprime_mult: usize,
+    /// DDIM steps.
+    pub sampler_steps: usize,
+    /// Adam's learning rate.
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    /// The UNet's base width.
+    #[serde(default = "default_base")]
+    pub base_channels: usize,
+    /// GroupNorm groups.
+    #[serde(default = "default_groups")]
+    pub groups: usize,
+}
+
+const DEFAULT_LR: f64 = 1e-3;
+const DEFAULT_BASE: usize = 16;
+const DEFAULT_GROUPS: usize = 8;
+fn default_lr() -> f64 {
+    DEFAULT_LR
+}
+fn default_base() -> usize {
+    DEFAULT_BASE
+}
+fn default_groups() -> usize {
+    DEFAULT_GROUPS
+}
+
+impl Default for LiveSettings {
+    /// A point that takes about a minute in a tab.
+    fn default() -> Self {
+        LiveSettings { steps: 200, batch: 32, eval: 32, sprime_mult: 4, sampler_steps: 20, lr: DEFAULT_LR, base_channels: DEFAULT_BASE, groups: DEFAULT_GROUPS }
+    }
+}
+
+impl LiveSettings {
+    /// The UNet these settings build for images of shape `hwc`.
+    pub fn net(&self, [height, width, channels]: [usize; 3]) -> UNetConfig {
+        UNetConfig { channels, height, width, base_channels: self.base_channels, groups: self.groups }
+    }
+
+    /// The sweep these settings run on `sub` (`S_K` and every seed from the Datasets panel's
+    /// seed): what `memgen sweep --engine fused` with the same flags runs.
+    pub fn sweep(&self, sub: &SubsetK) -> SweepConfig {
+        let mut training = UNetTrainConfig::browser(self.net(sub.hwc));
+        (training.steps, training.batch, training.lr) = (self.steps, self.batch, self.lr);
+        let paper = dataset_for_delta_s(&sub.name);
+        SweepConfig {
+            data: SweepData { name: sub.name.clone(), paper, file: sub.file.clone(), sha256: sub.sha256.clone(), hwc: sub.hwc },
+            ks: vec![sub.k],
+            seed: sub.seed,
+            model: ModelKind::Unet,
+            training: Some(training),
+            engine: Some(Engine::Fused { shards: DEFAULT_SHARDS }),
+            sampler: SamplerConfig::ddim(self.sampler_steps),
+            sample_batch: 32,
+            n_eval: self.eval,
+            sprime_mult: self.sprime_mult,
+            rule: memgen_core::metrics::Rule::paper(paper),
+            bootstrap: memgen_core::metrics::BOOTSTRAP_RESAMPLES,
+            gallery_samples: 0,
+            save_samples: false,
+        }
+    }
+
+    /// The panel's inputs for a bundle's sweep (for display; the run takes the whole config).
+    pub fn of_sweep(c: &SweepConfig) -> Option<LiveSettings> {
+        let t = c.training?;
+        Some(LiveSettings {
+            steps: t.steps,
+            batch: t.batch,
+            eval: c.n_eval,
+            sprime_mult: c.sprime_mult,
+            sampler_steps: c.sampler.steps,
+            lr: t.lr,
+            base_channels: t.net.base_channels,
+            groups: t.net.groups,
+        })
+    }
+}
+
+/// The paper's dataset whose `δ_s` a set of the lab takes (colour sets take CIFAR-10's).
+fn dataset_for_delta_s(name: &str) -> memgen_core::metrics::Dataset {
+    use memgen_core::metrics::Dataset;
+    match name {
+        "mnist" => Dataset::Mnist,
+        "fashion-mnist" => Dataset::FashionMnist,
+        _ => Dataset::Cifar10,
+    }
+}
+
+/// Where a run in this tab stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    /// Nothing started.
+    Idle,
+    /// Training the UNet.
+    Training,
+    /// Sampling `S_eval` and `S′`.
+    Sampling,
+    /// Neighbours and labels.
+    Labelling,
+    /// A point finished.
+    Done,
+    /// A K schedule finished.
+    SweepDone,
+    /// Cancelled by the user.
+    Cancelled,
+    /// Failed, with the reason.
+    Failed(String),
+}
+
+impl Phase {
+    /// The test hook's `data-state` (`error: …` for a failure).
+    pub fn attr(&self) -> String {
+        match self {
+            Phase::Idle => "idle".into(),
+            Phase::Training => "training".into(),
+            Phase::Sampling => "sampling".into(),
+            Phase::Labelling => "labelling".into(),
+            Phase::Done => "done".into(),
+            Phase::SweepDone => "sweep-done".into(),
+            Phase::Cancelled => "cancelled".into(),
+            Phase::Failed(e) => format!("error: {e}"),
+        }
+    }
+    /// Whether a run is under way.
+    pub fn busy(&self) -> bool {
+        matches!(self, Phase::Training | Phase::Sampling | Phase::Labelling)
+    }
+}
+
+/// Controls shared by the running point and its buttons.
+#[derive(Clone, Copy)]
+pub struct LiveCtl {
+    pub phase: RwSignal<Phase>,
+    pub status: RwSignal<String>,
+    pub progress: RwSignal<f64>,
+    pub losses: RwSignal<Vec<f32>>,
+    pub paused: RwSignal<bool>,
+    /// Bumped by cancel (and by every new run): a run whose generation is superseded stops.
+    pub gen: StoredValue<u64>,
+    /// "K = 8 (3 of 5) · " while a sweep runs.
+    pub sweep_label: RwSignal<String>,
+    /// The step the current training run started from (non-zero after a resume).
+    pub resumed_at: RwSignal<usize>,
+    /// The step of the last training state kept in browser storage.
+    pub saved_step: RwSignal<usize>,
+}
+
+impl LiveCtl {
+    /// Fresh controls, idle.
+    pub fn new() -> LiveCtl {
+        LiveCtl {
+            phase: RwSignal::new(Phase::Idle),
+            status: RwSignal::new(String::new()),
+            progress: RwSignal::new(0.0),
+            losses: RwSignal::new(Vec::new()),
+            paused: RwSignal::new(false),
+            gen: StoredValue::new(0),
+            sweep_label: RwSignal::new(String::new()),
+            resumed_at: RwSignal::new(0),
+            saved_step: RwSignal::new(0),
+        }
+    }
+
+    /// Starts a new run: supersedes the one before; returns its generation.
+    pub fn begin(&self) -> u64 {
+        let gen = self.gen.get_value() + 1;
+        self.gen.set_value(gen);
+        self.paused.set(false);
+        self.progress.set(0.0);
+        gen
+    }
+
+    /// Cancels the run under way.
+    pub fn cancel(&self) {
+        self.gen.update_value(|g| *g += 1);
+        self.sweep_label.set(String::new());
+        self.phase.set(Phase::Cancelled);
+        self.status.set("Cancelled.".into());
+    }
+
+    /// Waits while paused; `Err` once the run was cancelled (its generation superseded).
+    async fn checkpoint(&self, gen: u64) -> Result<(), PointError> {
+        loop {
+            if self.gen.get_value() != gen {
+                return Err(PointError::Cancelled);
+            }
+            if !self.paused.get_untracked() {
+                break;
+            }
+            sleep_ms(100).await;
+        }
+        yield_now().await;
+        Ok(())
+    }
+}
+
+/// Storage key of one point: everything that decides its result.
+pub fn point_key(sub: &SubsetK, point: &PointConfig) -> String {
+    let settings = serde_json::to_vec(point).unwrap_or_default();
+    format!("memgen-sweep-point:{}:{}:{}:{:016x}", sub.name, sub.seed, sub.balanced, fnv1a64(&settings))
+}
+
+/// A training run kept in browser storage: the snapshot (base64) and the losses so far.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct StoredTraining {
+    snapshot: String,
+    losses: Vec<f32>,
+}
+
+/// The page's handle on a running point: signals for progress, the generation for cancel,
+/// browser storage for the fused run.
+struct TabProgress {
+    ctl: LiveCtl,
+    gen: u64,
+    slice_t0: f64,
+    /// Clock and step at the start of training (for steps/s).
+    train_t0: Option<(f64, usize)>,
+    sample_t0: Option<f64>,
+    snap_key: String,
+    saved_at: f64,
+    seed: u64,
+}
+
+impl PointProgress for TabProgress {
+    fn now_s(&self) -> f64 {
+        now_ms() / 1000.0
+    }
+    async fn checkpoint(&mut self) -> Result<(), PointError> {
+        self.ctl.checkpoint(self.gen).await?;
+        self.slice_t0 = now_ms();
+        Ok(())
+    }
+    fn chunk_done(&mut self, _steps: usize) -> bool {
+        now_ms() - self.slice_t0 >= SLICE_MS
+    }
+    fn training(&mut self, done: usize, total: usize, losses: &[f32]) {
+        let ctl = self.ctl;
+        let (t0, start) = *self.train_t0.get_or_insert_with(|| {
+            let start = done - losses.len();
+            ctl.resumed_at.set(start);
+            ctl.phase.set(Phase::Training);
+            (now_ms(), start)
+        });
+        ctl.losses.update(|v| v.extend_from_slice(losses));
+        let rate = (done - start) as f64 / ((now_ms() - t0) / 1000.0).max(1e-3);
+        ctl.progress.set(done as f64 / total.max(1) as f64);
+        let resumed = if start > 0 { format!(" (resumed at step {start} from this browser's storage)") } else { String::new() };
+        ctl.status.set(format!(
+            "{}training step {done} / {total}{resumed} · {rate:.2} steps/s · {}",
+            ctl.sweep_label.get_untracked(),
+            time_left((total - done) as f64, rate)
+        ));
+    }
+    fn fused_run(&mut self, run: &FusedUNetTraining, losses: &[f32]) {
+        // Every few seconds, and at once when a pause is asked for (so what a pause holds is
+        // kept too).
+        let paused = self.ctl.paused.get_untracked() && self.ctl.saved_step.get_untracked() != run.steps_done();
+        if run.finished() || (!paused && now_ms() - self.saved_at < SNAPSHOT_EVERY_MS) {
+            return;
+        }
+        self.saved_at = now_ms();
+        if let Ok(bytes) = run.snapshot(self.seed) {
+            let value = StoredTraining { snapshot: b64(&bytes), losses: losses.to_vec() };
+            if storage_set(&self.snap_key, &serde_json::to_string(&value).unwrap_or_default()).is_ok() {
+                self.ctl.saved_step.set(run.steps_done());
+            }
+        }
+    }
+    fn resume_refused(&mut self, why: &str) {
+        let _ = storage_remove(&self.snap_key);
+        self.ctl.losses.set(Vec::new());
+        self.ctl.status.set(format!("The stored training state could not be used ({why}); training from the start."));
+    }
+    fn sampling(&mut self, done: usize, total: usize) {
+        let ctl = self.ctl;
+        let t0 = *self.sample_t0.get_or_insert_with(|| {
+            ctl.phase.set(Phase::Sampling);
+            now_ms()
+        });
+        let rate = done as f64 / ((now_ms() - t0) / 1000.0).max(1e-3);
+        ctl.progress.set(done as f64 / total.max(1) as f64);
+        ctl.status.set(format!(
+            "{}sampling: {done} / {total} network evaluations · {}",
+            ctl.sweep_label.get_untracked(),
+            time_left((total - done) as f64, rate)
+        ));
+    }
+    fn labelling(&mut self) {
+        self.ctl.phase.set(Phase::Labelling);
+    }
+}
+
+/// Trains the point's UNet on WebGPU in a Web Worker (src/worker.rs); returns its EMA weights
+/// on `plain` (the page's CPU device), where the page samples, and its losses.
+async fn train_in_worker(
+    sub: &SubsetK,
+    tc: UNetTrainConfig,
+    seed: u64,
+    ctl: LiveCtl,
+    gen: u64,
+    plain: &burn::tensor::Device,
+) -> Result<(UNet, Vec<f32>), PointError> {
+    use crate::worker::{FromWorker, ToWorker, UNetJob, WorkerHandle, TRAIN_WORKER_URL};
+    let (tx, mut rx) = futures_channel::mpsc::unbounded::<(FromWorker, Option<Vec<u8>>)>();
+    let handle = WorkerHandle::spawn(TRAIN_WORKER_URL, move |m, b| {
+        let _ = tx.unbounded_send((m, b));
+    })?;
+    handle.send_with(ToWorker::UnetTrain(UNetJob { config: tc, seed, chunk: 1 }), Some(sub.pixels.to_vec()));
+    ctl.resumed_at.set(0);
+    ctl.phase.set(Phase::Training);
+    ctl.status.set(format!("{}starting the training worker (WebGPU)…", ctl.sweep_label.get_untracked()));
+    let (mut paused_sent, mut device, mut weights, mut losses) = (false, String::new(), None, Vec::new());
+    loop {
+        if ctl.gen.get_value() != gen {
+            return Err(PointError::Cancelled);
+        }
+        let paused = ctl.paused.get_untracked();
+        if paused != paused_sent {
+            handle.send(if paused { ToWorker::Pause } else { ToWorker::Resume });
+            paused_sent = paused;
+        }
+        while let Ok((msg, bytes)) = rx.try_recv() {
+            match msg {
+                FromWorker::Ready | FromWorker::Paused { .. } | FromWorker::Resumed { .. } => {}
+                FromWorker::Device { label } => device = label,
+                FromWorker::Progress { done, total, losses: chunk, secs } => {
+                    ctl.losses.update(|v| v.extend_from_slice(&chunk));
+                    losses.extend(chunk);
+                    let rate = done as f64 / secs.max(1e-3);
+                    ctl.progress.set(done as f64 / total.max(1) as f64);
+                    ctl.status.set(format!(
+                        "{}training on {device} in a worker: step {done} / {total} · {rate:.2} steps/s · {}",
+                        ctl.sweep_label.get_untracked(),
+                        time_left(total.saturating_sub(done) as f64, rate)
+                    ));
+                }
+                FromWorker::Weights { .. } => {
+                    let b = bytes.ok_or("the worker sent no weights".to_string())?;
+                    weights = Some(memgen_models::unet::snapshot::decode_weights(&b, plain)?.0);
+                }
+                FromWorker::Finished { .. } => {
+                    return weights.map(|w| (w, losses)).ok_or_else(|| PointError::Failed("the worker finished without weights".into()))
+                }
+                FromWorker::Failed { message } => return Err(PointError::Failed(format!("training worker: {message}"))),
+            }
+        }
+        sleep_ms(100).await;
+    }
+}
+
+/// What a point run in this tab leaves: its one-point bundle (the files `memgen sweep` writes
+/// for it) and its gallery.
+#[derive(Clone)]
+pub struct LiveResult {
+    pub bundle: Bundle,
+    pub gallery: Gallery,
+}
+
+/// Runs point `sub.k` of `sweep` in this tab: trains on WebGPU in a worker when `gpu`, else with
+/// the fused CPU trainer here (kept in browser storage as it goes), then the library samples,
+/// labels and builds the gallery exactly as `memgen sweep` does.
+pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl, gen: u64) -> Result<LiveResult, PointError> {
+    sweep.validate().map_err(PointError::Failed)?;
+    let point = sweep.point(sub.k);
+    let tc = point.training.ok_or(PointError::Failed("the tab trains UNet points".into()))?;
+    ctl.losses.set(Vec::new());
+    ctl.phase.set(Phase::Training);
+    let plain = memgen_models::device::LabDevice::cpu().device.inner();
+    let snap_key = point_key(&sub, &point).replacen("memgen-sweep-point:", TRAIN_SNAPSHOT_PREFIX, 1);
+    let model = if gpu {
+        let (ema, losses) = train_in_worker(&sub, tc, point.seed, ctl, gen, &plain).await?;
+        PointModel::Trained { ema, losses }
+    } else {
+        let stored = storage_get(&snap_key).ok().flatten().and_then(|v| serde_json::from_str::<StoredTraining>(&v).ok());
+        let resume = stored.and_then(|st| Some(Resume { snapshot: unbase64(&st.snapshot)?, losses: st.losses }));
+        if let Some(r) = &resume {
+            ctl.losses.set(r.losses.clone());
+        }
+        PointModel::Train { resume }
+    };
+    let mut progress =
+        TabProgress { ctl, gen, slice_t0: now_ms(), train_t0: None, sample_t0: None, snap_key: snap_key.clone(), saved_at: now_ms(), seed: point.seed };
+    let data = PointData { pixels: &sub.pixels, indices: &sub.indices, hwc: sub.hwc };
+    let out = run_point(&point, data, model, &plain, &mut progress).await;
+    // Finished, failed or cancelled: the kept run is of no more use (a reload keeps it).
+    let _ = storage_remove(&snap_key);
+    let out = out?;
+    let backend = if gpu { "webgpu worker (burn), sampled here (fused forward pass)" } else { "this tab's cpu (fused trainer and forward pass, wasm)" };
+    let timing = Timing { backend: backend.into(), ..out.timing };
+    let total = timing.train_s + timing.sample_s + timing.label_s;
+    let mut bundle = Bundle::new(
+        sweep.identity(),
+        vec![(out.record, timing, out.gallery.to_bytes())],
+        total,
+        vec!["memgen-lab".into(), "(a point run in the browser tab)".into()],
+    );
+    if gpu {
+        // Trained by burn on WebGPU, not by the fused engine: say so.
+        bundle.manifest.identity.sweep.engine = Some(Engine::Burn);
+        if let Some(r) = bundle.manifest.results.first_mut() {
+            r.config = r.config.map(|c| PointConfig { engine: Some(Engine::Burn), ..c });
+        }
+    }
+    Ok(LiveResult { bundle, gallery: out.gallery })
+}

@@ -1,0 +1,446 @@
+//! Phase-transition fractions and nearest-neighbour galleries (paper Figs. 1–4) from a
+//! `memgen sweep` result bundle: the one shipped in `www/bundles/mnist/` when the page opens
+//! (precomputed, and it says so with the command that made it), or any bundle the user loads.
+//! δ sliders relabel every gallery sample from its stored distances, without regenerating.
+//! Points can be run in the tab too (`live`): the library's point, the CLI's code.
+//!
+//! The panel is a few components over one [`Panel`] of signals: the bundle's header and K
+//! buttons ([`BundleHeader`]), the plot ([`FractionsPlot`]), the in-tab runs
+//! ([`live_view::LiveControls`]), the relabelling controls and the gallery ([`gallery`]).
+
+use std::sync::Arc;
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use memgen_core::metrics::{capacities, fractions, Classified, Label, Rule, CAPACITY_EPSILON, DELTA_M};
+use memgen_models::bundle::{Bundle, Gallery, MAX_FILE_BYTES};
+use plotters::style::RGBColor;
+
+use crate::browser::{input_files, read_file, storage_get};
+use crate::panels::datasets::{SubsetK, SubsetSignal};
+use crate::plot::{fractions_plot, ErrorSeries};
+
+mod gallery;
+mod live;
+mod live_view;
+mod source;
+
+use gallery::{GalleryRows, SampleDetail};
+use live::{LiveCtl, LiveSettings, ACTIVE_SWEEP};
+use live_view::{LiveControls, RerunControls};
+use source::{load_gallery, load_shipped, load_uploaded, Loaded, Source};
+
+pub(crate) const COLOURS: [RGBColor; 3] = [RGBColor(33, 102, 172), RGBColor(214, 39, 140), RGBColor(26, 152, 80)];
+/// Lighter shades for the points run in this tab.
+const LIVE_COLOURS: [RGBColor; 3] = [RGBColor(146, 197, 222), RGBColor(241, 182, 218), RGBColor(166, 219, 160)];
+
+/// Where the panel's bundle stands.
+#[derive(Debug, Clone, PartialEq)]
+enum LoadState {
+    Loading,
+    Shipped,
+    Loaded,
+    None(String),
+}
+
+impl LoadState {
+    fn attr(&self) -> String {
+        match self {
+            LoadState::Loading => "loading".into(),
+            LoadState::Shipped => "shipped".into(),
+            LoadState::Loaded => "loaded".into(),
+            LoadState::None(why) => format!("none: {why}"),
+        }
+    }
+}
+
+/// Where the shown gallery stands.
+#[derive(Debug, Clone, PartialEq)]
+enum GalleryState {
+    Idle,
+    Loading,
+    Done,
+    Failed(String),
+}
+
+impl GalleryState {
+    fn attr(&self) -> String {
+        match self {
+            GalleryState::Idle => "idle".into(),
+            GalleryState::Loading => "loading".into(),
+            GalleryState::Done => "done".into(),
+            GalleryState::Failed(e) => format!("error: {e}"),
+        }
+    }
+}
+
+/// The panel's state: one set of signals its components share.
+#[derive(Clone, Copy)]
+pub(crate) struct Panel {
+    loaded: RwSignal<Option<Loaded>>,
+    state: RwSignal<LoadState>,
+    notice: RwSignal<Option<String>>,
+    selected_k: RwSignal<Option<usize>>,
+    gallery: RwSignal<Option<Arc<Gallery>>>,
+    gallery_state: RwSignal<GalleryState>,
+    delta_m: RwSignal<f64>,
+    delta_s: RwSignal<f64>,
+    picked: RwSignal<Option<usize>>,
+    /// The Datasets panel's S_K (points run here train on it).
+    subset: Option<RwSignal<Option<SubsetK>>>,
+    live_cfg: RwSignal<LiveSettings>,
+    schedule: RwSignal<String>,
+    ctl: LiveCtl,
+    /// The last point run here (K, fractions under the δ at its end).
+    live_point: RwSignal<Option<(usize, [f64; 3])>>,
+    /// Points of the sweep run here.
+    live_sweep: RwSignal<Vec<(usize, [f64; 3])>>,
+    /// The last point run here as a bundle (its files can be saved).
+    live_bundle: RwSignal<Option<Bundle>>,
+    use_gpu: RwSignal<bool>,
+    gpu_available: bool,
+    software: bool,
+    /// Whether an unfinished sweep of this browser waits for S_K to resume.
+    sweep_resume: StoredValue<bool>,
+}
+
+impl Panel {
+    fn new() -> Panel {
+        // An unfinished sweep of this browser: its schedule and settings.
+        let active: Option<(String, LiveSettings)> = storage_get(ACTIVE_SWEEP).ok().flatten().and_then(|v| serde_json::from_str(&v).ok());
+        let gpu_available = crate::compute::backend().is_some_and(|b| b.kernels.is_some());
+        // On a software adapter (SwiftShader) WebGPU is far slower than the CPU in wasm: opt-in.
+        let software = crate::compute::software_adapter();
+        Panel {
+            loaded: RwSignal::new(None),
+            state: RwSignal::new(LoadState::Loading),
+            notice: RwSignal::new(None),
+            selected_k: RwSignal::new(None),
+            gallery: RwSignal::new(None),
+            gallery_state: RwSignal::new(GalleryState::Idle),
+            delta_m: RwSignal::new(DELTA_M),
+            delta_s: RwSignal::new(0.2),
+            picked: RwSignal::new(None),
+            subset: use_context::<SubsetSignal>().map(|s| s.0),
+            live_cfg: RwSignal::new(active.as_ref().map(|a| a.1).unwrap_or_default()),
+            schedule: RwSignal::new(active.as_ref().map(|a| a.0.clone()).unwrap_or_else(|| "2,4,8,16".to_string())),
+            ctl: LiveCtl::new(),
+            live_point: RwSignal::new(None),
+            live_sweep: RwSignal::new(Vec::new()),
+            live_bundle: RwSignal::new(None),
+            use_gpu: RwSignal::new(gpu_available && !software),
+            gpu_available,
+            software,
+            sweep_resume: StoredValue::new(active.is_some()),
+        }
+    }
+
+    fn rule(&self) -> Rule {
+        Rule::Ratio { delta_m: self.delta_m.get_untracked(), delta_s: self.delta_s.get_untracked() }
+    }
+
+    /// Shows a loaded bundle: its δ, its first K.
+    fn adopt(&self, l: Loaded) {
+        if let Rule::Ratio { delta_m: m, delta_s: s } = l.manifest.identity.spec.rule {
+            self.delta_m.set(m);
+            self.delta_s.set(s);
+        }
+        self.selected_k.set(l.rows.first().map(|r| r.k));
+        self.loaded.set(Some(l));
+    }
+
+    /// Shows a gallery made in this tab.
+    fn show_gallery(&self, g: Gallery) {
+        self.selected_k.set(None);
+        self.picked.set(None);
+        self.gallery.set(Some(Arc::new(g)));
+        self.gallery_state.set(GalleryState::Done);
+    }
+
+    /// The bundle's files the user chose: kept only if they make a bundle.
+    fn upload(self, ev: leptos::ev::Event) {
+        let files = input_files(&ev);
+        if files.is_empty() {
+            return;
+        }
+        let previous = self.state.get_untracked();
+        self.state.set(LoadState::Loading);
+        spawn_local(async move {
+            let mut read = Vec::new();
+            for f in &files {
+                let failed = if f.size() > MAX_FILE_BYTES as f64 {
+                    Some(format!("{} is larger than {} MB; the bundle was not loaded and the current one stays.", f.name(), MAX_FILE_BYTES >> 20))
+                } else {
+                    match read_file(f).await {
+                        Ok(b) => {
+                            read.push((f.name(), b));
+                            None
+                        }
+                        Err(e) => Some(e),
+                    }
+                };
+                if let Some(n) = failed {
+                    self.notice.set(Some(n));
+                    self.state.set(previous);
+                    return;
+                }
+            }
+            match load_uploaded(read) {
+                Ok(l) => {
+                    self.notice.set(None);
+                    self.adopt(l);
+                    self.state.set(LoadState::Loaded);
+                }
+                Err(e) => {
+                    self.notice.set(Some(format!("This bundle could not be loaded: {e}. The current one stays.")));
+                    self.state.set(previous);
+                }
+            }
+        });
+    }
+}
+
+/// Fractions of the gallery's labels.
+fn label_fractions(c: &[Classified]) -> memgen_core::metrics::Fractions {
+    fractions(&c.iter().map(|c| c.label).collect::<Vec<Label>>())
+}
+
+/// The fractions against K: the bundle's with error bars and capacities, and this tab's points.
+#[component]
+fn FractionsPlot(
+    /// The panel.
+    p: Panel,
+) -> impl IntoView {
+    let plot_ref = NodeRef::<Canvas>::new();
+    Effect::new(move |_| {
+        let l = p.loaded.get();
+        let live = p.live_point.get();
+        let mut pts = p.live_sweep.get();
+        if let Some(q) = live.filter(|q| !pts.iter().any(|r| r.0 == q.0)) {
+            pts.push(q);
+        }
+        pts.sort_by_key(|q| q.0);
+        let Some(c) = plot_ref.get() else { return };
+        if l.is_none() && pts.is_empty() {
+            return;
+        }
+        let rows = l.as_ref().map(|l| l.rows.clone()).unwrap_or_default();
+        const NAMES: [&str; 3] = ["memorized", "spurious", "generalized"];
+        const LIVE: [&str; 3] = ["memorized (this tab)", "spurious (this tab)", "generalized (this tab)"];
+        let mut series: Vec<ErrorSeries> = (0..3)
+            .filter(|_| !rows.is_empty())
+            .map(|i| ErrorSeries { label: NAMES[i], points: rows.iter().map(|r| (r.k as f64, r.f[i], r.std[i])).collect(), colour: COLOURS[i] })
+            .collect();
+        if !pts.is_empty() {
+            series.extend((0..3).map(|i| ErrorSeries {
+                label: LIVE[i],
+                points: pts.iter().map(|(k, f)| (*k as f64, f[i], 0.0)).collect(),
+                colour: LIVE_COLOURS[i],
+            }));
+        }
+        let caps = capacities(&rows.iter().map(|r| (r.k, r.fractions())).collect::<Vec<_>>(), CAPACITY_EPSILON);
+        let markers: Vec<(&str, f64)> = [("MC", caps.mc), ("SC", caps.sc), ("GC", caps.gc)].into_iter().filter_map(|(n, k)| Some((n, k? as f64))).collect();
+        let title = match &l {
+            Some(l) => format!("{} · {} model · |S_eval| = {}", l.manifest.identity.sweep.dataset, model_name(l), l.manifest.identity.spec.n_eval),
+            None => "run in this tab".to_string(),
+        };
+        fractions_plot(&c, &title, &series, &markers, p.selected_k.get().or(live.map(|q| q.0)).map(|k| k as f64));
+    });
+    view! {
+        <canvas node_ref=plot_ref width="640" height="360" data-testid="sweep-plot-canvas"
+            style=move || if p.loaded.get().is_some() || p.live_point.get().is_some() || !p.live_sweep.get().is_empty() { "" } else { "display:none" }></canvas>
+    }
+}
+
+fn model_name(l: &Loaded) -> &'static str {
+    match l.manifest.identity.sweep.model {
+        memgen_models::bundle::ModelKind::Unet => "unet",
+        memgen_models::bundle::ModelKind::Ideal => "ideal",
+    }
+}
+
+/// The loaded bundle: where it came from, how it was made, its K buttons and the re-run.
+#[component]
+fn BundleHeader(
+    /// The panel.
+    p: Panel,
+) -> impl IntoView {
+    move || {
+        p.loaded.get().map(|l| {
+            let shipped = matches!(l.source, Source::Shipped);
+            let ks: Vec<usize> = l.rows.iter().map(|r| r.k).collect();
+            let ks_attr = ks.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(",");
+            let m = &l.manifest;
+            let steps = m.identity.sweep.training.map(|t| format!(", {} training steps", t.steps)).unwrap_or_default();
+            let sampler = serde_json::to_string(&m.identity.sweep.sampler).unwrap_or_default();
+            view! {
+                <p class="muted" data-testid="sweep-provenance">
+                    {if shipped { "Precomputed (shipped with the lab, not run in this tab). " } else { "Loaded from your files. " }}
+                    {format!("{} K values, {} model ({} parameters{steps}), sampler {sampler}, {:.0} s in all. Made by: ", l.rows.len(), model_name(&l), m.identity.model_parameters, m.total_s)}
+                    <code data-testid="sweep-command">{m.made_by()}</code>
+                </p>
+                <span data-testid="sweep-plot" data-ks=ks_attr></span>
+                <div class="controls">
+                    <span>"Gallery at K: "</span>
+                    {ks.into_iter().map(|k| view! {
+                        <button data-testid=format!("sweep-k{k}") class:active=move || p.selected_k.get() == Some(k) on:click=move |_| p.selected_k.set(Some(k))>{k.to_string()}</button>
+                    }).collect_view()}
+                </div>
+                <RerunControls p=p sweep=l.sweep() />
+            }
+        })
+    }
+}
+
+/// δ sliders, the label filter and the sort.
+#[component]
+fn RelabelControls(
+    /// The panel.
+    p: Panel,
+    /// `all` or a label.
+    filter: RwSignal<String>,
+    /// Sort by the memorization ratio.
+    sort_by_ratio: RwSignal<bool>,
+) -> impl IntoView {
+    let slider = move |label: &'static str, testid: &'static str, sig: RwSignal<f64>, max: f64| {
+        view! {
+            <label>
+                {label}
+                <input type="range" min="0.01" max=max step="0.01" data-testid=testid prop:value=move || sig.get().to_string()
+                    on:input=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<f64>() { if v.is_finite() { sig.set(v.clamp(0.01, max)) } } } />
+                <span class="value">{move || format!("{:.2}", sig.get())}</span>
+            </label>
+        }
+    };
+    view! {
+        <div class="controls">
+            {slider("δ_m ", "sweep-delta-m", p.delta_m, 1.0)}
+            {slider("δ_s ", "sweep-delta-s", p.delta_s, 0.49)}
+            <label>"show "
+                <select data-testid="sweep-filter" on:change=move |ev| filter.set(event_target_value(&ev))>
+                    <option value="all">"all"</option>
+                    <option value="memorized">"memorized"</option>
+                    <option value="spurious">"spurious"</option>
+                    <option value="generalized">"generalized"</option>
+                </select>
+            </label>
+            <label><input type="checkbox" data-testid="sweep-sort" on:change=move |ev| sort_by_ratio.set(event_target_checked(&ev)) />" sort by d(x̂,x₁)/d(x̂,x₂)"</label>
+        </div>
+    }
+}
+
+/// The gallery's fractions under the current δ.
+#[component]
+fn RelabelSummary(
+    /// The panel.
+    p: Panel,
+    /// Labels under the current δ.
+    classified: Memo<Vec<Classified>>,
+) -> impl IntoView {
+    let relabelled = Memo::new(move |_| label_fractions(&classified.get()));
+    view! {
+        <p data-testid="sweep-relabelled" data-state=move || p.gallery_state.get().attr()
+            data-memorized=move || format!("{:.4}", relabelled.get().memorized)
+            data-spurious=move || format!("{:.4}", relabelled.get().spurious)
+            data-generalized=move || format!("{:.4}", relabelled.get().generalized)
+            data-n=move || classified.get().len().to_string()>
+            {move || {
+                match p.gallery_state.get() {
+                    GalleryState::Failed(e) => return format!("The gallery could not be loaded: {e}"),
+                    GalleryState::Loading => return "Loading the gallery…".into(),
+                    _ => {}
+                }
+                let f = relabelled.get();
+                let n = classified.get().len();
+                if n == 0 { return String::new(); }
+                format!("With these δ, the {n} gallery samples are {:.1}% memorized, {:.1}% spurious, {:.1}% generalized.", 100.0 * f.memorized, 100.0 * f.spurious, 100.0 * f.generalized)
+            }}
+        </p>
+    }
+}
+
+/// The phase-transition panel.
+#[component]
+pub fn SweepPanel() -> impl IntoView {
+    let p = Panel::new();
+    let filter = RwSignal::new("all".to_string());
+    let sort_by_ratio = RwSignal::new(false);
+    spawn_local(async move {
+        match load_shipped().await {
+            Ok(l) => {
+                p.adopt(l);
+                p.state.set(LoadState::Shipped);
+            }
+            Err(e) => p.state.set(LoadState::None(e)),
+        }
+    });
+    // The gallery of the selected K.
+    Effect::new(move |_| {
+        let Some(k) = p.selected_k.get() else { return };
+        let Some(source) = p.loaded.with_untracked(|l| l.as_ref().map(|l| l.source.clone())) else { return };
+        p.gallery.set(None);
+        p.picked.set(None);
+        p.gallery_state.set(GalleryState::Loading);
+        spawn_local(async move {
+            match load_gallery(&source, k).await {
+                Ok(g) if p.selected_k.get_untracked() == Some(k) => {
+                    p.gallery.set(Some(Arc::new(g)));
+                    p.gallery_state.set(GalleryState::Done);
+                }
+                Ok(_) => {}
+                Err(e) => p.gallery_state.set(GalleryState::Failed(e)),
+            }
+        });
+    });
+    let classified = Memo::new(move |_| {
+        let rule = Rule::Ratio { delta_m: p.delta_m.get(), delta_s: p.delta_s.get() };
+        p.gallery.get().map(|g| g.classify(&rule)).unwrap_or_default()
+    });
+    live_view::resume_sweep_when_ready(p);
+
+    view! {
+        <section class="panel" data-testid="panel-sweep">
+            <h2>"Phase transition: memorized → spurious → generalized against K (paper Figs. 1–4)"</h2>
+            <p class="explain">
+                "Each generated sample x̂ is labelled from its distances to the training set S (nearest x₁, second x₂) and to the model's other samples S′ (nearest x₁′): memorized if d(x̂,x₁)/d(x̂,x₂) ≤ δ_m, else spurious if d(x̂,x₁′)/(d(x̂,x₁)+d(x̂,x₁′)) ≤ δ_s, else generalized. "
+                "The fractions against K show the transition; MC, SC and GC mark the memorization, spurious and generalization capacity estimates (ε = 5%). "
+                "Bundles are made natively by "<code>"memgen sweep"</code>" (see the README), on one machine or sharded over a cluster and joined with "<code>"memgen merge"</code>"."
+            </p>
+            <div class="controls">
+                <label>"Load a bundle (choose its manifest.json, fractions.csv and gallery-k*.json) "
+                    <input type="file" multiple accept=".json,.csv" data-testid="sweep-upload" on:change=move |ev| p.upload(ev) />
+                </label>
+            </div>
+            {move || p.notice.get().map(|n| view! { <p class="notice" data-testid="notice">{n}</p> })}
+            <div data-testid="sweep-state" data-state=move || p.state.get().attr()>
+                {move || match p.state.get() {
+                    LoadState::Loading => "Loading the sweep bundle…".to_string(),
+                    LoadState::None(why) => format!("No sweep bundle is shipped with this build ({why}). Make one with `memgen sweep --dataset mnist --ks 2,4,8,… --out DIR` and load its files here."),
+                    _ => String::new(),
+                }}
+            </div>
+            <BundleHeader p=p />
+            <FractionsPlot p=p />
+            <LiveControls p=p />
+            <RelabelControls p=p filter=filter sort_by_ratio=sort_by_ratio />
+            <RelabelSummary p=p classified=classified />
+            <GalleryRows gallery=p.gallery classified=classified filter=filter sort_by_ratio=sort_by_ratio picked=p.picked />
+            <SampleDetail picked=p.picked classified=classified delta_m=p.delta_m delta_s=p.delta_s />
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::live_view::parse_schedule;
+
+    #[test]
+    fn schedules_parse_sorted_unique_and_reject_bad_values() {
+        assert_eq!(parse_schedule(" 8, 2,4,2 ,").unwrap(), vec![2, 4, 8]);
+        for bad in ["", "1,2", "2,x", "2,-4", "2,1e9", &(2..100).map(|k| k.to_string()).collect::<Vec<_>>().join(",")] {
+            assert!(parse_schedule(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(parse_schedule("2,x").unwrap_err().contains("“x”"));
+    }
+}
