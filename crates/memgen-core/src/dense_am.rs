@@ -81,7 +81,7 @@ pub struct DenseAm<'a> {
 impl<'a> DenseAm<'a> {
     /// Builds a memory; `memories.len()` must be a multiple of `dim`.
     pub fn new(memories: &'a [f64], dim: usize, beta: f64, form: EnergyForm) -> Self {
-        assert!(dim > 0 && memories.len() % dim == 0, "memories must be K×d");
+        assert!(dim > 0 && memories.len().is_multiple_of(dim), "memories must be K×d");
         DenseAm { memories, dim, beta, form }
     }
 

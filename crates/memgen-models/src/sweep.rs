@@ -320,7 +320,7 @@ pub enum PointModel {
     /// losses of its run.
     Trained {
         /// Its EMA weights.
-        ema: UNet,
+        ema: Box<UNet>,
         /// Its losses.
         losses: Vec<f32>,
     },

@@ -100,7 +100,7 @@ fn ode_energy_of_the_ideal_score_matches_its_closed_form() {
 #[test]
 fn ideal_score_tensor_matches_core() {
     let train_pts = circle_points(5, 1);
-    let x = vec![[0.2f32, 0.3], [-1.0, 0.5], [0.9, -0.1], [0.0, 0.0]];
+    let x = [[0.2f32, 0.3], [-1.0, 0.5], [0.9, -0.1], [0.0, 0.0]];
     for t in [1e-3f64, 0.05, 0.7] {
         let ideal = IdealScore::new(&train_pts, &cpu());
         let xt = burn::tensor::Tensor::<2>::from_data(burn::tensor::TensorData::new(x.iter().flatten().copied().collect::<Vec<f32>>(), [4, 2]), &cpu());

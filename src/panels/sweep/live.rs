@@ -408,7 +408,7 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
     let snap_key = point_key(&sub, &point).replacen("memgen-sweep-point:", TRAIN_SNAPSHOT_PREFIX, 1);
     let model = if gpu {
         let (ema, losses) = train_in_worker(&sub, tc, point.seed, ctl, gen, &plain).await?;
-        PointModel::Trained { ema, losses }
+        PointModel::Trained { ema: Box::new(ema), losses }
     } else {
         let stored = storage_get(&snap_key).ok().flatten().and_then(|v| serde_json::from_str::<StoredTraining>(&v).ok());
         let resume = stored.and_then(|st| Some(Resume { snapshot: unbase64(&st.snapshot)?, losses: st.losses }));

@@ -238,7 +238,7 @@ fn live_number(p: Panel, label: &'static str, testid: &'static str, get: fn(&Liv
         <WholeInput label=label testid=testid narrow=true lo=lo hi=hi
             value=Signal::derive(move || p.live_cfg.with(|c| get(c) as u64))
             set=move |v: u64| p.live_cfg.update(|c| set(c, v as usize))
-            refuse=move |e: String| p.notice.set(Some(format!("{e} Kept {}.", p.live_cfg.with_untracked(|c| get(c))))) />
+            refuse=move |e: String| p.notice.set(Some(format!("{e} Kept {}.", p.live_cfg.with_untracked(get)))) />
     }
 }
 

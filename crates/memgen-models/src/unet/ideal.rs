@@ -25,7 +25,7 @@ pub struct IdealDenoiser {
 impl IdealDenoiser {
     /// `images`: `[K, D]` flat (`D = C·H·W`, values in `[−1, 1]`), on `device` (a plain device).
     pub fn new(images: &[f32], d: usize, device: &Device) -> Result<IdealDenoiser, String> {
-        if d == 0 || images.is_empty() || images.len() % d != 0 {
+        if d == 0 || images.is_empty() || !images.len().is_multiple_of(d) {
             return Err(format!("ideal denoiser: {} values is not a positive multiple of {d}", images.len()));
         }
         let k = images.len() / d;

@@ -106,10 +106,10 @@ impl UNetConfig {
         if self.channels == 0 {
             return Err(CoreError::invalid("channels", self.channels, "must be at least 1"));
         }
-        if self.height < 2 || self.width < 2 || self.height % 2 != 0 || self.width % 2 != 0 {
+        if self.height < 2 || self.width < 2 || !self.height.is_multiple_of(2) || !self.width.is_multiple_of(2) {
             return Err(CoreError::invalid("image size", format!("{}x{}", self.height, self.width), "height and width must be even and at least 2"));
         }
-        if self.base_channels < 2 || self.groups == 0 || self.base_channels % self.groups != 0 {
+        if self.base_channels < 2 || self.groups == 0 || !self.base_channels.is_multiple_of(self.groups) {
             return Err(CoreError::invalid("base_channels", self.base_channels, &format!("must be ≥ 2 and divisible by groups = {}", self.groups)));
         }
         Ok(())

@@ -82,7 +82,7 @@ impl UNetBatch {
 pub(crate) fn check_run(config: &UNetTrainConfig, images: &[f32]) -> Result<(), String> {
     config.net.validate().map_err(|e| e.to_string())?;
     let d = config.net.image_len();
-    if images.is_empty() || images.len() % d != 0 {
+    if images.is_empty() || !images.len().is_multiple_of(d) {
         return Err(format!("training images: {} values is not a positive multiple of {d} (C·H·W)", images.len()));
     }
     if config.batch == 0 {

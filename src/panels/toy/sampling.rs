@@ -1,0 +1,104 @@
+//! What is done with a trained model: sample it (and the ideal score, same seed), cluster the
+//! samples (Ward), and integrate its learned energy by the probability-flow ODE.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use memgen_core::matrix::Matrix;
+use memgen_models::toy::centroids::{classify_centroids_detailed, CentroidThresholds};
+use memgen_models::toy::energy::{grid_points, ode_energy, OdeConfig};
+use memgen_models::toy::sampler::{toy_sampling, EulerMaruyama, IdealScore};
+
+use super::{current_model, toy_device, Centroid, Panel, Phase, HI, LO};
+use crate::compute;
+
+impl Panel {
+    /// Samples the trained model (and the ideal score, same seed), then clusters.
+    pub(super) fn sample(self) {
+        let Some(model) = current_model() else {
+            self.status.set("Train a model first.".into());
+            return;
+        };
+        let s = self.settings.get_untracked();
+        let pts = self.train.get_untracked();
+        let device = toy_device().inner();
+        let gen = self.run_gen.get_value();
+        self.phase.set(Phase::Sampling);
+        spawn_local(async move {
+            // The library's toy sampler: `memgen toy`'s stream, so one seed gives its samples.
+            let mut run = toy_sampling(model, s.samples, s.seed, &device);
+            let mut ideal = toy_sampling(IdealScore::new(&pts, &device), s.samples, s.seed, &device);
+            let config = EulerMaruyama { count: s.samples, ..EulerMaruyama::default() };
+            let chunk = 10;
+            while !run.finished() {
+                if self.run_gen.get_value() != gen {
+                    return;
+                }
+                let r1 = run.run_steps_synced(chunk).await;
+                let r2 = ideal.run_steps_synced(chunk).await;
+                if let Err(e) = r1.and(r2) {
+                    self.phase.set(Phase::Failed(format!("sampling failed: {e}")));
+                    return;
+                }
+                self.sample_progress.set(run.steps_done() as f64 / config.steps as f64);
+                compute::yield_now().await;
+            }
+            let (Ok(x), Ok(xi)) = (run.samples().await, ideal.samples().await) else {
+                self.phase.set(Phase::Failed("could not read the samples back".into()));
+                return;
+            };
+            // Each sample's distance to its nearest training point, once.
+            let nearest: Vec<f32> = x.iter().map(|p| pts.iter().map(|y| (p[0] - y[0]).hypot(p[1] - y[1])).fold(f32::INFINITY, f32::min)).collect();
+            let near = |r: f32| nearest.iter().filter(|d| **d <= r).count() as f64 / nearest.len().max(1) as f64;
+            self.near_fraction.set(Some((near(0.1), near(0.25))));
+            self.samples.set(x.clone());
+            self.ideal_samples.set(xi);
+            // Ward needs n²/2 distances: cluster a seeded subsample of at most 2,000.
+            let sub: Vec<[f32; 2]> = x.iter().step_by((x.len() / 2000).max(1)).copied().collect();
+            let m = Matrix::new(sub.iter().flatten().copied().collect(), sub.len(), 2);
+            let clustered = m.and_then(|m| memgen_core::cluster::ward_clusters(&m, s.threshold));
+            match clustered {
+                Ok(c) => {
+                    let cents: Vec<[f32; 2]> = c.centroids.data().chunks(2).map(|v| [v[0], v[1]]).collect();
+                    let stats = classify_centroids_detailed(&cents, &pts, &sub, &c.labels, &CentroidThresholds::default());
+                    let labelled = cents.iter().zip(stats).map(|(at, st)| Centroid { at: *at, kind: Some(st.kind), count: st.count, energy: None });
+                    self.centroids.set(labelled.collect());
+                }
+                Err(e) => self.status.set(format!("clustering failed: {e}")),
+            }
+            self.phase.set(Phase::Trained);
+        });
+    }
+
+    /// Learned energy by the probability-flow ODE on a coarse grid (slow: on request).
+    pub(super) fn learned_energy_on_grid(self) {
+        let Some(model) = current_model() else {
+            self.status.set("Train a model first.".into());
+            return;
+        };
+        let s = self.settings.get_untracked();
+        let pts = self.train.get_untracked();
+        let device = toy_device();
+        self.status.set("Integrating the probability-flow ODE over the grid…".into());
+        spawn_local(async move {
+            let (n, steps) = (16, 20);
+            let grid = grid_points(n, LO, HI);
+            let mut cfg = OdeConfig::with_train(&pts);
+            cfg.steps = steps;
+            match ode_energy(&model, &grid, s.t, &cfg, &device).await {
+                Ok(e) => {
+                    // Label each centroid with the energy of its nearest grid cell.
+                    self.centroids.update(|cs| {
+                        for c in cs.iter_mut() {
+                            let i = (((c.at[0] - LO) / (HI - LO) * (n - 1) as f32).round() as usize).min(n - 1);
+                            let j = (((c.at[1] - LO) / (HI - LO) * (n - 1) as f32).round() as usize).min(n - 1);
+                            c.energy = Some(e[j * n + i]);
+                        }
+                    });
+                    self.learned_energy.set(Some((e, n, s.t)));
+                    self.status.set(format!("Learned energy at t = {} on a {n}×{n} grid ({steps} RK4 steps per point).", s.t));
+                }
+                Err(e) => self.status.set(format!("ODE energy failed: {e}")),
+            }
+        });
+    }
+}

@@ -1,0 +1,238 @@
+//! Training, pause, resume and cancel. A run trains either in this tab on the CPU inside wasm
+//! (the fused trainer, memgen_models::toy::fused: burn's network, batches, Adam and EMA without
+//! burn's graph, ~2× burn's CPU backend here; in chunks that keep the tab responsive), or on
+//! WebGPU in a dedicated worker (src/worker.rs): burn builds its kernels and waits on the GPU
+//! queue there, never on the page's thread. Sampling, arrows and the ODE energy run here on the
+//! CPU backend with the weights the worker sends.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use memgen_models::toy::energy::grid_points;
+use memgen_models::toy::training::{ToyTrainConfig, ToyTraining};
+
+use super::figures::arrows_from;
+use super::state::ToySettings;
+use super::{current_model, toy_device, Panel, Phase, Speed, TrainDevice, WorkerPause, CANVAS, HI, LO, RUN, WORKER, WORKER_MODEL};
+use crate::compute;
+use crate::worker::{FromWorker, ToWorker, ToyJob, WorkerHandle, TRAIN_WORKER_URL};
+
+/// Steps per chunk in the worker and how often it sends its EMA weights.
+const WORKER_CHUNK: usize = 10;
+const WORKER_WEIGHTS_EVERY: usize = 250;
+
+/// Sends `m` to the training worker; false when training runs in this tab.
+fn to_worker(m: ToWorker) -> bool {
+    WORKER.with(|w| w.borrow().as_ref().map(|h| h.send(m)).is_some())
+}
+
+impl Panel {
+    /// Score arrows of the current (EMA) model at t.
+    fn refresh_arrows(self) {
+        let t = self.settings.get_untracked().t;
+        let Some(model) = current_model() else { return };
+        let device = toy_device().inner();
+        spawn_local(async move {
+            let grid = grid_points(15, LO + 0.1, HI - 0.1);
+            let flat: Vec<f32> = grid.iter().flatten().copied().collect();
+            let x = burn::tensor::Tensor::<2>::from_data(burn::tensor::TensorData::new(flat, [grid.len(), 2]), &device);
+            let tt = burn::tensor::Tensor::<2>::full([grid.len(), 1], t as f32, &device);
+            let s = model.forward(x, tt);
+            if let Ok(data) = s.into_data_async().await {
+                if let Ok(v) = data.try_to_vec::<f32>() {
+                    self.learned_arrows.set(arrows_from(&grid, &v, t, CANVAS as f64));
+                }
+            }
+        });
+    }
+
+    /// Trains the run in `RUN` in chunks of about 25 ms between yields (the tab stays
+    /// responsive), until it is finished, paused, cancelled or replaced (`gen` is no longer the
+    /// panel's run).
+    fn train_loop(self, gen: u64) {
+        spawn_local(async move {
+            let t0 = compute::now_ms();
+            let start_step = RUN.with(|r| r.borrow().as_ref().map(|x| x.steps_done()).unwrap_or(0));
+            // The progress is updated every 200 ms and the losses (the loss curve, whose redraw
+            // costs ~0.2 s in a software-rendered tab) every second, so drawing costs far less
+            // than the training.
+            let mut pending: Vec<f32> = Vec::new();
+            let (mut last_progress, mut last_curve) = (t0, t0);
+            let mut shown_step = start_step;
+            loop {
+                let stopped = self.run_gen.get_value() != gen || self.phase.get_untracked() != Phase::Training;
+                let Some(mut run) = (!stopped).then(|| RUN.with(|r| r.borrow_mut().take())).flatten() else {
+                    // Paused, cancelled or restarted: show what was trained so far (not after a
+                    // cancel or a restart, which cleared the curve).
+                    if self.run_gen.get_value() == gen {
+                        if !pending.is_empty() {
+                            self.losses.update(|v| v.append(&mut pending));
+                        }
+                        if let Some(done) = RUN.with(|r| r.borrow().as_ref().map(|x| x.steps_done())) {
+                            self.speed.update(|s| s.done = done);
+                        }
+                    }
+                    return;
+                };
+                let chunk_start = compute::now_ms();
+                let mut failed = None;
+                while !run.finished() && compute::now_ms() - chunk_start < 25.0 {
+                    match run.run_steps(1).await {
+                        Ok(l) => pending.extend(l),
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                let (done, total, finished) = (run.steps_done(), run.config.steps, run.finished());
+                RUN.with(|r| *r.borrow_mut() = Some(run));
+                if let Some(e) = failed {
+                    self.phase.set(Phase::Failed(format!("training failed: {e}")));
+                    return;
+                }
+                let now = compute::now_ms();
+                if finished || now - last_progress >= 200.0 {
+                    let rate = (done - start_step) as f64 / ((now - t0) / 1000.0).max(1e-6);
+                    self.speed.set(Speed { done, rate, left: total.saturating_sub(done) });
+                    last_progress = now;
+                }
+                if finished || now - last_curve >= 1000.0 {
+                    self.losses.update(|v| v.append(&mut pending));
+                    last_curve = now;
+                    if done / 250 != shown_step / 250 {
+                        self.refresh_arrows();
+                    }
+                    shown_step = done;
+                }
+                if finished {
+                    self.phase.set(Phase::Trained);
+                    self.refresh_arrows();
+                    return;
+                }
+                compute::yield_now().await;
+            }
+        });
+    }
+
+    /// Drops the last run (its worker, weights, losses, samples, centroids, energy and arrows)
+    /// and begins a new one in the training phase; its generation.
+    fn begin_run(self) -> u64 {
+        WORKER.with(|w| *w.borrow_mut() = None);
+        WORKER_MODEL.with(|m| *m.borrow_mut() = None);
+        RUN.with(|r| *r.borrow_mut() = None);
+        self.losses.set(Vec::new());
+        self.near_fraction.set(None);
+        self.samples.set(Vec::new());
+        self.centroids.set(Vec::new());
+        self.learned_energy.set(None);
+        self.learned_arrows.set(Vec::new());
+        let gen = self.run_gen.get_value() + 1;
+        self.run_gen.set_value(gen);
+        self.phase.set(Phase::Training);
+        self.speed.set(Speed::default());
+        gen
+    }
+
+    /// Trains a new model with the current settings: in the worker on WebGPU when that is
+    /// chosen and available, else in this tab.
+    pub(super) fn start(self) {
+        let s = self.settings.get_untracked();
+        let mut config = ToyTrainConfig::browser();
+        config.steps = s.steps;
+        config.lr = s.lr;
+        let gen = self.begin_run();
+        if self.use_gpu.get_untracked() && self.gpu_available {
+            self.start_worker(gen, &s, config);
+            return;
+        }
+        self.train_device.set(TrainDevice::Cpu);
+        // The tab's CPU path: the fused trainer (same network, batches, Adam and EMA as burn's
+        // autodiff, checked against it natively and, in the browser test, against the WebGPU
+        // worker's burn run), about twice as fast as burn's graph on one wasm thread.
+        let run = ToyTraining::new_fused(config, &self.train.get_untracked(), s.seed, 0, &toy_device());
+        RUN.with(|r| *r.borrow_mut() = Some(run));
+        self.train_loop(gen);
+    }
+
+    /// Starts the training worker (WebGPU) for run `gen`.
+    fn start_worker(self, gen: u64, s: &ToySettings, config: ToyTrainConfig) {
+        self.train_device.set(TrainDevice::WebGpuWorker);
+        self.status.set("Starting the training worker (WebGPU)…".into());
+        let total = s.steps;
+        let on_message = move |msg: FromWorker, bytes: Option<Vec<u8>>| self.on_worker_message(gen, total, msg, bytes);
+        match WorkerHandle::spawn(TRAIN_WORKER_URL, on_message) {
+            Ok(h) => {
+                h.send(ToWorker::ToyTrain(ToyJob {
+                    points: self.train.get_untracked(),
+                    seed: s.seed,
+                    config,
+                    chunk: WORKER_CHUNK,
+                    weights_every: WORKER_WEIGHTS_EVERY,
+                }));
+                WORKER.with(|w| *w.borrow_mut() = Some(h));
+            }
+            Err(e) => self.phase.set(Phase::Failed(e)),
+        }
+    }
+
+    /// A message from the worker of run `gen` (`total` steps); another run's are dropped.
+    fn on_worker_message(self, gen: u64, total: usize, msg: FromWorker, bytes: Option<Vec<u8>>) {
+        if self.run_gen.get_value() != gen {
+            return;
+        }
+        match msg {
+            FromWorker::Ready => {}
+            FromWorker::Device { label } => self.status.set(format!("Training on {label} in a worker; the page stays free.")),
+            FromWorker::Progress { done, losses: l, secs, .. } => {
+                self.losses.update(|v| v.extend(l));
+                let rate = done as f64 / secs.max(1e-6);
+                self.speed.set(Speed { done, rate, left: total.saturating_sub(done) });
+            }
+            FromWorker::Paused { done } => self.worker_pause.set(WorkerPause { paused_at: Some(done), resumed_from: None }),
+            FromWorker::Resumed { done } => self.worker_pause.update(|p| p.resumed_from = Some(done)),
+            FromWorker::Weights { done } => {
+                let device = toy_device().inner();
+                match bytes.as_deref().map(|b| memgen_models::toy::checkpoint::decode(b, &device)) {
+                    Some(Ok(ck)) => {
+                        WORKER_MODEL.with(|m| *m.borrow_mut() = Some(ck.model));
+                        self.refresh_arrows();
+                    }
+                    Some(Err(e)) => self.status.set(format!("weights after step {done} unreadable: {e}")),
+                    None => self.status.set(format!("the worker sent no weights after step {done}")),
+                }
+            }
+            FromWorker::Finished { .. } => {
+                self.phase.set(Phase::Trained);
+                WORKER.with(|w| *w.borrow_mut() = None);
+            }
+            FromWorker::Failed { message } => {
+                self.phase.set(Phase::Failed(format!("training failed in the worker: {message}")));
+                WORKER.with(|w| *w.borrow_mut() = None);
+            }
+        }
+    }
+
+    /// Pauses the worker or the loop in this tab (it stops after its chunk).
+    pub(super) fn pause(self) {
+        to_worker(ToWorker::Pause);
+        self.phase.set(Phase::Paused);
+    }
+
+    /// Goes on from where the run paused.
+    pub(super) fn resume(self) {
+        self.phase.set(Phase::Training);
+        if !to_worker(ToWorker::Resume) {
+            self.train_loop(self.run_gen.get_value());
+        }
+    }
+
+    /// Drops the run and its worker.
+    pub(super) fn cancel(self) {
+        self.run_gen.update_value(|g| *g += 1);
+        RUN.with(|r| *r.borrow_mut() = None);
+        WORKER.with(|w| *w.borrow_mut() = None);
+        WORKER_MODEL.with(|m| *m.borrow_mut() = None);
+        self.phase.set(Phase::Idle);
+        self.speed.set(Speed::default());
+    }
+}
