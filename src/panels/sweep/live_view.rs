@@ -233,7 +233,15 @@ pub fn RerunControls(
 }
 
 /// A whole-number input of the live settings (the shared [`WholeInput`]).
-fn live_number(p: Panel, label: &'static str, testid: &'static str, get: fn(&LiveSettings) -> usize, set: fn(&mut LiveSettings, usize), lo: u64, hi: u64) -> impl IntoView {
+fn live_number(
+    p: Panel,
+    label: &'static str,
+    testid: &'static str,
+    get: fn(&LiveSettings) -> usize,
+    set: fn(&mut LiveSettings, usize),
+    lo: u64,
+    hi: u64,
+) -> impl IntoView {
     view! {
         <WholeInput label=label testid=testid narrow=true lo=lo hi=hi
             value=Signal::derive(move || p.live_cfg.with(|c| get(c) as u64))

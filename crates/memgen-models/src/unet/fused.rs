@@ -20,9 +20,9 @@ use super::{UNet, UNetConfig, STREAM_UNET_TRAIN};
 use crate::epoch::EpochOrder;
 use crate::toy::fused::matmul;
 use burn::tensor::Device;
+use memgen_core::par::*;
 use memgen_core::schedules::DdpmSchedule;
 use memgen_core::spec::NoiseStream;
-use memgen_core::par::*;
 
 const GN_EPS: f32 = 1e-5;
 /// Shards of a batch that the CLI's `--engine fused` and the page's in-tab training use (a run's
