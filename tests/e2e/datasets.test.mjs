@@ -13,7 +13,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { openLab, waitForResult, readResult, describeLog, memgenBin, DIST, ARTIFACTS, ROOT } from './lab.mjs';
+import { openLab, waitForFirstFrame, waitForResult, readResult, describeLog, memgenBin, DIST, ARTIFACTS, ROOT } from './lab.mjs';
 
 const TIMEOUT = 180_000;
 const PANEL = '[data-testid="panel-datasets"]';
@@ -134,8 +134,10 @@ test('datasets: pick MNIST, preview S_K, upload .npy, garbage keeps the previous
   page.on('request', (r) => requests.push(r.url()));
   await lab.goto('');
   await page.locator(PANEL).waitFor({ timeout: 60_000 });
-  // Nothing is fetched before a dataset is picked.
-  await page.waitForTimeout(500);
+  // Nothing is fetched before a dataset is picked: once the page has started up (its first
+  // energy frame drawn, the shipped sweep bundle's fetch settled), no data file was asked for.
+  await waitForFirstFrame(page);
+  await page.waitForFunction(() => (document.querySelector('[data-testid="sweep-state"]')?.dataset.state || 'loading') !== 'loading', null, { timeout: 60_000 });
   assert.equal(requests.filter((u) => u.includes('/www/data/')).length, 0, `fetched before a pick: ${requests.join(', ')}`);
   assert.equal((await readResult(page, 'dataset-preview')).state, 'empty');
 
