@@ -6,11 +6,11 @@
 #  1. setup (also installs Debian's chromium and the npm packages if missing)
 #  2. data sets (scripts/datasets.sh, when present)
 #  3. cargo fmt --all --check
-#  4. the wasm build into dist/ (scripts/build-web.sh; profile web-dev unless
-#     MEMGEN_TEST_PROFILE=release), started in the background at once: two cargo builds side
-#     by side fill the cores that one build leaves idle (linking, long single crates)
-#  5. native tests of the whole workspace, every target: cargo test --workspace --all-targets
-#     --profile native-test (includes tests/shaders.rs: every shaders/*.wgsl validated with naga)
+#  4. native tests of the whole workspace, every target: cargo test --workspace --all-targets
+#     --profile native-test (includes tests/shaders.rs: every shaders/*.wgsl validated with naga),
+#     compiled first on every core, then run
+#  5. the wasm build into dist/ (scripts/build-web.sh; profile web-dev unless
+#     MEMGEN_TEST_PROFILE=release), compiled while the native tests run
 #  6. the wasm32 build of memgen-core's RNG probe (checked by tests/e2e/rng_wasm.test.mjs)
 #  7. browser end-to-end tests in headless Chromium on WebGPU (SwiftShader):
 #     node --test tests/e2e/   (screenshots in test-artifacts/)
@@ -78,10 +78,13 @@ if [[ "${MEMGEN_E2E_ONLY:-0}" != 1 ]]; then
     export RUSTC_WORKSPACE_WRAPPER
     export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
   fi
-  # The browser tests run against the web-dev profile (no LTO, 16 codegen units, no wasm-opt):
-  # a cold build of it takes about half the time of the release build that scripts/run.sh
-  # serves. MEMGEN_TEST_PROFILE=release tests the release build (what benchmarks measure).
-  # It compiles beside the native tests (cargo locks the two build folders separately).
+  # Native first, on every core: building both trees side by side was slower in a fresh clone
+  # (about 2,700 s together, against about 2,400 s one after the other: 1,566 s measured plus
+  # the 823 s that docs of this machine give for the wasm build).
+  step "native tests, build: cargo test --workspace --all-targets --profile native-test --no-run (clippy -D warnings)" \
+    cargo test --workspace --all-targets --profile native-test --no-run
+  # The browser tests run against the web-dev profile (no LTO, 16 codegen units, no wasm-opt).
+  # It compiles while the native tests run (cargo locks the two build folders separately).
   WASM_LOG="$(mktemp)"
   wasm_t0=$SECONDS
   (
@@ -90,7 +93,7 @@ if [[ "${MEMGEN_E2E_ONLY:-0}" != 1 ]]; then
       bash scripts/build-web.sh
   ) >"$WASM_LOG" 2>&1 &
   wasm_pid=$!
-  step "native tests: cargo test --workspace --all-targets --profile native-test (clippy -D warnings)" \
+  step "native tests, run: cargo test --workspace --all-targets --profile native-test" \
     cargo test --workspace --all-targets --profile native-test
   step "doc tests: cargo test --workspace --doc --profile native-test" cargo test --workspace --doc --profile native-test
   wasm_wait() {
