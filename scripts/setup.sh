@@ -111,6 +111,30 @@ _memgen_setup() {
     apt_install chromium || return 1
   fi
 
+  # ---- Build cache: compiled dependencies kept per user, outside the clone ----
+  # Like ~/.cargo/registry and ~/.npm: a fresh clone links target/ (and .cache/, the pinned
+  # dataset downloads) to folders under ~/.cache/memgen-lab/, so a second clone on the same
+  # machine compiles only the lab's own crates (cargo's fingerprints decide what is stale;
+  # nothing is taken on trust). MEMGEN_BUILD_CACHE=0 keeps both in the clone; an existing
+  # target/ or .cache/ and CARGO_TARGET_DIR are left alone. Past 40 GiB (MEMGEN_BUILD_CACHE_GIB)
+  # the cache is emptied and refilled.
+  if [[ "${MEMGEN_BUILD_CACHE:-1}" != 0 ]]; then
+    local cache="${MEMGEN_BUILD_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/memgen-lab}" name
+    for name in target .cache; do
+      if [[ ! -e "$name" && ! -L "$name" && ( "$name" != target || -z "${CARGO_TARGET_DIR:-}" ) ]]; then
+        mkdir -p "$cache/${name#.}" && ln -s "$cache/${name#.}" "$name" && echo "setup: $name -> $cache/${name#.} (build cache)"
+      fi
+    done
+    if [[ -L target && -d "$cache/target" ]]; then
+      local gib
+      gib="$(du -s --block-size=1G "$cache/target" 2>/dev/null | cut -f1)"
+      if (( ${gib:-0} > ${MEMGEN_BUILD_CACHE_GIB:-40} )); then
+        echo "setup: the build cache holds ${gib} GiB, over ${MEMGEN_BUILD_CACHE_GIB:-40}: emptying it"
+        find "$cache/target" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+      fi
+    fi
+  fi
+
   echo "setup: ok (rust $channel + wasm32, wasm-bindgen $wb_version, node $(node --version)$([[ -x /usr/bin/chromium ]] && echo ", chromium"))"
 }
 

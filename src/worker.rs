@@ -121,13 +121,28 @@ pub enum FromWorker {
     },
 }
 
-/// Posts `msg` (as a plain object) to a worker or from one, with `bytes` beside it.
-fn post<T: Serialize>(target: &JsValue, msg: &T, bytes: Option<&[u8]>) {
-    let Ok(obj) = serde_wasm_bindgen::to_value(msg) else { return };
+/// `msg` as a plain object. 64-bit integers travel as `BigInt`: a point's seed is a full `u64`
+/// (`memgen_models::sweep::sweep_point_seed`), past the 2^53 that a JS number holds exactly.
+fn to_js<T: Serialize>(msg: &T) -> Result<JsValue, String> {
+    msg.serialize(&serde_wasm_bindgen::Serializer::new().serialize_large_number_types_as_bigints(true)).map_err(|e| format!("message not sent: {e}"))
+}
+
+/// Posts `msg` (as a plain object) to a worker or from one, with `bytes` beside it; says why
+/// when it cannot.
+fn post<T: Serialize>(target: &JsValue, msg: &T, bytes: Option<&[u8]>) -> Result<(), String> {
+    let obj = to_js(msg)?;
     if let Some(b) = bytes {
         let _ = Reflect::set(&obj, &"bytes".into(), &Uint8Array::from(b));
     }
     call_method(target, "postMessage", &[obj]);
+    Ok(())
+}
+
+/// Posts from the worker; a message that cannot be converted goes back as [`FromWorker::Failed`].
+fn reply(target: &JsValue, msg: &FromWorker, bytes: Option<&[u8]>) {
+    if let Err(message) = post(target, msg, bytes) {
+        let _ = post(target, &FromWorker::Failed { message }, None);
+    }
 }
 
 fn call_method(target: &JsValue, name: &str, args: &[JsValue]) {
@@ -149,7 +164,7 @@ pub fn train_worker_start() {
         Ok(ToWorker::Resume) => paused.set(false),
         Ok(job) => {
             if busy.replace(true) {
-                post(&target, &FromWorker::Failed { message: "this worker is already training".into() }, None);
+                reply(&target, &FromWorker::Failed { message: "this worker is already training".into() }, None);
                 return;
             }
             let bytes = Reflect::get(&data_of(&ev), &"bytes".into()).ok().and_then(|b| b.dyn_into::<Uint8Array>().ok()).map(|a| a.to_vec());
@@ -161,15 +176,15 @@ pub fn train_worker_start() {
                     ToWorker::Pause | ToWorker::Resume => Ok(()),
                 };
                 if let Err(message) = r {
-                    post(&target, &FromWorker::Failed { message }, None);
+                    reply(&target, &FromWorker::Failed { message }, None);
                 }
             });
         }
-        Err(e) => post(&target, &FromWorker::Failed { message: format!("unreadable message: {e}") }, None),
+        Err(e) => reply(&target, &FromWorker::Failed { message: format!("unreadable message: {e}") }, None),
     });
     let _ = Reflect::set(&scope, &"onmessage".into(), onmessage.as_ref());
     onmessage.forget();
-    post(&scope, &FromWorker::Ready, None);
+    reply(&scope, &FromWorker::Ready, None);
 }
 
 fn data_of(ev: &JsValue) -> JsValue {
@@ -180,11 +195,11 @@ fn data_of(ev: &JsValue) -> JsValue {
 /// can tell that no step ran in between), then lets the message handler run (pause, resume).
 async fn between_chunks(target: &JsValue, paused: &Cell<bool>, done: usize) {
     if paused.get() {
-        post(target, &FromWorker::Paused { done }, None);
+        reply(target, &FromWorker::Paused { done }, None);
         while paused.get() {
             compute::sleep_ms(100).await;
         }
-        post(target, &FromWorker::Resumed { done }, None);
+        reply(target, &FromWorker::Resumed { done }, None);
     }
     compute::yield_now().await;
 }
@@ -195,7 +210,7 @@ async fn unet_train(target: &JsValue, paused: &Cell<bool>, pixels: Vec<u8>, job:
     let (net, steps) = (config.net, config.steps);
     let (h, w, c) = (net.height, net.width, net.channels);
     let lab = LabDevice::gpu().await.map_err(|e| format!("WebGPU is not available in the worker: {e}"))?;
-    post(target, &FromWorker::Device { label: format!("WebGPU · {}", lab.describe()) }, None);
+    reply(target, &FromWorker::Device { label: format!("WebGPU · {}", lab.describe()) }, None);
     let mut run = UNetTraining::new(config, &to_model(&pixels, h, w, c), seed, &lab.device)?;
     let t0 = compute::now_ms();
     while !run.finished() {
@@ -205,11 +220,11 @@ async fn unet_train(target: &JsValue, paused: &Cell<bool>, pixels: Vec<u8>, job:
             return Err("training diverged (non-finite loss)".into());
         }
         let secs = (compute::now_ms() - t0) / 1000.0;
-        post(target, &FromWorker::Progress { done: run.steps_done(), total: steps, losses, secs }, None);
+        reply(target, &FromWorker::Progress { done: run.steps_done(), total: steps, losses, secs }, None);
     }
     let bytes = snapshot::encode_weights_async(&run.ema_model(), &net).await?;
-    post(target, &FromWorker::Weights { done: run.steps_done() }, Some(&bytes));
-    post(target, &FromWorker::Finished { done: run.steps_done() }, None);
+    reply(target, &FromWorker::Weights { done: run.steps_done() }, Some(&bytes));
+    reply(target, &FromWorker::Finished { done: run.steps_done() }, None);
     Ok(())
 }
 
@@ -220,7 +235,7 @@ async fn toy_train(target: &JsValue, paused: &Cell<bool>, job: ToyJob) -> Result
         return Err("nothing to train: no points, no steps or a bad learning rate".into());
     }
     let lab = LabDevice::gpu().await.map_err(|e| format!("WebGPU is not available in the worker: {e}"))?;
-    post(target, &FromWorker::Device { label: format!("WebGPU · {}", lab.describe()) }, None);
+    reply(target, &FromWorker::Device { label: format!("WebGPU · {}", lab.describe()) }, None);
     let net = config.net;
     let mut run = ToyTraining::new(config, &points, seed, &lab.device);
     let (chunk, weights_every) = (chunk.max(1), weights_every.max(1));
@@ -231,17 +246,17 @@ async fn toy_train(target: &JsValue, paused: &Cell<bool>, job: ToyJob) -> Result
         let losses = run.run_steps(chunk).await?;
         let done = run.steps_done();
         let secs = (compute::now_ms() - t0) / 1000.0;
-        post(target, &FromWorker::Progress { done, total: steps, losses, secs }, None);
+        reply(target, &FromWorker::Progress { done, total: steps, losses, secs }, None);
         if done >= next_weights || run.finished() {
             next_weights = done + weights_every;
             let mut meta = BTreeMap::new();
             meta.insert("steps_done".to_string(), done.to_string());
             meta.insert("seed".to_string(), seed.to_string());
             let bytes = checkpoint::encode_f32_async(&run.ema_model(), &net, &meta).await?;
-            post(target, &FromWorker::Weights { done }, Some(&bytes));
+            reply(target, &FromWorker::Weights { done }, Some(&bytes));
         }
         if run.finished() {
-            post(target, &FromWorker::Finished { done }, None);
+            reply(target, &FromWorker::Finished { done }, None);
             return Ok(());
         }
     }
@@ -253,6 +268,7 @@ pub struct WorkerHandle {
     worker: JsValue,
     ready: Rc<Cell<bool>>,
     queue: Rc<RefCell<Vec<(ToWorker, Option<Vec<u8>>)>>>,
+    on_message: Rc<RefCell<dyn FnMut(FromWorker, Option<Vec<u8>>)>>,
     _onmessage: Closure<dyn FnMut(JsValue)>,
     _onerror: Closure<dyn FnMut(JsValue)>,
 }
@@ -270,20 +286,27 @@ impl WorkerHandle {
         let ready = Rc::new(Cell::new(false));
         let queue = Rc::new(RefCell::new(Vec::<(ToWorker, Option<Vec<u8>>)>::new()));
         let (w2, r2, q2) = (worker.clone(), ready.clone(), queue.clone());
-        let on_message_cb = Rc::new(RefCell::new(move |m: FromWorker, b: Option<Vec<u8>>| on_message(m, b)));
-        let cb2 = on_message_cb.clone();
+        let on_message_cb: Rc<RefCell<dyn FnMut(FromWorker, Option<Vec<u8>>)>> =
+            Rc::new(RefCell::new(move |m: FromWorker, b: Option<Vec<u8>>| on_message(m, b)));
+        let (cb2, cb3) = (on_message_cb.clone(), on_message_cb.clone());
         let onmessage = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
             let data = Reflect::get(&ev, &"data".into()).unwrap_or(JsValue::UNDEFINED);
             let bytes = Reflect::get(&data, &"bytes".into()).ok().and_then(|b| b.dyn_into::<Uint8Array>().ok()).map(|a| a.to_vec());
             let msg = serde_wasm_bindgen::from_value::<FromWorker>(data)
                 .unwrap_or_else(|e| FromWorker::Failed { message: format!("unreadable message from the worker: {e}") });
+            let mut unsent = Vec::new();
             if msg == FromWorker::Ready {
                 r2.set(true);
                 for (m, b) in q2.borrow_mut().drain(..) {
-                    post(&w2, &m, b.as_deref());
+                    if let Err(message) = post(&w2, &m, b.as_deref()) {
+                        unsent.push(FromWorker::Failed { message });
+                    }
                 }
             }
             (on_message_cb.borrow_mut())(msg, bytes);
+            for m in unsent {
+                (on_message_cb.borrow_mut())(m, None);
+            }
         });
         let onerror = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
             let text = Reflect::get(&ev, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_else(|| "the worker script failed to load".into());
@@ -291,7 +314,7 @@ impl WorkerHandle {
         });
         let _ = Reflect::set(&worker, &"onmessage".into(), onmessage.as_ref());
         let _ = Reflect::set(&worker, &"onerror".into(), onerror.as_ref());
-        Ok(WorkerHandle { worker, ready, queue, _onmessage: onmessage, _onerror: onerror })
+        Ok(WorkerHandle { worker, ready, queue, on_message: cb3, _onmessage: onmessage, _onerror: onerror })
     }
 
     /// Sends `msg` now, or once the worker is ready.
@@ -302,7 +325,9 @@ impl WorkerHandle {
     /// Sends `msg` with `bytes` beside it (under `bytes`), now or once the worker is ready.
     pub fn send_with(&self, msg: ToWorker, bytes: Option<Vec<u8>>) {
         if self.ready.get() {
-            post(&self.worker, &msg, bytes.as_deref());
+            if let Err(message) = post(&self.worker, &msg, bytes.as_deref()) {
+                (self.on_message.borrow_mut())(FromWorker::Failed { message }, None);
+            }
         } else {
             self.queue.borrow_mut().push((msg, bytes));
         }

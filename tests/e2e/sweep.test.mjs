@@ -314,7 +314,8 @@ test('sweep panel: a small K trains on WebGPU in a worker, then generates, is la
   await page.waitForFunction(() => /worker/.test(document.querySelector('[data-testid="live-progress"]')?.textContent || ''), null, { timeout: 60_000 });
   const lags = await frameLags(page, 5, 500);
   assert.ok(Math.max(...lags) < 2000, `the page froze while the worker trained: ${lags}`);
-  await page.waitForFunction(() => ['done'].includes(document.querySelector('[data-testid="live-progress"]')?.dataset.state) || /^error/.test(document.querySelector('[data-testid="live-progress"]')?.dataset.state || ''), null, { timeout: 840_000 });
+  await page.waitForFunction(() => ['done'].includes(document.querySelector('[data-testid="live-progress"]')?.dataset.state) || /^error/.test(document.querySelector('[data-testid="live-progress"]')?.dataset.state || ''), null, { timeout: 840_000 })
+    .catch(async (e) => { throw new Error(`${e.message}; progress: ${await prog.textContent()}; ${JSON.stringify(log.console.slice(-20))}; ${log.pageErrors}`); });
   const secs = (Date.now() - t0) / 1000;
   assert.equal(await prog.getAttribute('data-state'), 'done', await prog.textContent());
   t.diagnostic(`K = 4, ${STEPS} UNet steps at batch 4 on WebGPU (SwiftShader) in a worker, then 4 + 8 images with 2 DDIM steps on the CPU: ${secs.toFixed(1)} s; frames answered in ${lags.join(', ')} ms`);

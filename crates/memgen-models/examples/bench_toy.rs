@@ -24,8 +24,14 @@ fn main() {
         },
         #[allow(deprecated)]
         "flex" | "fused" | "fused1" => Device::flex(),
+        #[cfg(feature = "ndarray")]
         #[allow(deprecated)]
         _ => Device::ndarray(),
+        #[cfg(not(feature = "ndarray"))]
+        _ => {
+            println!("{{\"impl\": \"burn-ndarray\", \"error\": \"built without --features ndarray\"}}");
+            return;
+        }
     };
     let pts = circle_points(1000, 0);
     let mut config = ToyTrainConfig::browser();

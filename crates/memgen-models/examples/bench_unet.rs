@@ -33,7 +33,10 @@ fn main() {
     #[allow(deprecated)]
     let device = match backend.as_str() {
         "cpu" | "flex" | "fused" | "fused1" => Device::flex(),
+        #[cfg(feature = "ndarray")]
         "ndarray" => Device::ndarray(),
+        #[cfg(not(feature = "ndarray"))]
+        "ndarray" => panic!("built without the ndarray backend: cargo run --features memgen-models/ndarray …"),
         "wgpu" => Device::wgpu_options().init().expect("wgpu adapter"),
         other => panic!("unknown backend {other}"),
     };

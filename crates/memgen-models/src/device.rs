@@ -36,13 +36,18 @@ impl LabDevice {
         Ok(LabDevice { device: device.autodiff(), kind: BackendKind::Gpu, wgpu: Some(setup) })
     }
 
-    /// burn's ndarray CPU backend.
-    #[allow(deprecated)] // burn 0.22 suggests Device::flex(), which the workspace does not enable
+    /// burn's CPU backend: ndarray in the browser (one thread; burn 0.22's flex backend is not
+    /// built for wasm32 here), flex natively (all cores; what `memgen` trains on).
     pub fn cpu() -> LabDevice {
-        LabDevice { device: Device::ndarray().autodiff(), kind: BackendKind::Cpu, wgpu: None }
+        #[cfg(target_arch = "wasm32")]
+        #[allow(deprecated)] // burn 0.22 suggests Device::flex(), which the browser build does not enable
+        let device = Device::ndarray();
+        #[cfg(not(target_arch = "wasm32"))]
+        let device = Device::flex();
+        LabDevice { device: device.autodiff(), kind: BackendKind::Cpu, wgpu: None }
     }
 
-    /// The adapter's own description (`"cpu (ndarray)"` for the CPU backend). In a
+    /// The adapter's own description (`"cpu (ndarray)"` for the browser's CPU backend, `"cpu (flex)"` natively). In a
     /// browser wgpu fills only `name`, from `GPUAdapterInfo.description`.
     pub fn describe(&self) -> String {
         match &self.wgpu {
@@ -55,7 +60,8 @@ impl LabDevice {
                     parts.join(" · ")
                 }
             }
-            None => "cpu (ndarray)".to_string(),
+            None if cfg!(target_arch = "wasm32") => "cpu (ndarray)".to_string(),
+            None => "cpu (flex)".to_string(),
         }
     }
 }

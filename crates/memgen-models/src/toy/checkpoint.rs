@@ -184,8 +184,7 @@ mod tests {
 
     #[test]
     fn round_trip_keeps_the_network_within_f16_and_rejects_garbage() {
-        #[allow(deprecated)]
-        let device = Device::ndarray();
+        let device = crate::device::LabDevice::cpu().device.inner();
         let net = ToyNetConfig::default();
         let model = net.init(&device, &mut NoiseStream::new(3, 1));
         let mut meta = BTreeMap::new();

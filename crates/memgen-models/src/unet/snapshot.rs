@@ -312,8 +312,7 @@ mod tests {
 
     #[test]
     fn a_resumed_run_is_the_uninterrupted_run() {
-        #[allow(deprecated)]
-        let device = burn::tensor::Device::ndarray();
+        let device = crate::device::LabDevice::cpu().device.inner();
         let net = UNetConfig { channels: 1, height: 8, width: 8, base_channels: 8, groups: 4 };
         let mut cfg = UNetTrainConfig::browser(net);
         cfg.steps = 6;
