@@ -23,7 +23,7 @@ export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CA
 if [ -n "${BENCH_TOY_BIN:-}" ]; then
   BIN=$BENCH_TOY_BIN
 else
-  cargo build --release -q -p memgen-models --example bench_toy --features ndarray
+  cargo build --release -q -p memgen-models --example bench_toy --features ndarray,gpu
   BIN=$CARGO_TARGET_DIR/release/examples/bench_toy
 fi
 WGPU_STEPS=${WGPU_STEPS:-$(( STEPS / 5 > 20 ? STEPS / 5 : 20 ))}

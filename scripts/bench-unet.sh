@@ -24,7 +24,7 @@ ROUNDS=${5:-2}
 BASE=${BASE:-16}
 TORCH_PY=${TORCH_PY:-/tmp/torchvenv/bin/python}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/h-models}
-cargo build --profile native-test -q -p memgen-models --example bench_unet --features ndarray
+cargo build --profile native-test -q -p memgen-models --example bench_unet --features "ndarray$([ "${WGPU:-0}" = 1 ] && echo ,gpu)"
 BIN=$CARGO_TARGET_DIR/native-test/examples/bench_unet
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }

@@ -46,7 +46,10 @@ ENGINE="${ENGINE:-fused}"
 SEED="${SEED:-0}"
 PROFILE="${MEMGEN_PROFILE:-native-test}"
 [[ -f www/data/datasets.json ]] || bash scripts/datasets.sh
-cargo build --profile "$PROFILE" -p memgen-cli
+# --device wgpu needs burn's GPU backend, which memgen-cli builds only with --features gpu.
+FEATURES=()
+[[ "$DEVICE" == wgpu ]] && FEATURES=(--features gpu)
+cargo build --profile "$PROFILE" -p memgen-cli "${FEATURES[@]}"
 BIN="${CARGO_TARGET_DIR:-target}/$PROFILE/memgen"
 args=(sweep --data-dir www/data --dataset mnist --ks "$KS" --model unet --steps "$STEPS" --batch "$BATCH" --lr "$LR"
   --base-channels "$BASE" --eval "$EVAL" --gallery "$GALLERY" --sampler ddim --sampler-steps "$SAMPLER_STEPS"

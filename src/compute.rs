@@ -50,9 +50,8 @@ pub async fn init_backend() -> Rc<Backend> {
     let b = Rc::new(match probe_webgpu().await {
         Ok(adapter_label) => match LabDevice::gpu().await {
             Ok(lab) => {
-                let setup = lab.wgpu.as_ref().expect("gpu device carries its wgpu setup");
-                let kernels = Kernels::new(setup.device.clone(), setup.queue.clone());
-                Backend { lab, kernels: Some(kernels), label: format!("WebGPU · {adapter_label}"), fallback_reason: None }
+                let kernels = gpu_kernels(&lab);
+                Backend { lab, kernels, label: format!("WebGPU · {adapter_label}"), fallback_reason: None }
             }
             Err(e) => cpu_backend(format!("burn could not open the WebGPU device: {e}")),
         },
@@ -60,6 +59,20 @@ pub async fn init_backend() -> Rc<Backend> {
     });
     BACKEND.with(|slot| *slot.borrow_mut() = Some(b.clone()));
     b
+}
+
+/// The lab's WGSL kernels on burn's own wgpu device and queue.
+#[cfg(target_arch = "wasm32")]
+fn gpu_kernels(lab: &LabDevice) -> Option<Kernels> {
+    let setup = lab.wgpu.as_ref().expect("gpu device carries its wgpu setup");
+    Some(Kernels::new(setup.device.clone(), setup.queue.clone()))
+}
+
+/// Natively the app's library is built for its unit tests only, without burn's GPU backend
+/// (memgen-models' `gpu` feature), so [`LabDevice::gpu`] never succeeds there.
+#[cfg(not(target_arch = "wasm32"))]
+fn gpu_kernels(_: &LabDevice) -> Option<Kernels> {
+    None
 }
 
 fn cpu_backend(reason: String) -> Backend {

@@ -48,7 +48,7 @@ pub enum SamplerArg {
 pub enum DeviceArg {
     /// burn's flex CPU backend (multi-threaded, pure Rust)
     Cpu,
-    /// burn's wgpu backend (a GPU; lavapipe where there is none)
+    /// burn's wgpu backend (a GPU; lavapipe where there is none); needs a build with `--features gpu`
     Wgpu,
 }
 
@@ -265,7 +265,7 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
     #[allow(deprecated)]
     let device = match a.device {
         DeviceArg::Cpu => Device::flex(),
-        DeviceArg::Wgpu => Device::wgpu_options().init().map_err(|e| input(format!("no wgpu adapter: {e:?}")))?,
+        DeviceArg::Wgpu => memgen_models::device::wgpu_device().map_err(input)?,
     };
     let backend = match (a.device, a.engine, a.model) {
         (DeviceArg::Cpu, EngineArg::Fused, ModelArg::Unet) => "cpu (fused trainer and forward pass)",

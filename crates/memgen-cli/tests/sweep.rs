@@ -360,5 +360,11 @@ fn fused_engine_follows_burn_and_stays_on_the_cpu() {
         &["sweep", "--dataset", "mnist", "--ks", "2", "--engine", "fused", "--device", "wgpu", "--data-dir", &data, "--out", root.join("x").to_str().unwrap()],
         "--engine fused runs on the CPU",
     );
+    // Without the `gpu` feature (the default build) a GPU request says how to get one.
+    #[cfg(not(feature = "gpu"))]
+    fails_with(
+        &["sweep", "--dataset", "mnist", "--ks", "2", "--steps", "1", "--device", "wgpu", "--data-dir", &data, "--out", root.join("x").to_str().unwrap()],
+        "rebuild with `--features gpu`",
+    );
     std::fs::remove_dir_all(&root).ok();
 }

@@ -15,10 +15,10 @@ fn main() {
     let steps: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(300);
     let batch: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(512);
     let device = match backend.as_str() {
-        "wgpu" => match Device::wgpu_options().init() {
+        "wgpu" => match memgen_models::device::wgpu_device() {
             Ok(d) => d,
             Err(e) => {
-                println!("{{\"impl\": \"burn-wgpu\", \"error\": \"{e:?}\"}}");
+                println!("{{\"impl\": \"burn-wgpu\", \"error\": {}}}", serde_json::to_string(&e).unwrap());
                 return;
             }
         },

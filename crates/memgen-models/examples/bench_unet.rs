@@ -37,7 +37,7 @@ fn main() {
         "ndarray" => Device::ndarray(),
         #[cfg(not(feature = "ndarray"))]
         "ndarray" => panic!("built without the ndarray backend: cargo run --features memgen-models/ndarray …"),
-        "wgpu" => Device::wgpu_options().init().expect("wgpu adapter"),
+        "wgpu" => memgen_models::device::wgpu_device().unwrap_or_else(|e| panic!("{e}")),
         other => panic!("unknown backend {other}"),
     };
     let net = UNetConfig { base_channels: base, ..UNetConfig::grey() };

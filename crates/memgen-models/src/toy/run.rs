@@ -10,8 +10,8 @@ pub enum NativeBackend {
     /// `scripts/bench-toy.sh`).
     #[default]
     Cpu,
-    /// burn's wgpu backend (a GPU, or lavapipe's software Vulkan); falls back to an error if
-    /// no adapter is found.
+    /// burn's wgpu backend (a GPU, or lavapipe's software Vulkan); an error if no adapter is
+    /// found or the build lacks the `gpu` feature.
     Wgpu,
     /// The fused CPU trainer ([`super::fused`]: the same network, batches, Adam and EMA
     /// without burn's graph, all cores); sampling and the energy then run on burn flex.
@@ -62,7 +62,7 @@ pub fn toy_run_model(
     let device = match backend {
         #[allow(deprecated)]
         NativeBackend::Cpu | NativeBackend::Fused => Device::flex(),
-        NativeBackend::Wgpu => Device::wgpu_options().init().map_err(|e| format!("no wgpu adapter: {e:?}"))?,
+        NativeBackend::Wgpu => crate::device::wgpu_device()?,
     };
     let train_pts = circle_points(k, seed);
     let (run, losses) = if backend == NativeBackend::Fused {
