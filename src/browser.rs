@@ -1,5 +1,5 @@
 //! Browser plumbing, in one place for every panel: fetch, chosen files, browser storage,
-//! base64 and downloadable files. Panels hold experiment state; this module talks to the browser.
+//! base64, downloadable files and timers (`setTimeout`, `performance.now`, in the page or a worker). Panels hold experiment state; this module talks to the browser.
 
 use base64::Engine as _;
 use wasm_bindgen::prelude::*;
@@ -128,4 +128,29 @@ pub fn object_url(bytes: &[u8], mime: &str) -> Result<String, String> {
     opts.set_type(mime);
     let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts).map_err(js_err)?;
     web_sys::Url::create_object_url_with_blob(&blob).map_err(js_err)
+}
+
+/// Resolves after the browser has had a chance to run other work (a `setTimeout(0)`).
+pub async fn yield_now() {
+    sleep_ms(0).await
+}
+
+/// Resolves after `ms` milliseconds (`setTimeout` of the page or of a worker).
+pub async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        } else if let Ok(w) = js_sys::global().dyn_into::<web_sys::WorkerGlobalScope>() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// Milliseconds since navigation start (or since a worker started).
+pub fn now_ms() -> f64 {
+    match web_sys::window() {
+        Some(w) => w.performance().map(|p| p.now()).unwrap_or(0.0),
+        None => js_sys::global().dyn_into::<web_sys::WorkerGlobalScope>().ok().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0),
+    }
 }

@@ -10,6 +10,7 @@ use memgen_core::dense_am::{label_fixed_points, BasinMap, BasinParams, DenseAm, 
 use memgen_models::device::LabDevice;
 use wasm_bindgen::prelude::*;
 
+use crate::browser::yield_now;
 use crate::gpu::{GridSpec, Kernels};
 
 /// What the page computes on.
@@ -100,31 +101,6 @@ async fn probe_webgpu() -> Result<String, String> {
     let field = |k: &str| js_sys::Reflect::get(&info, &k.into()).ok().and_then(|v| v.as_string()).unwrap_or_default();
     let parts: Vec<String> = [field("vendor"), field("architecture"), field("description")].into_iter().filter(|s| !s.is_empty()).collect();
     Ok(if parts.is_empty() { "adapter".into() } else { parts.join(" · ") })
-}
-
-/// Resolves after the browser has had a chance to run other work (a `setTimeout(0)`).
-pub async fn yield_now() {
-    sleep_ms(0).await
-}
-
-/// Resolves after `ms` milliseconds (`setTimeout` of the page or of a worker).
-pub async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        } else if let Ok(w) = js_sys::global().dyn_into::<web_sys::WorkerGlobalScope>() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
-
-/// Milliseconds since navigation start (or since a worker started).
-pub fn now_ms() -> f64 {
-    match web_sys::window() {
-        Some(w) => w.performance().map(|p| p.now()).unwrap_or(0.0),
-        None => js_sys::global().dyn_into::<web_sys::WorkerGlobalScope>().ok().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0),
-    }
 }
 
 fn form_code(form: EnergyForm) -> u32 {

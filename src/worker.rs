@@ -24,8 +24,6 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::compute;
-
 /// Where the page loads the worker script from (relative to the page).
 pub const TRAIN_WORKER_URL: &str = "www/train-worker.js";
 
@@ -197,11 +195,11 @@ async fn between_chunks(target: &JsValue, paused: &Cell<bool>, done: usize) {
     if paused.get() {
         reply(target, &FromWorker::Paused { done }, None);
         while paused.get() {
-            compute::sleep_ms(100).await;
+            crate::browser::sleep_ms(100).await;
         }
         reply(target, &FromWorker::Resumed { done }, None);
     }
-    compute::yield_now().await;
+    crate::browser::yield_now().await;
 }
 
 async fn unet_train(target: &JsValue, paused: &Cell<bool>, pixels: Vec<u8>, job: UNetJob) -> Result<(), String> {
@@ -212,14 +210,14 @@ async fn unet_train(target: &JsValue, paused: &Cell<bool>, pixels: Vec<u8>, job:
     let lab = LabDevice::gpu().await.map_err(|e| format!("WebGPU is not available in the worker: {e}"))?;
     reply(target, &FromWorker::Device { label: format!("WebGPU · {}", lab.describe()) }, None);
     let mut run = UNetTraining::new(config, &to_model(&pixels, h, w, c), seed, &lab.device)?;
-    let t0 = compute::now_ms();
+    let t0 = crate::browser::now_ms();
     while !run.finished() {
         between_chunks(target, paused, run.steps_done()).await;
         let losses = run.run_steps(chunk.max(1)).await?;
         if losses.iter().any(|l| !l.is_finite()) {
             return Err("training diverged (non-finite loss)".into());
         }
-        let secs = (compute::now_ms() - t0) / 1000.0;
+        let secs = (crate::browser::now_ms() - t0) / 1000.0;
         reply(target, &FromWorker::Progress { done: run.steps_done(), total: steps, losses, secs }, None);
     }
     let bytes = snapshot::encode_weights_async(&run.ema_model(), &net).await?;
@@ -239,13 +237,13 @@ async fn toy_train(target: &JsValue, paused: &Cell<bool>, job: ToyJob) -> Result
     let net = config.net;
     let mut run = ToyTraining::new(config, &points, seed, &lab.device);
     let (chunk, weights_every) = (chunk.max(1), weights_every.max(1));
-    let t0 = compute::now_ms();
+    let t0 = crate::browser::now_ms();
     let mut next_weights = weights_every;
     loop {
         between_chunks(target, paused, run.steps_done()).await;
         let losses = run.run_steps(chunk).await?;
         let done = run.steps_done();
-        let secs = (compute::now_ms() - t0) / 1000.0;
+        let secs = (crate::browser::now_ms() - t0) / 1000.0;
         reply(target, &FromWorker::Progress { done, total: steps, losses, secs }, None);
         if done >= next_weights || run.finished() {
             next_weights = done + weights_every;

@@ -48,12 +48,12 @@ async fn train_probe(steps: usize) -> Result<(Vec<f32>, &'static str, f64), Stri
     let mut trainer = ToyTrainer::new(&ToyNetConfig::default(), 3e-3, &device, &mut noise);
     let batch = ToyBatch::sample(&[1.0, 0.0, -1.0, 0.0], 256, &mut noise);
     let mut losses = Vec::with_capacity(steps);
-    let t0 = compute::now_ms();
+    let t0 = crate::browser::now_ms();
     for _ in 0..steps {
         losses.push(trainer.step(&batch).await?);
-        compute::yield_now().await;
+        crate::browser::yield_now().await;
     }
-    let secs = (compute::now_ms() - t0) / 1000.0;
+    let secs = (crate::browser::now_ms() - t0) / 1000.0;
     Ok((losses, if be.kernels.is_some() { "webgpu" } else { "cpu" }, steps as f64 / secs.max(1e-9)))
 }
 
@@ -71,14 +71,14 @@ async fn toy_cpu_compare(steps: usize) -> Result<(f64, f64, f32, usize), String>
     let (mut tb, mut tf) = (0.0, 0.0);
     let (mut lb, mut lf) = (Vec::new(), Vec::new());
     while !burn.finished() {
-        let t0 = compute::now_ms();
+        let t0 = crate::browser::now_ms();
         lb.extend(burn.run_steps(2).await?);
-        tb += compute::now_ms() - t0;
-        compute::yield_now().await;
-        let t0 = compute::now_ms();
+        tb += crate::browser::now_ms() - t0;
+        crate::browser::yield_now().await;
+        let t0 = crate::browser::now_ms();
         lf.extend(fused.run_steps(2).await?);
-        tf += compute::now_ms() - t0;
-        compute::yield_now().await;
+        tf += crate::browser::now_ms() - t0;
+        crate::browser::yield_now().await;
     }
     let worst = lb.iter().zip(&lf).map(|(a, b)| (a - b).abs() / a.abs().max(1e-3)).fold(0.0f32, f32::max);
     Ok((steps as f64 / (tb / 1000.0).max(1e-9), steps as f64 / (tf / 1000.0).max(1e-9), worst, lb.len().min(lf.len())))
@@ -104,20 +104,20 @@ async fn frame_bench() -> Result<(Option<f64>, f64), String> {
         draw(&f.rgba);
         let mut times = Vec::new();
         for _ in 0..3 {
-            let t0 = compute::now_ms();
+            let t0 = crate::browser::now_ms();
             let f = compute::energy_frame(&mems, 10.0, EnergyForm::Dot, view, 512, Path::Auto, false, &|| false).await?;
             draw(&f.rgba);
-            times.push(compute::now_ms() - t0);
+            times.push(crate::browser::now_ms() - t0);
         }
         times.sort_by(f64::total_cmp);
         Some(times[1])
     } else {
         None
     };
-    let t0 = compute::now_ms();
+    let t0 = crate::browser::now_ms();
     let f = compute::energy_frame(&mems, 10.0, EnergyForm::Dot, view, 512, Path::Cpu, false, &|| false).await?;
     draw(&f.rgba);
-    Ok((gpu_ms, compute::now_ms() - t0))
+    Ok((gpu_ms, crate::browser::now_ms() - t0))
 }
 
 /// The self-check panel.
@@ -167,6 +167,9 @@ pub fn SystemPanel() -> impl IntoView {
                 <button data-testid="run-train-probe" disabled=move || probe_running.get() on:click=move |_| {
                     probe_running.set(true);
                     spawn_local(async move {
+                        // End the click's task first: the first step compiles burn's kernels on
+                        // this thread for seconds, and "training…" should show before that.
+                        crate::browser::yield_now().await;
                         let r = train_probe(12).await;
                         probe.set(Some(r));
                         probe_running.set(false);

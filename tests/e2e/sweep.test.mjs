@@ -257,8 +257,10 @@ test('sweep panel: a point training in this tab is kept in browser storage; afte
   const query = '?ds=mnist&dk=4&dseed=0';
   const lab = await openLab(t, { webgpu: false, query });
   const { page, log } = lab;
-  // Long enough that the pause below lands mid-run at any speed of the machine.
-  const STEPS = 200;
+  // The pause below is clicked inside the page the moment the first loss shows (an event, not a
+  // sleep or a round trip per action), so it lands a step or two in at any speed of the
+  // machine; an assertion below says so if it did not land mid-run.
+  const STEPS = 60;
   const settings = [['live-steps', String(STEPS)], ['live-batch', '4'], ['live-eval', '4'], ['live-mult', '2'], ['live-sampler-steps', '2']];
   const fill = async () => {
     await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 120_000 });
@@ -272,8 +274,11 @@ test('sweep panel: a point training in this tab is kept in browser storage; afte
   await page.locator('[data-testid="live-run"]').click();
   const prog = page.locator('[data-testid="live-progress"]');
   // A pause keeps the run in browser storage at once (and every 5 s while it trains).
-  await page.waitForFunction(() => Number(document.querySelector('[data-testid="live-progress"]')?.dataset.losses) > 0, null, { timeout: 300_000 });
-  await page.locator('[data-testid="live-pause"]').click();
+  await page.waitForFunction(() => {
+    if (!(Number(document.querySelector('[data-testid="live-progress"]')?.dataset.losses) > 0)) return false;
+    document.querySelector('[data-testid="live-pause"]').click();
+    return true;
+  }, null, { timeout: 300_000 });
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="live-progress"]')?.dataset.savedStep) > 0, null, { timeout: 300_000 });
   const saved = Number(await prog.getAttribute('data-saved-step'));
   assert.equal(Number(await prog.getAttribute('data-losses')), saved, 'the kept step is the step the pause holds');

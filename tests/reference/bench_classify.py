@@ -7,7 +7,10 @@ by the matrix-product form ||x||^2 - 2 x.y + ||y||^2 (k = 2 in S, k = 1 in S'), 
 Eqs. 4-6, fractions, 10,000 bootstrap resamples. Also measures numpy's sgemm GFLOP/s on
 this machine to estimate the fraction of matrix-multiply peak that memgen reaches.
 
-Usage: bench_classify.py PATH/TO/memgen [--scale F]   (F < 1 shrinks all three sets)
+Usage: bench_classify.py PATH/TO/memgen [--scale F] [--rounds R]
+  F < 1 shrinks all three sets; R pairs (memgen, numpy) run interleaved, each ratio printed.
+numpy runs with the OpenBLAS kernel it picks for this CPU (scripts/bench-classify.sh unsets
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for it); the kernel threadpoolctl reports is printed.
 """
 import json
 import resource
@@ -84,17 +87,28 @@ def main():
         paths.append(p)
     try:
         import threadpoolctl
-        blas = threadpoolctl.threadpool_info()
-        blas = [(b.get("internal_api"), b.get("num_threads")) for b in blas]
-    except Exception:
-        blas = "?"
-    print(f"sizes: |S_eval|={n_eval} |S|={n_train} |S'|={n_syn} d={d}; cores={os.cpu_count()}; numpy {np.__version__} BLAS {blas}")
+        blas = [f"{b.get('internal_api')} {b.get('version')}, kernel {b.get('architecture')}, {b.get('num_threads')} threads"
+                for b in threadpoolctl.threadpool_info()]
+    except Exception as e:
+        blas = f"? (threadpoolctl: {e})"
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    print(f"machine: {cpu}, {os.cpu_count()} cores; numpy {np.__version__}; BLAS {blas}; env {env}")
+    print(f"sizes: |S_eval|={n_eval} |S|={n_train} |S'|={n_syn} d={d}")
     peak = sgemm_gflops()
     try:
         peak1 = sgemm_gflops(1)
     except Exception:
         peak1 = float('nan')
 
+    rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 1
+    for r in range(rounds):
+        if rounds > 1:
+            print(f"--- round {r + 1} of {rounds}")
+        one_round(memgen, paths, n_eval, n_train, n_syn, d, peak, peak1)
+
+
+def one_round(memgen, paths, n_eval, n_train, n_syn, d, peak, peak1):
     c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     out = subprocess.run([memgen, "classify", "--train", paths[0], "--synthetic", paths[1], "--eval", paths[2],
@@ -123,6 +137,8 @@ def main():
     print(f"numpy sgemm, 1 thread: {peak1:.1f} GFLOP/s per core; memgen per CPU-second: {flops / cpu_rust / 1e9:.1f} GFLOP/s "
           f"= {100 * flops / cpu_rust / 1e9 / peak1:.0f}% of it (numpy {100 * flops / cpu_np / 1e9 / peak1:.0f}%)")
     print(f"label agreement memgen vs numpy: {100 * agree:.2f}%; fractions {res['fractions']}")
+
+
 
 
 if __name__ == "__main__":

@@ -17,8 +17,7 @@ pub type GpuSetup = burn::tensor::wgpu::WgpuSetup;
 pub enum GpuSetup {}
 
 /// What a GPU request says in a build without the `gpu` feature.
-pub const NO_GPU_BUILD: &str =
-    "this build has no GPU backend: rebuild with `--features gpu` (cargo build --release -p memgen-cli --features gpu)";
+pub const NO_GPU_BUILD: &str = "this build has no GPU backend: rebuild with `--features gpu` (cargo build --release -p memgen-cli --features gpu)";
 
 /// burn's native wgpu device (a GPU; lavapipe's software Vulkan where there is none), or why not.
 /// Native only: a browser opens its device asynchronously ([`LabDevice::gpu`]).

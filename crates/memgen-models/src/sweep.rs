@@ -80,44 +80,39 @@ pub struct SweepConfig {
     pub save_samples: bool,
 }
 
-/// What to say about a [`SweepConfig`] that cannot run.
-fn invalid(msg: impl Into<String>) -> String {
-    msg.into()
-}
-
 impl SweepConfig {
     /// Checks every setting, naming the first bad one.
     pub fn validate(&self) -> Result<(), String> {
         if self.ks.is_empty() {
-            return Err(invalid("ks: give at least one K"));
+            return Err("ks: give at least one K".into());
         }
         if self.ks.windows(2).any(|w| w[0] >= w[1]) {
-            return Err(invalid("ks: K values must be ascending without repeats"));
+            return Err("ks: K values must be ascending without repeats".into());
         }
         if self.ks[0] < 2 {
-            return Err(invalid(format!("ks: K = {} is too small; the labels need at least 2 training images", self.ks[0])));
+            return Err(format!("ks: K = {} is too small; the labels need at least 2 training images", self.ks[0]));
         }
         if self.n_eval == 0 || self.sprime_mult == 0 || self.sample_batch == 0 {
-            return Err(invalid("n_eval, sprime_mult and sample_batch must be at least 1"));
+            return Err("n_eval, sprime_mult and sample_batch must be at least 1".into());
         }
         if !(1..=1000).contains(&self.sampler.steps) {
-            return Err(invalid(format!("sampler steps {}: must lie in 1..=1000", self.sampler.steps)));
+            return Err(format!("sampler steps {}: must lie in 1..=1000", self.sampler.steps));
         }
         self.rule.validate().map_err(|e| e.to_string())?;
         match (self.model, self.training) {
             (ModelKind::Unet, Some(t)) => {
                 t.net.validate().map_err(|e| e.to_string())?;
                 if t.steps == 0 || t.batch == 0 || !(t.lr > 0.0 && t.lr.is_finite()) {
-                    return Err(invalid("training: steps and batch must be at least 1 and lr finite and > 0"));
+                    return Err("training: steps and batch must be at least 1 and lr finite and > 0".into());
                 }
                 if [t.net.height, t.net.width, t.net.channels] != self.data.hwc {
-                    return Err(invalid(format!("the UNet's image shape is not the dataset's {:?}", self.data.hwc)));
+                    return Err(format!("the UNet's image shape is not the dataset's {:?}", self.data.hwc));
                 }
                 if self.engine.is_none() {
-                    return Err(invalid("a UNet sweep names its engine"));
+                    return Err("a UNet sweep names its engine".into());
                 }
             }
-            (ModelKind::Unet, None) => return Err(invalid("a UNet sweep needs its training settings")),
+            (ModelKind::Unet, None) => return Err("a UNet sweep needs its training settings".into()),
             (ModelKind::Ideal, _) => {}
         }
         Ok(())
@@ -137,7 +132,16 @@ impl SweepConfig {
             n_synthetic: self.sprime_mult * k,
             rule: self.rule,
             bootstrap: self.bootstrap.max(1),
-            gallery_samples: if self.gallery_samples == 0 { self.n_eval } else { self.gallery_samples.min(self.n_eval) },
+            gallery_samples: self.gallery_shown(),
+        }
+    }
+
+    /// Samples of `S_eval` each gallery shows: `gallery_samples`, at most `n_eval` (0: all).
+    pub fn gallery_shown(&self) -> usize {
+        if self.gallery_samples == 0 {
+            self.n_eval
+        } else {
+            self.gallery_samples.min(self.n_eval)
         }
     }
 
@@ -177,7 +181,7 @@ impl SweepConfig {
                 sample_batch: self.sample_batch,
                 pixels: "model space p/127.5 - 1; samples quantized to u8 by round((x+1)*127.5), clamped".into(),
                 distance: "L2 on u8 pixels / 255 (the paper uses LPIPS for colour sets; not available here)".into(),
-                gallery_samples: if self.gallery_samples == 0 { self.n_eval } else { self.gallery_samples.min(self.n_eval) },
+                gallery_samples: self.gallery_shown(),
                 gallery_neighbours: GALLERY_NEIGHBOURS,
                 saved_samples: self.save_samples,
             },

@@ -12,7 +12,6 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::{fmt_bytes, short, FetchState, Loaded, Origin, Panel, Progress};
 use crate::browser::{fetch_response, input_files, js_err, read_file, JsFile};
-use crate::compute;
 
 /// Where the packed files and the manifest are served (relative to the page).
 const DATA_DIR: &str = "www/data";
@@ -38,7 +37,7 @@ async fn fetch_packed(entry: &ManifestEntry, progress: &dyn Fn(f64, f64), cancel
     let body = resp.body().ok_or_else(|| format!("{url}: the response has no body"))?;
     let reader = body.get_reader();
     let mut stream = PackedStream::new();
-    let mut last_yield = compute::now_ms();
+    let mut last_yield = crate::browser::now_ms();
     loop {
         if cancelled() {
             let _ = reader.cancel();
@@ -60,29 +59,29 @@ async fn fetch_packed(entry: &ManifestEntry, progress: &dyn Fn(f64, f64), cancel
         // A server that compresses on the fly may send more than the file's size.
         total = total.max(received);
         progress(received, total);
-        if compute::now_ms() - last_yield > 12.0 {
-            compute::yield_now().await;
-            last_yield = compute::now_ms();
+        if crate::browser::now_ms() - last_yield > 12.0 {
+            crate::browser::yield_now().await;
+            last_yield = crate::browser::now_ms();
         }
     }
     let received = stream.received() as f64;
     progress(received, received.max(if received >= total { received } else { total }));
-    compute::yield_now().await;
+    crate::browser::yield_now().await;
     if cancelled() {
         return Ok(None);
     }
     // The checksum of ~50 MB is computed a slice at a time so the tab stays responsive.
     let mut verifier = stream.into_verifier().map_err(|e| format!("{}: {e}", entry.file))?;
     loop {
-        let t0 = compute::now_ms();
+        let t0 = crate::browser::now_ms();
         let mut done = false;
-        while !done && compute::now_ms() - t0 < 12.0 {
+        while !done && crate::browser::now_ms() - t0 < 12.0 {
             done = verifier.step(1 << 20);
         }
         if done {
             break;
         }
-        compute::yield_now().await;
+        crate::browser::yield_now().await;
         if cancelled() {
             return Ok(None);
         }
@@ -113,32 +112,32 @@ async fn import_files(files: Vec<JsFile>, side: usize, colour: bool, progress: i
     let mut hasher_input = Vec::new();
     for (file, name) in files.iter().zip(&names) {
         let bytes = read_file(file).await?;
-        compute::yield_now().await;
+        crate::browser::yield_now().await;
         if sniff(&bytes) == Some(InputKind::Zip) {
             // A zip is decoded a few entries at a time so the tab stays responsive.
             let mut job = importer.begin_zip(name, std::io::Cursor::new(bytes.as_slice()), bytes.len() as u64).map_err(|e| e.to_string())?;
             loop {
-                let t0 = compute::now_ms();
+                let t0 = crate::browser::now_ms();
                 let mut done = false;
-                while !done && compute::now_ms() - t0 < 12.0 {
+                while !done && crate::browser::now_ms() - t0 < 12.0 {
                     done = importer.zip_step(&mut job, 8).map_err(|e| e.to_string())?;
                 }
                 let (at, of) = job.progress();
                 progress(format!("Decoding {name}: {at} of {of} images…"));
-                compute::yield_now().await;
+                crate::browser::yield_now().await;
                 if done {
                     break;
                 }
             }
         } else {
             progress(format!("Decoding {name}…"));
-            compute::yield_now().await;
+            crate::browser::yield_now().await;
             importer.push(name, &bytes).map_err(|e| e.to_string())?;
         }
         if hasher_input.len() < 64 * 1024 * 1024 {
             hasher_input.extend_from_slice(&bytes);
         }
-        compute::yield_now().await;
+        crate::browser::yield_now().await;
     }
     let what = if names.len() == 1 { names[0].clone() } else { format!("{} files", names.len()) };
     let imported = importer.finish(&what).map_err(|e| e.to_string())?;

@@ -21,7 +21,6 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use memgen_data::{DatasetId, Manifest, ManifestEntry, PackedDataset};
 
-use crate::compute;
 use crate::state::Notice;
 use crate::widgets::Notices;
 
@@ -221,7 +220,7 @@ pub fn DatasetsPanel() -> impl IntoView {
     // A dataset named in the link loads after the first paint.
     if let Some(id) = p.picked.get_untracked() {
         spawn_local(async move {
-            compute::yield_now().await;
+            crate::browser::yield_now().await;
             p.load(id);
         });
     }

@@ -20,7 +20,7 @@ fn spurious_points(map: &BasinMap) -> Vec<[f64; 2]> {
 fn mark_first_frame() {
     let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) else { return };
     if body.get_attribute("data-first-frame-ms").is_none() {
-        let _ = body.set_attribute("data-first-frame-ms", &format!("{:.0}", compute::now_ms()));
+        let _ = body.set_attribute("data-first-frame-ms", &format!("{:.0}", crate::browser::now_ms()));
     }
 }
 
@@ -70,14 +70,14 @@ impl Panel {
         let is_stale = move || self.frame_gen.get_value() != gen;
         let mems = s.memories();
         let size = interactive_size(mems.len(), self.gpu);
-        let t0 = compute::now_ms();
+        let t0 = crate::browser::now_ms();
         let frame = compute::energy_frame(&mems, s.beta, s.form, s.view, size, Path::Auto, false, &is_stale).await;
         if is_stale() {
             return;
         }
         match frame {
             Ok(f) => {
-                let ms = compute::now_ms() - t0;
+                let ms = crate::browser::now_ms() - t0;
                 self.last_frame.set_value(Some((f.rgba, f.size)));
                 self.redraw_energy();
                 mark_first_frame();
@@ -86,7 +86,7 @@ impl Panel {
             Err(e) => self.frame_info.set(format!("Could not draw the energy: {e}")),
         }
         // Let the picture appear before the heavier basin map.
-        compute::yield_now().await;
+        crate::browser::yield_now().await;
         if is_stale() {
             return;
         }

@@ -40,7 +40,7 @@ impl Panel {
     async fn sweep_points(self, by_k: bool, s: DenseAmState, gen: u64) {
         let cancelled = move || self.sweep_gen.get_value() != gen;
         let xs: Vec<f64> = if by_k { SWEEP_KS.to_vec() } else { (0..20).map(|i| 0.3 * 1000f64.powf(i as f64 / 19.0)).collect() };
-        let t0 = compute::now_ms();
+        let t0 = crate::browser::now_ms();
         let mut out = Vec::new();
         for (i, &x) in xs.iter().enumerate() {
             let (mems, beta) = if by_k { (s.preset.memories(x as usize, s.seed), s.beta) } else { (s.memories(), x) };
@@ -57,11 +57,11 @@ impl Panel {
                 }
             }
             let done = (i + 1) as f64 / xs.len() as f64;
-            let elapsed = (compute::now_ms() - t0) / 1000.0;
+            let elapsed = (crate::browser::now_ms() - t0) / 1000.0;
             let eta = elapsed / done * (1.0 - done);
             self.sweep_progress.set(Some(SweepProgress::Running { by_k, done, eta }));
             self.sweep.update(|sw| if by_k { sw.by_k = out.clone() } else { sw.by_beta = out.clone() });
-            compute::yield_now().await;
+            crate::browser::yield_now().await;
         }
         self.sweep_progress.set(None);
     }

@@ -11,7 +11,7 @@ use memgen_models::unet::fused::{FusedUNetTraining, DEFAULT_SHARDS};
 use memgen_models::unet::{SamplerConfig, UNet, UNetConfig, UNetTrainConfig};
 
 use crate::browser::{b64, storage_get, storage_remove, storage_set, unbase64};
-use crate::compute::{now_ms, sleep_ms, yield_now};
+use crate::browser::{now_ms, sleep_ms, yield_now};
 use crate::panels::datasets::SubsetK;
 use crate::widgets::time_left;
 

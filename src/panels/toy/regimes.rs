@@ -13,7 +13,6 @@ use memgen_models::toy::energy::grid_points;
 use super::figures::{arrows_from, canvas_of, draw_view};
 use super::state::preset_for;
 use super::{Centroid, CANVAS, HI, LO};
-use crate::compute;
 
 /// The K of the shipped checkpoints.
 const KS: [usize; 3] = [2, 9, 1000];
@@ -75,14 +74,14 @@ async fn load_regime(k: usize) -> Result<Regime, String> {
     let samples = pts("samples")?;
     let energy = ck.extras.get("energy").and_then(|(shape, v)| (shape.len() == 2 && shape[0] == shape[1]).then(|| (v.clone(), shape[0])));
     let t: f64 = ck.meta.get("energy_t").and_then(|v| v.parse().ok()).unwrap_or(0.15);
-    compute::yield_now().await;
+    crate::browser::yield_now().await;
     // Score arrows of the shipped network at t.
     let grid = grid_points(15, LO + 0.1, HI - 0.1);
     let x = burn::tensor::Tensor::<2>::from_data(burn::tensor::TensorData::new(grid.iter().flatten().copied().collect::<Vec<f32>>(), [grid.len(), 2]), &device);
     let tt = burn::tensor::Tensor::<2>::full([grid.len(), 1], t as f32, &device);
     let score = ck.model.forward(x, tt).into_data_async().await.map_err(|e| format!("{e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
     let arrows = arrows_from(&grid, &score, t, CANVAS as f64);
-    compute::yield_now().await;
+    crate::browser::yield_now().await;
     // Ward with the paper's threshold for this K, then memorized / spurious / generalized.
     let (threshold, _) = preset_for(k);
     let m = Matrix::new(samples.iter().flatten().copied().collect(), samples.len(), 2).map_err(|e| e.to_string())?;
@@ -145,7 +144,7 @@ pub fn ThreeRegimes() -> impl IntoView {
                         return;
                     }
                 }
-                compute::yield_now().await;
+                crate::browser::yield_now().await;
             }
             state.set(RegimesState::Done);
         });

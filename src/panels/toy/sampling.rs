@@ -9,7 +9,6 @@ use memgen_models::toy::energy::{grid_points, ode_energy, OdeConfig};
 use memgen_models::toy::sampler::{toy_sampling, EulerMaruyama, IdealScore};
 
 use super::{current_model, toy_device, Centroid, Panel, Phase, HI, LO};
-use crate::compute;
 
 impl Panel {
     /// Samples the trained model (and the ideal score, same seed), then clusters.
@@ -40,7 +39,7 @@ impl Panel {
                     return;
                 }
                 self.sample_progress.set(run.steps_done() as f64 / config.steps as f64);
-                compute::yield_now().await;
+                crate::browser::yield_now().await;
             }
             let (Ok(x), Ok(xi)) = (run.samples().await, ideal.samples().await) else {
                 self.phase.set(Phase::Failed("could not read the samples back".into()));

@@ -13,7 +13,6 @@ use memgen_models::toy::training::{ToyTrainConfig, ToyTraining};
 use super::figures::arrows_from;
 use super::state::ToySettings;
 use super::{current_model, toy_device, Panel, Phase, Speed, TrainDevice, WorkerPause, CANVAS, HI, LO, RUN, WORKER, WORKER_MODEL};
-use crate::compute;
 use crate::worker::{FromWorker, ToWorker, ToyJob, WorkerHandle, TRAIN_WORKER_URL};
 
 /// Steps per chunk in the worker and how often it sends its EMA weights.
@@ -50,7 +49,7 @@ impl Panel {
     /// panel's run).
     fn train_loop(self, gen: u64) {
         spawn_local(async move {
-            let t0 = compute::now_ms();
+            let t0 = crate::browser::now_ms();
             let start_step = RUN.with(|r| r.borrow().as_ref().map(|x| x.steps_done()).unwrap_or(0));
             // The progress is updated every 200 ms and the losses (the loss curve, whose redraw
             // costs ~0.2 s in a software-rendered tab) every second, so drawing costs far less
@@ -73,9 +72,9 @@ impl Panel {
                     }
                     return;
                 };
-                let chunk_start = compute::now_ms();
+                let chunk_start = crate::browser::now_ms();
                 let mut failed = None;
-                while !run.finished() && compute::now_ms() - chunk_start < 25.0 {
+                while !run.finished() && crate::browser::now_ms() - chunk_start < 25.0 {
                     match run.run_steps(1).await {
                         Ok(l) => pending.extend(l),
                         Err(e) => {
@@ -90,7 +89,7 @@ impl Panel {
                     self.phase.set(Phase::Failed(format!("training failed: {e}")));
                     return;
                 }
-                let now = compute::now_ms();
+                let now = crate::browser::now_ms();
                 if finished || now - last_progress >= 200.0 {
                     let rate = (done - start_step) as f64 / ((now - t0) / 1000.0).max(1e-6);
                     self.speed.set(Speed { done, rate, left: total.saturating_sub(done) });
@@ -109,7 +108,7 @@ impl Panel {
                     self.refresh_arrows();
                     return;
                 }
-                compute::yield_now().await;
+                crate::browser::yield_now().await;
             }
         });
     }
