@@ -7,5 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${CARGO_TARGET_DIR:=target}"
 export CARGO_TARGET_DIR
-cargo build --release -p memgen-cli >&2
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 tests/reference/bench_classify.py "$CARGO_TARGET_DIR/release/memgen" "$@"
+# The native tests' profile (opt-level 3, no LTO): the test build's dependencies serve here too.
+cargo build --profile native-test -p memgen-cli >&2
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 tests/reference/bench_classify.py "$CARGO_TARGET_DIR/native-test/memgen" "$@"

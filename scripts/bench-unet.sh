@@ -8,7 +8,8 @@
 #   scripts/bench-unet.sh [train_steps=20] [batch=64] [sample_batch=256] [sample_evals=10] [rounds=2]
 #
 # PyTorch: $TORCH_PY (default /tmp/torchvenv/bin/python; create it with
-#   python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.15.0).
+#   python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch; the PyPI wheel, run
+#   on the CPU here).
 # fused: the hand-written CPU trainer (crates/memgen-models/src/unet/fused.rs) on every core and
 # on one thread (fused1), sampling with its own forward pass.
 # burn backends: flex (CPU; the CLI's default), ndarray (single thread, slow
@@ -23,8 +24,14 @@ SEVALS=${4:-10}
 ROUNDS=${5:-2}
 BASE=${BASE:-16}
 TORCH_PY=${TORCH_PY:-/tmp/torchvenv/bin/python}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/h-models}
-cargo build --profile native-test -q -p memgen-models --example bench_unet --features "ndarray$([ "${WGPU:-0}" = 1 ] && echo ,gpu)"
+# The native tests' profile and build folder: with SKIP_NDARRAY=1 and no WGPU the benchmark
+# shares the test build's compiled dependencies (the same burn features).
+FEATURES=()
+[ "${SKIP_NDARRAY:-0}" = 1 ] || FEATURES+=(ndarray)
+[ "${WGPU:-0}" = 1 ] && FEATURES+=(gpu)
+FEATURE_LIST=$(IFS=,; echo "${FEATURES[*]:-}")
+cargo build --profile native-test -q -p memgen-models --example bench_unet ${FEATURE_LIST:+--features "$FEATURE_LIST"}
+CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 BIN=$CARGO_TARGET_DIR/native-test/examples/bench_unet
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])" "$1" "$2"; }

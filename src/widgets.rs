@@ -1,9 +1,31 @@
-//! Widgets shared by the panels: notices, a whole-number input that refuses bad values with a
-//! notice, a slider with its value, the WebGPU toggle, and a progress line with time left.
+//! Widgets shared by the panels: the panel's frame, notices, a whole-number input that refuses
+//! bad values with a notice, a slider with its value, the WebGPU toggle, and a progress line
+//! with time left.
 
 use leptos::prelude::*;
 
 use crate::state::Notice;
+
+/// A panel's frame: its section (with its test id) and heading; the panel's body goes inside.
+#[component]
+pub fn PanelFrame(
+    /// `data-testid` of the section, e.g. `"panel-toy"`.
+    testid: &'static str,
+    /// The heading.
+    title: &'static str,
+    /// Extra CSS classes beside `panel`.
+    #[prop(optional)]
+    class: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let class = if class.is_empty() { "panel".to_string() } else { format!("panel {class}") };
+    view! {
+        <section class=class data-testid=testid>
+            <h2>{title}</h2>
+            {children()}
+        </section>
+    }
+}
 
 /// The panel's dismissible notices about input that was not used as given.
 #[component]

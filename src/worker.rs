@@ -271,6 +271,11 @@ pub struct WorkerHandle {
     _onerror: Closure<dyn FnMut(JsValue)>,
 }
 
+/// A page-side message that could not be posted, as the [`FromWorker::Failed`] its panel hears.
+fn failure_of(posted: Result<(), String>) -> Option<FromWorker> {
+    posted.err().map(|message| FromWorker::Failed { message })
+}
+
 impl WorkerHandle {
     /// Starts the module worker at `url`; `on_message` gets every message with its bytes.
     pub fn spawn(url: &str, mut on_message: impl FnMut(FromWorker, Option<Vec<u8>>) + 'static) -> Result<WorkerHandle, String> {
@@ -295,11 +300,7 @@ impl WorkerHandle {
             let mut unsent = Vec::new();
             if msg == FromWorker::Ready {
                 r2.set(true);
-                for (m, b) in q2.borrow_mut().drain(..) {
-                    if let Err(message) = post(&w2, &m, b.as_deref()) {
-                        unsent.push(FromWorker::Failed { message });
-                    }
-                }
+                unsent.extend(q2.borrow_mut().drain(..).filter_map(|(m, b)| failure_of(post(&w2, &m, b.as_deref()))));
             }
             (on_message_cb.borrow_mut())(msg, bytes);
             for m in unsent {
@@ -323,8 +324,8 @@ impl WorkerHandle {
     /// Sends `msg` with `bytes` beside it (under `bytes`), now or once the worker is ready.
     pub fn send_with(&self, msg: ToWorker, bytes: Option<Vec<u8>>) {
         if self.ready.get() {
-            if let Err(message) = post(&self.worker, &msg, bytes.as_deref()) {
-                (self.on_message.borrow_mut())(FromWorker::Failed { message }, None);
+            if let Some(failed) = failure_of(post(&self.worker, &msg, bytes.as_deref())) {
+                (self.on_message.borrow_mut())(failed, None);
             }
         } else {
             self.queue.borrow_mut().push((msg, bytes));

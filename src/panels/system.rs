@@ -11,6 +11,7 @@ use memgen_models::toy::{circle_points, ToyBatch, ToyNetConfig, ToyTrainConfig, 
 
 use crate::compute::{self, Path};
 use crate::state::Preset;
+use crate::widgets::PanelFrame;
 
 /// Largest |gpu − core| / max(|core|, 0.01) over the grid points of two configurations.
 async fn shader_check() -> Result<(f64, usize), String> {
@@ -140,8 +141,7 @@ pub fn SystemPanel() -> impl IntoView {
     };
 
     view! {
-        <section class="panel" data-testid="panel-system">
-            <h2>"Under the hood: check this page yourself"</h2>
+        <PanelFrame testid="panel-system" title="Under the hood: check this page yourself">
             <p class="explain">"These run in your browser, on the backend shown at the top. Nothing here is precomputed."</p>
             <div class="check">
                 <button data-testid="run-shader-check" disabled=move || check_running.get() on:click=move |_| {
@@ -239,6 +239,6 @@ pub fn SystemPanel() -> impl IntoView {
                 </span>
                 <canvas data-testid="bench-canvas" width="512" height="512" class="bench"></canvas>
             </div>
-        </section>
+        </PanelFrame>
     }
 }

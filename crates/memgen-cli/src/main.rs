@@ -246,81 +246,7 @@ enum Command {
     /// denoiser), generate S_eval and S' (--sprime-mult·K), label them (Eqs. 4–6, L2 on p/255),
     /// bootstrap; writes DIR/fractions.csv, DIR/gallery-k<K>.json, DIR/manifest.json.
     /// Progress bars on stderr (a terminal only), a JSON summary on stdout.
-    Sweep {
-        /// Dataset
-        #[arg(long, value_enum)]
-        dataset: data::ExportDataset,
-        /// Training-set sizes K, comma separated (each ≥ 2, no repeats)
-        #[arg(long, value_delimiter = ',', num_args = 1.., required = true)]
-        ks: Vec<usize>,
-        /// Run only shard i of n (0-based): every n-th K of the sorted list, from the i-th
-        #[arg(long)]
-        shard: Option<String>,
-        /// Model
-        #[arg(long, value_enum, default_value = "unet")]
-        model: sweep::ModelArg,
-        /// UNet training steps per K [default: 2000]
-        #[arg(long)]
-        steps: Option<usize>,
-        /// UNet training batch
-        #[arg(long, default_value_t = 64)]
-        batch: usize,
-        /// UNet Adam learning rate
-        #[arg(long, default_value_t = 1e-3)]
-        lr: f64,
-        /// UNet base width (16: 94k parameters at 28×28 grey; 32: 374k)
-        #[arg(long, default_value_t = 16)]
-        base_channels: usize,
-        /// |S_eval| (paper: 10,000)
-        #[arg(long, default_value_t = 1000)]
-        eval: usize,
-        /// |S'| / K [default: 4 grey, 16 colour (paper)]
-        #[arg(long)]
-        sprime_mult: Option<usize>,
-        /// Sampler
-        #[arg(long, value_enum, default_value = "ddim")]
-        sampler: sweep::SamplerArg,
-        /// Sampler steps, 1..=1000 [default: 100 for ddim, 1000 for ddpm]
-        #[arg(long)]
-        sampler_steps: Option<usize>,
-        /// Do not clamp the predicted clean image x̂_0 to [−1, 1] at each sampler step (the
-        /// default clamps, as Ho et al.'s and the guided-diffusion samplers do)
-        #[arg(long)]
-        no_clip: bool,
-        /// Images per sampling batch (results depend on it: keep it fixed within a sweep)
-        #[arg(long, default_value_t = 256)]
-        sample_batch: usize,
-        /// Bootstrap resamples (paper: 10,000)
-        #[arg(long, default_value_t = metrics::BOOTSTRAP_RESAMPLES)]
-        bootstrap: usize,
-        /// δ_m [default: 1/3]
-        #[arg(long)]
-        delta_m: Option<f64>,
-        /// δ_s [default: mnist 0.28, fashion-mnist 0.30, emoji 0.175 (CIFAR-10's)]
-        #[arg(long)]
-        delta_s: Option<f64>,
-        /// Samples per gallery file (0 = all of S_eval)
-        #[arg(long, default_value_t = 0)]
-        gallery: usize,
-        /// Also write S_eval and S' of each K as uint8 .npy (samples-k<K>-eval.npy, -synthetic.npy)
-        #[arg(long)]
-        save_samples: bool,
-        /// Seed of S_K and of every random choice
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Output folder of the bundle
-        #[arg(long)]
-        out: PathBuf,
-        /// Backend
-        #[arg(long, value_enum, default_value = "cpu")]
-        device: sweep::DeviceArg,
-        /// How the UNet trains and samples on the CPU (fused: about 5× faster than burn)
-        #[arg(long, value_enum, default_value = "burn")]
-        engine: sweep::EngineArg,
-        /// Folder holding datasets.json and the packed .mgds files
-        #[arg(long, default_value = "www/data")]
-        data_dir: PathBuf,
-    },
+    Sweep(sweep::SweepArgs),
     /// Join sweep bundles (e.g. the shards of one sweep) into one: errors when their specs
     /// differ or when a K they share has different results.
     Merge {
@@ -424,60 +350,7 @@ fn run(cli: Cli) -> Result<Value, CliError> {
             data::export(&data::ExportArgs { dataset, k, seed, out, split, balanced, labels, data_dir })
         }
         Command::Import { input, size, colour, out } => data::import(&input, size, colour, &out),
-        Command::Sweep {
-            dataset,
-            ks,
-            shard,
-            model,
-            steps,
-            batch,
-            lr,
-            base_channels,
-            eval,
-            sprime_mult,
-            sampler,
-            sampler_steps,
-            no_clip,
-            sample_batch,
-            bootstrap,
-            delta_m,
-            delta_s,
-            gallery,
-            save_samples,
-            seed,
-            out,
-            device,
-            engine,
-            data_dir,
-        } => sweep::sweep(
-            sweep::SweepArgs {
-                dataset,
-                ks,
-                shard,
-                model,
-                steps,
-                batch,
-                lr,
-                base_channels,
-                eval,
-                sprime_mult,
-                sampler,
-                sampler_steps,
-                no_clip,
-                sample_batch,
-                bootstrap,
-                delta_m,
-                delta_s,
-                gallery,
-                save_samples,
-                seed,
-                out,
-                device,
-                engine,
-                data_dir,
-            },
-            std::env::args().collect(),
-        ),
+        Command::Sweep(args) => sweep::sweep(args, std::env::args().collect()),
         Command::Merge { dirs, out, reproduce } => bundle::merge(&dirs, &out, std::env::args().collect(), reproduce),
         Command::Toy { k, seed, steps, samples, preset, lr, out_samples, out_train, out_checkpoint, energy_t, engine } => {
             let backend = match engine {

@@ -18,6 +18,7 @@
 //! | [`metrics`] | Eqs. 4–6 labels, fractions, bootstrap, capacities | `classify`, `fractions`, `bootstrap`, `capacities` |
 //! | [`cluster`] | Ward clustering at a distance threshold (scipy semantics) | `ward_clusters` |
 //! | [`basin`] | recovery probability, critical time, d-ball log-volume, SVD | `critical_time`, `log_ball_volume`, `singular_values` |
+//! | [`quality`] | improved precision / recall and the Fréchet distance of feature sets | `precision_recall`, `frechet_distance`, `Manifold` |
 //! | [`spec`] | versioned experiment spec; the one seeded RNG (ChaCha8) | `ExperimentSpec`, `NoiseStream`, `subset_indices` |
 pub mod basin;
 pub mod circle;
@@ -30,6 +31,7 @@ pub mod knn;
 pub mod matrix;
 pub mod metrics;
 pub mod par;
+pub mod quality;
 pub mod schedules;
 pub mod spec;
 

@@ -126,3 +126,20 @@ fn ward_matches_scipy_and_sklearn() {
         }
     }
 }
+
+#[test]
+fn quality_matches_numpy_and_scipy() {
+    use memgen_core::quality::{frechet_distance, precision_recall};
+    let f = fixture("quality.json");
+    for c in f["cases"].as_array().unwrap() {
+        let d = c["d"].as_u64().unwrap() as usize;
+        let k = c["k"].as_u64().unwrap() as usize;
+        let (real, generated) = (matrix(&c["real"], d), matrix(&c["generated"], d));
+        let name = c["name"].as_str().unwrap();
+        let pr = precision_recall(&real, &generated, k).unwrap();
+        // Shares of whole counts: equal, not close.
+        assert_eq!(pr.precision, c["precision"].as_f64().unwrap(), "{name}: precision");
+        assert_eq!(pr.recall, c["recall"].as_f64().unwrap(), "{name}: recall");
+        close(frechet_distance(&real, &generated).unwrap(), c["frechet"].as_f64().unwrap(), &format!("{name}: Fréchet distance"));
+    }
+}

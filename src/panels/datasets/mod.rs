@@ -22,7 +22,7 @@ use leptos::task::spawn_local;
 use memgen_data::{DatasetId, Manifest, ManifestEntry, PackedDataset};
 
 use crate::state::Notice;
-use crate::widgets::Notices;
+use crate::widgets::{Notices, PanelFrame};
 
 mod controls;
 mod info;
@@ -227,8 +227,7 @@ pub fn DatasetsPanel() -> impl IntoView {
     preview::redraw_on_change(p);
 
     view! {
-        <section class="panel datasets" data-testid="panel-datasets">
-            <h2>"Datasets: the images the memorization → generalization transition is measured on"</h2>
+        <PanelFrame testid="panel-datasets" title="Datasets: the images the memorization → generalization transition is measured on" class="datasets">
             <p class="explain">
                 "Real image sets, packed and checksummed at build time from package registries. "
                 "A training subset S_K is the first K images of one seeded permutation, "
@@ -248,6 +247,6 @@ pub fn DatasetsPanel() -> impl IntoView {
                 "shape [n, h, w] or [n, h, w, c]; at most 200 MB and 100,000 images. "
                 "Everything is resized to the chosen resolution in grey or colour, as " <code>"memgen import"</code> " does, and stays in this tab."
             </p>
-        </section>
+        </PanelFrame>
     }
 }

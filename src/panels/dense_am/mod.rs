@@ -13,7 +13,7 @@ use memgen_core::dense_am::BasinMap;
 
 use crate::compute;
 use crate::state::{DenseAmState, Notice, BETA_RANGE};
-use crate::widgets::Notices;
+use crate::widgets::{Notices, PanelFrame};
 
 mod attractors;
 mod controls;
@@ -176,8 +176,7 @@ pub fn DenseAmPanel() -> impl IntoView {
     figures::redraw_on_change(p);
 
     view! {
-        <section class="panel" data-testid="panel-dense-am">
-            <h2>"Dense Associative Memory: memories, energy and spurious states"</h2>
+        <PanelFrame testid="panel-dense-am" title="Dense Associative Memory: memories, energy and spurious states">
             <p class="explain">
                 "Each white dot is a stored memory yⱼ. The energy "
                 <span class="math">"E(x) = −β⁻¹ log Σⱼ exp(β xᵀyⱼ) + ½‖x‖²"</span>
@@ -205,7 +204,7 @@ pub fn DenseAmPanel() -> impl IntoView {
             </p>
             <SweepControls p=p />
             <SweepPlots p=p />
-        </section>
+        </PanelFrame>
     }
 }
 

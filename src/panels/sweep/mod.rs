@@ -26,6 +26,7 @@ mod live;
 mod live_view;
 mod source;
 
+use crate::widgets::PanelFrame;
 use gallery::{GalleryRows, SampleDetail};
 use live::{LiveCtl, LiveSettings, ACTIVE_SWEEP};
 use live_view::{LiveControls, RerunControls};
@@ -400,8 +401,7 @@ pub fn SweepPanel() -> impl IntoView {
     live_view::resume_sweep_when_ready(p);
 
     view! {
-        <section class="panel" data-testid="panel-sweep">
-            <h2>"Phase transition: memorized → spurious → generalized against K (paper Figs. 1–4)"</h2>
+        <PanelFrame testid="panel-sweep" title="Phase transition: memorized → spurious → generalized against K (paper Figs. 1–4)">
             <p class="explain">
                 "Each generated sample x̂ is labelled from its distances to the training set S (nearest x₁, second x₂) and to the model's other samples S′ (nearest x₁′): memorized if d(x̂,x₁)/d(x̂,x₂) ≤ δ_m, else spurious if d(x̂,x₁′)/(d(x̂,x₁)+d(x̂,x₁′)) ≤ δ_s, else generalized. "
                 "The fractions against K show the transition; MC, SC and GC mark the memorization, spurious and generalization capacity estimates (ε = 5%). "
@@ -427,7 +427,7 @@ pub fn SweepPanel() -> impl IntoView {
             <RelabelSummary p=p classified=classified />
             <GalleryRows gallery=p.gallery classified=classified filter=filter sort_by_ratio=sort_by_ratio picked=p.picked />
             <SampleDetail picked=p.picked classified=classified delta_m=p.delta_m delta_s=p.delta_s />
-        </section>
+        </PanelFrame>
     }
 }
 

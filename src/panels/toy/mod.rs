@@ -18,7 +18,7 @@ use memgen_models::toy::ToyScoreNet;
 
 use crate::compute;
 use crate::state::Notice;
-use crate::widgets::Notices;
+use crate::widgets::{Notices, PanelFrame};
 use crate::worker::WorkerHandle;
 
 mod controls;
@@ -228,8 +228,7 @@ pub fn ToyPanel() -> impl IntoView {
     });
 
     view! {
-        <section class="panel" data-testid="panel-toy">
-            <h2>"The 2-D diffusion toy: memorization, spurious wells, generalization (paper Fig. 2)"</h2>
+        <PanelFrame testid="panel-toy" title="The 2-D diffusion toy: memorization, spurious wells, generalization (paper Fig. 2)">
             <p class="explain">
                 "Data: K points on the unit circle. A score network s(x, t) is trained by denoising score matching, on WebGPU in a Web Worker (the page stays free) or on the CPU inside WebAssembly in this tab (a fused trainer that gives burn's losses for the same seed, about twice as fast: see Under the hood); sampling, arrows and energies use the trained weights here. With K = 2 it stores each point as its own well (memorization); around K = 9 wells appear between points that are not training points (spurious states); at K = 1000 the wells merge into a continuous ring (generalization). "
                 "Browser preset: Adam lr 1e-3, batch 512, 4,000 steps, EMA 0.999 (the paper: lr 1e-4, 500k–800k steps)."
@@ -240,6 +239,6 @@ pub fn ToyPanel() -> impl IntoView {
             <ViewControls p=p />
             <Figures p=p />
             <ThreeRegimes />
-        </section>
+        </PanelFrame>
     }
 }

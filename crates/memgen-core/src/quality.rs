@@ -1,0 +1,220 @@
+//! Sample quality in a feature space (docs/SCIENCE.md §7): improved precision and recall
+//! (Kynkäänniemi et al., 2019) and the Fréchet distance between Gaussian fits of two sets.
+//!
+//! The labels of Eqs. 4–6 call any sample far from `S` and `S′` "generalized", so a model that
+//! fails looks like one that generalizes. These measures tell the two apart: in the features of
+//! a classifier of the dataset, a good sample lies on the manifold of real test images.
+//!
+//! - **Manifold** of a set: the union of balls around each of its points, of radius the distance
+//!   to that point's `k`-th nearest neighbour in the same set (itself excluded; `k = 5`).
+//! - **Precision**: the share of generated features inside the real manifold.
+//! - **Recall**: the share of real features inside the generated manifold.
+//! - **Fréchet distance**: `‖μ_a − μ_b‖² + tr(C_a) + tr(C_b) − 2 tr((C_a C_b)^½)` with unbiased
+//!   covariances (`n − 1`), FID's formula on these features. `tr((C_a C_b)^½)` is computed as
+//!   `Σ √λᵢ` of the symmetric `C_a^½ C_b C_a^½` (same eigenvalues as `C_a C_b`), with `λᵢ`
+//!   below zero (rounding) taken as zero.
+//!
+//! The radii come from [`crate::knn::knn`] (exact distances, re-scored in `f64`); the ball
+//! test is exact in `f64` too, spread over threads natively. `tests/fixtures/quality.json`
+//! (numpy brute force and `scipy.linalg.sqrtm`, `tests/reference/make_quality_fixture.py`)
+//! checks both.
+use serde::{Deserialize, Serialize};
+
+use crate::error::CoreError;
+use crate::knn::knn;
+use crate::matrix::{squared_distance, Matrix};
+
+/// Neighbours that set a point's ball (Kynkäänniemi et al.'s default).
+pub const DEFAULT_K: usize = 5;
+
+/// A set's manifold: its points and the radius of each one's ball.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifold {
+    points: Matrix,
+    /// Distance of each point to its `k`-th nearest other point of the set.
+    pub radii: Vec<f64>,
+}
+
+impl Manifold {
+    /// The manifold of `points` with balls to the `k`-th nearest neighbour (itself excluded).
+    /// Errors: empty or non-finite sets, `k = 0`, or not more than `k` points.
+    pub fn new(points: &Matrix, k: usize) -> Result<Manifold, CoreError> {
+        let nn = knn(points, points, k, true)?;
+        let radii = (0..points.rows()).map(|i| nn.distances_of(i)[k - 1]).collect();
+        Ok(Manifold { points: points.clone(), radii })
+    }
+
+    /// Whether `x` lies in some point's ball (`‖x − pᵢ‖ ≤ rᵢ`).
+    pub fn contains(&self, x: &[f32]) -> bool {
+        self.points.iter_rows().zip(&self.radii).any(|(p, r)| squared_distance(x, p).sqrt() <= *r)
+    }
+
+    /// The share of the rows of `queries` inside the manifold.
+    pub fn coverage(&self, queries: &Matrix) -> Result<f64, CoreError> {
+        queries.validate("query features")?;
+        if queries.cols() != self.points.cols() {
+            return Err(CoreError::DimensionMismatch { what: "query features".into(), expected: self.points.cols(), found: queries.cols() });
+        }
+        use crate::par::*;
+        let rows: Vec<usize> = (0..queries.rows()).collect();
+        let inside: usize = rows.par_iter().map(|&i| usize::from(self.contains(queries.row(i)))).sum();
+        Ok(inside as f64 / queries.rows() as f64)
+    }
+}
+
+/// Improved precision and recall of generated features against real ones.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PrecisionRecall {
+    /// Share of generated samples inside the real manifold.
+    pub precision: f64,
+    /// Share of real samples inside the generated manifold.
+    pub recall: f64,
+    /// The `k` of both manifolds.
+    pub k: usize,
+}
+
+/// Improved precision and recall with `k`-NN balls ([`DEFAULT_K`] = 5 in the paper's measure).
+pub fn precision_recall(real: &Matrix, generated: &Matrix, k: usize) -> Result<PrecisionRecall, CoreError> {
+    if real.cols() != generated.cols() {
+        return Err(CoreError::DimensionMismatch { what: "generated features".into(), expected: real.cols(), found: generated.cols() });
+    }
+    let precision = Manifold::new(real, k)?.coverage(generated)?;
+    let recall = Manifold::new(generated, k)?.coverage(real)?;
+    Ok(PrecisionRecall { precision, recall, k })
+}
+
+/// A Gaussian fit of a set of features: its mean and unbiased covariance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gaussian {
+    /// Mean, `d` values.
+    pub mean: Vec<f64>,
+    /// Covariance (divided by `n − 1`), row-major `d × d`.
+    pub cov: Vec<f64>,
+}
+
+impl Gaussian {
+    /// Fits mean and covariance in `f64`. Errors: empty or non-finite sets, fewer than 2 rows.
+    pub fn fit(x: &Matrix) -> Result<Gaussian, CoreError> {
+        x.validate("features")?;
+        let (n, d) = (x.rows(), x.cols());
+        if n < 2 {
+            return Err(CoreError::TooFewPoints { what: "features".into(), need: 2, found: n });
+        }
+        let mut mean = vec![0f64; d];
+        for row in x.iter_rows() {
+            for (m, v) in mean.iter_mut().zip(row) {
+                *m += *v as f64;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n as f64);
+        let mut cov = vec![0f64; d * d];
+        let mut centred = vec![0f64; d];
+        for row in x.iter_rows() {
+            for ((c, v), m) in centred.iter_mut().zip(row).zip(&mean) {
+                *c = *v as f64 - m;
+            }
+            for i in 0..d {
+                let ci = centred[i];
+                for (out, cj) in cov[i * d..(i + 1) * d].iter_mut().zip(&centred) {
+                    *out += ci * cj;
+                }
+            }
+        }
+        cov.iter_mut().for_each(|c| *c /= (n - 1) as f64);
+        Ok(Gaussian { mean, cov })
+    }
+}
+
+/// The Fréchet distance between the Gaussian fits of two feature sets (FID's formula).
+pub fn frechet_distance(a: &Matrix, b: &Matrix) -> Result<f64, CoreError> {
+    if a.cols() != b.cols() {
+        return Err(CoreError::DimensionMismatch { what: "second feature set".into(), expected: a.cols(), found: b.cols() });
+    }
+    Ok(frechet_of(&Gaussian::fit(a)?, &Gaussian::fit(b)?))
+}
+
+/// The Fréchet distance between two Gaussians of the same dimension.
+pub fn frechet_of(a: &Gaussian, b: &Gaussian) -> f64 {
+    use nalgebra::{DMatrix, SymmetricEigen};
+    let d = a.mean.len();
+    let ca = DMatrix::from_row_slice(d, d, &a.cov);
+    let cb = DMatrix::from_row_slice(d, d, &b.cov);
+    // C_a^½ from its eigen-decomposition (C_a is symmetric positive semi-definite).
+    let ea = SymmetricEigen::new(ca.clone());
+    let half = DMatrix::from_diagonal(&ea.eigenvalues.map(|l| l.max(0.0).sqrt()));
+    let sqrt_a = &ea.eigenvectors * half * ea.eigenvectors.transpose();
+    let mut m = &sqrt_a * &cb * &sqrt_a;
+    // Symmetric up to rounding: symmetrize before the eigen-solver.
+    m = (&m + m.transpose()) * 0.5;
+    let tr_sqrt: f64 = SymmetricEigen::new(m).eigenvalues.iter().map(|l| l.max(0.0).sqrt()).sum();
+    let mean_gap: f64 = a.mean.iter().zip(&b.mean).map(|(x, y)| (x - y) * (x - y)).sum();
+    (mean_gap + ca.trace() + cb.trace() - 2.0 * tr_sqrt).max(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::NoiseStream;
+
+    fn normal(n: usize, d: usize, shift: f32, scale: f32, seed: u64) -> Matrix {
+        let mut v = vec![0f32; n * d];
+        NoiseStream::new(seed, 1).fill_normal_f32(&mut v);
+        v.iter_mut().for_each(|x| *x = *x * scale + shift);
+        Matrix::new(v, n, d).unwrap()
+    }
+
+    /// The definition, written out: every pair, every ball.
+    fn brute_coverage(set: &Matrix, k: usize, queries: &Matrix) -> f64 {
+        let radii: Vec<f64> = (0..set.rows())
+            .map(|i| {
+                let mut d: Vec<f64> = (0..set.rows()).filter(|&j| j != i).map(|j| squared_distance(set.row(i), set.row(j)).sqrt()).collect();
+                d.sort_by(f64::total_cmp);
+                d[k - 1]
+            })
+            .collect();
+        let inside = queries.iter_rows().filter(|q| set.iter_rows().zip(&radii).any(|(p, r)| squared_distance(q, p).sqrt() <= *r)).count();
+        inside as f64 / queries.rows() as f64
+    }
+
+    #[test]
+    fn precision_and_recall_equal_the_definition() {
+        let real = normal(200, 6, 0.0, 1.0, 1);
+        let fake = normal(150, 6, 0.7, 1.3, 2);
+        let pr = precision_recall(&real, &fake, 5).unwrap();
+        assert_eq!(pr.precision, brute_coverage(&real, 5, &fake));
+        assert_eq!(pr.recall, brute_coverage(&fake, 5, &real));
+        assert!(pr.precision > 0.0 && pr.precision < 1.0 && pr.recall > 0.0 && pr.recall < 1.0, "{pr:?}");
+    }
+
+    #[test]
+    fn a_set_against_itself_and_against_far_points() {
+        let real = normal(100, 4, 0.0, 1.0, 3);
+        let same = precision_recall(&real, &real, 5).unwrap();
+        assert_eq!((same.precision, same.recall), (1.0, 1.0));
+        let far = normal(100, 4, 50.0, 1.0, 4);
+        let pr = precision_recall(&real, &far, 5).unwrap();
+        assert_eq!((pr.precision, pr.recall), (0.0, 0.0));
+        assert!(frechet_distance(&real, &real).unwrap() < 1e-9);
+    }
+
+    #[test]
+    fn frechet_of_known_gaussians() {
+        // N(0, I) against N(m·1, s²I) in d dimensions: d m² + d (1 − s)², up to sampling error.
+        let (d, m, s) = (4, 0.5f32, 2.0f32);
+        let a = normal(20_000, d, 0.0, 1.0, 5);
+        let b = normal(20_000, d, m, s, 6);
+        let want = d as f64 * (m as f64).powi(2) + d as f64 * (1.0 - s as f64).powi(2);
+        let got = frechet_distance(&a, &b).unwrap();
+        assert!((got - want).abs() < 0.1, "{got} vs {want}");
+    }
+
+    #[test]
+    fn bad_input_is_refused() {
+        let a = normal(10, 3, 0.0, 1.0, 7);
+        let b = normal(10, 4, 0.0, 1.0, 8);
+        assert!(precision_recall(&a, &b, 5).is_err());
+        assert!(frechet_distance(&a, &b).is_err());
+        assert!(precision_recall(&a, &a, 10).is_err(), "k must leave a neighbour");
+        assert!(Gaussian::fit(&normal(1, 3, 0.0, 1.0, 9)).is_err());
+    }
+}
