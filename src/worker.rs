@@ -138,9 +138,14 @@ fn post<T: Serialize>(target: &JsValue, msg: &T, bytes: Option<&[u8]>) -> Result
 
 /// Posts from the worker; a message that cannot be converted goes back as [`FromWorker::Failed`].
 fn reply(target: &JsValue, msg: &FromWorker, bytes: Option<&[u8]>) {
-    if let Err(message) = post(target, msg, bytes) {
-        let _ = post(target, &FromWorker::Failed { message }, None);
+    if let Some(failed) = failure_of(post(target, msg, bytes)) {
+        let _ = post(target, &failed, None);
     }
+}
+
+/// A message that could not be posted, as the [`FromWorker::Failed`] that reports it.
+fn failure_of(posted: Result<(), String>) -> Option<FromWorker> {
+    posted.err().map(|message| FromWorker::Failed { message })
 }
 
 fn call_method(target: &JsValue, name: &str, args: &[JsValue]) {
@@ -269,11 +274,6 @@ pub struct WorkerHandle {
     on_message: Rc<RefCell<dyn FnMut(FromWorker, Option<Vec<u8>>)>>,
     _onmessage: Closure<dyn FnMut(JsValue)>,
     _onerror: Closure<dyn FnMut(JsValue)>,
-}
-
-/// A page-side message that could not be posted, as the [`FromWorker::Failed`] its panel hears.
-fn failure_of(posted: Result<(), String>) -> Option<FromWorker> {
-    posted.err().map(|message| FromWorker::Failed { message })
 }
 
 impl WorkerHandle {

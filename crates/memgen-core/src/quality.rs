@@ -56,8 +56,7 @@ impl Manifold {
             return Err(CoreError::DimensionMismatch { what: "query features".into(), expected: self.points.cols(), found: queries.cols() });
         }
         use crate::par::*;
-        let rows: Vec<usize> = (0..queries.rows()).collect();
-        let inside: usize = rows.par_iter().map(|&i| usize::from(self.contains(queries.row(i)))).sum();
+        let inside: usize = queries.data().par_chunks(queries.cols()).map(|q| usize::from(self.contains(q))).sum();
         Ok(inside as f64 / queries.rows() as f64)
     }
 }
