@@ -9,6 +9,7 @@
 #  4. native tests of the whole workspace, every target: cargo test --workspace --all-targets
 #     --profile native-test (includes tests/shaders.rs: every shaders/*.wgsl validated with naga),
 #     compiled first on every core, then run
+#  4b. the reference classifiers of sample quality (scripts/refnet.sh: trained or cached)
 #  5. the wasm build into dist/ (scripts/build-web.sh; profile web-dev unless
 #     MEMGEN_TEST_PROFILE=release), compiled while the native tests run
 #  6. the wasm32 build of memgen-core's RNG probe (checked by tests/e2e/rng_wasm.test.mjs)
@@ -95,6 +96,9 @@ if [[ "${MEMGEN_E2E_ONLY:-0}" != 1 ]]; then
       bash scripts/build-web.sh
   ) >"$WASM_LOG" 2>&1 &
   wasm_pid=$!
+  # The reference classifiers of sample quality, which the quality tests read (cached in the
+  # build cache; about 85 s each to train on 2 cores when the code or the data changed).
+  step "reference classifiers (scripts/refnet.sh)" env MEMGEN_REFNET_NO_BUILD=1 bash scripts/refnet.sh
   step "native tests, run: cargo test --workspace --all-targets --profile native-test" \
     cargo test --workspace --all-targets --profile native-test
   step "doc tests: cargo test --workspace --doc --profile native-test" cargo test --workspace --doc --profile native-test

@@ -25,6 +25,7 @@ use std::process::ExitCode;
 mod bundle;
 mod data;
 mod npy;
+mod quality;
 mod sweep;
 
 #[derive(Parser)]
@@ -247,6 +248,15 @@ enum Command {
     /// bootstrap; writes DIR/fractions.csv, DIR/gallery-k<K>.json, DIR/manifest.json.
     /// Progress bars on stderr (a terminal only), a JSON summary on stdout.
     Sweep(sweep::SweepArgs),
+    /// Train the reference classifier of sample quality on a dataset's training split (a small
+    /// CNN; its penultimate features are the space of `memgen quality`), report its test
+    /// accuracy, and write it as safetensors with its SHA-256 on stdout.
+    Refnet(quality::RefnetArgs),
+    /// Sample quality (docs/SCIENCE.md §7): improved precision and recall (k = 5) and the
+    /// Fréchet distance of your samples to the test split, in the reference classifier's
+    /// features, beside the same figures for as many held-out real test images; the classes
+    /// the classifier sees. --samples FILE.npy, or --bundle DIR for each point of a sweep.
+    Quality(quality::QualityArgs),
     /// Join sweep bundles (e.g. the shards of one sweep) into one: errors when their specs
     /// differ or when a K they share has different results.
     Merge {
@@ -350,6 +360,8 @@ fn run(cli: Cli) -> Result<Value, CliError> {
             data::export(&data::ExportArgs { dataset, k, seed, out, split, balanced, labels, data_dir })
         }
         Command::Import { input, size, colour, out } => data::import(&input, size, colour, &out),
+        Command::Refnet(args) => quality::refnet(&args),
+        Command::Quality(args) => quality::quality(&args),
         Command::Sweep(args) => sweep::sweep(args, std::env::args().collect()),
         Command::Merge { dirs, out, reproduce } => bundle::merge(&dirs, &out, std::env::args().collect(), reproduce),
         Command::Toy { k, seed, steps, samples, preset, lr, out_samples, out_train, out_checkpoint, energy_t, engine } => {

@@ -142,6 +142,14 @@ pub struct SweepArgs {
     /// Folder holding datasets.json and the packed .mgds files
     #[arg(long, default_value = "www/data")]
     pub data_dir: PathBuf,
+    /// Reference classifier of sample quality (MNIST, Fashion-MNIST) [default:
+    /// DATA_DIR/<dataset>-refnet.safetensors when it exists]: each point's S_eval is measured
+    /// (`memgen quality`) and the figures go into the manifest
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+    /// Do not measure sample quality
+    #[arg(long, conflicts_with = "classifier")]
+    pub no_quality: bool,
 }
 
 fn input(msg: impl Into<String>) -> CliError {
@@ -304,6 +312,20 @@ fn config(a: &SweepArgs) -> Result<(SweepConfig, memgen_data::PackedDataset), Cl
     Ok((config, ds))
 }
 
+/// The quality reference a sweep measures with: `--classifier`, else the dataset's classifier
+/// in the data folder when there is one (none for emoji or with `--no-quality`).
+fn quality_reference(a: &SweepArgs) -> Result<Option<(memgen_models::refnet::QualityReference, String)>, CliError> {
+    let id = DatasetId::from(a.dataset);
+    if a.no_quality || !matches!(id, DatasetId::Mnist | DatasetId::FashionMnist) {
+        return Ok(None);
+    }
+    let default = a.data_dir.join(crate::quality::refnet_file(id));
+    if a.classifier.is_none() && !default.is_file() {
+        return Ok(None);
+    }
+    crate::quality::reference(&a.data_dir, id, a.classifier.as_deref(), crate::quality::DEFAULT_REFERENCE).map(Some)
+}
+
 /// `memgen sweep`.
 pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError> {
     let started = Instant::now();
@@ -326,6 +348,7 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
     let d = hwc.iter().product::<usize>();
     let mine = shard_ks(&config.ks, shard);
     std::fs::create_dir_all(&a.out).map_err(|e| input(format!("cannot create {}: {e}", a.out.display())))?;
+    let quality = quality_reference(&a)?;
     let overall = bar(mine.len() as u64, "K values".into());
     let mut points = Vec::new();
     for &k in &mine {
@@ -346,7 +369,12 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
             }
         }
         let timing = memgen_models::bundle::Timing { backend: backend.into(), ..out.timing };
-        points.push((out.record, timing, out.gallery.to_bytes()));
+        let mut record = out.record;
+        if let Some((r, sha)) = &quality {
+            let images: Vec<f32> = out.eval.iter().map(|&p| p as f32 / 127.5 - 1.0).collect();
+            record.quality = Some(crate::quality::point_quality(r, sha, &images, "S_eval")?);
+        }
+        points.push((record, timing, out.gallery.to_bytes()));
         overall.inc(1);
     }
     overall.finish_and_clear();

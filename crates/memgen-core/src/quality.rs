@@ -82,6 +82,36 @@ pub fn precision_recall(real: &Matrix, generated: &Matrix, k: usize) -> Result<P
     Ok(PrecisionRecall { precision, recall, k })
 }
 
+/// The quality of a set of generated images, measured in a reference classifier's features
+/// against the dataset's test split (what bundles, the CLI and the page report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleQuality {
+    /// Improved precision: share of the samples on the manifold of real test images.
+    pub precision: f64,
+    /// Improved recall: share of the real reference images on the samples' manifold (`None`
+    /// with `k` samples or fewer).
+    pub recall: Option<f64>,
+    /// Fréchet distance of the samples' features to the reference's (`None` below 2 samples).
+    pub frechet: Option<f64>,
+    /// The `k` of the manifolds.
+    pub k: usize,
+    /// Samples measured.
+    pub samples: usize,
+    /// Real test images in the reference.
+    pub reference: usize,
+    /// How many samples the classifier puts in each class (empty for real images).
+    pub classes: Vec<usize>,
+    /// The classifier's accuracy on the whole test split.
+    pub classifier_accuracy: f64,
+}
+
+impl SampleQuality {
+    /// Classes with at least one sample.
+    pub fn classes_present(&self) -> usize {
+        self.classes.iter().filter(|&&n| n > 0).count()
+    }
+}
+
 /// A Gaussian fit of a set of features: its mean and unbiased covariance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gaussian {

@@ -203,6 +203,24 @@ pub struct PointRecord {
     /// snapshots. A reader skips kinds it does not know.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, String>,
+    /// Sample quality of this point (format 2, optional): precision, recall and Fréchet
+    /// distance in the reference classifier's features, beside real test images' figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<PointQuality>,
+}
+
+/// A point's sample quality ([`crate::refnet`]), with the same measures for as many held-out
+/// real test images, so a reader sees what "good" is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointQuality {
+    /// Which samples were measured: `S_eval` or `gallery` (the samples a gallery shows).
+    pub of: String,
+    /// The samples' figures.
+    pub samples: memgen_core::quality::SampleQuality,
+    /// Held-out real test images' figures (as many images).
+    pub real: memgen_core::quality::SampleQuality,
+    /// SHA-256 of the classifier file.
+    pub classifier_sha256: String,
 }
 
 /// Where a bundle came from when it was made of shards.
@@ -380,6 +398,12 @@ impl Bundle {
         }
         Ok(Bundle { manifest, galleries })
     }
+}
+
+/// The u8 pixels of a gallery image ([`IMAGE_ENCODING`]).
+pub fn decode_image(b64: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| format!("an image is not base64: {e}"))
 }
 
 /// One row of `fractions.csv`.

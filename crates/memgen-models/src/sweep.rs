@@ -556,6 +556,7 @@ pub fn label_point(config: &PointConfig, data: &PointData<'_>, eval: &[u8], synt
         loss: None,
         config: Some(*config),
         files: Default::default(),
+        quality: None,
     };
     Ok((record, gallery))
 }

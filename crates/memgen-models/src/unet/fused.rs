@@ -42,13 +42,13 @@ struct Lin {
 /// A convolution's place: weight `[k·k·ci, co]` (row `(ky·k + kx)·ci + c`: the im2col
 /// layout; burn's is `[co, ci, k, k]`), bias `[co]`.
 #[derive(Debug, Clone, Copy)]
-struct Conv {
-    w: usize,
-    b: usize,
-    ci: usize,
-    co: usize,
-    k: usize,
-    stride: usize,
+pub(crate) struct Conv {
+    pub(crate) w: usize,
+    pub(crate) b: usize,
+    pub(crate) ci: usize,
+    pub(crate) co: usize,
+    pub(crate) k: usize,
+    pub(crate) stride: usize,
 }
 
 /// A GroupNorm's place: scale `[c]`, shift `[c]`.
@@ -235,12 +235,12 @@ fn silu_back(x: &[f32], g: &mut [f32]) {
 }
 
 /// Output size of a 3×3 (or 1×1) convolution with "same" padding `k/2`.
-fn out_size(n: usize, k: usize, stride: usize) -> usize {
+pub(crate) fn out_size(n: usize, k: usize, stride: usize) -> usize {
     (n + 2 * (k / 2) - k) / stride + 1
 }
 
 /// im2col of `x: [h·w, ci]` for `conv` into `col: [ho·wo, k·k·ci]`.
-fn im2col(x: &[f32], h: usize, w: usize, cv: &Conv, col: &mut [f32]) {
+pub(crate) fn im2col(x: &[f32], h: usize, w: usize, cv: &Conv, col: &mut [f32]) {
     let (k, ci, s) = (cv.k, cv.ci, cv.stride);
     let pad = (k / 2) as isize;
     let (ho, wo) = (out_size(h, k, s), out_size(w, k, s));
@@ -266,7 +266,7 @@ fn im2col(x: &[f32], h: usize, w: usize, cv: &Conv, col: &mut [f32]) {
 }
 
 /// The adjoint of [`im2col`]: `dx += col2im(dcol)` (`dx` zeroed by the caller when needed).
-fn col2im(dcol: &[f32], h: usize, w: usize, cv: &Conv, dx: &mut [f32]) {
+pub(crate) fn col2im(dcol: &[f32], h: usize, w: usize, cv: &Conv, dx: &mut [f32]) {
     let (k, ci, s) = (cv.k, cv.ci, cv.stride);
     let pad = (k / 2) as isize;
     let (ho, wo) = (out_size(h, k, s), out_size(w, k, s));
@@ -295,7 +295,7 @@ fn col2im(dcol: &[f32], h: usize, w: usize, cv: &Conv, dx: &mut [f32]) {
 }
 
 /// `y[rows, co] = col[rows, kk] · W + b`.
-fn conv_forward(p: &[f32], cv: &Conv, col: &[f32], rows: usize, y: &mut [f32]) {
+pub(crate) fn conv_forward(p: &[f32], cv: &Conv, col: &[f32], rows: usize, y: &mut [f32]) {
     let kk = cv.k * cv.k * cv.ci;
     let co = cv.co;
     for r in 0..rows {
@@ -305,7 +305,7 @@ fn conv_forward(p: &[f32], cv: &Conv, col: &[f32], rows: usize, y: &mut [f32]) {
 }
 
 /// Weight and bias gradients of a convolution, and `dcol = dy · Wᵀ` when `dcol` is given.
-fn conv_backward(p: &[f32], g: &mut [f32], cv: &Conv, col: &[f32], dy: &[f32], rows: usize, dcol: Option<&mut [f32]>) {
+pub(crate) fn conv_backward(p: &[f32], g: &mut [f32], cv: &Conv, col: &[f32], dy: &[f32], rows: usize, dcol: Option<&mut [f32]>) {
     let kk = cv.k * cv.k * cv.ci;
     let co = cv.co;
     matmul(kk, co, rows, col, 1, kk, dy, co, 1, &mut g[cv.w..cv.w + kk * co], true);
