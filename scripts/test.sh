@@ -86,6 +86,10 @@ if [[ "${MEMGEN_E2E_ONLY:-0}" != 1 ]]; then
   # the 823 s that docs of this machine give for the wasm build).
   step "native tests, build: cargo test --workspace --all-targets --profile native-test --no-run (clippy -D warnings)" \
     cargo test --workspace --all-targets --profile native-test --no-run
+  # The reference classifiers of sample quality: the quality tests read them and the wasm build
+  # copies them into dist/, so they come first. Cached in the build cache; about 85 s each to
+  # train on 2 cores when their code or data changed.
+  step "reference classifiers (scripts/refnet.sh)" env MEMGEN_REFNET_NO_BUILD=1 bash scripts/refnet.sh
   # The browser tests run against the web-dev profile (no LTO, 16 codegen units, no wasm-opt).
   # It compiles while the native tests run (cargo locks the two build folders separately).
   WASM_LOG="$(mktemp)"
@@ -96,9 +100,6 @@ if [[ "${MEMGEN_E2E_ONLY:-0}" != 1 ]]; then
       bash scripts/build-web.sh
   ) >"$WASM_LOG" 2>&1 &
   wasm_pid=$!
-  # The reference classifiers of sample quality, which the quality tests read (cached in the
-  # build cache; about 85 s each to train on 2 cores when the code or the data changed).
-  step "reference classifiers (scripts/refnet.sh)" env MEMGEN_REFNET_NO_BUILD=1 bash scripts/refnet.sh
   step "native tests, run: cargo test --workspace --all-targets --profile native-test" \
     cargo test --workspace --all-targets --profile native-test
   step "doc tests: cargo test --workspace --doc --profile native-test" cargo test --workspace --doc --profile native-test

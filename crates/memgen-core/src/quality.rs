@@ -110,6 +110,66 @@ impl SampleQuality {
     pub fn classes_present(&self) -> usize {
         self.classes.iter().filter(|&&n| n > 0).count()
     }
+
+    /// What the figures say, in one sentence for a reader, against `real` (as many held-out
+    /// real images); `noun` names the data ("digits"). Levels: below 0.3 precision the
+    /// samples are not images of the data yet; below 0.8 of real images' precision many are
+    /// failures; else they lie on the data's manifold.
+    pub fn verdict(&self, real: &SampleQuality, noun: &str) -> Verdict {
+        let (p, r) = (self.precision, real.precision);
+        let classes =
+            if self.classes.is_empty() { String::new() } else { format!(" The classifier sees {} of {} classes.", self.classes_present(), self.classes.len()) };
+        if p < 0.3 {
+            Verdict {
+                level: QualityLevel::NotYet,
+                text: format!(
+                    "Precision {p:.2} (real {noun}: {r:.2}): most of these samples are not {noun} yet. They are far from S and S′, so Eqs. 4–6 call them generalized, but a failed sample is far from both too: the model needs more training.{classes}"
+                ),
+            }
+        } else if p < 0.8 * r {
+            Verdict {
+                level: QualityLevel::Mixed,
+                text: format!("Precision {p:.2} against {r:.2} for real {noun}: many samples are not like real {noun}, so \"generalized\" here mixes new {noun} with failures.{classes}"),
+            }
+        } else {
+            Verdict {
+                level: QualityLevel::Good,
+                text: format!("Precision {p:.2} against {r:.2} for real {noun}: the samples lie on the manifold of real {noun}.{classes}"),
+            }
+        }
+    }
+}
+
+/// How [`SampleQuality::verdict`] reads the figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QualityLevel {
+    /// Precision below 0.3: not images of the data yet.
+    NotYet,
+    /// Below 80% of real images' precision.
+    Mixed,
+    /// On the data's manifold.
+    Good,
+}
+
+impl QualityLevel {
+    /// `not_yet`, `mixed`, `good` (page attributes).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QualityLevel::NotYet => "not_yet",
+            QualityLevel::Mixed => "mixed",
+            QualityLevel::Good => "good",
+        }
+    }
+}
+
+/// A reading of sample quality for people.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// Its level.
+    pub level: QualityLevel,
+    /// One or two sentences.
+    pub text: String,
 }
 
 /// A Gaussian fit of a set of features: its mean and unbiased covariance.
@@ -235,6 +295,29 @@ mod tests {
         let want = d as f64 * (m as f64).powi(2) + d as f64 * (1.0 - s as f64).powi(2);
         let got = frechet_distance(&a, &b).unwrap();
         assert!((got - want).abs() < 0.1, "{got} vs {want}");
+    }
+
+    #[test]
+    fn verdicts_follow_the_thresholds() {
+        let q = |p: f64, classes: Vec<usize>| SampleQuality {
+            precision: p,
+            recall: None,
+            frechet: None,
+            k: 5,
+            samples: 64,
+            reference: 5000,
+            classes,
+            classifier_accuracy: 0.99,
+        };
+        let real = q(0.95, vec![]);
+        assert_eq!(q(0.02, vec![64, 0]).verdict(&real, "digits").level, QualityLevel::NotYet);
+        assert!(q(0.02, vec![64, 0]).verdict(&real, "digits").text.contains("not digits yet"));
+        assert!(q(0.02, vec![64, 0]).verdict(&real, "digits").text.contains("1 of 2 classes"));
+        assert_eq!(q(0.299, vec![]).verdict(&real, "digits").level, QualityLevel::NotYet);
+        assert_eq!(q(0.3, vec![]).verdict(&real, "digits").level, QualityLevel::Mixed);
+        assert_eq!(q(0.759, vec![]).verdict(&real, "digits").level, QualityLevel::Mixed);
+        assert_eq!(q(0.76, vec![]).verdict(&real, "digits").level, QualityLevel::Good);
+        assert_eq!(QualityLevel::Good.as_str(), "good");
     }
 
     #[test]

@@ -383,7 +383,7 @@ impl RefNet {
     /// [`QualityReference`] for why).
     pub fn features_and_classes(&self, images: &[f32]) -> Result<(Matrix, Vec<u8>), String> {
         let d = self.config.image_len();
-        if images.is_empty() || images.len() % d != 0 {
+        if images.is_empty() || !images.len().is_multiple_of(d) {
             return Err(format!("classifier: {} values is not a whole number of {d}-value images", images.len()));
         }
         if let Some(bad) = images.iter().find(|v| !v.is_finite()) {

@@ -24,12 +24,14 @@ use crate::plot::{fractions_plot, ErrorSeries};
 mod gallery;
 mod live;
 mod live_view;
+mod quality;
 mod source;
 
 use crate::widgets::PanelFrame;
 use gallery::{GalleryRows, SampleDetail};
 use live::{LiveCtl, LiveSettings, ACTIVE_SWEEP};
 use live_view::{LiveControls, RerunControls};
+use quality::{QualityPlot, QualitySummary};
 use source::{load_gallery, load_shipped, load_uploaded, Loaded, Source};
 
 pub(crate) const COLOURS: [RGBColor; 3] = [RGBColor(33, 102, 172), RGBColor(214, 39, 140), RGBColor(26, 152, 80)];
@@ -405,6 +407,7 @@ pub fn SweepPanel() -> impl IntoView {
             <p class="explain">
                 "Each generated sample x̂ is labelled from its distances to the training set S (nearest x₁, second x₂) and to the model's other samples S′ (nearest x₁′): memorized if d(x̂,x₁)/d(x̂,x₂) ≤ δ_m, else spurious if d(x̂,x₁′)/(d(x̂,x₁)+d(x̂,x₁′)) ≤ δ_s, else generalized. "
                 "The fractions against K show the transition; MC, SC and GC mark the memorization, spurious and generalization capacity estimates (ε = 5%). "
+                "A label is not quality: a failed sample is far from S and S′ too, so it counts as generalized. The quality row measures the samples in the features of a classifier trained on the data (improved precision: the share of samples on the manifold of real test images), with real test images' figure beside. "
                 "Bundles are made natively by "<code>"memgen sweep"</code>" (see the README), on one machine or sharded over a cluster and joined with "<code>"memgen merge"</code>"."
             </p>
             <div class="controls">
@@ -422,9 +425,11 @@ pub fn SweepPanel() -> impl IntoView {
             </div>
             <BundleHeader p=p />
             <FractionsPlot p=p />
+            <QualityPlot p=p />
             <LiveControls p=p />
             <RelabelControls p=p filter=filter sort_by_ratio=sort_by_ratio />
             <RelabelSummary p=p classified=classified />
+            <QualitySummary p=p />
             <GalleryRows gallery=p.gallery classified=classified filter=filter sort_by_ratio=sort_by_ratio picked=p.picked />
             <SampleDetail picked=p.picked classified=classified delta_m=p.delta_m delta_s=p.delta_s />
         </PanelFrame>

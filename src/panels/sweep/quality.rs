@@ -1,0 +1,112 @@
+//! The quality row under the fractions: each point's sample precision and recall in the
+//! reference classifier's features (`memgen quality`), real test images' precision beside, and
+//! the selected K's figures in words. The labels of Eqs. 4–6 cannot tell a new image from a
+//! failed one; this row can.
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use memgen_models::bundle::PointQuality;
+use plotters::style::RGBColor;
+
+use super::Panel;
+use crate::plot::{line_plot, Series};
+
+/// What a dataset's images are called in the verdicts.
+pub(crate) fn noun(dataset: &str) -> &'static str {
+    match dataset {
+        "mnist" => "digits",
+        "fashion-mnist" => "clothing images",
+        _ => "images",
+    }
+}
+
+/// The points of the loaded bundle that carry quality: `(K, quality)`.
+fn points(p: &Panel) -> Vec<(usize, PointQuality)> {
+    p.loaded.with(|l| l.as_ref().map(|l| l.manifest.results.iter().filter_map(|r| Some((r.k, r.quality.clone()?))).collect()).unwrap_or_default())
+}
+
+fn ks(pts: &[(usize, PointQuality)]) -> String {
+    pts.iter().map(|(k, _)| k.to_string()).collect::<Vec<_>>().join(",")
+}
+
+fn classes(pts: &[(usize, PointQuality)]) -> String {
+    pts.iter().map(|(_, q)| q.samples.classes_present().to_string()).collect::<Vec<_>>().join(",")
+}
+
+fn list(v: impl Iterator<Item = f64>) -> String {
+    v.map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(",")
+}
+
+/// Precision and recall against K, with real images' precision; hidden when the bundle has none.
+#[component]
+pub(crate) fn QualityPlot(
+    /// The panel.
+    p: Panel,
+) -> impl IntoView {
+    let plot_ref = NodeRef::<Canvas>::new();
+    let pts = Memo::new(move |_| points(&p));
+    Effect::new(move |_| {
+        let pts = pts.get();
+        let Some(c) = plot_ref.get() else { return };
+        if pts.is_empty() {
+            return;
+        }
+        let prec: Vec<(f64, f64)> = pts.iter().map(|(k, q)| (*k as f64, q.samples.precision)).collect();
+        let rec: Vec<(f64, f64)> = pts.iter().filter_map(|(k, q)| Some((*k as f64, q.samples.recall?))).collect();
+        let real: Vec<(f64, f64)> = pts.iter().map(|(k, q)| (*k as f64, q.real.precision)).collect();
+        let series = [
+            Series { label: "precision of the samples", points: &prec, colour: RGBColor(230, 120, 0) },
+            Series { label: "recall of the samples", points: &rec, colour: RGBColor(120, 80, 170) },
+            Series { label: "precision of real test images", points: &real, colour: RGBColor(150, 150, 150) },
+        ];
+        let n = pts[0].1.samples.samples;
+        line_plot(
+            &c,
+            &format!("sample quality: {n} samples per K in the classifier's features (k = 5)"),
+            "training-set size K (log)",
+            true,
+            (0.0, 1.02),
+            &series,
+        );
+    });
+    view! {
+        <div style=move || if pts.get().is_empty() { "display:none" } else { "" }>
+            <canvas node_ref=plot_ref width="640" height="220" data-testid="sweep-quality-canvas"></canvas>
+            <span data-testid="sweep-quality" data-ks=move || ks(&pts.get())
+                data-precision=move || list(pts.get().iter().map(|(_, q)| q.samples.precision))
+                data-real=move || list(pts.get().iter().map(|(_, q)| q.real.precision))
+                data-classes=move || classes(&pts.get())></span>
+        </div>
+    }
+}
+
+/// The selected K's quality in words.
+#[component]
+pub(crate) fn QualitySummary(
+    /// The panel.
+    p: Panel,
+) -> impl IntoView {
+    move || {
+        let k = p.selected_k.get()?;
+        let (dataset, q) = p.loaded.with(|l| {
+            l.as_ref().and_then(|l| Some((l.manifest.identity.sweep.dataset.clone(), l.manifest.results.iter().find(|r| r.k == k)?.quality.clone()?)))
+        })?;
+        let v = q.samples.verdict(&q.real, noun(&dataset));
+        let extra = format!(
+            " Recall {} (real: {}), Fréchet distance {} (real: {}) over {} {} samples; the classifier has {:.2}% test accuracy.",
+            q.samples.recall.map(|r| format!("{r:.2}")).unwrap_or("–".into()),
+            q.real.recall.map(|r| format!("{r:.2}")).unwrap_or("–".into()),
+            q.samples.frechet.map(|r| format!("{r:.3}")).unwrap_or("–".into()),
+            q.real.frechet.map(|r| format!("{r:.3}")).unwrap_or("–".into()),
+            q.samples.samples,
+            if q.of == "gallery" { "gallery" } else { "S_eval" },
+            100.0 * q.samples.classifier_accuracy,
+        );
+        Some(view! {
+            <p class=format!("quality {}", v.level.as_str()) data-testid="sweep-quality-summary" data-k=k.to_string() data-level=v.level.as_str()
+                data-precision=format!("{:.4}", q.samples.precision)>
+                <strong>{format!("Quality at K = {k}: ")}</strong>{v.text}{extra}
+            </p>
+        })
+    }
+}
