@@ -8,6 +8,7 @@ pub mod compute;
 pub mod gpu;
 pub mod panels;
 pub mod plot;
+pub mod quality;
 pub mod render;
 pub mod state;
 pub mod url;

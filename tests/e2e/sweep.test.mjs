@@ -182,11 +182,13 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
   const cliManifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
   for (const key of ['format', 'format_version', 'spec', 'sweep', 'model_parameters', 'versions']) assert.deepEqual(tabManifest[key], cliManifest[key], key);
   const { loss: tabLoss, ...tabRest } = tabManifest.results[0];
-  // The CLI measured S_eval's quality with the native classifier; the tab does not yet (issue 15,
-  // item 5, open), so its record has no quality.
+  // Both measured S_eval's quality, the CLI against 5,000 test images, the tab against 2,000
+  // (checked below against the CLI with the same reference).
   const { loss: cliLoss, quality: cliQuality, ...cliRest } = cliManifest.results.find((r) => r.k === 4);
-  assert.ok(cliQuality && tabRest.quality === undefined);
-  assert.deepEqual(tabRest, cliRest);
+  const { quality: tabQuality, ...tabRest2 } = tabRest;
+  assert.ok(cliQuality.of === 'S_eval' && tabQuality.of === 'S_eval' && tabQuality.samples.reference === 2000, JSON.stringify(tabQuality));
+  assert.equal(tabQuality.classifier_sha256, cliQuality.classifier_sha256);
+  assert.deepEqual(tabRest2, cliRest);
   const lossGap = Math.abs(tabLoss.last_100 - cliLoss.last_100) / cliLoss.last_100;
   t.diagnostic(`the tab's loss summary against the CLI's: last_100 relative gap ${lossGap.toExponential(2)}`);
   assert.ok(lossGap < 1e-4, `loss summaries differ: ${tabLoss.last_100} vs ${cliLoss.last_100}`);
@@ -194,6 +196,15 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
   const tabDir = path.join(dir, 'tab');
   fs.mkdirSync(tabDir);
   for (const [name, text] of Object.entries(exported)) fs.writeFileSync(path.join(tabDir, name), text);
+  // The tab's quality (wasm, the classifier's features a slice at a time) equals `memgen quality`
+  // on the same samples (the gallery holds all 12) with the same 2,000-image reference.
+  const native = JSON.parse(execFileSync(memgenBin(), ['quality', '--data-dir', path.join(DIST, 'www', 'data'), '--bundle', tabDir, '--reference', '2000'], { encoding: 'utf8' }));
+  const nq = native.points[0];
+  t.diagnostic(`quality of the tab's K = 4: precision ${tabQuality.samples.precision} (native ${nq.quality.precision}), recall ${tabQuality.samples.recall} (${nq.quality.recall}), Fréchet ${tabQuality.samples.frechet} (${nq.quality.frechet}); real ${tabQuality.real.precision} (${nq.real.precision})`);
+  assert.ok(Math.abs(tabQuality.samples.precision - nq.quality.precision) <= 1 / 12 + 1e-9);
+  assert.ok(Math.abs(tabQuality.real.precision - nq.real.precision) <= 1 / 12 + 1e-9);
+  assert.ok(Math.abs(tabQuality.samples.frechet - nq.quality.frechet) <= 1e-3 * nq.quality.frechet);
+  assert.deepEqual(tabQuality.samples.classes, nq.quality.classes);
   const merged = JSON.parse(execFileSync(memgenBin(), ['merge', tabDir, '--out', path.join(dir, 'merged')], { encoding: 'utf8' }));
   assert.deepEqual(merged.k_done, [4]);
   await page.locator('[data-testid="sweep-upload"]').setInputFiles(fs.readdirSync(tabDir).map((f) => path.join(tabDir, f)));
@@ -258,6 +269,13 @@ test('sweep panel: a point trained, sampled and labelled in this tab (S_K from t
   // Each sample lists its K = 4 training neighbours (all of S_K), nearest first.
   const train = (await page.locator('[data-testid="sweep-sample"]').first().getAttribute('data-train')).split(',');
   assert.equal(new Set(train).size, 4, train.join(','));
+  // Eight steps make noise, and the tab says so beside its labels (issue 15, item 5).
+  const lq = page.locator('[data-testid="live-quality"]');
+  t.diagnostic(`in-tab quality after 8 steps: ${await lq.textContent()}`);
+  assert.equal(await lq.getAttribute('data-level'), 'not_yet');
+  assert.ok(Number(await lq.getAttribute('data-precision')) < 0.3);
+  assert.ok(Number(await lq.getAttribute('data-real')) > 0.85);
+  assert.match(await lq.textContent(), /not digits yet.*needs more training.*trained each K for 20000 steps/s);
   await page.locator('[data-testid="panel-sweep"]').screenshot({ path: path.join(ARTIFACTS, 'sweep-live.png') });
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });

@@ -123,7 +123,7 @@ impl SampleQuality {
             Verdict {
                 level: QualityLevel::NotYet,
                 text: format!(
-                    "Precision {p:.2} (real {noun}: {r:.2}): most of these samples are not {noun} yet. They are far from S and S′, so Eqs. 4–6 call them generalized, but a failed sample is far from both too: the model needs more training.{classes}"
+                    "Precision {p:.2} (real {noun}: {r:.2}): most of these samples are not {noun} yet. Eqs. 4–6 call a sample far from S and S′ generalized, and a failed sample is far from both too: the model needs more training.{classes}"
                 ),
             }
         } else if p < 0.8 * r {

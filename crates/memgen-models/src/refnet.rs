@@ -500,6 +500,15 @@ impl QualityReference {
     /// real images to score ([`baseline`](Self::baseline)).
     pub fn new(net: RefNet, info: RefNetInfo, test: &[f32], n_reference: usize) -> Result<QualityReference, String> {
         let (all, _) = net.features_and_classes(test)?;
+        QualityReference::from_features(net, info, all, n_reference)
+    }
+
+    /// [`new`](Self::new) from the test images' features, computed by the caller (the page
+    /// computes them a slice at a time between frames).
+    pub fn from_features(net: RefNet, info: RefNetInfo, all: Matrix, n_reference: usize) -> Result<QualityReference, String> {
+        if all.cols() != net.feature_len() {
+            return Err(format!("quality: features of width {}, the classifier's are {}", all.cols(), net.feature_len()));
+        }
         let n = all.rows();
         if n_reference <= DEFAULT_K || n_reference > n {
             return Err(format!("quality: a reference of {n_reference} images out of {n} (need more than {DEFAULT_K})"));
@@ -530,7 +539,7 @@ impl QualityReference {
     /// the Fréchet distance at least 2; below that they are `None`.
     pub fn measure(&self, images: &[f32]) -> Result<SampleQuality, String> {
         let (f, classes) = self.net.features_and_classes(images)?;
-        self.of_features(&f, &classes)
+        self.measure_features(&f, &classes)
     }
 
     /// The same measures for the first `n` held-out real test images: what real data scores
@@ -539,10 +548,15 @@ impl QualityReference {
         let n = n.min(self.held_out.rows());
         let f = self.held_out.select_rows(&(0..n).collect::<Vec<_>>());
         // No class histogram: the held-out images' classes are the test split's own.
-        self.of_features(&f, &[])
+        self.measure_features(&f, &[])
     }
 
-    fn of_features(&self, f: &Matrix, classes: &[u8]) -> Result<SampleQuality, String> {
+    /// [`measure`](Self::measure) from the samples' features and predicted classes
+    /// ([`RefNet::features_and_classes`]); no class histogram when `classes` is empty.
+    pub fn measure_features(&self, f: &Matrix, classes: &[u8]) -> Result<SampleQuality, String> {
+        if f.cols() != self.reference.cols() {
+            return Err(format!("quality: features of width {}, the reference's are {}", f.cols(), self.reference.cols()));
+        }
         let precision = self.manifold.coverage(f).map_err(|e| e.to_string())?;
         let recall = if f.rows() > DEFAULT_K {
             Some(Manifold::new(f, DEFAULT_K).map_err(|e| e.to_string())?.coverage(&self.reference).map_err(|e| e.to_string())?)

@@ -19,7 +19,7 @@ const DATA_DIR: &str = "www/data";
 const MAX_UPLOAD_BYTES: f64 = 200.0 * 1024.0 * 1024.0;
 const MAX_UPLOAD_IMAGES: usize = 100_000;
 
-async fn fetch_manifest() -> Result<Manifest, String> {
+pub(crate) async fn fetch_manifest() -> Result<Manifest, String> {
     let url = format!("{DATA_DIR}/{}", memgen_data::MANIFEST_FILE);
     let resp = fetch_response(&url).await?;
     let buf = JsFuture::from(resp.array_buffer()).await.map_err(|e| format!("could not read {url}: {}", js_err(e)))?;
@@ -29,7 +29,7 @@ async fn fetch_manifest() -> Result<Manifest, String> {
 
 /// Streams one packed file into [`PackedStream`]; `progress(received, total)` after each
 /// chunk; returns `Ok(None)` when cancelled.
-async fn fetch_packed(entry: &ManifestEntry, progress: &dyn Fn(f64, f64), cancelled: &dyn Fn() -> bool) -> Result<Option<PackedDataset>, String> {
+pub(crate) async fn fetch_packed(entry: &ManifestEntry, progress: &dyn Fn(f64, f64), cancelled: &dyn Fn() -> bool) -> Result<Option<PackedDataset>, String> {
     let url = format!("{DATA_DIR}/{}", entry.file);
     let resp = fetch_response(&url).await?;
     let length = resp.headers().get("Content-Length").and_then(|v| v.trim().parse::<f64>().ok());

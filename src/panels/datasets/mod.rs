@@ -26,7 +26,7 @@ use crate::widgets::{Notices, PanelFrame};
 
 mod controls;
 mod info;
-mod load;
+pub(crate) mod load;
 mod preview;
 mod url;
 

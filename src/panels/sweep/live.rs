@@ -136,6 +136,8 @@ pub enum Phase {
     Sampling,
     /// Neighbours and labels.
     Labelling,
+    /// Sample quality in the reference classifier's features.
+    Measuring,
     /// A point finished.
     Done,
     /// A K schedule finished.
@@ -154,6 +156,7 @@ impl Phase {
             Phase::Training => "training".into(),
             Phase::Sampling => "sampling".into(),
             Phase::Labelling => "labelling".into(),
+            Phase::Measuring => "measuring".into(),
             Phase::Done => "done".into(),
             Phase::SweepDone => "sweep-done".into(),
             Phase::Cancelled => "cancelled".into(),
@@ -162,7 +165,7 @@ impl Phase {
     }
     /// Whether a run is under way.
     pub fn busy(&self) -> bool {
-        matches!(self, Phase::Training | Phase::Sampling | Phase::Labelling)
+        matches!(self, Phase::Training | Phase::Sampling | Phase::Labelling | Phase::Measuring)
     }
 }
 
@@ -393,6 +396,8 @@ async fn train_in_worker(
 pub struct LiveResult {
     pub bundle: Bundle,
     pub gallery: Gallery,
+    /// Why sample quality was not measured (the labels stand without it).
+    pub quality_error: Option<String>,
 }
 
 /// Runs point `sub.k` of `sweep` in this tab: trains on WebGPU in a worker when `gpu`, else with
@@ -424,12 +429,25 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
     // Finished, failed or cancelled: the kept run is of no more use (a reload keeps it).
     let _ = storage_remove(&snap_key);
     let out = out?;
+    // Quality beside the labels (the datasets with a reference classifier): a failure to load
+    // the classifier is said, and the labels stand.
+    let mut record = out.record;
+    let mut quality_error = None;
+    if let Some(id) = crate::quality::has_classifier(&sweep.data.name) {
+        ctl.phase.set(Phase::Measuring);
+        ctl.checkpoint(gen).await?;
+        match crate::quality::measure(id, &out.eval, &|s| ctl.status.set(s)).await {
+            Ok(q) => record.quality = Some(q),
+            Err(e) => quality_error = Some(e),
+        }
+        ctl.checkpoint(gen).await?;
+    }
     let backend = if gpu { "webgpu worker (burn), sampled here (fused forward pass)" } else { "this tab's cpu (fused trainer and forward pass, wasm)" };
     let timing = Timing { backend: backend.into(), ..out.timing };
     let total = timing.train_s + timing.sample_s + timing.label_s;
     let mut bundle = Bundle::new(
         sweep.identity(),
-        vec![(out.record, timing, out.gallery.to_bytes())],
+        vec![(record, timing, out.gallery.to_bytes())],
         total,
         vec!["memgen-lab".into(), "(a point run in the browser tab)".into()],
     );
@@ -440,5 +458,5 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
             r.config = r.config.map(|c| PointConfig { engine: Some(Engine::Burn), ..c });
         }
     }
-    Ok(LiveResult { bundle, gallery: out.gallery })
+    Ok(LiveResult { bundle, gallery: out.gallery, quality_error })
 }

@@ -51,10 +51,11 @@ impl Panel {
                     let f = label_fractions(&r.gallery.classify(&self.rule()));
                     self.live_point.set(Some((r.gallery.k, [f.memorized, f.spurious, f.generalized])));
                     self.show_gallery(r.gallery);
+                    self.live_quality_error.set(r.quality_error);
                     self.live_bundle.set(Some(r.bundle));
                     self.ctl.phase.set(Phase::Done);
                     self.ctl.progress.set(1.0);
-                    self.ctl.status.set("Done: the gallery below shows this tab's samples.".into());
+                    self.ctl.status.set("Done: the gallery below shows this tab's samples; their quality is under the controls.".into());
                 }
                 Err(PointError::Cancelled) => {}
                 Err(PointError::Failed(e)) => self.ctl.phase.set(Phase::Failed(e)),

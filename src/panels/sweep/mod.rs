@@ -31,7 +31,7 @@ use crate::widgets::PanelFrame;
 use gallery::{GalleryRows, SampleDetail};
 use live::{LiveCtl, LiveSettings, ACTIVE_SWEEP};
 use live_view::{LiveControls, RerunControls};
-use quality::{QualityPlot, QualitySummary};
+use quality::{LiveQuality, QualityPlot, QualitySummary};
 use source::{load_gallery, load_shipped, load_uploaded, Loaded, Source};
 
 pub(crate) const COLOURS: [RGBColor; 3] = [RGBColor(33, 102, 172), RGBColor(214, 39, 140), RGBColor(26, 152, 80)];
@@ -101,6 +101,8 @@ pub(crate) struct Panel {
     live_sweep: RwSignal<Vec<(usize, [f64; 3])>>,
     /// The last point run here as a bundle (its files can be saved).
     live_bundle: RwSignal<Option<Bundle>>,
+    /// Why the last point run here has no quality figures.
+    live_quality_error: RwSignal<Option<String>>,
     use_gpu: RwSignal<bool>,
     gpu_available: bool,
     software: bool,
@@ -132,6 +134,7 @@ impl Panel {
             live_point: RwSignal::new(None),
             live_sweep: RwSignal::new(Vec::new()),
             live_bundle: RwSignal::new(None),
+            live_quality_error: RwSignal::new(None),
             use_gpu: RwSignal::new(gpu_available && !software),
             gpu_available,
             software,
@@ -427,6 +430,7 @@ pub fn SweepPanel() -> impl IntoView {
             <FractionsPlot p=p />
             <QualityPlot p=p />
             <LiveControls p=p />
+            <LiveQuality p=p />
             <RelabelControls p=p filter=filter sort_by_ratio=sort_by_ratio />
             <RelabelSummary p=p classified=classified />
             <QualitySummary p=p />

@@ -110,3 +110,45 @@ pub(crate) fn QualitySummary(
         })
     }
 }
+
+/// The quality of the last point run in this tab, beside its labels, in words: whether its
+/// samples are images of the data yet, and how long the shipped bundle trained.
+#[component]
+pub(crate) fn LiveQuality(
+    /// The panel.
+    p: Panel,
+) -> impl IntoView {
+    move || {
+        let b = p.live_bundle.get()?;
+        let r = b.manifest.results.first()?.clone();
+        let dataset = b.manifest.identity.sweep.dataset.clone();
+        let steps = r.config.and_then(|c| c.training).map(|t| t.steps).unwrap_or(0);
+        let shipped = p.loaded.with(|l| {
+            l.as_ref().filter(|l| l.manifest.identity.sweep.dataset == dataset).and_then(|l| l.manifest.identity.sweep.training.map(|t| (t.steps, t.batch)))
+        });
+        let longer = match shipped {
+            Some((s, batch)) if s > steps => format!(" The loaded bundle trained each K for {s} steps at batch {batch}; this run trained {steps}. Longer runs first make digits at every K, then, at small K, copies of the training images."),
+            _ => String::new(),
+        };
+        let Some(q) = r.quality else {
+            let why = p.live_quality_error.get().unwrap_or_else(|| "no reference classifier for this dataset".into());
+            return Some(view! {
+                <p class="quality" data-testid="live-quality" data-level="none">{format!("Sample quality was not measured ({why}); the labels above cannot tell a new image from a failed one.")}</p>
+            }.into_any());
+        };
+        let v = q.samples.verdict(&q.real, noun(&dataset));
+        let extra = format!(
+            " Measured on this run's {} samples against {} test images (the shipped bundle's figures use 5,000, so they differ a little).",
+            q.samples.samples, q.samples.reference
+        );
+        Some(
+            view! {
+                <p class=format!("quality {}", v.level.as_str()) data-testid="live-quality" data-level=v.level.as_str()
+                    data-precision=format!("{:.4}", q.samples.precision) data-real=format!("{:.4}", q.real.precision) data-k=r.k.to_string()>
+                    <strong>{format!("This tab's K = {}: ", r.k)}</strong>{v.text}{extra}{longer}
+                </p>
+            }
+            .into_any(),
+        )
+    }
+}
