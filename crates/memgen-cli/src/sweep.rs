@@ -150,6 +150,17 @@ pub struct SweepArgs {
     /// Do not measure sample quality
     #[arg(long, conflicts_with = "classifier")]
     pub no_quality: bool,
+    /// Training time as a second axis: measure each point at N times of its training, at
+    /// steps/2^(N−1), …, steps/4, steps/2 and all its steps (fused engine; 0 = not)
+    #[arg(long, default_value_t = 0)]
+    pub timeline: usize,
+    /// |S_eval| at each time of --timeline (the first samples of the point's S_eval noise)
+    #[arg(long, default_value_t = 64)]
+    pub timeline_eval: usize,
+    /// |S′| at each time of --timeline (capped at the point's |S′|; fewer make the spurious
+    /// fraction a lower estimate)
+    #[arg(long, default_value_t = 256)]
+    pub timeline_synthetic: usize,
 }
 
 fn input(msg: impl Into<String>) -> CliError {
@@ -193,13 +204,77 @@ fn bar(len: u64, msg: String) -> ProgressBar {
 }
 
 /// Progress bars on stderr for one point (hidden when stderr is not a terminal).
-struct Bars {
+struct Bars<'a> {
     clock: Instant,
     k: usize,
     bar: Option<ProgressBar>,
+    /// Steps done at the last `training` call.
+    done: usize,
+    timeline: Option<Timeline<'a>>,
 }
 
-impl Bars {
+/// What `--timeline` measures along a fused run, and what it found.
+struct Timeline<'a> {
+    config: memgen_models::sweep::PointConfig,
+    pixels: &'a [u8],
+    indices: &'a [usize],
+    hwc: [usize; 3],
+    device: &'a Device,
+    quality: Option<&'a (memgen_models::refnet::QualityReference, String)>,
+    /// Steps to measure at, ascending (the last is the run's end).
+    marks: Vec<usize>,
+    n_eval: usize,
+    n_synthetic: usize,
+    points: Vec<memgen_models::bundle::TimePoint>,
+    error: Option<String>,
+}
+
+/// The steps `--timeline n` measures at: `steps/2^(n−1)`, …, `steps/2`, `steps` (at least 1,
+/// no repeats).
+fn timeline_marks(steps: usize, n: usize) -> Vec<usize> {
+    let mut m: Vec<usize> = (0..n).rev().map(|j| (steps >> j.min(63)).max(1)).collect();
+    m.dedup();
+    m
+}
+
+/// Progress of a measurement inside a point: silent.
+struct Quiet;
+impl PointProgress for Quiet {
+    fn now_s(&self) -> f64 {
+        0.0
+    }
+    async fn checkpoint(&mut self) -> Result<(), PointError> {
+        Ok(())
+    }
+}
+
+impl Timeline<'_> {
+    fn measure(&mut self, run: &memgen_models::unet::fused::FusedUNetTraining) {
+        let steps = run.steps_done();
+        if self.error.is_some() || !self.marks.contains(&steps) {
+            return;
+        }
+        let data = PointData { pixels: self.pixels, indices: self.indices, hwc: self.hwc };
+        let model = run.ema_fused();
+        let got =
+            pollster::block_on(memgen_models::sweep::time_point(&self.config, &data, &model, steps, self.n_eval, self.n_synthetic, self.device, &mut Quiet));
+        match got {
+            Ok((mut tp, eval)) => {
+                if let Some((r, _)) = self.quality {
+                    let images: Vec<f32> = eval.iter().map(|&p| p as f32 / 127.5 - 1.0).collect();
+                    match r.measure(&images) {
+                        Ok(q) => tp.quality = Some(q),
+                        Err(e) => self.error = Some(e),
+                    }
+                }
+                self.points.push(tp);
+            }
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+}
+
+impl Bars<'_> {
     fn show(&mut self, what: &str, len: usize, pos: usize) {
         let msg = format!("K={} {what}", self.k);
         if self.bar.as_ref().is_none_or(|b| b.message() != msg) {
@@ -214,15 +289,27 @@ impl Bars {
     }
 }
 
-impl PointProgress for Bars {
+impl PointProgress for Bars<'_> {
     fn now_s(&self) -> f64 {
         self.clock.elapsed().as_secs_f64()
     }
     async fn checkpoint(&mut self) -> Result<(), PointError> {
         Ok(())
     }
+    fn chunk_done(&mut self, steps: usize) -> bool {
+        // A chunk ends at each --timeline mark, so the run is measured at exactly that step.
+        steps >= 25 || self.timeline.as_ref().is_some_and(|t| t.marks.contains(&(self.done + steps)))
+    }
     fn training(&mut self, done: usize, total: usize, _losses: &[f32]) {
+        self.done = done;
         self.show("train", total, done);
+    }
+    fn fused_run(&mut self, run: &memgen_models::unet::fused::FusedUNetTraining, _losses: &[f32]) {
+        let Some((n, at)) = self.timeline.as_ref().filter(|t| t.marks.contains(&run.steps_done())).map(|t| (t.marks.len(), t.points.len())) else { return };
+        self.show("measure along training", n, at);
+        if let Some(t) = &mut self.timeline {
+            t.measure(run);
+        }
     }
     fn sampling(&mut self, done: usize, total: usize) {
         self.show("sample", total, done);
@@ -334,6 +421,12 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
     }
     let shard = a.shard.as_deref().map(parse_shard).transpose()?;
     let (config, ds) = config(&a)?;
+    if a.timeline > 0 && (a.model != ModelArg::Unet || a.engine != EngineArg::Fused) {
+        return Err(input("--timeline measures a fused training run: use it with --model unet --engine fused"));
+    }
+    if a.timeline > 16 || a.timeline_eval == 0 {
+        return Err(input("--timeline takes 0 to 16 times, and --timeline-eval at least 1 sample"));
+    }
     #[allow(deprecated)]
     let device = match a.device {
         DeviceArg::Cpu => Device::flex(),
@@ -355,10 +448,29 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
         overall.set_message(format!("K={k}"));
         let idx = memgen_data::subset(ds.len(), k, a.seed).map_err(|e| input(e.to_string()))?;
         let pixels = ds.images_u8(&idx).map_err(|e| input(e.to_string()))?;
-        let mut bars = Bars { clock: Instant::now(), k, bar: None };
+        let point = config.point(k);
+        let timeline = (a.timeline > 0).then(|| Timeline {
+            config: point,
+            pixels: &pixels,
+            indices: &idx,
+            hwc,
+            device: &device,
+            quality: quality.as_ref(),
+            marks: timeline_marks(point.training.map(|t| t.steps).unwrap_or(0), a.timeline),
+            n_eval: a.timeline_eval,
+            n_synthetic: a.timeline_synthetic,
+            points: Vec::new(),
+            error: None,
+        });
+        let mut bars = Bars { clock: Instant::now(), k, bar: None, done: 0, timeline };
         let data = PointData { pixels: &pixels, indices: &idx, hwc };
-        let out = pollster::block_on(run_point(&config.point(k), data, PointModel::Train { resume: None }, &device, &mut bars))
-            .map_err(|e| input(format!("K={k}: {e}")))?;
+        let out =
+            pollster::block_on(run_point(&point, data, PointModel::Train { resume: None }, &device, &mut bars)).map_err(|e| input(format!("K={k}: {e}")))?;
+        let timeline = match bars.timeline.take() {
+            Some(t) if t.error.is_some() => return Err(input(format!("K={k}: --timeline: {}", t.error.unwrap_or_default()))),
+            Some(t) => t.points,
+            None => Vec::new(),
+        };
         bars.labelling();
         if a.save_samples {
             let shape = |n: usize| if hwc[2] == 1 { vec![n, hwc[0], hwc[1]] } else { vec![n, hwc[0], hwc[1], hwc[2]] };
@@ -370,6 +482,7 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
         }
         let timing = memgen_models::bundle::Timing { backend: backend.into(), ..out.timing };
         let mut record = out.record;
+        record.timeline = timeline;
         if let Some((r, sha)) = &quality {
             let images: Vec<f32> = out.eval.iter().map(|&p| p as f32 / 127.5 - 1.0).collect();
             record.quality = Some(crate::quality::point_quality(r, sha, &images, "S_eval")?);

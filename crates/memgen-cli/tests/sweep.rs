@@ -368,3 +368,93 @@ fn fused_engine_follows_burn_and_stays_on_the_cpu() {
     );
     std::fs::remove_dir_all(&root).ok();
 }
+
+/// `--timeline`: each point measured along its training at steps/8, /4, /2 and all its steps,
+/// from the first samples of its own S_eval noise. Its last time point is the finished model,
+/// so its labels are those the gallery gives the same first samples, and its quality is
+/// `memgen quality` of those samples.
+#[test]
+fn timeline_follows_training_and_ends_at_the_point_itself() {
+    let data = data_dir();
+    let out = tmpdir("timeline");
+    let args = [
+        "sweep",
+        "--dataset",
+        "mnist",
+        "--ks",
+        "2,8",
+        "--model",
+        "unet",
+        "--steps",
+        "160",
+        "--batch",
+        "8",
+        "--eval",
+        "24",
+        "--sampler",
+        "ddim",
+        "--sampler-steps",
+        "8",
+        "--bootstrap",
+        "50",
+        "--engine",
+        "fused",
+        "--timeline",
+        "4",
+        "--timeline-eval",
+        "12",
+        "--timeline-synthetic",
+        "8",
+        "--data-dir",
+        &data,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    ok_json(&args);
+    let m: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    for r in m["results"].as_array().unwrap() {
+        let k = r["k"].as_u64().unwrap() as usize;
+        let tl = r["timeline"].as_array().unwrap();
+        let steps: Vec<u64> = tl.iter().map(|t| t["steps"].as_u64().unwrap()).collect();
+        assert_eq!(steps, [20, 40, 80, 160], "K = {k}");
+        for t in tl {
+            assert_eq!(t["images_seen"].as_u64().unwrap(), t["steps"].as_u64().unwrap() * 8);
+            assert_eq!(t["n_eval"], 12);
+            assert_eq!(t["n_synthetic"].as_u64().unwrap() as usize, 8.min(4 * k));
+            let f = &t["fractions"];
+            let sum = f["memorized"].as_f64().unwrap() + f["spurious"].as_f64().unwrap() + f["generalized"].as_f64().unwrap();
+            assert!((sum - 1.0).abs() < 1e-9);
+        }
+        // The last time point: the gallery's first 12 samples, relabelled against the first
+        // 8 samples of S′ (for K = 2 that is all of S′, so the labels are the gallery's).
+        let g: Value = serde_json::from_slice(&std::fs::read(out.join(format!("gallery-k{k}.json"))).unwrap()).unwrap();
+        let first: Vec<&Value> = g["samples"].as_array().unwrap().iter().filter(|s| s["index"].as_u64().unwrap() < 12).collect();
+        assert_eq!(first.len(), 12);
+        if k == 2 {
+            let share = |l: &str| first.iter().filter(|s| s["label"] == l).count() as f64 / 12.0;
+            let f = &tl[3]["fractions"];
+            for l in ["memorized", "spurious", "generalized"] {
+                assert!((f[l].as_f64().unwrap() - share(l)).abs() < 1e-12, "K = 2 {l}: timeline {} vs gallery {}", f[l], share(l));
+            }
+        }
+        // Its quality is memgen quality's on those 12 pixels.
+        let d = 784;
+        let mut px = Vec::with_capacity(12 * d);
+        let mut sorted = first.clone();
+        sorted.sort_by_key(|s| s["index"].as_u64().unwrap());
+        for s in sorted {
+            px.extend(base64::engine::general_purpose::STANDARD.decode(s["image"].as_str().unwrap()).unwrap());
+        }
+        let npy = out.join(format!("first-k{k}.npy"));
+        std::fs::write(&npy, memgen_data::npy::encode_u8(&[12, 28, 28], &px).unwrap()).unwrap();
+        let q = ok_json(&["quality", "--data-dir", &data, "--samples", npy.to_str().unwrap()]);
+        assert_eq!(q["quality"]["precision"], tl[3]["quality"]["precision"], "K = {k}");
+        assert_eq!(q["quality"]["classes"], tl[3]["quality"]["classes"], "K = {k}");
+    }
+    // Only a fused run can be followed.
+    let mut burn = args.to_vec();
+    let i = burn.iter().position(|a| *a == "fused").unwrap();
+    burn[i] = "burn";
+    fails_with(&burn, "--timeline measures a fused training run");
+    std::fs::remove_dir_all(&out).unwrap();
+}

@@ -207,6 +207,44 @@ pub struct PointRecord {
     /// distance in the reference classifier's features, beside real test images' figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality: Option<PointQuality>,
+    /// The point along its training (format 2, optional): fractions and quality of smaller sets
+    /// sampled from the EMA weights at earlier steps, ascending in steps. The last entry is the
+    /// point itself, measured the same way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<TimePoint>,
+}
+
+/// A point measured at one step of its training ([`crate::sweep::time_point`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimePoint {
+    /// Training steps done.
+    pub steps: usize,
+    /// Training images seen (steps × batch).
+    pub images_seen: usize,
+    /// `|S_eval|` at this time: the first samples of the point's `S_eval` noise, so the same
+    /// starting noise is followed through training.
+    pub n_eval: usize,
+    /// `|S′|` at this time (capped, so the spurious fraction is a lower estimate).
+    pub n_synthetic: usize,
+    /// Label fractions.
+    pub fractions: Fractions,
+    /// Sample quality (datasets with a reference classifier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<memgen_core::quality::SampleQuality>,
+}
+
+impl TimePoint {
+    /// The label with the largest share (ties: memorized, then spurious).
+    pub fn dominant(&self) -> Label {
+        let f = &self.fractions;
+        if f.memorized >= f.spurious && f.memorized >= f.generalized {
+            Label::Memorized
+        } else if f.spurious >= f.generalized {
+            Label::Spurious
+        } else {
+            Label::Generalized
+        }
+    }
 }
 
 /// A point's sample quality ([`crate::refnet`]), with the same measures for as many held-out

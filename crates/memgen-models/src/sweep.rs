@@ -23,7 +23,7 @@ use memgen_core::metrics::{bootstrap, classify_distances, fractions, Dataset, La
 use memgen_core::spec::{sweep_point_seed, ExperimentSpec, NoiseStream, SPEC_VERSION};
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{self, Engine, Gallery, GallerySample, Identity, IndexedImage, LossSummary, ModelKind, PointRecord, SweepSettings, Timing};
+use crate::bundle::{self, Engine, Gallery, GallerySample, Identity, IndexedImage, LossSummary, ModelKind, PointRecord, SweepSettings, TimePoint, Timing};
 use crate::unet::fused::FusedUNetTraining;
 use crate::unet::{
     quantize_u8, to_model, to_packed, EpsilonModel, IdealDenoiser, ImageSampling, SamplerConfig, UNet, UNetTrainConfig, UNetTraining, STREAM_UNET_EVAL,
@@ -509,6 +509,35 @@ pub async fn sample_sets<M: EpsilonModel, P: PointProgress>(
     Ok((sets.pop().expect("two sets"), synthetic))
 }
 
+/// Point `config` measured at `steps` of training with `model` (its EMA weights then): the
+/// first `n_eval` samples of its `S_eval` noise and `n_synthetic` of its `S′` noise, labelled
+/// against `S_K` with 200 bootstrap resamples. Returns the time point (no quality: the caller
+/// measures the returned `S_eval` pixels when it has a classifier) and those pixels.
+#[allow(clippy::too_many_arguments)]
+pub async fn time_point<M: EpsilonModel, P: PointProgress>(
+    config: &PointConfig,
+    data: &PointData<'_>,
+    model: &M,
+    steps: usize,
+    n_eval: usize,
+    n_synthetic: usize,
+    device: &Device,
+    progress: &mut P,
+) -> Result<(TimePoint, Vec<u8>), PointError> {
+    let small = PointConfig {
+        n_eval: n_eval.min(config.n_eval).max(1),
+        n_synthetic: n_synthetic.min(config.n_synthetic).max(2),
+        bootstrap: 200,
+        gallery_samples: 0,
+        ..*config
+    };
+    let (eval, synthetic) = sample_sets(model, &small, data.hwc, device, progress).await?;
+    let (record, _) = label_point(&small, data, &eval, &synthetic)?;
+    let batch = config.training.map(|t| t.batch).unwrap_or(0);
+    let tp = TimePoint { steps, images_seen: steps * batch, n_eval: small.n_eval, n_synthetic: small.n_synthetic, fractions: record.fractions, quality: None };
+    Ok((tp, eval))
+}
+
 /// Labels of a point and its gallery, from its sets (exact kNN, Eqs. 4–6, bootstrap).
 pub fn label_point(config: &PointConfig, data: &PointData<'_>, eval: &[u8], synthetic: &[u8]) -> Result<(PointRecord, Gallery), PointError> {
     let d = data.hwc.iter().product::<usize>();
@@ -557,6 +586,7 @@ pub fn label_point(config: &PointConfig, data: &PointData<'_>, eval: &[u8], synt
         config: Some(*config),
         files: Default::default(),
         quality: None,
+        timeline: Vec::new(),
     };
     Ok((record, gallery))
 }
