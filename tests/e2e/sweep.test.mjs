@@ -386,3 +386,37 @@ test('sweep panel: a small K trains on WebGPU in a worker, then generates, is la
   await page.locator('[data-testid="panel-sweep"]').screenshot({ path: path.join(ARTIFACTS, 'sweep-live-webgpu.png') });
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
+
+test('sweep panel: a bundle made with --timeline shows the K × training-steps phase diagram, figures on hover', { timeout: 300_000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memgen-timeline-e2e-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const out = path.join(dir, 'bundle');
+  execFileSync(memgenBin(), ['sweep', '--data-dir', path.join(DIST, 'www', 'data'), '--dataset', 'mnist', '--ks', '2,4,8',
+    '--model', 'unet', '--steps', '40', '--batch', '8', '--eval', '8', '--sampler', 'ddim', '--sampler-steps', '4',
+    '--bootstrap', '20', '--seed', '2', '--engine', 'fused', '--timeline', '3', '--timeline-eval', '8', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+  const lab = await openLab(t, { webgpu: false });
+  const { page, log } = lab;
+  await page.locator(PANEL).waitFor({ timeout: 60_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="sweep-state"]')?.dataset.state !== 'loading', null, { timeout: 60_000 });
+  await page.locator('[data-testid="sweep-upload"]').setInputFiles(fs.readdirSync(out).map((f) => path.join(out, f)));
+  await page.waitForFunction(() => document.querySelector('[data-testid="sweep-state"]')?.dataset.state === 'loaded', null, { timeout: 60_000 });
+  // One cell per K and time, with the manifest's dominant label and precision.
+  const dominant = (f) => (f.memorized >= f.spurious && f.memorized >= f.generalized ? 'memorized' : f.spurious >= f.generalized ? 'spurious' : 'generalized');
+  const want = m.results.flatMap((r) => r.timeline.map((tp) => `${r.k}:${tp.steps}:${dominant(tp.fractions)}:${tp.quality.precision.toFixed(3)}`));
+  assert.equal(want.length, 9);
+  assert.deepEqual((await page.locator('[data-testid="sweep-phase-cells"]').getAttribute('data-cells')).split(';'), want);
+  // Hover the middle K's first time (bottom row): its figures in words.
+  const canvas = page.locator('[data-testid="sweep-phase-diagram"]');
+  const box = await canvas.boundingBox();
+  const scale = box.width / 640;
+  const cw = (640 - 96 - 10) / 3, ch = (300 - 28 - 40) / 3;
+  await canvas.hover({ position: { x: (96 + cw * 1.5) * scale, y: (28 + ch * 2.5) * scale } });
+  const tp = m.results[1].timeline[0];
+  await page.waitForFunction(() => /^K = 4 after/.test(document.querySelector('[data-testid="sweep-phase-detail"]')?.textContent || ''), null, { timeout: 10_000 });
+  const text = await page.locator('[data-testid="sweep-phase-detail"]').textContent();
+  assert.match(text, new RegExp(`K = 4 after ${tp.steps} steps \\(${tp.images_seen} training images\\)`));
+  assert.match(text, new RegExp(`${Math.round(100 * tp.fractions.generalized)}% generalized of 8 samples`));
+  await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'sweep-phase-diagram.png') });
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+});

@@ -26,6 +26,7 @@ mod live;
 mod live_view;
 mod quality;
 mod source;
+mod timeline;
 
 use crate::widgets::PanelFrame;
 use gallery::{GalleryRows, SampleDetail};
@@ -33,6 +34,7 @@ use live::{LiveCtl, LiveSettings, ACTIVE_SWEEP};
 use live_view::{LiveControls, RerunControls};
 use quality::{LiveQuality, QualityPlot, QualitySummary};
 use source::{load_gallery, load_shipped, load_uploaded, Loaded, Source};
+use timeline::PhaseDiagram;
 
 pub(crate) const COLOURS: [RGBColor; 3] = [RGBColor(33, 102, 172), RGBColor(214, 39, 140), RGBColor(26, 152, 80)];
 /// Lighter shades for the points run in this tab.
@@ -429,6 +431,7 @@ pub fn SweepPanel() -> impl IntoView {
             <BundleHeader p=p />
             <FractionsPlot p=p />
             <QualityPlot p=p />
+            <PhaseDiagram p=p />
             <LiveControls p=p />
             <LiveQuality p=p />
             <RelabelControls p=p filter=filter sort_by_ratio=sort_by_ratio />
