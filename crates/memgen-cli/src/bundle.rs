@@ -115,10 +115,11 @@ pub fn merge(dirs: &[PathBuf], out: &Path, command_line: Vec<String>, reproduce:
     };
     write(&merged, out)?;
     for (k, (dir, _, _)) in &points {
-        for set in ["eval", "synthetic"] {
-            let src = dir.join(samples_file(*k, set));
+        let names = ["eval", "synthetic"].map(|set| samples_file(*k, set));
+        for name in names.iter().chain(std::iter::once(&memgen_models::bundle::weights_file(*k))) {
+            let src = dir.join(name);
             if src.is_file() {
-                let dst = out.join(samples_file(*k, set));
+                let dst = out.join(name);
                 std::fs::copy(&src, &dst).map_err(|e| io(&dst, e))?;
             }
         }

@@ -483,6 +483,16 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
         let timing = memgen_models::bundle::Timing { backend: backend.into(), ..out.timing };
         let mut record = out.record;
         record.timeline = timeline;
+        // The EMA weights the samples came from: the page regenerates (and later probes) a
+        // point from them without training.
+        if let (Some(ema), Some(tc)) = (&out.ema, config.point(k).training) {
+            let bytes = memgen_models::unet::snapshot::encode_weights(ema, &tc.net).map_err(input)?;
+            let name = memgen_models::bundle::weights_file(k);
+            let p = a.out.join(&name);
+            std::fs::write(&p, &bytes).map_err(|e| input(format!("cannot write {}: {e}", p.display())))?;
+            record.checksums.insert(name.clone(), memgen_data::sha256_hex(&bytes));
+            record.files.insert("weights".into(), name);
+        }
         if let Some((r, sha)) = &quality {
             let images: Vec<f32> = out.eval.iter().map(|&p| p as f32 / 127.5 - 1.0).collect();
             record.quality = Some(crate::quality::point_quality(r, sha, &images, "S_eval")?);

@@ -458,3 +458,77 @@ fn timeline_follows_training_and_ends_at_the_point_itself() {
     fails_with(&burn, "--timeline measures a fused training run");
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// Each UNet point's EMA weights are in the bundle, with their SHA-256, and they make the
+/// gallery's samples again one at a time (DDIM: each sample from its own slice of the S_eval
+/// noise); `memgen merge` carries them along.
+#[test]
+fn weights_in_the_bundle_regenerate_its_samples() {
+    use memgen_models::bundle::Manifest;
+    use memgen_models::sweep::PointConfig;
+    let data = data_dir();
+    let out = tmpdir("weights");
+    let b = out.join("b");
+    let args = [
+        "sweep",
+        "--dataset",
+        "mnist",
+        "--ks",
+        "2,4",
+        "--model",
+        "unet",
+        "--steps",
+        "30",
+        "--batch",
+        "8",
+        "--eval",
+        "10",
+        "--sampler",
+        "ddim",
+        "--sampler-steps",
+        "5",
+        "--sample-batch",
+        "4",
+        "--bootstrap",
+        "20",
+        "--engine",
+        "fused",
+        "--data-dir",
+        &data,
+        "--out",
+        b.to_str().unwrap(),
+    ];
+    ok_json(&args);
+    let m = Manifest::parse(&std::fs::read(b.join("manifest.json")).unwrap()).unwrap();
+    let device = burn::tensor::Device::flex();
+    for r in &m.results {
+        let name = &r.files["weights"];
+        let bytes = std::fs::read(b.join(name)).unwrap();
+        assert_eq!(memgen_data::sha256_hex(&bytes), r.checksums[name], "K = {}", r.k);
+        let (unet, net) = memgen_models::unet::snapshot::decode_weights(&bytes, &device).unwrap();
+        let fused = memgen_models::unet::fused::FusedUNet::from_unet(&unet, net).unwrap();
+        let cfg: PointConfig = r.config.unwrap();
+        let g: Value = serde_json::from_slice(&std::fs::read(b.join(&r.gallery)).unwrap()).unwrap();
+        // Samples 0, 5 and 9: first, inside the second batch of 4, the last.
+        for i in [0usize, 5, 9] {
+            let s = g["samples"].as_array().unwrap().iter().find(|s| s["index"] == i).unwrap();
+            let stored = base64::engine::general_purpose::STANDARD.decode(s["image"].as_str().unwrap()).unwrap();
+            let again = pollster::block_on(memgen_models::sweep::regenerate_eval_sample(&fused, &cfg, [28, 28, 1], i, &device)).unwrap();
+            let worst = stored.iter().zip(&again).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+            assert_eq!(worst, 0, "K = {}, sample {i}: largest pixel difference {worst}", r.k);
+        }
+        assert!(pollster::block_on(memgen_models::sweep::regenerate_eval_sample(&fused, &cfg, [28, 28, 1], 10, &device)).is_err());
+    }
+    // Merged bundles keep the weights.
+    let one = out.join("one");
+    let mut a1 = args.to_vec();
+    let i = a1.iter().position(|a| *a == b.to_str().unwrap()).unwrap();
+    let one_s = one.to_str().unwrap().to_string();
+    a1[i] = &one_s;
+    a1.extend(["--shard", "0/2"]);
+    ok_json(&a1);
+    let merged = out.join("merged");
+    ok_json(&["merge", one.to_str().unwrap(), "--out", merged.to_str().unwrap()]);
+    assert_eq!(std::fs::read(merged.join("weights-k2.safetensors")).unwrap(), std::fs::read(b.join("weights-k2.safetensors")).unwrap());
+    std::fs::remove_dir_all(&out).unwrap();
+}

@@ -48,6 +48,11 @@ pub fn gallery_file(k: usize) -> String {
     format!("gallery-k{k}.json")
 }
 
+/// File name of point `k`'s EMA weights (`memgen_models::unet::snapshot::WEIGHTS_FORMAT`).
+pub fn weights_file(k: usize) -> String {
+    format!("weights-k{k}.safetensors")
+}
+
 /// File name of the saved samples (`set` = `eval` or `synthetic`) of point `k`
 /// (`memgen sweep --save-samples`): uint8 .npy `[n, h, w]` or `[n, h, w, c]`.
 pub fn samples_file(k: usize, set: &str) -> String {
@@ -203,6 +208,9 @@ pub struct PointRecord {
     /// snapshots. A reader skips kinds it does not know.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, String>,
+    /// SHA-256 of each of `files` (format 2): file name → hex digest.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checksums: BTreeMap<String, String>,
     /// Sample quality of this point (format 2, optional): precision, recall and Fréchet
     /// distance in the reference classifier's features, beside real test images' figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -364,6 +364,9 @@ pub struct PointOutput {
     pub losses: Vec<f32>,
     /// The step a resumed fused run went on from (0 for a fresh run).
     pub resumed_at: usize,
+    /// The EMA weights the samples came from, in burn's parameter order (none for the ideal
+    /// denoiser).
+    pub ema: Option<Vec<Vec<f32>>>,
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -394,17 +397,18 @@ pub async fn run_point<P: PointProgress>(
     }
     let images = to_model(data.pixels, h, w, c);
     let t0 = progress.now_s();
-    let (sets, losses, resumed_at, t1) = match (config.model, model) {
+    let (sets, losses, resumed_at, t1, ema) = match (config.model, model) {
         (ModelKind::Ideal, _) => {
             let ideal = IdealDenoiser::new(&images, d, device)?;
             let t1 = progress.now_s();
-            (sample_sets(&ideal, config, data.hwc, device, progress).await?, Vec::new(), 0, t1)
+            (sample_sets(&ideal, config, data.hwc, device, progress).await?, Vec::new(), 0, t1, None)
         }
         (ModelKind::Unet, PointModel::Trained { ema, losses }) => {
             let t1 = progress.now_s();
             let net = config.training.ok_or_else(|| PointError::Failed("a UNet point needs its training settings".into()))?.net;
             let fused = crate::unet::fused::FusedUNet::from_unet(&ema, net)?;
-            (sample_sets(&fused, config, data.hwc, device, progress).await?, losses, 0, t1)
+            let weights = crate::unet::snapshot::flat_tensors(&ema);
+            (sample_sets(&fused, config, data.hwc, device, progress).await?, losses, 0, t1, Some(weights))
         }
         (ModelKind::Unet, PointModel::Train { resume }) => {
             let tc = config.training.ok_or_else(|| PointError::Failed("a UNet point needs its training settings".into()))?;
@@ -442,7 +446,7 @@ pub async fn run_point<P: PointProgress>(
                         progress.fused_run(&run, &losses);
                     }
                     let t1 = progress.now_s();
-                    (sample_sets(&run.ema_fused(), config, data.hwc, device, progress).await?, losses, resumed_at, t1)
+                    (sample_sets(&run.ema_fused(), config, data.hwc, device, progress).await?, losses, resumed_at, t1, Some(run.ema_tensors()))
                 }
                 Some(Engine::Burn) | None => {
                     let mut run = UNetTraining::new(tc, &images, config.seed, device)?;
@@ -454,7 +458,9 @@ pub async fn run_point<P: PointProgress>(
                         losses.extend(chunk);
                     }
                     let t1 = progress.now_s();
-                    (sample_sets(&run.ema_model(), config, data.hwc, device, progress).await?, losses, 0, t1)
+                    let ema = run.ema_model();
+                    let weights = crate::unet::snapshot::flat_tensors(&ema);
+                    (sample_sets(&ema, config, data.hwc, device, progress).await?, losses, 0, t1, Some(weights))
                 }
             }
         }
@@ -465,7 +471,7 @@ pub async fn run_point<P: PointProgress>(
     let (record, gallery) = label_point(config, &data, &sets.0, &sets.1)?;
     let record = PointRecord { loss: (!losses.is_empty()).then(|| LossSummary::of(&losses)), ..record };
     let timing = Timing { k, train_s: t1 - t0, sample_s: t2 - t1, label_s: progress.now_s() - t2, backend: String::new(), source: None };
-    Ok(PointOutput { record, timing, gallery, eval: sets.0, synthetic: sets.1, losses, resumed_at })
+    Ok(PointOutput { record, timing, gallery, eval: sets.0, synthetic: sets.1, losses, resumed_at, ema })
 }
 
 fn check_losses(k: usize, losses: &[f32]) -> Result<(), PointError> {
@@ -507,6 +513,37 @@ pub async fn sample_sets<M: EpsilonModel, P: PointProgress>(
     }
     let synthetic = sets.pop().expect("two sets");
     Ok((sets.pop().expect("two sets"), synthetic))
+}
+
+/// Sample `index` of point `config`'s `S_eval`, made again from `model` (the point's EMA
+/// weights): its starting noise is the `index`-th image's worth of the point's `S_eval` stream,
+/// and the DDIM sampler treats every image of a batch alone, so this is the sample the point's
+/// batch made. Packed u8 pixels. DDPM draws fresh noise at every step for the whole batch, so
+/// there a sample cannot be made alone: an error says so.
+pub async fn regenerate_eval_sample<M: EpsilonModel>(
+    model: &M,
+    config: &PointConfig,
+    hwc: [usize; 3],
+    index: usize,
+    device: &Device,
+) -> Result<Vec<u8>, PointError> {
+    if config.sampler.kind != crate::unet::SamplerKind::Ddim {
+        return Err(PointError::Failed("only DDIM samples can be made one at a time (DDPM's noise at each step is drawn for the whole batch)".into()));
+    }
+    if index >= config.n_eval {
+        return Err(PointError::Failed(format!("sample {index} is not in S_eval (|S_eval| = {})", config.n_eval)));
+    }
+    let [h, w, c] = hwc;
+    let d = h * w * c;
+    let mut noise = NoiseStream::new(config.seed, STREAM_UNET_EVAL);
+    for _ in 0..index * d {
+        noise.normal();
+    }
+    let mut s = ImageSampling::new(model, config.sampler, [1, c, h, w], device, &mut noise);
+    let total = s.total_steps();
+    s.run_steps_synced(total).await?;
+    let x = s.samples().await?;
+    Ok(to_packed(&quantize_u8(&x), h, w, c))
 }
 
 /// Point `config` measured at `steps` of training with `model` (its EMA weights then): the
@@ -585,6 +622,7 @@ pub fn label_point(config: &PointConfig, data: &PointData<'_>, eval: &[u8], synt
         loss: None,
         config: Some(*config),
         files: Default::default(),
+        checksums: Default::default(),
         quality: None,
         timeline: Vec::new(),
     };

@@ -1046,6 +1046,11 @@ impl FusedUNetTraining {
     pub fn burn_tensors(&self) -> Vec<Vec<f32>> {
         self.layout.to_burn_tensors(&self.params)
     }
+
+    /// The EMA weights in burn's parameter order and layout (each tensor flat).
+    pub fn ema_tensors(&self) -> Vec<Vec<f32>> {
+        self.layout.to_burn_tensors(&self.ema)
+    }
 }
 
 #[cfg(test)]

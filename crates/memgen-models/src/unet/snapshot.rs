@@ -110,11 +110,18 @@ pub const WEIGHTS_FORMAT: &str = "memgen-unet-weights/1";
 /// [`UNetConfig`](super::UNetConfig) as JSON under `net`), read back asynchronously: works on
 /// every backend, WebGPU in a browser included. The training worker sends its EMA weights so.
 pub async fn encode_weights_async(model: &UNet, net: &super::UNetConfig) -> Result<Vec<u8>, String> {
-    let mut bufs = Vec::new();
-    for (i, (_, _, p)) in params(model).into_iter().enumerate() {
-        let v = p.into_data_async().await.map_err(|e| format!("{e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
-        bufs.push((format!("w.{i}"), vec![v.len()], v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()));
+    let mut tensors = Vec::new();
+    for (_, _, p) in params(model) {
+        tensors.push(p.into_data_async().await.map_err(|e| format!("{e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?);
     }
+    encode_weights(&tensors, net)
+}
+
+/// [`encode_weights_async`]'s file from the parameters in the module's order, each flat (what
+/// [`crate::unet::fused::FusedUNetTraining::ema_tensors`] gives).
+pub fn encode_weights(tensors: &[Vec<f32>], net: &super::UNetConfig) -> Result<Vec<u8>, String> {
+    let bufs: Vec<(String, Vec<usize>, Vec<u8>)> =
+        tensors.iter().enumerate().map(|(i, v)| (format!("w.{i}"), vec![v.len()], v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>())).collect();
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), WEIGHTS_FORMAT.to_string());
     meta.insert("net".to_string(), serde_json::to_string(net).map_err(|e| e.to_string())?);
