@@ -387,7 +387,7 @@ test('sweep panel: a small K trains on WebGPU in a worker, then generates, is la
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
 
-test('sweep panel: a bundle made with --timeline shows the K × training-steps phase diagram, figures on hover', { timeout: 300_000 }, async (t) => {
+test('sweep panel: a bundle made with --timeline shows the K × training-steps phase diagram, figures on hover; a sample made again from its weights', { timeout: 300_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memgen-timeline-e2e-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const out = path.join(dir, 'bundle');
@@ -418,5 +418,22 @@ test('sweep panel: a bundle made with --timeline shows the K × training-steps p
   assert.match(text, new RegExp(`K = 4 after ${tp.steps} steps \\(${tp.images_seen} training images\\)`));
   assert.match(text, new RegExp(`${Math.round(100 * tp.fractions.generalized)}% generalized of 8 samples`));
   await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'sweep-phase-diagram.png') });
+
+  // A gallery sample made again here from the bundle's weights of its K (issue 15, item 3):
+  // the stored pixels, to at most one grey level.
+  await page.locator('[data-testid="sweep-k4"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="sweep-relabelled"]')?.dataset.state === 'done', null, { timeout: 60_000 });
+  const row = page.locator('[data-testid="sweep-sample"]').nth(3);
+  const index = await row.getAttribute('data-index');
+  await row.click();
+  await page.locator('[data-testid="sweep-regen-run"]').click();
+  await page.waitForFunction(() => /^(done|error)/.test(document.querySelector('[data-testid="sweep-regen"]')?.dataset.state || ''), null, { timeout: 120_000 });
+  const regen = page.locator('[data-testid="sweep-regen"]');
+  assert.equal(await regen.getAttribute('data-state'), 'done', await regen.textContent());
+  const maxDiff = Number(await regen.getAttribute('data-max-diff'));
+  t.diagnostic(`sample #${index} of K = 4 made again from weights-k4.safetensors: largest pixel difference ${maxDiff}/255`);
+  assert.ok(maxDiff <= 1, `largest pixel difference ${maxDiff}`);
+  assert.match(await regen.textContent(), new RegExp(`#${index} made again here`));
+  await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'sweep-regenerated.png') });
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });

@@ -39,7 +39,7 @@ fn draw_pixels(canvas: &web_sys::HtmlCanvasElement, px: &[u8], [h, w, c]: [usize
 
 /// One small image with a caption.
 #[component]
-fn Thumb(
+pub(super) fn Thumb(
     /// base64 u8 pixels.
     image: String,
     /// `[h, w, c]`.

@@ -25,6 +25,7 @@ mod gallery;
 mod live;
 mod live_view;
 mod quality;
+mod regen;
 mod source;
 mod timeline;
 
@@ -33,6 +34,7 @@ use gallery::{GalleryRows, SampleDetail};
 use live::{LiveCtl, LiveSettings, ACTIVE_SWEEP};
 use live_view::{LiveControls, RerunControls};
 use quality::{LiveQuality, QualityPlot, QualitySummary};
+use regen::RegenerateSample;
 use source::{load_gallery, load_shipped, load_uploaded, Loaded, Source};
 use timeline::PhaseDiagram;
 
@@ -416,8 +418,8 @@ pub fn SweepPanel() -> impl IntoView {
                 "Bundles are made natively by "<code>"memgen sweep"</code>" (see the README), on one machine or sharded over a cluster and joined with "<code>"memgen merge"</code>"."
             </p>
             <div class="controls">
-                <label>"Load a bundle (choose its manifest.json, fractions.csv and gallery-k*.json) "
-                    <input type="file" multiple accept=".json,.csv" data-testid="sweep-upload" on:change=move |ev| p.upload(ev) />
+                <label>"Load a bundle (choose its manifest.json, fractions.csv and gallery-k*.json, and weights-k*.safetensors to make samples again) "
+                    <input type="file" multiple accept=".json,.csv,.safetensors" data-testid="sweep-upload" on:change=move |ev| p.upload(ev) />
                 </label>
             </div>
             {move || p.notice.get().map(|n| view! { <p class="notice" data-testid="notice">{n}</p> })}
@@ -439,6 +441,7 @@ pub fn SweepPanel() -> impl IntoView {
             <QualitySummary p=p />
             <GalleryRows gallery=p.gallery classified=classified filter=filter sort_by_ratio=sort_by_ratio picked=p.picked />
             <SampleDetail picked=p.picked classified=classified delta_m=p.delta_m delta_s=p.delta_s />
+            <RegenerateSample p=p />
         </PanelFrame>
     }
 }

@@ -67,13 +67,18 @@ pub fn load_uploaded(files: Vec<(String, Vec<u8>)>) -> Result<Loaded, String> {
     parse(&manifest, &csv, Source::Uploaded(Arc::new(files)))
 }
 
+/// A file of the bundle by name: fetched from the shipped folder, or among the chosen files.
+pub async fn load_file(source: &Source, name: &str) -> Result<Vec<u8>, String> {
+    match source {
+        Source::Shipped => fetch_bytes(&format!("{BUNDLES}/{SHIPPED_NAME}/{name}")).await,
+        Source::Uploaded(files) => files.iter().find(|(f, _)| f == name).map(|(_, b)| b.clone()).ok_or(format!("{name} was not among the chosen files")),
+    }
+}
+
 /// The gallery of point `k`.
 pub async fn load_gallery(source: &Source, k: usize) -> Result<Gallery, String> {
     let name = gallery_file(k);
-    let bytes = match source {
-        Source::Shipped => fetch_bytes(&format!("{BUNDLES}/{SHIPPED_NAME}/{name}")).await?,
-        Source::Uploaded(files) => files.iter().find(|(f, _)| *f == name).map(|(_, b)| b.clone()).ok_or(format!("{name} was not among the chosen files"))?,
-    };
+    let bytes = load_file(source, &name).await?;
     let g = Gallery::parse(&bytes).map_err(|e| format!("{name}: {e}"))?;
     if g.k != k {
         return Err(format!("{name} holds K = {}", g.k));
