@@ -154,6 +154,15 @@ pub struct SweepArgs {
     /// steps/2^(N−1), …, steps/4, steps/2 and all its steps (fused engine; 0 = not)
     #[arg(long, default_value_t = 0)]
     pub timeline: usize,
+    /// Keep the fused run of the K in training every N steps in OUT/checkpoint-k<K>/ (its
+    /// weights, EMA, Adam moments, losses and --timeline points so far); a sweep started again
+    /// with the same flags goes on from there, with the same result as one uninterrupted run
+    /// (0 = never)
+    #[arg(long, default_value_t = 0)]
+    pub checkpoint_every: usize,
+    /// Stop the sweep once the checkpoint at this step is kept (tests of resuming)
+    #[arg(long, hide = true, requires = "checkpoint_every")]
+    pub stop_after: Option<usize>,
     /// |S_eval| at each time of --timeline (the first samples of the point's S_eval noise)
     #[arg(long, default_value_t = 64)]
     pub timeline_eval: usize,
@@ -211,6 +220,59 @@ struct Bars<'a> {
     /// Steps done at the last `training` call.
     done: usize,
     timeline: Option<Timeline<'a>>,
+    checkpoint: Option<Checkpoint>,
+}
+
+/// Where `--checkpoint-every` keeps a K's fused run, and how often.
+struct Checkpoint {
+    dir: PathBuf,
+    every: usize,
+    seed: u64,
+    error: Option<String>,
+    /// `--stop-after`: stop once the checkpoint at this step is kept.
+    stop_after: Option<usize>,
+    stopped: bool,
+}
+
+/// What a checkpoint folder holds besides the run's snapshot.
+#[derive(Serialize, serde::Deserialize)]
+struct CheckpointState {
+    losses: Vec<f32>,
+    timeline: Vec<memgen_models::bundle::TimePoint>,
+}
+
+impl Checkpoint {
+    const SNAPSHOT: &'static str = "run.safetensors";
+    const STATE: &'static str = "state.json";
+
+    /// Writes the run and `state` (to temporary names first, so a kill leaves the last whole
+    /// checkpoint).
+    fn save(&mut self, run: &memgen_models::unet::fused::FusedUNetTraining, state: &CheckpointState) {
+        let go = || -> Result<(), String> {
+            std::fs::create_dir_all(&self.dir).map_err(|e| e.to_string())?;
+            let snap = run.snapshot(self.seed)?;
+            let json = serde_json::to_vec(state).map_err(|e| e.to_string())?;
+            for (name, bytes) in [(Self::SNAPSHOT, &snap), (Self::STATE, &json)] {
+                let tmp = self.dir.join(format!("{name}.tmp"));
+                std::fs::write(&tmp, bytes).map_err(|e| format!("{}: {e}", tmp.display()))?;
+            }
+            // The state first: a snapshot newer than its state would be refused on resume.
+            for name in [Self::STATE, Self::SNAPSHOT] {
+                std::fs::rename(self.dir.join(format!("{name}.tmp")), self.dir.join(name)).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        };
+        if let Err(e) = go() {
+            self.error = Some(e);
+        }
+    }
+
+    /// The kept run, if any: its snapshot and state.
+    fn load(&self) -> Option<(Vec<u8>, CheckpointState)> {
+        let snap = std::fs::read(self.dir.join(Self::SNAPSHOT)).ok()?;
+        let state = serde_json::from_slice(&std::fs::read(self.dir.join(Self::STATE)).ok()?).ok()?;
+        Some((snap, state))
+    }
 }
 
 /// What `--timeline` measures along a fused run, and what it found.
@@ -294,21 +356,42 @@ impl PointProgress for Bars<'_> {
         self.clock.elapsed().as_secs_f64()
     }
     async fn checkpoint(&mut self) -> Result<(), PointError> {
-        Ok(())
+        match &self.checkpoint {
+            Some(c) if c.stopped => Err(PointError::Failed(format!("stopped after keeping the checkpoint at step {} (--stop-after)", self.done))),
+            _ => Ok(()),
+        }
     }
     fn chunk_done(&mut self, steps: usize) -> bool {
-        // A chunk ends at each --timeline mark, so the run is measured at exactly that step.
-        steps >= 25 || self.timeline.as_ref().is_some_and(|t| t.marks.contains(&(self.done + steps)))
+        // A chunk ends at each --timeline mark and checkpoint, so they fall on exactly that step.
+        let at = self.done + steps;
+        steps >= 25
+            || self.timeline.as_ref().is_some_and(|t| t.marks.contains(&at))
+            || self.checkpoint.as_ref().is_some_and(|c| c.every > 0 && at % c.every == 0)
     }
     fn training(&mut self, done: usize, total: usize, _losses: &[f32]) {
         self.done = done;
         self.show("train", total, done);
     }
-    fn fused_run(&mut self, run: &memgen_models::unet::fused::FusedUNetTraining, _losses: &[f32]) {
-        let Some((n, at)) = self.timeline.as_ref().filter(|t| t.marks.contains(&run.steps_done())).map(|t| (t.marks.len(), t.points.len())) else { return };
-        self.show("measure along training", n, at);
+    fn fused_run(&mut self, run: &memgen_models::unet::fused::FusedUNetTraining, losses: &[f32]) {
+        if let Some((n, at)) = self.timeline.as_ref().filter(|t| t.marks.contains(&run.steps_done())).map(|t| (t.marks.len(), t.points.len())) {
+            self.show("measure along training", n, at);
+            if let Some(t) = &mut self.timeline {
+                t.measure(run);
+            }
+        }
+        let due = self.checkpoint.as_ref().is_some_and(|c| c.every > 0 && run.steps_done() % c.every == 0 && !run.finished());
+        if due {
+            let timeline = self.timeline.as_ref().map(|t| t.points.clone()).unwrap_or_default();
+            if let Some(c) = &mut self.checkpoint {
+                c.save(run, &CheckpointState { losses: losses.to_vec(), timeline });
+                c.stopped = c.stop_after == Some(run.steps_done());
+            }
+        }
+    }
+    fn resume_refused(&mut self, why: &str) {
+        eprintln!("K={}: the kept checkpoint was not used ({why}); training from step 0", self.k);
         if let Some(t) = &mut self.timeline {
-            t.measure(run);
+            t.points.clear();
         }
     }
     fn sampling(&mut self, done: usize, total: usize) {
@@ -421,6 +504,9 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
     }
     let shard = a.shard.as_deref().map(parse_shard).transpose()?;
     let (config, ds) = config(&a)?;
+    if a.checkpoint_every > 0 && (a.model != ModelArg::Unet || a.engine != EngineArg::Fused) {
+        return Err(input("--checkpoint-every keeps a fused training run: use it with --model unet --engine fused"));
+    }
     if a.timeline > 0 && (a.model != ModelArg::Unet || a.engine != EngineArg::Fused) {
         return Err(input("--timeline measures a fused training run: use it with --model unet --engine fused"));
     }
@@ -462,10 +548,29 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
             points: Vec::new(),
             error: None,
         });
-        let mut bars = Bars { clock: Instant::now(), k, bar: None, done: 0, timeline };
+        let checkpoint = (a.checkpoint_every > 0).then(|| Checkpoint {
+            dir: a.out.join(format!("checkpoint-k{k}")),
+            every: a.checkpoint_every,
+            seed: point.seed,
+            error: None,
+            stop_after: a.stop_after,
+            stopped: false,
+        });
+        let mut bars = Bars { clock: Instant::now(), k, bar: None, done: 0, timeline, checkpoint };
+        // A kept run of this K goes on from its step (run_point checks that it fits).
+        let resume = bars.checkpoint.as_ref().and_then(Checkpoint::load).map(|(snapshot, state)| {
+            if let Some(t) = &mut bars.timeline {
+                t.points = state.timeline;
+            }
+            bars.done = state.losses.len();
+            eprintln!("K={k}: going on from the checkpoint at step {}", state.losses.len());
+            memgen_models::sweep::Resume { snapshot, losses: state.losses }
+        });
         let data = PointData { pixels: &pixels, indices: &idx, hwc };
-        let out =
-            pollster::block_on(run_point(&point, data, PointModel::Train { resume: None }, &device, &mut bars)).map_err(|e| input(format!("K={k}: {e}")))?;
+        let out = pollster::block_on(run_point(&point, data, PointModel::Train { resume }, &device, &mut bars)).map_err(|e| input(format!("K={k}: {e}")))?;
+        if let Some(e) = bars.checkpoint.as_ref().and_then(|c| c.error.clone()) {
+            return Err(input(format!("K={k}: --checkpoint-every: {e}")));
+        }
         let timeline = match bars.timeline.take() {
             Some(t) if t.error.is_some() => return Err(input(format!("K={k}: --timeline: {}", t.error.unwrap_or_default()))),
             Some(t) => t.points,
@@ -498,6 +603,10 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
             record.quality = Some(crate::quality::point_quality(r, sha, &images, "S_eval")?);
         }
         points.push((record, timing, out.gallery.to_bytes()));
+        if let Some(c) = &bars.checkpoint {
+            // The point is done and its files are below: the kept run is of no more use.
+            let _ = std::fs::remove_dir_all(&c.dir);
+        }
         overall.inc(1);
     }
     overall.finish_and_clear();

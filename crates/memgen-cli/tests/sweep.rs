@@ -532,3 +532,69 @@ fn weights_in_the_bundle_regenerate_its_samples() {
     assert_eq!(std::fs::read(merged.join("weights-k2.safetensors")).unwrap(), std::fs::read(b.join("weights-k2.safetensors")).unwrap());
     std::fs::remove_dir_all(&out).unwrap();
 }
+
+/// `--checkpoint-every`: a sweep stopped inside a K (after a kept checkpoint) and started again
+/// with the same flags goes on from the kept step and writes the files of one uninterrupted run.
+#[test]
+fn a_sweep_stopped_inside_a_k_goes_on_from_its_checkpoint() {
+    let data = data_dir();
+    let out = tmpdir("checkpoint");
+    let (whole, cut) = (out.join("whole"), out.join("cut"));
+    let base = |dir: &PathBuf| -> Vec<String> {
+        [
+            "sweep",
+            "--dataset",
+            "mnist",
+            "--ks",
+            "2",
+            "--model",
+            "unet",
+            "--steps",
+            "60",
+            "--batch",
+            "8",
+            "--eval",
+            "8",
+            "--sampler",
+            "ddim",
+            "--sampler-steps",
+            "4",
+            "--bootstrap",
+            "20",
+            "--engine",
+            "fused",
+            "--timeline",
+            "3",
+            "--timeline-eval",
+            "4",
+            "--checkpoint-every",
+            "20",
+            "--data-dir",
+            &data,
+            "--out",
+            dir.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let strs = |v: &[String]| v.iter().map(String::as_str).collect::<Vec<_>>().join("\u{0}");
+    let args_whole = base(&whole);
+    ok_json(&strs(&args_whole).split('\u{0}').collect::<Vec<_>>());
+    assert!(!whole.join("checkpoint-k2").exists(), "a finished K keeps no checkpoint");
+    let mut args_cut = base(&cut);
+    args_cut.extend(["--stop-after".to_string(), "40".to_string()]);
+    fails_with(&strs(&args_cut).split('\u{0}').collect::<Vec<_>>(), "stopped after keeping the checkpoint at step 40");
+    assert!(cut.join("checkpoint-k2/run.safetensors").is_file());
+    let again = base(&cut);
+    ok_json(&strs(&again).split('\u{0}').collect::<Vec<_>>());
+    for f in ["fractions.csv", "gallery-k2.json", "weights-k2.safetensors"] {
+        assert!(std::fs::read(whole.join(f)).unwrap() == std::fs::read(cut.join(f)).unwrap(), "{f} differs after resuming");
+    }
+    let rec = |d: &PathBuf| {
+        let m: Value = serde_json::from_slice(&std::fs::read(d.join("manifest.json")).unwrap()).unwrap();
+        (m["results"][0]["timeline"].clone(), m["results"][0]["loss"].clone(), m["results"][0]["quality"].clone())
+    };
+    assert_eq!(rec(&whole), rec(&cut));
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -129,7 +129,26 @@ pub fn encode_weights(tensors: &[Vec<f32>], net: &super::UNetConfig) -> Result<V
         .iter()
         .map(|(n, s, b)| TensorView::new(Dtype::F32, s.clone(), b).map(|v| (n.clone(), v)).map_err(|e| format!("{n}: {e}")))
         .collect::<Result<_, _>>()?;
-    safetensors::serialize(views, Some(meta)).map_err(|e| e.to_string())
+    canonical_header(safetensors::serialize(views, Some(meta)).map_err(|e| e.to_string())?)
+}
+
+/// The same safetensors file with its JSON header's keys sorted: safetensors writes metadata
+/// from a `HashMap`, whose order changes from run to run, so without this the same weights
+/// would get another SHA-256 each time. The header stays padded with spaces to 8 bytes.
+pub fn canonical_header(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    let n = u64::from_le_bytes(bytes.get(..8).ok_or("not a safetensors file")?.try_into().map_err(|_| "not a safetensors file")?) as usize;
+    let header = bytes.get(8..8 + n).ok_or("not a safetensors file")?;
+    // serde_json's map is ordered (no `preserve_order`), so this sorts every object's keys.
+    let v: serde_json::Value = serde_json::from_slice(header).map_err(|e| format!("safetensors header: {e}"))?;
+    let mut h = serde_json::to_vec(&v).map_err(|e| e.to_string())?;
+    while h.len() % 8 != 0 {
+        h.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + h.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(h.len() as u64).to_le_bytes());
+    out.extend_from_slice(&h);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }
 
 /// Every parameter of `m` in its order, flat (read back synchronously: CPU backends).
