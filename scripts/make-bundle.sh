@@ -44,8 +44,14 @@ GALLERY="${GALLERY:-64}"
 JOBS="${JOBS:-1}"
 ENGINE="${ENGINE:-fused}"
 SEED="${SEED:-0}"
+# Training time as a second axis (memgen sweep --timeline: steps/8, /4, /2, all) and a kept run
+# every CHECKPOINT steps inside a K (an interrupted K goes on from its last checkpoint).
+TIMELINE="${TIMELINE:-4}"
+CHECKPOINT="${CHECKPOINT:-1000}"
 PROFILE="${MEMGEN_PROFILE:-native-test}"
 [[ -f www/data/datasets.json ]] || bash scripts/datasets.sh
+# The reference classifier: each point's sample quality goes into the manifest.
+bash scripts/refnet.sh
 # --device wgpu needs burn's GPU backend, which memgen-cli builds only with --features gpu.
 FEATURES=()
 [[ "$DEVICE" == wgpu ]] && FEATURES=(--features gpu)
@@ -54,6 +60,9 @@ BIN="${CARGO_TARGET_DIR:-target}/$PROFILE/memgen"
 args=(sweep --data-dir www/data --dataset mnist --ks "$KS" --model unet --steps "$STEPS" --batch "$BATCH" --lr "$LR"
   --base-channels "$BASE" --eval "$EVAL" --gallery "$GALLERY" --sampler ddim --sampler-steps "$SAMPLER_STEPS"
   --device "$DEVICE" --engine "$ENGINE" --seed "$SEED")
+if [[ "$ENGINE" == fused ]]; then
+  args+=(--timeline "$TIMELINE" --checkpoint-every "$CHECKPOINT")
+fi
 N=$(tr ',' '\n' <<<"$KS" | grep -c .)
 WORK="${BUNDLE_WORK:-target/bundle-work/mnist-$(printf '%s' "${args[*]}" | sha256sum | cut -c1-12)}"
 mkdir -p "$WORK"
@@ -62,8 +71,8 @@ echo "make-bundle: $N points, $JOBS at a time, in $WORK (resumable)"
 run_shard() {
   local i=$1 out="$WORK/shard-$1"
   if [[ -f "$out/manifest.json" ]]; then echo "shard $i/$N: done before"; return 0; fi
-  rm -rf "$out.tmp"
-  "$BIN" "${args[@]}" --shard "$i/$N" --out "$out.tmp" >"$WORK/shard-$i.log" 2>&1
+  # Not removed first: a checkpoint inside it lets an interrupted K go on.
+  "$BIN" "${args[@]}" --shard "$i/$N" --out "$out.tmp" >>"$WORK/shard-$i.log" 2>&1
   mv "$out.tmp" "$out"
   echo "shard $i/$N: $(grep -h '^[0-9]' "$out/fractions.csv" | head -1)"
 }
@@ -78,7 +87,7 @@ dirs=()
 for ((i = 0; i < N; i++)); do dirs+=("$WORK/shard-$i"); done
 rm -rf "$WORK/mnist"
 # The page shows this line as the way to make the bundle again (every setting that changes it).
-reproduce="KS=$KS STEPS=$STEPS BATCH=$BATCH LR=$LR BASE=$BASE EVAL=$EVAL GALLERY=$GALLERY SAMPLER_STEPS=$SAMPLER_STEPS DEVICE=$DEVICE ENGINE=$ENGINE SEED=$SEED bash scripts/make-bundle.sh"
+reproduce="KS=$KS STEPS=$STEPS BATCH=$BATCH LR=$LR BASE=$BASE EVAL=$EVAL GALLERY=$GALLERY SAMPLER_STEPS=$SAMPLER_STEPS DEVICE=$DEVICE ENGINE=$ENGINE SEED=$SEED TIMELINE=$TIMELINE bash scripts/make-bundle.sh"
 "$BIN" merge "${dirs[@]}" --out "$WORK/mnist" --reproduce "$reproduce"
 rm -rf www/bundles/mnist
 mkdir -p www/bundles
