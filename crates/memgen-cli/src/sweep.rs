@@ -366,7 +366,7 @@ impl PointProgress for Bars<'_> {
         let at = self.done + steps;
         steps >= 25
             || self.timeline.as_ref().is_some_and(|t| t.marks.contains(&at))
-            || self.checkpoint.as_ref().is_some_and(|c| c.every > 0 && at % c.every == 0)
+            || self.checkpoint.as_ref().is_some_and(|c| c.every > 0 && at.is_multiple_of(c.every))
     }
     fn training(&mut self, done: usize, total: usize, _losses: &[f32]) {
         self.done = done;
@@ -379,7 +379,7 @@ impl PointProgress for Bars<'_> {
                 t.measure(run);
             }
         }
-        let due = self.checkpoint.as_ref().is_some_and(|c| c.every > 0 && run.steps_done() % c.every == 0 && !run.finished());
+        let due = self.checkpoint.as_ref().is_some_and(|c| c.every > 0 && run.steps_done().is_multiple_of(c.every) && !run.finished());
         if due {
             let timeline = self.timeline.as_ref().map(|t| t.points.clone()).unwrap_or_default();
             if let Some(c) = &mut self.checkpoint {

@@ -192,13 +192,9 @@ fn the_shipped_bundle_records_quality_that_the_classifier_reproduces() {
         let n = stored["samples"]["samples"].as_f64().unwrap();
         // Another machine's classifier (other matrix kernels) may differ in the last bits:
         // allow two samples either way.
-        for key in ["samples", "real"] {
-            let (a, b) = (
-                stored[key]["precision"].as_f64().unwrap(),
-                out["points"][points.iter().position(|x| x["k"] == r["k"]).unwrap()][if key == "samples" { "quality" } else { "real" }]["precision"]
-                    .as_f64()
-                    .unwrap(),
-            );
+        assert_eq!(p["k"], r["k"]);
+        for (key, now) in [("samples", "quality"), ("real", "real")] {
+            let (a, b) = (stored[key]["precision"].as_f64().unwrap(), p[now]["precision"].as_f64().unwrap());
             assert!((a - b).abs() <= 2.0 / n + 1e-9, "K = {}: stored {key} precision {a}, measured now {b}", r["k"]);
         }
         assert!(stored["real"]["precision"].as_f64().unwrap() >= 0.85, "{stored}");
