@@ -184,7 +184,10 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
   const { loss: tabLoss, ...tabRest } = tabManifest.results[0];
   // Both measured S_eval's quality, the CLI against 5,000 test images, the tab against 2,000
   // (checked below against the CLI with the same reference).
-  const { loss: cliLoss, quality: cliQuality, ...cliRest } = cliManifest.results.find((r) => r.k === 4);
+  // The CLI also wrote the point's weights (files, checksums); the tab's bundle holds none yet.
+  const { loss: cliLoss, quality: cliQuality, files: cliFiles, checksums: cliSums, ...cliRest } = cliManifest.results.find((r) => r.k === 4);
+  assert.ok(cliFiles.weights === 'weights-k4.safetensors' && cliSums[cliFiles.weights].length === 64);
+  assert.ok(tabRest.files === undefined && tabRest.checksums === undefined);
   const { quality: tabQuality, ...tabRest2 } = tabRest;
   assert.ok(cliQuality.of === 'S_eval' && tabQuality.of === 'S_eval' && tabQuality.samples.reference === 2000, JSON.stringify(tabQuality));
   assert.equal(tabQuality.classifier_sha256, cliQuality.classifier_sha256);
