@@ -105,7 +105,7 @@ pub async fn reference(id: DatasetId, status: &dyn Fn(String)) -> Result<Rc<Load
 /// The quality of `eval` (packed u8 samples) against the tab's reference of `id`.
 pub async fn measure(id: DatasetId, eval: &[u8], status: &dyn Fn(String)) -> Result<PointQuality, String> {
     let r = reference(id, status).await?;
-    let images: Vec<f32> = eval.iter().map(|&p| p as f32 / 127.5 - 1.0).collect();
+    let images = r.reference.net().packed_input(eval);
     let (f, classes) = features(r.reference.net(), &images, &|i, n| status(format!("quality: classifier features of {i} of {n} samples…"))).await?;
     let samples = r.reference.measure_features(&f, &classes)?;
     let real = r.reference.baseline(samples.samples)?;

@@ -210,9 +210,11 @@ pub fn quality(a: &QualityArgs) -> Result<Value, CliError> {
             memgen_data::npy::NpyData::U8(v) => (v.into_iter().map(f32::from).collect(), true),
         };
         let (images, range) = to_unit(&values, a.range, is_u8)?;
-        let q = point_quality(&r, &sha, &images, "samples")?;
+        // Features once: measured, and written when asked for.
+        let (f, classes) = r.net().features_and_classes(&images).map_err(input)?;
+        let samples = r.measure_features(&f, &classes).map_err(input)?;
+        let q = PointQuality { of: "samples".into(), real: r.baseline(samples.samples).map_err(input)?, samples, classifier_sha256: sha.clone() };
         if let Some(out) = &a.features_out {
-            let (f, _) = r.net().features_and_classes(&images).map_err(input)?;
             let npy = memgen_data::npy::encode_f32(&[f.rows(), f.cols()], f.data()).map_err(|e| input(e.to_string()))?;
             std::fs::write(out, npy).map_err(|e| input(format!("cannot write {}: {e}", out.display())))?;
         }
@@ -228,14 +230,15 @@ pub fn quality(a: &QualityArgs) -> Result<Value, CliError> {
         let gpath = dir.join(&rec.gallery);
         let g = Gallery::parse(&std::fs::read(&gpath).map_err(|e| input(format!("{}: {e}", gpath.display())))?)
             .map_err(|e| input(format!("{}: {e}", gpath.display())))?;
-        let mut images = Vec::with_capacity(g.samples.len() * d);
+        let mut pixels = Vec::with_capacity(g.samples.len() * d);
         for s in &g.samples {
             let px = memgen_models::bundle::decode_image(&s.image).map_err(|e| input(format!("{}: {e}", gpath.display())))?;
             if px.len() != d {
                 return Err(input(format!("{}: a {}-pixel image; the classifier takes {d}", gpath.display(), px.len())));
             }
-            images.extend(px.iter().map(|&p| p as f32 / 127.5 - 1.0));
+            pixels.extend(px);
         }
+        let images = r.net().packed_input(&pixels);
         let q = point_quality(&r, &sha, &images, "gallery")?;
         points.push(json!({"k": rec.k, "fractions": rec.fractions, "quality": q.samples, "real": q.real}));
         rec.quality = Some(q);

@@ -323,8 +323,7 @@ impl Timeline<'_> {
         match got {
             Ok((mut tp, eval)) => {
                 if let Some((r, _)) = self.quality {
-                    let images: Vec<f32> = eval.iter().map(|&p| p as f32 / 127.5 - 1.0).collect();
-                    match r.measure(&images) {
+                    match r.measure(&r.net().packed_input(&eval)) {
                         Ok(q) => tp.quality = Some(q),
                         Err(e) => self.error = Some(e),
                     }
@@ -599,8 +598,7 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
             record.files.insert("weights".into(), name);
         }
         if let Some((r, sha)) = &quality {
-            let images: Vec<f32> = out.eval.iter().map(|&p| p as f32 / 127.5 - 1.0).collect();
-            record.quality = Some(crate::quality::point_quality(r, sha, &images, "S_eval")?);
+            record.quality = Some(crate::quality::point_quality(r, sha, &r.net().packed_input(&out.eval), "S_eval")?);
         }
         points.push((record, timing, out.gallery.to_bytes()));
         if let Some(c) = &bars.checkpoint {

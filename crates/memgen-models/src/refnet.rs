@@ -415,6 +415,12 @@ impl RefNet {
         Ok((Matrix::new(feats, rows, f).map_err(|e| e.to_string())?, classes))
     }
 
+    /// Packed u8 images (`[n, H, W, C]`, as bundles and samplers give them) as the network's
+    /// input: `[n, C, H, W]` in `[−1, 1]` ([`crate::unet::to_model`]).
+    pub fn packed_input(&self, pixels: &[u8]) -> Vec<f32> {
+        crate::unet::to_model(pixels, self.config.height, self.config.width, self.config.channels)
+    }
+
     /// Length of a quality feature vector (the penultimate layer's width).
     pub fn feature_len(&self) -> usize {
         self.config.features
