@@ -32,14 +32,23 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
-KS="${KS:-2,4,8,12,16,24,32,64,128,256,512,1024}"
-STEPS="${STEPS:-20000}"
-BATCH="${BATCH:-8}"
-LR="${LR:-1e-3}"
-EVAL="${EVAL:-256}"
+KS="${KS:-2,4,8,16,32,64,128,256,512,1024,2048,4096}"
+# The network: base 16, three levels (28, 14, 7) with 16, 32 and 64 channels: 356,753 parameters.
+BASE="${BASE:-16}"
+MULT="${MULT:-1,2,4}"
+# Steps: at most STEPS, at least MIN_STEPS, else ⌈EPOCHS_PER_K·K/BATCH⌉ (memorizing takes steps
+# ∝ K, good samples do not; every point records its steps). Batch 64, Adam 2e-3 with a 200-step
+# warm-up and a half cosine down to 5%, EMA 0.999.
+STEPS="${STEPS:-16000}"
+MIN_STEPS="${MIN_STEPS:-2000}"
+EPOCHS_PER_K="${EPOCHS_PER_K:-1000}"
+BATCH="${BATCH:-64}"
+LR="${LR:-2e-3}"
+LR_SCHEDULE="${LR_SCHEDULE:-cosine}"
+WARMUP="${WARMUP:-200}"
+EVAL="${EVAL:-1000}"
 SAMPLER_STEPS="${SAMPLER_STEPS:-20}"
 DEVICE="${DEVICE:-cpu}"
-BASE="${BASE:-16}"
 GALLERY="${GALLERY:-64}"
 JOBS="${JOBS:-1}"
 ENGINE="${ENGINE:-fused}"
@@ -58,13 +67,21 @@ FEATURES=()
 cargo build --profile "$PROFILE" -p memgen-cli "${FEATURES[@]}"
 BIN="${CARGO_TARGET_DIR:-target}/$PROFILE/memgen"
 args=(sweep --data-dir www/data --dataset mnist --ks "$KS" --model unet --steps "$STEPS" --batch "$BATCH" --lr "$LR"
-  --base-channels "$BASE" --eval "$EVAL" --gallery "$GALLERY" --sampler ddim --sampler-steps "$SAMPLER_STEPS"
+  --lr-schedule "$LR_SCHEDULE" --warmup "$WARMUP" --base-channels "$BASE" --mult "$MULT" --eval "$EVAL" --gallery "$GALLERY" --sampler ddim --sampler-steps "$SAMPLER_STEPS"
   --device "$DEVICE" --engine "$ENGINE" --seed "$SEED")
+if [[ "$EPOCHS_PER_K" != 0 ]]; then
+  args+=(--epochs-per-k "$EPOCHS_PER_K" --min-steps "$MIN_STEPS")
+fi
 if [[ "$ENGINE" == fused ]]; then
   args+=(--timeline "$TIMELINE" --checkpoint-every "$CHECKPOINT")
 fi
 N=$(tr ',' '\n' <<<"$KS" | grep -c .)
-WORK="${BUNDLE_WORK:-target/bundle-work/mnist-$(printf '%s' "${args[*]}" | sha256sum | cut -c1-12)}"
+# Finished shards are kept in bundle-shards/ (tracked by git, so a run of several hours can
+# span sittings on fresh machines: commit a shard when it is done); checkpoints inside a K stay
+# in target/.
+WORK="${BUNDLE_WORK:-bundle-shards/mnist-$(printf '%s' "${args[*]}" | sha256sum | cut -c1-12)}"
+CKPT_DIR="${BUNDLE_CHECKPOINTS:-target/bundle-work/$(basename "$WORK")}"
+mkdir -p "$CKPT_DIR"
 mkdir -p "$WORK"
 printf '%s\n' "${args[*]}" >"$WORK/args.txt"
 echo "make-bundle: $N points, $JOBS at a time, in $WORK (resumable)"
@@ -72,26 +89,39 @@ run_shard() {
   local i=$1 out="$WORK/shard-$1"
   if [[ -f "$out/manifest.json" ]]; then echo "shard $i/$N: done before"; return 0; fi
   # Not removed first: a checkpoint inside it lets an interrupted K go on.
-  "$BIN" "${args[@]}" --shard "$i/$N" --out "$out.tmp" >>"$WORK/shard-$i.log" 2>&1
-  mv "$out.tmp" "$out"
+  local tmp="$CKPT_DIR/shard-$i.tmp"
+  "$BIN" "${args[@]}" --shard "$i/$N" --out "$tmp" >>"$CKPT_DIR/shard-$i.log" 2>&1
+  rm -rf "$tmp"/checkpoint-k*
+  mv "$tmp" "$out"
   echo "shard $i/$N: $(grep -h '^[0-9]' "$out/fractions.csv" | head -1)"
 }
 running=0
-for ((i = 0; i < N; i++)); do
+# Largest K first: they take longest and decide the quality criteria.
+# SHARDS="11 10" runs only those (the rest later: the merge waits until every shard is done).
+order="${SHARDS:-$(seq $((N - 1)) -1 0)}"
+for i in $order; do
   if ((running >= JOBS)); then wait -n || exit 1; running=$((running - 1)); fi
   run_shard "$i" &
   running=$((running + 1))
 done
 while ((running > 0)); do wait -n || exit 1; running=$((running - 1)); done
 dirs=()
-for ((i = 0; i < N; i++)); do dirs+=("$WORK/shard-$i"); done
-rm -rf "$WORK/mnist"
+missing=0
+for ((i = 0; i < N; i++)); do
+  dirs+=("$WORK/shard-$i")
+  [[ -f "$WORK/shard-$i/manifest.json" ]] || missing=$((missing + 1))
+done
+if ((missing > 0)); then
+  echo "make-bundle: $((N - missing)) of $N shards done in $WORK; run it again to go on (commit the finished shards to keep them)"
+  exit 0
+fi
+rm -rf "$CKPT_DIR/mnist"
 # The page shows this line as the way to make the bundle again (every setting that changes it).
-reproduce="KS=$KS STEPS=$STEPS BATCH=$BATCH LR=$LR BASE=$BASE EVAL=$EVAL GALLERY=$GALLERY SAMPLER_STEPS=$SAMPLER_STEPS DEVICE=$DEVICE ENGINE=$ENGINE SEED=$SEED TIMELINE=$TIMELINE bash scripts/make-bundle.sh"
-"$BIN" merge "${dirs[@]}" --out "$WORK/mnist" --reproduce "$reproduce"
+reproduce="KS=$KS STEPS=$STEPS MIN_STEPS=$MIN_STEPS EPOCHS_PER_K=$EPOCHS_PER_K BATCH=$BATCH LR=$LR LR_SCHEDULE=$LR_SCHEDULE WARMUP=$WARMUP BASE=$BASE MULT=$MULT EVAL=$EVAL GALLERY=$GALLERY SAMPLER_STEPS=$SAMPLER_STEPS DEVICE=$DEVICE ENGINE=$ENGINE SEED=$SEED TIMELINE=$TIMELINE bash scripts/make-bundle.sh"
+"$BIN" merge "${dirs[@]}" --out "$CKPT_DIR/mnist" --reproduce "$reproduce"
 rm -rf www/bundles/mnist
 mkdir -p www/bundles
-cp -r "$WORK/mnist" www/bundles/mnist
+cp -r "$CKPT_DIR/mnist" www/bundles/mnist
 python3 - <<'PY'
 import json
 p = "www/bundles/index.json"

@@ -26,6 +26,7 @@ mod bundle;
 mod data;
 mod npy;
 mod quality;
+mod sample;
 mod sweep;
 
 #[derive(Parser)]
@@ -257,6 +258,10 @@ enum Command {
     /// features, beside the same figures for as many held-out real test images; the classes
     /// the classifier sees. --samples FILE.npy, or --bundle DIR for each point of a sweep.
     Quality(quality::QualityArgs),
+    /// Images from a UNet weights file (a bundle's weights-k<K>.safetensors) with a chosen
+    /// sampler, as uint8 .npy: to audit a bundle's model, to measure it with `memgen quality`,
+    /// or to choose a sampler by measurement.
+    Sample(sample::SampleArgs),
     /// Join sweep bundles (e.g. the shards of one sweep) into one: errors when their specs
     /// differ or when a K they share has different results.
     Merge {
@@ -362,6 +367,7 @@ fn run(cli: Cli) -> Result<Value, CliError> {
         Command::Import { input, size, colour, out } => data::import(&input, size, colour, &out),
         Command::Refnet(args) => quality::refnet(&args),
         Command::Quality(args) => quality::quality(&args),
+        Command::Sample(args) => sample::sample(&args),
         Command::Sweep(args) => sweep::sweep(args, std::env::args().collect()),
         Command::Merge { dirs, out, reproduce } => bundle::merge(&dirs, &out, std::env::args().collect(), reproduce),
         Command::Toy { k, seed, steps, samples, preset, lr, out_samples, out_train, out_checkpoint, energy_t, engine } => {

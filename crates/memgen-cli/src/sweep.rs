@@ -18,13 +18,31 @@ use memgen_core::metrics::{self, Dataset, Rule};
 use memgen_data::DatasetId;
 use memgen_models::bundle::{Bundle, Engine, ModelKind, Shard};
 use memgen_models::sweep::{run_point, PointData, PointError, PointModel, PointProgress, SweepConfig, SweepData};
-use memgen_models::unet::{SamplerConfig, SamplerKind, UNetConfig, UNetTrainConfig};
+use memgen_models::unet::{LrSchedule, SamplerConfig, SamplerKind, StepsByK, UNetConfig, UNetTrainConfig};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Instant;
 
 /// Which model generates the samples.
+/// `--lr-schedule`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LrScheduleArg {
+    Constant,
+    Cosine,
+}
+
+/// `--mult 1,2,2`: one to three channel multiples of 1 to 16.
+fn parse_mult(v: &str) -> Result<[usize; 3], String> {
+    let parts: Vec<usize> = v.split(',').map(|p| p.trim().parse::<usize>().map_err(|_| format!("{p:?} is not a whole number"))).collect::<Result<_, _>>()?;
+    if parts.is_empty() || parts.len() > 3 || parts.iter().any(|&m| m == 0 || m > 16) {
+        return Err("one to three multiples of 1 to 16, e.g. 1,2,2".into());
+    }
+    let mut m = [0; 3];
+    m[..parts.len()].copy_from_slice(&parts);
+    Ok(m)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelArg {
@@ -93,6 +111,27 @@ pub struct SweepArgs {
     /// UNet base width (16: 94k parameters at 28×28 grey; 32: 374k)
     #[arg(long, default_value_t = 16)]
     pub base_channels: usize,
+    /// UNet channel multiples per resolution level, comma-separated: 1,2 (two levels, the
+    /// default) or three for a 7×7 level at 28×28, e.g. 1,2,2 (156k parameters at base 16)
+    #[arg(long, default_value = "1,2", value_parser = parse_mult)]
+    pub mult: [usize; 3],
+    /// UNet learning-rate schedule: constant (the paper), or cosine (linear warm-up over
+    /// --warmup steps, then a half cosine down to --lr-floor × lr)
+    #[arg(long, value_enum, default_value = "constant")]
+    pub lr_schedule: LrScheduleArg,
+    /// Warm-up steps of --lr-schedule cosine
+    #[arg(long, default_value_t = 500)]
+    pub warmup: usize,
+    /// Last learning rate of --lr-schedule cosine, as a multiple of --lr
+    #[arg(long, default_value_t = 0.05)]
+    pub lr_floor: f64,
+    /// Steps that depend on K: ⌈E·K/batch⌉ steps (E passes over S_K), at least --min-steps and
+    /// at most --steps; every point records its steps [default: --steps at every K]
+    #[arg(long)]
+    pub epochs_per_k: Option<f64>,
+    /// Fewest steps of a K with --epochs-per-k
+    #[arg(long, default_value_t = 1000)]
+    pub min_steps: usize,
     /// |S_eval| (paper: 10,000)
     #[arg(long, default_value_t = 1000)]
     pub eval: usize,
@@ -205,7 +244,7 @@ fn paper_dataset(d: ExportDataset) -> Dataset {
     }
 }
 
-fn bar(len: u64, msg: String) -> ProgressBar {
+pub(crate) fn bar(len: u64, msg: String) -> ProgressBar {
     let pb = ProgressBar::new(len);
     pb.set_style(ProgressStyle::with_template("{msg:>22} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}").expect("valid template").progress_chars("=> "));
     pb.set_message(msg);
@@ -442,7 +481,7 @@ fn config(a: &SweepArgs) -> Result<(SweepConfig, memgen_data::PackedDataset), Cl
     let hwc = [ds.height(), ds.width(), ds.channels()];
     let training = match a.model {
         ModelArg::Unet => {
-            let net = UNetConfig { channels: hwc[2], height: hwc[0], width: hwc[1], base_channels: a.base_channels, groups: 8 };
+            let net = UNetConfig { channels: hwc[2], height: hwc[0], width: hwc[1], base_channels: a.base_channels, groups: 8, mult: a.mult };
             net.validate()?;
             let mut cfg = UNetTrainConfig::browser(net);
             cfg.steps = a.steps.unwrap_or(cfg.steps);
@@ -450,6 +489,21 @@ fn config(a: &SweepArgs) -> Result<(SweepConfig, memgen_data::PackedDataset), Cl
             cfg.lr = a.lr;
             if cfg.steps == 0 || cfg.batch == 0 || !(cfg.lr > 0.0 && cfg.lr.is_finite()) {
                 return Err(input("--steps and --batch must be at least 1 and --lr finite and > 0"));
+            }
+            cfg.lr_schedule = match a.lr_schedule {
+                LrScheduleArg::Constant => LrSchedule::Constant,
+                LrScheduleArg::Cosine => {
+                    if !(0.0..=1.0).contains(&a.lr_floor) {
+                        return Err(input("--lr-floor must be between 0 and 1"));
+                    }
+                    LrSchedule::Cosine { warmup: a.warmup.min(cfg.steps), floor: a.lr_floor }
+                }
+            };
+            if let Some(epochs) = a.epochs_per_k {
+                if !(epochs > 0.0 && epochs.is_finite()) || a.min_steps == 0 {
+                    return Err(input("--epochs-per-k must be finite and > 0 and --min-steps at least 1"));
+                }
+                cfg.steps_by_k = Some(StepsByK { epochs, min_steps: a.min_steps, max_steps: cfg.steps });
             }
             Some(cfg)
         }

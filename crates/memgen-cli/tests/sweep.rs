@@ -598,3 +598,63 @@ fn a_sweep_stopped_inside_a_k_goes_on_from_its_checkpoint() {
     assert_eq!(rec(&whole), rec(&cut));
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// `--mult 1,2,2` (a third, 7×7 level), `--lr-schedule cosine` and `--epochs-per-k`: every
+/// point records the network and its own steps; `memgen sample` with a point's seed and its
+/// sampler makes that point's S_eval again from the bundle's weights, and refuses bad input in
+/// one line.
+#[test]
+fn three_levels_steps_by_k_and_memgen_sample() {
+    use memgen_models::bundle::Manifest;
+    let data = data_dir();
+    let out = tmpdir("levels");
+    let b = out.join("b");
+    let b_s = b.to_str().unwrap().to_string();
+    #[rustfmt::skip]
+    let args = [
+        "sweep", "--dataset", "mnist", "--ks", "2,8", "--model", "unet", "--engine", "fused",
+        "--mult", "1,2,2", "--lr-schedule", "cosine", "--warmup", "3", "--lr", "2e-3",
+        "--steps", "30", "--epochs-per-k", "40", "--min-steps", "10", "--batch", "8",
+        "--eval", "10", "--sampler", "ddim", "--sampler-steps", "5", "--sample-batch", "4",
+        "--bootstrap", "20", "--data-dir", &data, "--out", &b_s,
+    ];
+    ok_json(&args);
+    let m = Manifest::parse(&std::fs::read(b.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m.identity.model_parameters, 156_241);
+    let steps: Vec<usize> = m.results.iter().map(|r| r.config.unwrap().training.unwrap().steps).collect();
+    // ⌈40·2/8⌉ = 10 (= --min-steps); ⌈40·8/8⌉ = 40, capped at --steps 30.
+    assert_eq!(steps, [10, 30]);
+    for r in &m.results {
+        let t = r.config.unwrap().training.unwrap();
+        assert_eq!(t.net.mult, [1, 2, 2]);
+        assert_eq!(t.lr_schedule, memgen_models::unet::LrSchedule::Cosine { warmup: 3, floor: 0.05 });
+        let cfg = r.config.unwrap();
+        let npy = out.join(format!("s{}.npy", r.k));
+        let seed = cfg.seed.to_string();
+        let w = b.join(&r.files["weights"]);
+        #[rustfmt::skip]
+        ok_json(&["sample", "--weights", w.to_str().unwrap(), "--n", "6", "--sampler", "ddim", "--sampler-steps", "5",
+            "--batch", "4", "--seed", &seed, "--out", npy.to_str().unwrap()]);
+        let made = npy_u8(&npy);
+        assert_eq!(made.len(), 6 * 784);
+        let g: Value = serde_json::from_slice(&std::fs::read(b.join(&r.gallery)).unwrap()).unwrap();
+        for i in 0..6usize {
+            let s = g["samples"].as_array().unwrap().iter().find(|s| s["index"] == i).unwrap();
+            let stored = base64::engine::general_purpose::STANDARD.decode(s["image"].as_str().unwrap()).unwrap();
+            let worst = stored.iter().zip(&made[i * 784..(i + 1) * 784]).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+            assert_eq!(worst, 0, "K = {}, sample {i}: largest pixel difference {worst}", r.k);
+        }
+    }
+    let o = out.join("x.npy");
+    let o_s = o.to_str().unwrap();
+    fails_with(&["sample", "--weights", "/nonexistent/w.safetensors", "--out", o_s], "cannot read");
+    let junk = out.join("junk.safetensors");
+    std::fs::write(&junk, b"not a weights file at all").unwrap();
+    fails_with(&["sample", "--weights", junk.to_str().unwrap(), "--out", o_s], "junk.safetensors");
+    let w2 = b.join("weights-k2.safetensors");
+    fails_with(&["sample", "--weights", w2.to_str().unwrap(), "--n", "0", "--out", o_s], "--n");
+    fails_with(&["sample", "--weights", w2.to_str().unwrap(), "--sampler-steps", "5000", "--out", o_s], "--sampler-steps");
+    fails_with(&["sweep", "--dataset", "mnist", "--ks", "2", "--mult", "1,0,2", "--data-dir", &data, "--out", o_s], "--mult");
+    fails_with(&["sweep", "--dataset", "mnist", "--ks", "2", "--epochs-per-k", "0", "--data-dir", &data, "--out", o_s], "--epochs-per-k");
+    std::fs::remove_dir_all(&out).unwrap();
+}

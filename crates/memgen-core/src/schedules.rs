@@ -129,12 +129,17 @@ impl DdpmSchedule {
     }
     /// `n` DDIM time indices from `T−1` down to 0, evenly spaced (rounded), descending.
     pub fn ddim_timesteps(&self, n: usize) -> Vec<usize> {
-        let t = self.steps();
-        let n = n.clamp(1, t);
+        self.ddim_timesteps_from(self.steps() - 1, n)
+    }
+    /// At most `n` DDIM time indices from `start` (clamped to `T−1`) down to 0, evenly spaced
+    /// (rounded, repeats dropped), descending: the reverse run of a basin probe from `x_start`.
+    pub fn ddim_timesteps_from(&self, start: usize, n: usize) -> Vec<usize> {
+        let start = start.min(self.steps() - 1);
+        let n = n.clamp(1, start + 1);
         if n == 1 {
-            return vec![t - 1];
+            return vec![start];
         }
-        let mut v: Vec<usize> = (0..n).map(|i| ((t - 1) as f64 * i as f64 / (n - 1) as f64).round() as usize).collect();
+        let mut v: Vec<usize> = (0..n).map(|i| (start as f64 * i as f64 / (n - 1) as f64).round() as usize).collect();
         v.dedup();
         v.reverse();
         v

@@ -124,7 +124,7 @@ impl SweepConfig {
             k,
             seed: sweep_point_seed(self.seed, k),
             model: self.model,
-            training: self.training,
+            training: self.training.map(|t| t.for_k(k)),
             engine: self.engine,
             sampler: self.sampler,
             sample_batch: self.sample_batch,

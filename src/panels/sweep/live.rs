@@ -72,7 +72,7 @@ impl Default for LiveSettings {
 impl LiveSettings {
     /// The UNet these settings build for images of shape `hwc`.
     pub fn net(&self, [height, width, channels]: [usize; 3]) -> UNetConfig {
-        UNetConfig { channels, height, width, base_channels: self.base_channels, groups: self.groups }
+        UNetConfig { channels, height, width, base_channels: self.base_channels, groups: self.groups, mult: memgen_models::unet::TWO_LEVELS }
     }
 
     /// The sweep these settings run on `sub` (`S_K` and every seed from the Datasets panel's

@@ -76,12 +76,11 @@ struct Layout {
     time1: Lin,
     time2: Lin,
     conv_in: Conv,
-    down0: Res,
-    downsample: Conv,
-    down1: Res,
+    /// Per level, full size first: the stride-2 convolution (not at level 0) and the block.
+    down: Vec<(Option<Conv>, Res)>,
     mid: Res,
-    up1: Res,
-    up0: Res,
+    /// Per level, deepest first (the forward order).
+    up: Vec<Res>,
     norm_out: Norm,
     conv_out: Conv,
     total: usize,
@@ -166,22 +165,37 @@ impl Layout {
     /// The layout and the initial weights, drawn from `noise` in burn's order.
     fn init(net: UNetConfig, noise: &mut NoiseStream) -> (Layout, Vec<f32>) {
         let (c, b) = (net.channels, net.base_channels);
+        let ch = net.level_channels();
+        let levels = ch.len();
         let t = 4 * b;
         let mut s = Builder { p: Vec::new(), tensors: Vec::new(), noise };
         let time1 = s.lin(b, t);
         let time2 = s.lin(t, t);
-        let conv_in = s.conv(c, b, 3, 1);
-        let down0 = s.res(b, b, t);
-        let downsample = s.conv(b, b, 3, 2);
-        let down1 = s.res(b, 2 * b, t);
-        let mid = s.res(2 * b, 2 * b, t);
-        let up1 = s.res(4 * b, 2 * b, t);
-        let up0 = s.res(3 * b, b, t);
-        let norm_out = s.norm(b);
-        let conv_out = s.conv(b, c, 3, 1);
+        let conv_in = s.conv(c, ch[0], 3, 1);
+        let down = (0..levels)
+            .map(|l| {
+                let cin = if l == 0 { ch[0] } else { ch[l - 1] };
+                let ds = (l > 0).then(|| s.conv(cin, cin, 3, 2));
+                (ds, s.res(cin, ch[l], t))
+            })
+            .collect();
+        let mid = s.res(ch[levels - 1], ch[levels - 1], t);
+        let up = (0..levels).rev().map(|l| s.res(net.up_input(l) + ch[l], ch[l], t)).collect();
+        let norm_out = s.norm(ch[0]);
+        let conv_out = s.conv(ch[0], c, 3, 1);
         let total = s.p.len();
-        let layout = Layout { net, time1, time2, conv_in, down0, downsample, down1, mid, up1, up0, norm_out, conv_out, total, tensors: s.tensors };
+        let layout = Layout { net, time1, time2, conv_in, down, mid, up, norm_out, conv_out, total, tensors: s.tensors };
         (layout, s.p)
+    }
+
+    /// `(height, width)` of every level, full size first.
+    fn sizes(&self) -> Vec<(usize, usize)> {
+        let mut out = vec![(self.net.height, self.net.width)];
+        for _ in 1..self.down.len() {
+            let (h, w) = out[out.len() - 1];
+            out.push((out_size(h, 3, 2), out_size(w, 3, 2)));
+        }
+        out
     }
 
     /// The parameters in burn's layout and order (each tensor flat).
@@ -573,9 +587,11 @@ struct Work {
     grads: Vec<f32>,
     /// Values of the forward pass the backward pass needs (one image).
     fw: Forward,
-    res: [ResCache; 5],
+    /// Down blocks (full size first), the middle block, up blocks (deepest first).
+    res: Vec<ResCache>,
     col_in: Vec<f32>,
-    col_down: Vec<f32>,
+    /// Per level: the stride-2 convolution's columns (empty at level 0).
+    col_down: Vec<Vec<f32>>,
     col_out: Vec<f32>,
     xhat_o: Vec<f32>,
     rstd_o: Vec<f32>,
@@ -622,15 +638,18 @@ impl Work {
     /// `[H·W, C]`, keeping what [`backward`](Self::backward) needs.
     fn forward(&mut self, l: &Layout, p: &[f32], x_chw: &[f32], t: usize) -> Vec<f32> {
         let net = l.net;
-        let (c, hh, ww, b, gr) = (net.channels, net.height, net.width, net.base_channels, net.groups);
-        let (h2, w2) = (out_size(hh, 3, 2), out_size(ww, 3, 2));
-        let (rows, rows2) = (hh * ww, h2 * w2);
+        let (c, b, gr) = (net.channels, net.base_channels, net.groups);
+        let ch = net.level_channels();
+        let levels = ch.len();
+        let sizes = l.sizes();
+        let (hh, ww) = sizes[0];
+        let rows = hh * ww;
         let tdim = 4 * b;
         // Channels-last input.
         let mut x = vec![0.0; rows * c];
-        for ch in 0..c {
+        for chn in 0..c {
             for r in 0..rows {
-                x[r * c + ch] = x_chw[ch * rows + r];
+                x[r * c + chn] = x_chw[chn * rows + r];
             }
         }
         // Time MLP.
@@ -644,44 +663,64 @@ impl Work {
         let mut st = vec![0.0; tdim];
         silu(&temb, &mut st);
 
-        let [r0, r1, r2, r3, r4] = &mut self.res;
+        self.res.resize_with(2 * levels + 1, ResCache::default);
+        self.col_down.resize_with(levels, Vec::new);
         // conv_in
         self.col_in.resize(rows * 9 * c, 0.0);
         im2col(&x, hh, ww, &l.conv_in, &mut self.col_in);
-        let mut h0 = vec![0.0; rows * b];
-        conv_forward(p, &l.conv_in, &self.col_in, rows, &mut h0);
-        let mut h1 = Vec::new();
-        l.down0.forward(p, gr, &h0, hh, ww, &st, r0, &mut h1);
-        self.col_down.resize(rows2 * 9 * b, 0.0);
-        im2col(&h1, hh, ww, &l.downsample, &mut self.col_down);
-        let mut hd = vec![0.0; rows2 * b];
-        conv_forward(p, &l.downsample, &self.col_down, rows2, &mut hd);
-        let mut h2v = Vec::new();
-        l.down1.forward(p, gr, &hd, h2, w2, &st, r1, &mut h2v);
+        let mut h = vec![0.0; rows * ch[0]];
+        conv_forward(p, &l.conv_in, &self.col_in, rows, &mut h);
+        // Down: the skips are the blocks' outputs.
+        let mut skips: Vec<Vec<f32>> = Vec::with_capacity(levels);
+        for (lv, (ds, res)) in l.down.iter().enumerate() {
+            let (hl, wl) = sizes[lv];
+            if let Some(ds) = ds {
+                let (hp, wp) = sizes[lv - 1];
+                let col = &mut self.col_down[lv];
+                col.resize(hl * wl * 9 * ds.ci, 0.0);
+                im2col(&h, hp, wp, ds, col);
+                h = vec![0.0; hl * wl * ds.co];
+                conv_forward(p, ds, col, hl * wl, &mut h);
+            }
+            let mut out = Vec::new();
+            res.forward(p, gr, &h, hl, wl, &st, &mut self.res[lv], &mut out);
+            h = out.clone();
+            skips.push(out);
+        }
+        let (hd, wd) = sizes[levels - 1];
         let mut hm = Vec::new();
-        l.mid.forward(p, gr, &h2v, h2, w2, &st, r2, &mut hm);
-        let c1 = cat(&hm, 2 * b, &h2v, 2 * b, rows2);
-        let mut hu1 = Vec::new();
-        l.up1.forward(p, gr, &c1, h2, w2, &st, r3, &mut hu1);
-        // nearest ×2
-        let mut hu = vec![0.0; rows * 2 * b];
-        for y in 0..hh {
-            for xx in 0..ww {
-                let src = ((y / 2) * w2 + xx / 2) * 2 * b;
-                hu[(y * ww + xx) * 2 * b..(y * ww + xx + 1) * 2 * b].copy_from_slice(&hu1[src..src + 2 * b]);
+        l.mid.forward(p, gr, &h, hd, wd, &st, &mut self.res[levels], &mut hm);
+        h = hm;
+        // Up, deepest first: Res(cat(h, skip)), then ×2 nearest upsampling.
+        for (i, res) in l.up.iter().enumerate() {
+            let lv = levels - 1 - i;
+            let (hl, wl) = sizes[lv];
+            let cat_in = cat(&h, net.up_input(lv), &skips[lv], ch[lv], hl * wl);
+            let mut out = Vec::new();
+            res.forward(p, gr, &cat_in, hl, wl, &st, &mut self.res[levels + 1 + i], &mut out);
+            h = out;
+            if lv > 0 {
+                let (hp, wp) = sizes[lv - 1];
+                let cl = ch[lv];
+                let mut hu = vec![0.0; hp * wp * cl];
+                for y in 0..hp {
+                    for xx in 0..wp {
+                        let src = ((y / 2) * wl + xx / 2) * cl;
+                        hu[(y * wp + xx) * cl..(y * wp + xx + 1) * cl].copy_from_slice(&h[src..src + cl]);
+                    }
+                }
+                h = hu;
             }
         }
-        let c0 = cat(&hu, 2 * b, &h1, b, rows);
-        let mut hout = Vec::new();
-        l.up0.forward(p, gr, &c0, hh, ww, &st, r4, &mut hout);
-        self.xhat_o.resize(rows * b, 0.0);
+        let c0 = ch[0];
+        self.xhat_o.resize(rows * c0, 0.0);
         self.rstd_o.resize(gr, 0.0);
-        self.n_o.resize(rows * b, 0.0);
-        let mut ao = vec![0.0; rows * b];
-        self.sig_o.resize(rows * b, 0.0);
-        gn_forward(p, &l.norm_out, gr, &hout, rows, &mut self.xhat_o, &mut self.rstd_o, &mut self.n_o);
+        self.n_o.resize(rows * c0, 0.0);
+        let mut ao = vec![0.0; rows * c0];
+        self.sig_o.resize(rows * c0, 0.0);
+        gn_forward(p, &l.norm_out, gr, &h, rows, &mut self.xhat_o, &mut self.rstd_o, &mut self.n_o);
         silu_keep(&self.n_o, &mut self.sig_o, &mut ao);
-        self.col_out.resize(rows * 9 * b, 0.0);
+        self.col_out.resize(rows * 9 * c0, 0.0);
         im2col(&ao, hh, ww, &l.conv_out, &mut self.col_out);
         let mut out = vec![0.0; rows * c];
         conv_forward(p, &l.conv_out, &self.col_out, rows, &mut out);
@@ -712,51 +751,79 @@ impl Work {
     /// (`[H·W, C]`): adds every parameter's gradient into `self.grads`.
     fn backward(&mut self, l: &Layout, p: &[f32], dout: &[f32]) {
         let net = l.net;
-        let (hh, ww, b, gr) = (net.height, net.width, net.base_channels, net.groups);
-        let (h2, w2) = (out_size(hh, 3, 2), out_size(ww, 3, 2));
-        let (rows, rows2) = (hh * ww, h2 * w2);
+        let (b, gr) = (net.base_channels, net.groups);
+        let ch = net.level_channels();
+        let levels = ch.len();
+        let sizes = l.sizes();
+        let (hh, ww) = sizes[0];
+        let rows = hh * ww;
         let tdim = 4 * b;
+        let c0 = ch[0];
         let Forward { e, a1, s1, temb, st } = std::mem::take(&mut self.fw);
-        let [r0, r1, r2, r3, r4] = &mut self.res;
         let g = &mut self.grads;
         let s = &mut self.s;
         let mut dst = vec![0.0f32; tdim];
-        grow(&mut s.dcol, rows * 9 * b);
-        conv_backward(p, g, &l.conv_out, &self.col_out, dout, rows, Some(&mut s.dcol[..rows * 9 * b]));
-        let mut da = vec![0.0; rows * b];
-        col2im(&s.dcol[..rows * 9 * b], hh, ww, &l.conv_out, &mut da);
+        grow(&mut s.dcol, rows * 9 * c0);
+        conv_backward(p, g, &l.conv_out, &self.col_out, dout, rows, Some(&mut s.dcol[..rows * 9 * c0]));
+        let mut da = vec![0.0; rows * c0];
+        col2im(&s.dcol[..rows * 9 * c0], hh, ww, &l.conv_out, &mut da);
         silu_back_sig(&self.n_o, &self.sig_o, &mut da);
-        let mut dh = vec![0.0; rows * b];
+        let mut dh = vec![0.0; rows * c0];
         gn_backward(p, g, &l.norm_out, gr, &self.xhat_o, &self.rstd_o, &da, rows, &mut dh);
-        let mut dc0 = Vec::new();
-        l.up0.backward(p, g, gr, hh, ww, &st, r4, &dh, s, &mut dst, &mut dc0);
-        let (mut dhu, mut dh1) = (vec![0.0; rows * 2 * b], vec![0.0; rows * b]);
-        split_add(&dc0, 2 * b, b, rows, &mut dhu, &mut dh1);
-        let mut dhu1 = vec![0.0; rows2 * 2 * b];
-        for y in 0..hh {
-            for xx in 0..ww {
-                let dst_i = ((y / 2) * w2 + xx / 2) * 2 * b;
-                for (a, v) in dhu1[dst_i..dst_i + 2 * b].iter_mut().zip(&dhu[(y * ww + xx) * 2 * b..(y * ww + xx + 1) * 2 * b]) {
-                    *a += v;
+        // Up blocks, in reverse (full size first); the skips' gradients gather per level.
+        let mut dskip: Vec<Vec<f32>> = sizes.iter().zip(&ch).map(|(&(h, w), &c)| vec![0.0; h * w * c]).collect();
+        for lv in 0..levels {
+            let i = levels - 1 - lv;
+            let (hl, wl) = sizes[lv];
+            let cin = net.up_input(lv);
+            let mut dc = Vec::new();
+            l.up[i].backward(p, g, gr, hl, wl, &st, &self.res[levels + 1 + i], &dh, s, &mut dst, &mut dc);
+            let mut din = vec![0.0; hl * wl * cin];
+            split_add(&dc, cin, ch[lv], hl * wl, &mut din, &mut dskip[lv]);
+            if lv + 1 < levels {
+                // Adjoint of the ×2 nearest upsampling: sum each 2×2 block.
+                let (hn, wn) = sizes[lv + 1];
+                let mut dn = vec![0.0; hn * wn * cin];
+                for y in 0..hl {
+                    for xx in 0..wl {
+                        let d = ((y / 2) * wn + xx / 2) * cin;
+                        for (a, v) in dn[d..d + cin].iter_mut().zip(&din[(y * wl + xx) * cin..(y * wl + xx + 1) * cin]) {
+                            *a += v;
+                        }
+                    }
                 }
+                dh = dn;
+            } else {
+                dh = din;
             }
         }
-        let mut dc1 = Vec::new();
-        l.up1.backward(p, g, gr, h2, w2, &st, r3, &dhu1, s, &mut dst, &mut dc1);
-        let (mut dhm, mut dh2) = (vec![0.0; rows2 * 2 * b], vec![0.0; rows2 * 2 * b]);
-        split_add(&dc1, 2 * b, 2 * b, rows2, &mut dhm, &mut dh2);
-        let mut dh2a = Vec::new();
-        l.mid.backward(p, g, gr, h2, w2, &st, r2, &dhm, s, &mut dst, &mut dh2a);
-        for (a, v) in dh2.iter_mut().zip(&dh2a) {
+        // The middle block's input is the deepest skip.
+        let (hd, wd) = sizes[levels - 1];
+        let mut dmid = Vec::new();
+        l.mid.backward(p, g, gr, hd, wd, &st, &self.res[levels], &dh, s, &mut dst, &mut dmid);
+        for (a, v) in dskip[levels - 1].iter_mut().zip(&dmid) {
             *a += v;
         }
-        let mut dhd = Vec::new();
-        l.down1.backward(p, g, gr, h2, w2, &st, r1, &dh2, s, &mut dst, &mut dhd);
-        grow(&mut s.dcol, rows2 * 9 * b);
-        conv_backward(p, g, &l.downsample, &self.col_down, &dhd, rows2, Some(&mut s.dcol[..rows2 * 9 * b]));
-        col2im(&s.dcol[..rows2 * 9 * b], hh, ww, &l.downsample, &mut dh1);
+        // Down blocks, deepest first; a stride-2 convolution hands its gradient to the skip
+        // of the level above.
         let mut dh0 = Vec::new();
-        l.down0.backward(p, g, gr, hh, ww, &st, r0, &dh1, s, &mut dst, &mut dh0);
+        for lv in (0..levels).rev() {
+            let (hl, wl) = sizes[lv];
+            let (ds, res) = &l.down[lv];
+            let mut din = Vec::new();
+            res.backward(p, g, gr, hl, wl, &st, &self.res[lv], &dskip[lv], s, &mut dst, &mut din);
+            match ds {
+                Some(ds) => {
+                    let (hp, wp) = sizes[lv - 1];
+                    let n = hl * wl * 9 * ds.ci;
+                    grow(&mut s.dcol, n);
+                    conv_backward(p, g, ds, &self.col_down[lv], &din, hl * wl, Some(&mut s.dcol[..n]));
+                    let (above, _) = dskip.split_at_mut(lv);
+                    col2im(&s.dcol[..n], hp, wp, ds, &mut above[lv - 1]);
+                }
+                None => dh0 = din,
+            }
+        }
         conv_backward(p, g, &l.conv_in, &self.col_in, &dh0, rows, None);
         // Time MLP backward: st = silu(temb).
         silu_back(&temb, &mut dst);
@@ -941,7 +1008,7 @@ impl FusedUNetTraining {
             None => 1.0,
         };
         let decay = crate::optim::ema_decay(self.config.ema_decay, self.config.ema_warmup, self.step);
-        let k = crate::optim::AdamStep::new(self.config.lr, (self.step + 1) as i32, Some(decay)).scaled(clip);
+        let k = crate::optim::AdamStep::new(self.config.lr_at(self.step), (self.step + 1) as i32, Some(decay)).scaled(clip);
         crate::optim::adam_ema(&mut self.params, &mut self.ema, &mut self.m, &mut self.v, g, k);
         self.step += 1;
         loss
@@ -1072,7 +1139,9 @@ mod tests {
     #[test]
     fn init_equals_burn_init() {
         let device = crate::device::LabDevice::cpu().device.inner();
-        for net in [UNetConfig::grey(), UNetConfig { base_channels: 8, groups: 4, ..UNetConfig::colour() }] {
+        for net in
+            [UNetConfig::grey(), UNetConfig { base_channels: 8, groups: 4, ..UNetConfig::colour() }, UNetConfig { mult: [1, 2, 2], ..UNetConfig::grey() }]
+        {
             let cfg = UNetTrainConfig::browser(net);
             let burn = UNetTraining::new(cfg, &images(&net, 2), 7, &device).unwrap();
             let fused = FusedUNetTraining::new(cfg, &images(&net, 2), 7, 1).unwrap();
@@ -1090,7 +1159,13 @@ mod tests {
         use crate::unet::EpsilonModel;
         use burn::tensor::{Tensor, TensorData};
         let device = crate::device::LabDevice::cpu().device.inner();
-        for net in [UNetConfig::grey(), UNetConfig { height: 8, width: 6, base_channels: 8, groups: 2, ..UNetConfig::colour() }] {
+        for net in [
+            UNetConfig::grey(),
+            UNetConfig { height: 8, width: 6, base_channels: 8, groups: 2, ..UNetConfig::colour() },
+            UNetConfig { mult: [1, 2, 4], ..UNetConfig::grey() },
+            UNetConfig { height: 12, width: 8, base_channels: 8, groups: 2, mult: [2, 1, 3], ..UNetConfig::colour() },
+            UNetConfig { height: 6, width: 6, base_channels: 4, groups: 2, mult: [1, 0, 0], ..UNetConfig::grey() },
+        ] {
             let model = net.init(&device, &mut NoiseStream::new(3, 1));
             let fused = FusedUNet::from_unet(&model, net).unwrap();
             let mut x = vec![0.0; 5 * net.image_len()];
@@ -1164,8 +1239,13 @@ mod tests {
             (UNetConfig { height: 8, width: 8, base_channels: 8, groups: 4, ..UNetConfig::grey() }, 1),
             (UNetConfig { height: 8, width: 6, base_channels: 8, groups: 2, ..UNetConfig::colour() }, 3),
             (UNetConfig::grey(), 2),
+            (UNetConfig { height: 12, width: 8, base_channels: 8, groups: 2, mult: [2, 1, 3], ..UNetConfig::colour() }, 2),
         ] {
-            let cfg = UNetTrainConfig { batch: 5, steps: 6, ..UNetTrainConfig::browser(net) };
+            let mut cfg = UNetTrainConfig { batch: 5, steps: 6, ..UNetTrainConfig::browser(net) };
+            if net.mult[2] > 0 {
+                // The schedule must reach both trainers the same way.
+                cfg.lr_schedule = crate::unet::LrSchedule::Cosine { warmup: 2, floor: 0.1 };
+            }
             let imgs = images(&net, 3);
             let mut burn = UNetTraining::new(cfg, &imgs, 11, &device).unwrap();
             let mut fused = FusedUNetTraining::new(cfg, &imgs, 11, threads).unwrap();

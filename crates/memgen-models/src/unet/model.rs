@@ -1,5 +1,5 @@
-//! The UNet ε-network: two resolutions, GroupNorm + SiLU residual blocks, a sinusoidal time
-//! embedding, weights drawn from the seed.
+//! The UNet ε-network: two or three resolutions, GroupNorm + SiLU residual blocks, a
+//! sinusoidal time embedding, weights drawn from the seed.
 //!
 //! Layout (base width `b`, time width `4b`, image `C × H × W` with `H`, `W` even):
 //! ```text
@@ -15,6 +15,11 @@
 //! Res(a→o): h = conv3×3(SiLU(GN(x))); h += Linear(4b,o)(SiLU(temb)); h = conv3×3(SiLU(GN(h)));
 //!           out = h + (a = o ? x : conv1×1(x))
 //! ```
+//! That is the default two-level network (`mult = [1, 2, 0]`). With `mult = [m0, m1, m2]` each
+//! level `l` has `b·m_l` channels; a third level (`H/4 × W/4`, 7×7 for MNIST) repeats the
+//! pattern: stride-2 conv, `Res(b·m1 → b·m2)`, the middle block there, and on the way up
+//! `Res(cat skip)` then ×2 upsampling per level.
+//!
 //! This is the paper's PixelCNN++-style UNet (docs/SCIENCE.md §2) cut down for a browser: one
 //! residual block per level instead of two, two resolutions instead of three, no attention,
 //! base 16 channels instead of 128. `tests/reference/unet_torch.py` builds the same network
@@ -98,6 +103,14 @@ impl ResBlock {
     }
 }
 
+/// One resolution level on the way down: a stride-2 convolution (every level but the first),
+/// then a residual block whose output is the level's skip.
+#[derive(Module, Debug)]
+pub struct DownLevel {
+    downsample: Option<Conv2d>,
+    res: ResBlock,
+}
+
 /// The ε-prediction UNet (see the module docs for the layout and parameter counts in
 /// [`UNetConfig`]).
 #[derive(Module, Debug)]
@@ -105,12 +118,10 @@ pub struct UNet {
     time1: Linear,
     time2: Linear,
     conv_in: Conv2d,
-    down0: ResBlock,
-    downsample: Conv2d,
-    down1: ResBlock,
+    down: Vec<DownLevel>,
     mid: ResBlock,
-    up1: ResBlock,
-    up0: ResBlock,
+    /// Deepest level first.
+    up: Vec<ResBlock>,
     norm_out: GroupNorm,
     conv_out: Conv2d,
     /// Width of the sinusoidal embedding (= base channels).
@@ -123,19 +134,24 @@ impl UNetConfig {
     pub fn init(&self, device: &Device, noise: &mut impl NoiseSource) -> UNet {
         self.validate().expect("valid UNet config");
         let (c, b, g) = (self.channels, self.base_channels, self.groups);
+        let ch = self.level_channels();
+        let levels = ch.len();
         let t = 4 * b;
         let time1 = seeded_linear(b, t, device, noise);
         let time2 = seeded_linear(t, t, device, noise);
-        let conv_in = seeded_conv(c, b, 3, 1, device, noise);
-        let down0 = ResBlock::new(b, b, t, g, device, noise);
-        let downsample = seeded_conv(b, b, 3, 2, device, noise);
-        let down1 = ResBlock::new(b, 2 * b, t, g, device, noise);
-        let mid = ResBlock::new(2 * b, 2 * b, t, g, device, noise);
-        let up1 = ResBlock::new(4 * b, 2 * b, t, g, device, noise);
-        let up0 = ResBlock::new(3 * b, b, t, g, device, noise);
-        let norm_out = group_norm(g, b, device);
-        let conv_out = seeded_conv(b, c, 3, 1, device, noise);
-        UNet { time1, time2, conv_in, down0, downsample, down1, mid, up1, up0, norm_out, conv_out, emb_dim: b }
+        let conv_in = seeded_conv(c, ch[0], 3, 1, device, noise);
+        let down = (0..levels)
+            .map(|l| {
+                let cin = if l == 0 { ch[0] } else { ch[l - 1] };
+                let downsample = (l > 0).then(|| seeded_conv(cin, cin, 3, 2, device, noise));
+                DownLevel { downsample, res: ResBlock::new(cin, ch[l], t, g, device, noise) }
+            })
+            .collect();
+        let mid = ResBlock::new(ch[levels - 1], ch[levels - 1], t, g, device, noise);
+        let up = (0..levels).rev().map(|l| ResBlock::new(self.up_input(l) + ch[l], ch[l], t, g, device, noise)).collect();
+        let norm_out = group_norm(g, ch[0], device);
+        let conv_out = seeded_conv(ch[0], c, 3, 1, device, noise);
+        UNet { time1, time2, conv_in, down, mid, up, norm_out, conv_out, emb_dim: b }
     }
 }
 
@@ -177,14 +193,22 @@ impl UNet {
     /// [`forward`](Self::forward) with the sinusoidal embedding `[B, base]` already on the device.
     pub fn forward_embedded(&self, x: Tensor<4>, emb: Tensor<2>) -> Tensor<4> {
         let temb = self.time2.forward(silu(self.time1.forward(emb)));
-        let h0 = self.conv_in.forward(x);
-        let h1 = self.down0.forward(h0, temb.clone());
-        let h = self.downsample.forward(h1.clone());
-        let h2 = self.down1.forward(h, temb.clone());
-        let h = self.mid.forward(h2.clone(), temb.clone());
-        let h = self.up1.forward(Tensor::cat(vec![h, h2], 1), temb.clone());
-        let h = upsample2(h);
-        let h = self.up0.forward(Tensor::cat(vec![h, h1], 1), temb);
+        let mut h = self.conv_in.forward(x);
+        let mut skips = Vec::with_capacity(self.down.len());
+        for level in &self.down {
+            if let Some(ds) = &level.downsample {
+                h = ds.forward(h);
+            }
+            h = level.res.forward(h, temb.clone());
+            skips.push(h.clone());
+        }
+        h = self.mid.forward(h, temb.clone());
+        for (up, l) in self.up.iter().zip((0..skips.len()).rev()) {
+            h = up.forward(Tensor::cat(vec![h, skips[l].clone()], 1), temb.clone());
+            if l > 0 {
+                h = upsample2(h);
+            }
+        }
         self.conv_out.forward(silu(self.norm_out.forward(h)))
     }
 

@@ -113,6 +113,15 @@ impl<'a, M: EpsilonModel, N: NoiseSource> ImageSampling<'a, M, N> {
         ImageSampling { model, noise, kind: config.kind, clip: config.clip, schedule, timesteps, device: device.clone(), x, step: 0 }
     }
 
+    /// Starts from given images `x` (`[B, C, H, W]`, on `device`) taken to be at step `start`:
+    /// the reverse run from `start` down to 0 in at most `config.steps` steps (DDIM: the
+    /// deterministic map a basin probe needs).
+    pub fn from_noised(model: &'a M, config: SamplerConfig, x: Tensor<4>, start: usize, device: &Device, noise: &'a mut N) -> Self {
+        let schedule = DdpmSchedule::paper();
+        let timesteps = schedule.ddim_timesteps_from(start, config.steps.max(1));
+        ImageSampling { model, noise, kind: config.kind, clip: config.clip, schedule, timesteps, device: device.clone(), x, step: 0 }
+    }
+
     /// Total number of steps.
     pub fn total_steps(&self) -> usize {
         self.timesteps.len()

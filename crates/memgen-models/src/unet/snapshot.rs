@@ -339,7 +339,7 @@ mod tests {
     #[test]
     fn a_resumed_run_is_the_uninterrupted_run() {
         let device = crate::device::LabDevice::cpu().device.inner();
-        let net = UNetConfig { channels: 1, height: 8, width: 8, base_channels: 8, groups: 4 };
+        let net = UNetConfig { channels: 1, height: 8, width: 8, base_channels: 8, groups: 4, mult: crate::unet::TWO_LEVELS };
         let mut cfg = UNetTrainConfig::browser(net);
         cfg.steps = 6;
         cfg.batch = 3;

@@ -31,6 +31,66 @@ pub struct UNetTrainConfig {
     pub ema_warmup: bool,
     /// Global gradient-norm clipping threshold (paper's code: 1.0); `None` = no clipping.
     pub grad_clip: Option<f64>,
+    /// How the learning rate moves over the run (default constant, as in the paper; left out
+    /// of the JSON then, so older configs read and write the same).
+    #[serde(default, skip_serializing_if = "LrSchedule::is_constant")]
+    pub lr_schedule: LrSchedule,
+    /// Steps that depend on `K` in a sweep (`None`: `steps` at every `K`, as the paper).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps_by_k: Option<StepsByK>,
+}
+
+/// A sweep's steps per `K`: `clamp(⌈epochs · K / batch⌉, min_steps, max_steps)`. Memorizing
+/// takes a number of steps that grows about linearly with `K`, while the steps a model needs
+/// for good samples do not (docs/SCIENCE.md §8), so small `K` can stop early.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StepsByK {
+    /// Passes over the `K` training images.
+    pub epochs: f64,
+    /// Fewest steps of any `K`.
+    pub min_steps: usize,
+    /// Most steps of any `K`.
+    pub max_steps: usize,
+}
+
+impl StepsByK {
+    /// The steps of point `k` at batch `batch`.
+    pub fn steps(&self, k: usize, batch: usize) -> usize {
+        let want = (self.epochs * k as f64 / batch.max(1) as f64).ceil();
+        (want.min(self.max_steps as f64) as usize).clamp(self.min_steps.min(self.max_steps), self.max_steps)
+    }
+}
+
+/// The learning rate over a run of `steps` steps, as a multiple of `lr`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum LrSchedule {
+    /// `lr` throughout (the paper).
+    #[default]
+    Constant,
+    /// A linear warm-up over `warmup` steps, then a half cosine from `lr` down to
+    /// `floor · lr` at the last step.
+    Cosine { warmup: usize, floor: f64 },
+}
+
+impl LrSchedule {
+    fn is_constant(&self) -> bool {
+        *self == LrSchedule::Constant
+    }
+    /// The multiple of `lr` at step `step` (0-based) of `steps`.
+    pub fn factor(&self, step: usize, steps: usize) -> f64 {
+        match *self {
+            LrSchedule::Constant => 1.0,
+            LrSchedule::Cosine { warmup, floor } => {
+                if step < warmup {
+                    return (step + 1) as f64 / warmup as f64;
+                }
+                let span = steps.saturating_sub(warmup).max(1) as f64;
+                let u = ((step - warmup) as f64 / span).min(1.0);
+                floor + (1.0 - floor) * 0.5 * (1.0 + (std::f64::consts::PI * u).cos())
+            }
+        }
+    }
 }
 
 impl UNetTrainConfig {
@@ -39,13 +99,47 @@ impl UNetTrainConfig {
     /// number of steps 200× smaller than the paper's, so that a point of a sweep takes minutes
     /// on a CPU.
     pub fn browser(net: UNetConfig) -> UNetTrainConfig {
-        UNetTrainConfig { net, lr: 1e-3, batch: 64, steps: 2_000, ema_decay: 0.999, ema_warmup: true, grad_clip: Some(1.0) }
+        UNetTrainConfig {
+            net,
+            lr: 1e-3,
+            batch: 64,
+            steps: 2_000,
+            ema_decay: 0.999,
+            ema_warmup: true,
+            grad_clip: Some(1.0),
+            lr_schedule: LrSchedule::Constant,
+            steps_by_k: None,
+        }
+    }
+
+    /// This run at training-set size `k`: `steps` set by [`steps_by_k`](Self::steps_by_k)
+    /// when there is a rule (the same for a config already resolved).
+    pub fn for_k(self, k: usize) -> UNetTrainConfig {
+        match self.steps_by_k {
+            Some(rule) => UNetTrainConfig { steps: rule.steps(k, self.batch), ..self },
+            None => self,
+        }
+    }
+
+    /// The learning rate of step `step` (0-based) under [`lr_schedule`](Self::lr_schedule).
+    pub fn lr_at(&self, step: usize) -> f64 {
+        self.lr * self.lr_schedule.factor(step, self.steps)
     }
 
     /// The paper's optimisation settings (B.3) on this network: lr 2e-4, batch 128, 400k steps,
     /// EMA 0.9999, clipping 1.0.
     pub fn paper(net: UNetConfig) -> UNetTrainConfig {
-        UNetTrainConfig { net, lr: 2e-4, batch: 128, steps: 400_000, ema_decay: 0.9999, ema_warmup: true, grad_clip: Some(1.0) }
+        UNetTrainConfig {
+            net,
+            lr: 2e-4,
+            batch: 128,
+            steps: 400_000,
+            ema_decay: 0.9999,
+            ema_warmup: true,
+            grad_clip: Some(1.0),
+            lr_schedule: LrSchedule::Constant,
+            steps_by_k: None,
+        }
     }
 }
 
@@ -157,7 +251,7 @@ impl UNetTraining {
             if let Some(c) = self.config.grad_clip {
                 clip_grad_global_norm(&self.model, &mut grads, c);
             }
-            self.model = self.optim.step(self.config.lr, self.model.clone(), grads);
+            self.model = self.optim.step(self.config.lr_at(self.step), self.model.clone(), grads);
             let decay = crate::optim::ema_decay(self.config.ema_decay, self.config.ema_warmup, self.step);
             let ema = std::mem::replace(&mut self.ema, self.model.valid());
             self.ema = ema_update(ema, &self.model, decay);
@@ -235,5 +329,37 @@ impl UNetTraining {
     /// The Adam learning rate; may be changed between chunks.
     pub fn set_lr(&mut self, lr: f64) {
         self.config.lr = lr;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LrSchedule;
+
+    #[test]
+    fn cosine_schedule() {
+        let s = LrSchedule::Cosine { warmup: 10, floor: 0.1 };
+        assert_eq!(s.factor(0, 110), 0.1);
+        assert_eq!(s.factor(9, 110), 1.0);
+        assert_eq!(s.factor(10, 110), 1.0);
+        assert!((s.factor(60, 110) - 0.55).abs() < 1e-12);
+        assert!((s.factor(110, 110) - 0.1).abs() < 1e-12);
+        assert!((s.factor(500, 110) - 0.1).abs() < 1e-12);
+        assert_eq!(LrSchedule::Constant.factor(7, 10), 1.0);
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(json, r#"{"kind":"cosine","warmup":10,"floor":0.1}"#);
+    }
+
+    #[test]
+    fn steps_by_k() {
+        let r = super::StepsByK { epochs: 1000.0, min_steps: 2000, max_steps: 16_000 };
+        assert_eq!(r.steps(2, 64), 2000);
+        assert_eq!(r.steps(256, 64), 4000);
+        assert_eq!(r.steps(257, 64), 4016);
+        assert_eq!(r.steps(4096, 64), 16_000);
+        let cfg = super::UNetTrainConfig { steps_by_k: Some(r), ..super::UNetTrainConfig::browser(crate::unet::UNetConfig::grey()) };
+        assert_eq!(cfg.for_k(512).steps, 8000);
+        assert_eq!(cfg.for_k(512).for_k(512), cfg.for_k(512));
+        assert_eq!(super::UNetTrainConfig::browser(crate::unet::UNetConfig::grey()).for_k(512).steps, 2000);
     }
 }
