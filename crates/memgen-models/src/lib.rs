@@ -11,6 +11,7 @@ pub mod bundle;
 pub mod device;
 mod epoch;
 pub mod optim;
+pub mod probe;
 pub mod refnet;
 pub mod sweep;
 pub mod toy;

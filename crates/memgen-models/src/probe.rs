@@ -1,0 +1,257 @@
+//! Basin probes and curvature of an image diffusion model (docs/SCIENCE.md §5–6; paper
+//! Figs. 4B and 5A), for any [`EpsilonModel`]: a bundle's UNet, the fused network, the ideal
+//! denoiser.
+//!
+//! **Basin.** For a sample `x₀` (model scale, `[−1, 1]`) and each `t` of the grid
+//! `1, 1 + stride, …` on the 1000-step schedule: `trials` noised copies
+//! `x_t = √ᾱ_t x₀ + √(1 − ᾱ_t) ε_k`, each taken back to 0 by DDIM (η = 0, `sampler_steps`
+//! steps, `x̂₀` clamped); a trial recovers when `d(x̂₀, x₀) ≤ δ`, `d` the L2 distance on the
+//! `[0, 1]` pixel scale (`p/255`, the labels' scale). `P(t)` is the share recovered. The
+//! trials' `ε_k` are drawn once and shared by every `t` (common random numbers), so `P(t)` is
+//! one deterministic function of `t` that the linear scan and the bisection both read. `t_c` is
+//! the largest grid `t` with `P ≥ 0.9` before the first failure (the authors' scan); the
+//! radius is `r = ‖x_{t_c} − x₀‖` for a fresh draw of `ε`, the log-volume
+//! `(d/2) log(π r²) − lgamma(d/2 + 1)` with `d` the data dimension.
+//!
+//! **Curvature.** The Jacobian of the score `s(x, t) = −ε̂(x, t)/√(1 − ᾱ_t)` at `x` by
+//! central differences (`2d` network evaluations, batched), and its singular values.
+
+use crate::unet::{EpsilonModel, ImageSampling, NoiseSource, SamplerConfig};
+use burn::tensor::{Device, Tensor, TensorData};
+use memgen_core::schedules::DdpmSchedule;
+use memgen_core::Matrix;
+use serde::{Deserialize, Serialize};
+
+/// How the critical time is searched for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Search {
+    /// Up the grid until the first `P < threshold` (the authors' scan).
+    Linear,
+    /// Bisection over the grid: about `log₂(grid)` levels; the linear scan's answer when `P(t)`
+    /// falls through the threshold once.
+    Bisection,
+}
+
+/// Settings of a basin probe.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BasinSettings {
+    /// Grid stride on the 1000-step schedule (paper's code: 25, grid 1, 26, 51, …).
+    pub stride: usize,
+    /// Trials per level (paper: 10).
+    pub trials: usize,
+    /// DDIM steps from `t` back to 0 (paper: 20).
+    pub sampler_steps: usize,
+    /// Recovery radius `δ` on the `[0, 1]` pixel scale (L2).
+    pub delta: f64,
+    /// `P` that counts as inside the basin (paper: 0.9).
+    pub threshold: f64,
+    /// Search.
+    pub search: Search,
+}
+
+impl BasinSettings {
+    /// The paper's procedure with the lab's `δ` for MNIST-like 28×28 data (docs/SCIENCE.md §5).
+    pub fn paper(delta: f64) -> BasinSettings {
+        BasinSettings {
+            stride: 25,
+            trials: memgen_core::basin::TRIALS,
+            sampler_steps: 20,
+            delta,
+            threshold: memgen_core::basin::RECOVERY_THRESHOLD,
+            search: Search::Linear,
+        }
+    }
+    /// The grid of `t`, ascending.
+    pub fn grid(&self) -> Vec<usize> {
+        (1..1000).step_by(self.stride.max(1)).collect()
+    }
+    /// Checks the settings, naming the first bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=999).contains(&self.stride) || !(1..=1000).contains(&self.trials) || !(1..=1000).contains(&self.sampler_steps) {
+            return Err("stride must lie in 1..=999, trials and sampler steps in 1..=1000".into());
+        }
+        if !(self.delta > 0.0 && self.delta.is_finite()) || !(self.threshold > 0.0 && self.threshold <= 1.0) {
+            return Err("δ must be finite and > 0, the threshold in (0, 1]".into());
+        }
+        Ok(())
+    }
+}
+
+/// One sample's basin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BasinProbe {
+    /// `(t, P(t))` of every level evaluated, ascending `t`.
+    pub levels: Vec<(usize, f64)>,
+    /// Critical time (`None`: the first level already fails).
+    pub t_c: Option<usize>,
+    /// `‖x_{t_c} − x₀‖` in model units (0 when there is no `t_c`).
+    pub radius: f64,
+    /// Log-volume of the `d`-ball of that radius (`−∞` when there is no `t_c`).
+    pub log_volume: f64,
+}
+
+/// The recovered share at step `t` for shared trial noises `eps` (`[trials, d]`).
+#[allow(clippy::too_many_arguments)]
+pub async fn recovery_at<M: EpsilonModel>(
+    model: &M,
+    x0: &[f32],
+    eps: &[f32],
+    t: usize,
+    chw: [usize; 3],
+    settings: &BasinSettings,
+    device: &Device,
+) -> Result<f64, String> {
+    let d = x0.len();
+    let trials = eps.len() / d.max(1);
+    let schedule = DdpmSchedule::paper();
+    let mut xt = Vec::with_capacity(trials * d);
+    for k in 0..trials {
+        let mut x = x0.to_vec();
+        schedule.forward(&mut x, t, &eps[k * d..(k + 1) * d]);
+        xt.extend(x);
+    }
+    let [c, h, w] = chw;
+    let x = Tensor::<4>::from_data(TensorData::new(xt, [trials, c, h, w]), device);
+    let mut unused = NoNoise;
+    let mut s = ImageSampling::from_noised(model, SamplerConfig::ddim(settings.sampler_steps), x, t, device, &mut unused);
+    let n = s.total_steps();
+    s.run_steps_synced(n).await?;
+    let out = s.samples().await?;
+    let recovered = out.chunks_exact(d).filter(|y| pixel_distance(y, x0) <= settings.delta).count();
+    Ok(recovered as f64 / trials as f64)
+}
+
+/// L2 distance of two model-scale images on the `[0, 1]` pixel scale (half the model-scale
+/// distance).
+pub fn pixel_distance(a: &[f32], b: &[f32]) -> f64 {
+    0.5 * a.iter().zip(b).map(|(x, y)| ((*x - *y) as f64).powi(2)).sum::<f64>().sqrt()
+}
+
+/// DDIM draws no noise; this source is never read.
+struct NoNoise;
+
+impl NoiseSource for NoNoise {
+    fn uniform(&mut self) -> f64 {
+        0.5
+    }
+    fn normal(&mut self) -> f64 {
+        0.0
+    }
+}
+
+/// Probes the basin of `x0` (`[C·H·W]`, model scale). `noise` gives the trials' shared `ε`
+/// then the radius's fresh one; `progress(levels_done, levels_at_most)` after every level.
+pub async fn probe_basin<M: EpsilonModel>(
+    model: &M,
+    x0: &[f32],
+    chw: [usize; 3],
+    settings: &BasinSettings,
+    device: &Device,
+    noise: &mut impl NoiseSource,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<BasinProbe, String> {
+    settings.validate()?;
+    let d = x0.len();
+    if d != chw.iter().product::<usize>() || d == 0 {
+        return Err(format!("an image of {d} values is not {chw:?}"));
+    }
+    let grid = settings.grid();
+    let eps: Vec<f32> = (0..settings.trials * d).map(|_| noise.normal() as f32).collect();
+    let mut levels: Vec<(usize, f64)> = Vec::new();
+    let pass = |p: f64| p >= settings.threshold;
+    let t_c = match settings.search {
+        Search::Linear => {
+            let mut t_c = None;
+            for (i, &t) in grid.iter().enumerate() {
+                let p = recovery_at(model, x0, &eps, t, chw, settings, device).await?;
+                levels.push((t, p));
+                progress(i + 1, grid.len());
+                if !pass(p) {
+                    break;
+                }
+                t_c = Some(t);
+            }
+            t_c
+        }
+        Search::Bisection => {
+            let most = (grid.len() as f64).log2().ceil() as usize + 1;
+            let p0 = recovery_at(model, x0, &eps, grid[0], chw, settings, device).await?;
+            levels.push((grid[0], p0));
+            progress(1, most);
+            if !pass(p0) {
+                None
+            } else {
+                // grid[lo] passes; grid[hi] fails (hi = len: past the end).
+                let (mut lo, mut hi) = (0usize, grid.len());
+                while hi - lo > 1 {
+                    let mid = (lo + hi) / 2;
+                    let p = recovery_at(model, x0, &eps, grid[mid], chw, settings, device).await?;
+                    levels.push((grid[mid], p));
+                    progress(levels.len(), most);
+                    if pass(p) {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                levels.sort_by_key(|l| l.0);
+                Some(grid[lo])
+            }
+        }
+    };
+    let (radius, log_volume) = match t_c {
+        Some(t) => {
+            let fresh: Vec<f32> = (0..d).map(|_| noise.normal() as f32).collect();
+            let mut x = x0.to_vec();
+            DdpmSchedule::paper().forward(&mut x, t, &fresh);
+            let r = x.iter().zip(x0).map(|(a, b)| ((*a - *b) as f64).powi(2)).sum::<f64>().sqrt();
+            (r, memgen_core::basin::log_ball_volume(d, r).map_err(|e| e.to_string())?)
+        }
+        None => (0.0, f64::NEG_INFINITY),
+    };
+    Ok(BasinProbe { levels, t_c, radius, log_volume })
+}
+
+/// The Jacobian `∂s_i/∂x_j` of the score `s(x, t) = −ε̂(x, t)/√(1 − ᾱ_t)` at `x` (`[C·H·W]`,
+/// model scale), by central differences of step `h`, `batch` network inputs at a time: a
+/// `d × d` matrix (row `i`: output, column `j`: input).
+pub fn score_jacobian<M: EpsilonModel>(model: &M, x: &[f32], t: usize, chw: [usize; 3], h: f32, batch: usize, device: &Device) -> Result<Matrix, String> {
+    let d = x.len();
+    if d != chw.iter().product::<usize>() || d == 0 || !(h > 0.0 && h.is_finite()) || t >= 1000 {
+        return Err(format!("score_jacobian: an image of {chw:?}, h > 0 and t < 1000 (got {d} values, h = {h}, t = {t})"));
+    }
+    let sigma = (1.0 - DdpmSchedule::paper().alpha_bars[t]).sqrt();
+    let [c, hh, ww] = chw;
+    let mut jac = vec![0f32; d * d];
+    // Inputs 2j (x + h e_j) and 2j + 1 (x − h e_j), `batch` at a time.
+    let per = (batch.max(2) / 2).max(1);
+    let mut j0 = 0;
+    while j0 < d {
+        let n = per.min(d - j0);
+        let mut xs = Vec::with_capacity(2 * n * d);
+        for j in j0..j0 + n {
+            for sign in [1.0f32, -1.0] {
+                let mut v = x.to_vec();
+                v[j] += sign * h;
+                xs.extend(v);
+            }
+        }
+        let eps = model.epsilon(Tensor::<4>::from_data(TensorData::new(xs, [2 * n, c, hh, ww]), device), t);
+        let e = eps.into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+        for (jj, j) in (j0..j0 + n).enumerate() {
+            let (plus, minus) = (&e[2 * jj * d..(2 * jj + 1) * d], &e[(2 * jj + 1) * d..(2 * jj + 2) * d]);
+            for i in 0..d {
+                jac[i * d + j] = (-((plus[i] - minus[i]) as f64) / (2.0 * h as f64 * sigma)) as f32;
+            }
+        }
+        j0 += n;
+    }
+    Matrix::new(jac, d, d).map_err(|e| e.to_string())
+}
+
+/// Singular values of the score Jacobian at `x`, descending: the curvature spectrum.
+pub fn curvature_spectrum<M: EpsilonModel>(model: &M, x: &[f32], t: usize, chw: [usize; 3], h: f32, device: &Device) -> Result<Vec<f64>, String> {
+    let j = score_jacobian(model, x, t, chw, h, 256, device)?;
+    memgen_core::basin::singular_values(&j).map_err(|e| e.to_string())
+}

@@ -1,0 +1,122 @@
+//! Basin probes and curvature (memgen_models::probe): known answers on the ideal denoiser, the
+//! fast search against the linear scan, the Jacobian against burn's autodiff.
+
+use burn::tensor::{Device, Tensor, TensorData};
+use memgen_core::spec::NoiseStream;
+use memgen_models::probe::{curvature_spectrum, probe_basin, score_jacobian, BasinSettings, Search};
+use memgen_models::unet::{IdealDenoiser, UNetConfig};
+
+#[allow(deprecated)]
+fn cpu() -> Device {
+    Device::flex()
+}
+
+fn random_images(k: usize, d: usize, seed: u64) -> Vec<f32> {
+    let mut rng = NoiseStream::new(seed, 7);
+    (0..k * d).map(|_| if rng.uniform() < 0.3 { 1.0 } else { -1.0 }).collect()
+}
+
+fn settings(search: Search) -> BasinSettings {
+    BasinSettings { stride: 50, sampler_steps: 10, ..BasinSettings { search, ..BasinSettings::paper(0.1) } }
+}
+
+/// With one training image the ideal denoiser's posterior is that image at every t: every
+/// trial recovers at every level, so t_c is the grid's last t and the radius that of x_t there.
+#[test]
+fn a_single_memory_is_recovered_at_every_noise_level() {
+    let d = 64;
+    let x0 = random_images(1, d, 1);
+    let device = cpu();
+    let ideal = IdealDenoiser::new(&x0, d, &device).unwrap();
+    let s = settings(Search::Linear);
+    let grid = s.grid();
+    let p = pollster::block_on(probe_basin(&ideal, &x0, [1, 8, 8], &s, &device, &mut NoiseStream::new(2, 9), |_, _| {})).unwrap();
+    assert_eq!(p.t_c, Some(*grid.last().unwrap()));
+    assert_eq!(p.levels.len(), grid.len());
+    assert!(p.levels.iter().all(|l| l.1 == 1.0), "{:?}", p.levels);
+    // E r² = (1 − √ᾱ)²‖x0‖² + (1 − ᾱ) d at t_c (‖ε‖² has sd √(2d) ≈ 11 around d).
+    let a = memgen_core::schedules::DdpmSchedule::paper().alpha_bars[p.t_c.unwrap()];
+    let want_r = ((1.0 - a.sqrt()).powi(2) * d as f64 + (1.0 - a) * d as f64).sqrt();
+    assert!((p.radius - want_r).abs() < 1.5, "radius {} (expected about {want_r})", p.radius);
+    let want = 32.0 * (std::f64::consts::PI * p.radius * p.radius).ln() - (1..=32).map(|i| (i as f64).ln()).sum::<f64>();
+    assert!((p.log_volume - want).abs() < 1e-9);
+}
+
+/// Every training point of a small set is a basin of the ideal (memorizing) denoiser up to a
+/// large t; bisection finds the linear scan's t_c in far fewer levels on every seeded case.
+#[test]
+fn training_points_have_deep_basins_and_bisection_finds_the_scan_t_c() {
+    let d = 64;
+    let device = cpu();
+    for (k, seed) in [(2usize, 3u64), (3, 4), (5, 5), (8, 6)] {
+        let train = random_images(k, d, seed);
+        let ideal = IdealDenoiser::new(&train, d, &device).unwrap();
+        for i in 0..k.min(3) {
+            let x0 = &train[i * d..(i + 1) * d];
+            let lin =
+                pollster::block_on(probe_basin(&ideal, x0, [1, 8, 8], &settings(Search::Linear), &device, &mut NoiseStream::new(seed, i as u64), |_, _| {}))
+                    .unwrap();
+            let bis =
+                pollster::block_on(probe_basin(&ideal, x0, [1, 8, 8], &settings(Search::Bisection), &device, &mut NoiseStream::new(seed, i as u64), |_, _| {}))
+                    .unwrap();
+            let t_c = lin.t_c.expect("a training point recovers at t = 1");
+            assert!(t_c >= 301, "K = {k}, point {i}: t_c = {t_c}, levels {:?}", lin.levels);
+            assert_eq!(bis.t_c, lin.t_c, "K = {k}, point {i}: linear {:?} bisection {:?}", lin.levels, bis.levels);
+            assert!(bis.levels.len() <= 6 && bis.levels.len() < lin.levels.len().max(7), "bisection read {} levels", bis.levels.len());
+            assert_eq!(bis.radius, lin.radius);
+        }
+    }
+}
+
+/// A point midway between two memories is not an attractor: P(1) < 0.9, no t_c, −∞ volume.
+#[test]
+fn a_point_off_the_memories_has_no_basin() {
+    let d = 64;
+    let device = cpu();
+    let train = random_images(2, d, 8);
+    let ideal = IdealDenoiser::new(&train, d, &device).unwrap();
+    let mid: Vec<f32> = (0..d).map(|j| 0.5 * (train[j] + train[d + j])).collect();
+    let p = pollster::block_on(probe_basin(&ideal, &mid, [1, 8, 8], &settings(Search::Linear), &device, &mut NoiseStream::new(1, 1), |_, _| {})).unwrap();
+    assert_eq!(p.t_c, None);
+    assert_eq!(p.levels.len(), 1);
+    assert!(p.log_volume == f64::NEG_INFINITY && p.radius == 0.0);
+    let bad = BasinSettings { delta: -1.0, ..settings(Search::Linear) };
+    assert!(pollster::block_on(probe_basin(&ideal, &mid, [1, 8, 8], &bad, &device, &mut NoiseStream::new(1, 1), |_, _| {})).is_err());
+    assert!(pollster::block_on(probe_basin(&ideal, &mid[..10], [1, 8, 8], &settings(Search::Linear), &device, &mut NoiseStream::new(1, 1), |_, _| {})).is_err());
+}
+
+/// The finite-difference score Jacobian of a small UNet equals burn's autodiff Jacobian, row by
+/// row; its singular values are those of that matrix.
+#[test]
+fn score_jacobian_equals_autodiff() {
+    let net = UNetConfig { base_channels: 8, groups: 4, height: 8, width: 8, mult: [1, 2, 2], ..UNetConfig::grey() };
+    let d = 64;
+    let t = 10;
+    let plain = cpu();
+    let ad = plain.clone().autodiff();
+    let model = net.init(&ad, &mut NoiseStream::new(1, 1));
+    let mut x = vec![0f32; d];
+    NoiseStream::new(3, 3).fill_normal_f32(&mut x);
+    let fd = score_jacobian(&model, &x, t, [1, 8, 8], 1e-2, 64, &ad).unwrap();
+    let sigma = (1.0 - memgen_core::schedules::DdpmSchedule::paper().alpha_bars[t]).sqrt();
+    let mut worst = 0f64;
+    let mut scale = 0f64;
+    for i in 0..d {
+        let xt = Tensor::<4>::from_data(TensorData::new(x.clone(), [1, 1, 8, 8]), &ad).require_grad();
+        let eps = model.forward(xt.clone(), &[t]);
+        let grads = eps.reshape([d]).slice([i..i + 1]).sum().backward();
+        let g = xt.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        for j in 0..d {
+            let want = -(g[j] as f64) / sigma;
+            worst = worst.max((fd.row(i)[j] as f64 - want).abs());
+            scale = scale.max(want.abs());
+        }
+    }
+    assert!(scale > 0.1, "a Jacobian of scale {scale}");
+    assert!(worst <= 1e-2 * scale, "max |finite differences − autodiff| = {worst} (scale {scale})");
+    let sv = curvature_spectrum(&model, &x, t, [1, 8, 8], 1e-2, &ad).unwrap();
+    assert_eq!(sv.len(), d);
+    assert!(sv.windows(2).all(|w| w[0] >= w[1]) && sv[d - 1] >= 0.0);
+    let fro: f64 = fd.data().iter().map(|v| (*v as f64).powi(2)).sum::<f64>();
+    assert!((sv.iter().map(|s| s * s).sum::<f64>() - fro).abs() <= 1e-3 * fro, "Σσ² equals ‖J‖²_F");
+}
