@@ -25,6 +25,7 @@ use std::process::ExitCode;
 mod bundle;
 mod data;
 mod npy;
+mod probe;
 mod quality;
 mod sample;
 mod sweep;
@@ -262,6 +263,11 @@ enum Command {
     /// sampler, as uint8 .npy: to audit a bundle's model, to measure it with `memgen quality`,
     /// or to choose a sampler by measurement.
     Sample(sample::SampleArgs),
+    /// Basins of attraction and energy curvature (paper Figs. 4B, 5A; docs/SCIENCE.md §5–6) of
+    /// every gallery sample of a bundle, from each K's weights: P(t), t_c, radius, log-volume
+    /// and the singular values of the score Jacobian; the mean spectrum of each K's first
+    /// training points. One probe-k<K>.json per K (resumable); --write names them in the manifest.
+    Probe(probe::ProbeArgs),
     /// Join sweep bundles (e.g. the shards of one sweep) into one: errors when their specs
     /// differ or when a K they share has different results.
     Merge {
@@ -368,6 +374,7 @@ fn run(cli: Cli) -> Result<Value, CliError> {
         Command::Refnet(args) => quality::refnet(&args),
         Command::Quality(args) => quality::quality(&args),
         Command::Sample(args) => sample::sample(&args),
+        Command::Probe(args) => probe::probe(&args),
         Command::Sweep(args) => sweep::sweep(args, std::env::args().collect()),
         Command::Merge { dirs, out, reproduce } => bundle::merge(&dirs, &out, std::env::args().collect(), reproduce),
         Command::Toy { k, seed, steps, samples, preset, lr, out_samples, out_train, out_checkpoint, energy_t, engine } => {

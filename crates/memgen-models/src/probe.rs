@@ -255,3 +255,111 @@ pub fn curvature_spectrum<M: EpsilonModel>(model: &M, x: &[f32], t: usize, chw: 
     let j = score_jacobian(model, x, t, chw, h, 256, device)?;
     memgen_core::basin::singular_values(&j).map_err(|e| e.to_string())
 }
+
+/// Format tag of a per-K probe file (`probe-k<K>.json` beside a bundle's gallery).
+pub const PROBE_FORMAT: &str = "memgen-probe/1";
+
+/// Settings of a bundle probe: the basin procedure and the curvature's `t` and step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ProbeSettings {
+    /// The basin probe.
+    pub basin: BasinSettings,
+    /// `t` of the score Jacobian (small: the energy's curvature near the data).
+    pub curvature_t: usize,
+    /// Central-difference step on the model scale.
+    pub curvature_h: f32,
+    /// Seed of the trials' noise (each sample draws from its own stream, its gallery index).
+    pub seed: u64,
+}
+
+/// One gallery sample's basin and spectrum.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleProbe {
+    /// Its index in `S_eval`.
+    pub index: usize,
+    /// Its label in the gallery.
+    pub label: memgen_core::metrics::Label,
+    /// The basin probe.
+    pub basin: BasinProbe,
+    /// Singular values of the score Jacobian, descending, as little-endian f16, base64.
+    pub spectrum_f16: String,
+}
+
+/// The training points' spectra at one `K`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainSpectra {
+    /// Training points measured (the first of `S_K`).
+    pub count: usize,
+    /// Mean singular value by rank.
+    pub mean: Vec<f32>,
+    /// Their standard deviation by rank.
+    pub sd: Vec<f32>,
+}
+
+/// One K's probe file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KProbe {
+    /// [`PROBE_FORMAT`].
+    pub format: String,
+    /// Training-set size.
+    pub k: usize,
+    /// The settings.
+    pub settings: ProbeSettings,
+    /// SHA-256 of the weights probed.
+    pub weights_sha256: String,
+    /// Probed gallery samples, in gallery order.
+    pub samples: Vec<SampleProbe>,
+    /// The training points' spectra.
+    pub train: Option<TrainSpectra>,
+}
+
+/// f16 little-endian base64 of `v`.
+pub fn encode_f16(v: &[f64]) -> String {
+    use base64::Engine as _;
+    let bytes: Vec<u8> = v.iter().flat_map(|x| half::f16::from_f64(*x).to_le_bytes()).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The values [`encode_f16`] wrote.
+pub fn decode_f16(s: &str) -> Result<Vec<f32>, String> {
+    use base64::Engine as _;
+    let b = base64::engine::general_purpose::STANDARD.decode(s).map_err(|e| format!("not base64: {e}"))?;
+    if b.len() % 2 != 0 {
+        return Err("an odd number of bytes for f16 values".into());
+    }
+    Ok(b.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect())
+}
+
+/// Mean and standard deviation by rank of equal-length spectra.
+pub fn mean_spectrum(spectra: &[Vec<f64>]) -> TrainSpectra {
+    let n = spectra.len();
+    let d = spectra.first().map_or(0, Vec::len);
+    let mut mean = vec![0f64; d];
+    for s in spectra {
+        for (m, v) in mean.iter_mut().zip(s) {
+            *m += v / n as f64;
+        }
+    }
+    let mut var = vec![0f64; d];
+    for s in spectra {
+        for ((q, v), m) in var.iter_mut().zip(s).zip(&mean) {
+            *q += (v - m).powi(2) / (n.max(2) - 1) as f64;
+        }
+    }
+    TrainSpectra { count: n, mean: mean.iter().map(|v| *v as f32).collect(), sd: var.iter().map(|v| v.sqrt() as f32).collect() }
+}
+
+/// Probes one image: its basin (noise from stream `index` of `settings.seed`) and spectrum.
+pub async fn probe_sample<M: EpsilonModel>(
+    model: &M,
+    x0: &[f32],
+    chw: [usize; 3],
+    index: usize,
+    settings: &ProbeSettings,
+    device: &Device,
+) -> Result<(BasinProbe, Vec<f64>), String> {
+    let mut noise = memgen_core::spec::NoiseStream::new(settings.seed, 1 << 20 | index as u64);
+    let basin = probe_basin(model, x0, chw, &settings.basin, device, &mut noise, |_, _| {}).await?;
+    let spectrum = curvature_spectrum(model, x0, settings.curvature_t, chw, settings.curvature_h, device)?;
+    Ok((basin, spectrum))
+}

@@ -1,0 +1,204 @@
+//! `memgen probe`: basins and curvature (docs/SCIENCE.md §5–6) of every gallery sample of a
+//! bundle, from each K's weights, and the mean spectrum of each K's first training points.
+//! One `probe-k<K>.json` per K beside the gallery, written when the K is done, so an
+//! interrupted run goes on with the next K; `--write` names the files in the manifest.
+
+use crate::CliError;
+use memgen_models::bundle::{decode_image, Gallery, Manifest, MANIFEST_FILE};
+use memgen_models::probe::{encode_f16, mean_spectrum, probe_sample, BasinSettings, KProbe, ProbeSettings, SampleProbe, Search, PROBE_FORMAT};
+use memgen_models::unet::fused::FusedUNet;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum SearchArg {
+    Linear,
+    Bisection,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ProbeArgs {
+    /// A sweep bundle with weights (memgen sweep --model unet)
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// Only these K (comma-separated) [default: every K with weights]
+    #[arg(long, value_delimiter = ',')]
+    pub ks: Vec<usize>,
+    /// Gallery samples probed per K, from the first [default: the whole gallery]
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// Training points whose spectra are averaged per K (the first of S_K; 0 = none)
+    #[arg(long, default_value_t = 16)]
+    pub train_points: usize,
+    /// Recovery radius δ: L2 distance on the p/255 scale within which a trial counts as
+    /// recovered (no default yet: it is chosen per dataset by measurement, docs/SCIENCE.md §5)
+    #[arg(long)]
+    pub delta: f64,
+    /// Grid stride on the 1000-step schedule (paper: 25)
+    #[arg(long, default_value_t = 25)]
+    pub stride: usize,
+    /// Trials per level (paper: 10)
+    #[arg(long, default_value_t = 10)]
+    pub trials: usize,
+    /// DDIM steps from t back to 0 (paper: 20)
+    #[arg(long, default_value_t = 20)]
+    pub sampler_steps: usize,
+    /// Critical-time search: the authors' linear scan, or bisection over the grid
+    #[arg(long, value_enum, default_value = "bisection")]
+    pub search: SearchArg,
+    /// t of the score Jacobian (the curvature near the data)
+    #[arg(long, default_value_t = 10)]
+    pub curvature_t: usize,
+    /// Central-difference step of the Jacobian (model scale, [−1, 1])
+    #[arg(long, default_value_t = 1e-2)]
+    pub curvature_h: f32,
+    /// Seed of the trials' noise
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Data folder (for the training points: the bundle's dataset file)
+    #[arg(long, default_value = "www/data")]
+    pub data_dir: PathBuf,
+    /// Name every K's probe file in the bundle's manifest.json (with its SHA-256)
+    #[arg(long)]
+    pub write: bool,
+}
+
+pub fn probe(a: &ProbeArgs) -> Result<Value, CliError> {
+    let input = CliError::Input;
+    let search = match a.search {
+        SearchArg::Linear => Search::Linear,
+        SearchArg::Bisection => Search::Bisection,
+    };
+    let basin = BasinSettings {
+        stride: a.stride,
+        trials: a.trials,
+        sampler_steps: a.sampler_steps,
+        delta: a.delta,
+        threshold: memgen_core::basin::RECOVERY_THRESHOLD,
+        search,
+    };
+    basin.validate().map_err(|e| input(format!("--delta, --stride, --trials, --sampler-steps: {e}")))?;
+    if a.curvature_t >= 1000 || !(a.curvature_h > 0.0 && a.curvature_h.is_finite()) {
+        return Err(input("--curvature-t must be below 1000 and --curvature-h finite and > 0".into()));
+    }
+    let settings = ProbeSettings { basin, curvature_t: a.curvature_t, curvature_h: a.curvature_h, seed: a.seed };
+    let mpath = a.bundle.join(MANIFEST_FILE);
+    let mbytes = std::fs::read(&mpath).map_err(|e| input(format!("{}: {e}", mpath.display())))?;
+    let mut m = Manifest::parse(&mbytes).map_err(|e| input(format!("{}: {e}", mpath.display())))?;
+    let hwc = m.identity.sweep.image_hwc;
+    let chw = [hwc[2], hwc[0], hwc[1]];
+    let d = hwc.iter().product::<usize>();
+    let chosen: Vec<usize> = m.results.iter().filter(|r| r.files.contains_key("weights") && (a.ks.is_empty() || a.ks.contains(&r.k))).map(|r| r.k).collect();
+    if let Some(k) = a.ks.iter().find(|k| !chosen.contains(k)) {
+        return Err(input(format!("--ks: K = {k} has no weights in {}", a.bundle.display())));
+    }
+    if chosen.is_empty() {
+        return Err(input(format!("{} holds no weights to probe (a bundle of memgen sweep --model unet)", a.bundle.display())));
+    }
+    let train_data = if a.train_points > 0 {
+        let m2 = crate::data::manifest(&a.data_dir)?;
+        let file = &m.identity.sweep.data_file;
+        let entry =
+            m2.files.iter().find(|f| &f.file == file).ok_or_else(|| input(format!("{}: no {file} (the bundle's training file)", a.data_dir.display())))?;
+        if entry.sha256 != m.identity.sweep.data_sha256 {
+            return Err(input(format!("{file}: its SHA-256 is not the bundle's")));
+        }
+        Some(crate::data::load_entry(&a.data_dir, entry)?)
+    } else {
+        None
+    };
+    let device = memgen_models::device::LabDevice::cpu().device.inner();
+    // Work: gallery samples and training points per chosen K.
+    let mut galleries = Vec::new();
+    let mut total = 0u64;
+    for rec in m.results.iter().filter(|r| chosen.contains(&r.k)) {
+        let gpath = a.bundle.join(&rec.gallery);
+        let g = Gallery::parse(&std::fs::read(&gpath).map_err(|e| input(format!("{}: {e}", gpath.display())))?)
+            .map_err(|e| input(format!("{}: {e}", gpath.display())))?;
+        let n = a.samples.unwrap_or(g.samples.len()).min(g.samples.len());
+        total += (n + a.train_points.min(rec.k)) as u64;
+        galleries.push((rec.k, g, n));
+    }
+    let bar = crate::sweep::bar(total, "probing".into());
+    let started = std::time::Instant::now();
+    let mut written = Vec::new();
+    for (k, g, n) in galleries {
+        let rec = m.results.iter().find(|r| r.k == k).expect("chosen K");
+        let name = format!("probe-k{k}.json");
+        let path = a.bundle.join(&name);
+        let wname = &rec.files["weights"];
+        let wbytes = std::fs::read(a.bundle.join(wname)).map_err(|e| input(format!("{wname}: {e}")))?;
+        let wsha = memgen_data::sha256_hex(&wbytes);
+        if rec.checksums.get(wname).is_some_and(|s| *s != wsha) {
+            return Err(input(format!("{wname}: its SHA-256 is not the manifest's")));
+        }
+        // Done before with the same settings and weights: keep it.
+        if let Some(old) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<KProbe>(&b).ok()) {
+            if old.settings == settings
+                && old.weights_sha256 == wsha
+                && old.samples.len() == n
+                && old.train.as_ref().map_or(0, |t| t.count) == a.train_points.min(k)
+            {
+                bar.inc((n + a.train_points.min(k)) as u64);
+                written.push((k, name));
+                continue;
+            }
+        }
+        let (unet, net) = memgen_models::unet::snapshot::decode_weights(&wbytes, &device).map_err(|e| input(format!("{wname}: {e}")))?;
+        let model = FusedUNet::from_unet(&unet, net).map_err(|e| input(format!("{wname}: {e}")))?;
+        let mut samples = Vec::with_capacity(n);
+        for s in g.samples.iter().take(n) {
+            let px = decode_image(&s.image).map_err(|e| input(format!("{}: {e}", rec.gallery)))?;
+            if px.len() != d {
+                return Err(input(format!("{}: a {}-pixel image, not {d}", rec.gallery, px.len())));
+            }
+            let x0 = memgen_models::unet::to_model(&px, hwc[0], hwc[1], hwc[2]);
+            let (basin, spectrum) = pollster::block_on(probe_sample(&model, &x0, chw, s.index, &settings, &device))
+                .map_err(|e| input(format!("K = {k}, sample {}: {e}", s.index)))?;
+            samples.push(SampleProbe { index: s.index, label: s.label, basin, spectrum_f16: encode_f16(&spectrum) });
+            bar.inc(1);
+        }
+        let train = match &train_data {
+            Some(ds) if a.train_points > 0 => {
+                let idx = memgen_data::subset(ds.len(), k, m.identity.spec.seed).map_err(|e| input(e.to_string()))?;
+                let take: Vec<usize> = idx.into_iter().take(a.train_points.min(k)).collect();
+                let px = ds.images_u8(&take).map_err(|e| input(e.to_string()))?;
+                let mut spectra = Vec::new();
+                for img in px.chunks_exact(d) {
+                    let x0 = memgen_models::unet::to_model(img, hwc[0], hwc[1], hwc[2]);
+                    spectra.push(
+                        memgen_models::probe::curvature_spectrum(&model, &x0, settings.curvature_t, chw, settings.curvature_h, &device)
+                            .map_err(|e| input(format!("K = {k}: {e}")))?,
+                    );
+                    bar.inc(1);
+                }
+                Some(mean_spectrum(&spectra))
+            }
+            _ => None,
+        };
+        let kp = KProbe { format: PROBE_FORMAT.into(), k, settings, weights_sha256: wsha, samples, train };
+        let tmp = a.bundle.join(format!("{name}.tmp"));
+        std::fs::write(&tmp, serde_json::to_vec(&kp).map_err(|e| input(e.to_string()))?).map_err(|e| input(format!("cannot write {}: {e}", tmp.display())))?;
+        std::fs::rename(&tmp, &path).map_err(|e| input(format!("cannot write {}: {e}", path.display())))?;
+        written.push((k, name));
+    }
+    bar.finish_and_clear();
+    if a.write {
+        for (k, name) in &written {
+            let bytes = std::fs::read(a.bundle.join(name)).map_err(|e| input(format!("{name}: {e}")))?;
+            let rec = m.results.iter_mut().find(|r| r.k == *k).expect("probed K");
+            rec.files.insert("probe".into(), name.clone());
+            rec.checksums.insert(name.clone(), memgen_data::sha256_hex(&bytes));
+        }
+        let text = serde_json::to_value(&m).and_then(|v| serde_json::to_string_pretty(&v)).map_err(|e| input(e.to_string()))?;
+        std::fs::write(&mpath, text).map_err(|e| input(format!("cannot write {}: {e}", mpath.display())))?;
+    }
+    Ok(json!({
+        "bundle": a.bundle.display().to_string(),
+        "ks": written.iter().map(|w| w.0).collect::<Vec<_>>(),
+        "files": written.iter().map(|w| w.1.clone()).collect::<Vec<_>>(),
+        "settings": settings,
+        "written": a.write,
+        "seconds": started.elapsed().as_secs_f64(),
+    }))
+}
