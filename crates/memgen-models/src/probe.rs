@@ -71,7 +71,7 @@ impl BasinSettings {
         if !(1..=999).contains(&self.stride) || !(1..=1000).contains(&self.trials) || !(1..=1000).contains(&self.sampler_steps) {
             return Err("stride must lie in 1..=999, trials and sampler steps in 1..=1000".into());
         }
-        if !(self.delta > 0.0 && self.delta.is_finite()) || !(self.threshold > 0.0 && self.threshold <= 1.0) {
+        if !(self.delta > 0.0 && self.delta.is_finite() && self.threshold > 0.0 && self.threshold <= 1.0) {
             return Err("δ must be finite and > 0, the threshold in (0, 1]".into());
         }
         Ok(())

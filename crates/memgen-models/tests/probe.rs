@@ -104,7 +104,7 @@ fn score_jacobian_equals_autodiff() {
     for i in 0..d {
         let xt = Tensor::<4>::from_data(TensorData::new(x.clone(), [1, 1, 8, 8]), &ad).require_grad();
         let eps = model.forward(xt.clone(), &[t]);
-        let grads = eps.reshape([d]).slice([i..i + 1]).sum().backward();
+        let grads = eps.reshape([d]).narrow(0, i, 1).sum().backward();
         let g = xt.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
         for j in 0..d {
             let want = -(g[j] as f64) / sigma;
