@@ -6,7 +6,7 @@ use crate::sweep::SamplerArg;
 use crate::CliError;
 use memgen_core::spec::NoiseStream;
 use memgen_models::unet::fused::FusedUNet;
-use memgen_models::unet::{quantize_u8, sample_images, to_packed, SamplerConfig, SamplerKind, STREAM_UNET_EVAL};
+use memgen_models::unet::{quantize_u8, sample_images, to_packed, STREAM_UNET_EVAL};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -44,14 +44,7 @@ pub fn sample(a: &SampleArgs) -> Result<Value, CliError> {
     if a.n == 0 || a.n > 1_000_000 || a.batch == 0 {
         return Err(input("--n must lie in 1..=1000000 and --batch be at least 1".into()));
     }
-    let (kind, default_steps) = match a.sampler {
-        SamplerArg::Ddpm => (SamplerKind::Ddpm, 1000),
-        SamplerArg::Ddim => (SamplerKind::Ddim, 20),
-    };
-    let config = SamplerConfig { kind, steps: a.sampler_steps.unwrap_or(default_steps), clip: !a.no_clip };
-    if !(1..=1000).contains(&config.steps) {
-        return Err(input(format!("--sampler-steps {}: must lie in 1..=1000", config.steps)));
-    }
+    let config = crate::sweep::sampler_config(a.sampler, a.sampler_steps, a.no_clip, 20)?;
     let bytes = std::fs::read(&a.weights).map_err(|e| input(format!("cannot read {}: {e}", a.weights.display())))?;
     let device = memgen_models::device::LabDevice::cpu().device.inner();
     let (model, net) = memgen_models::unet::snapshot::decode_weights(&bytes, &device).map_err(|e| input(format!("{}: {e}", a.weights.display())))?;

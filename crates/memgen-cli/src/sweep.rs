@@ -235,6 +235,20 @@ pub fn shard_ks(sorted: &[usize], shard: Option<(usize, usize)>) -> Vec<usize> {
     }
 }
 
+/// The sampler of `--sampler`, `--sampler-steps` (default 1000 for DDPM, `ddim_steps` for
+/// DDIM) and `--no-clip`; steps outside 1..=1000 are an error.
+pub(crate) fn sampler_config(arg: SamplerArg, steps: Option<usize>, no_clip: bool, ddim_steps: usize) -> Result<SamplerConfig, CliError> {
+    let (kind, default_steps) = match arg {
+        SamplerArg::Ddpm => (SamplerKind::Ddpm, 1000),
+        SamplerArg::Ddim => (SamplerKind::Ddim, ddim_steps),
+    };
+    let sampler = SamplerConfig { kind, steps: steps.unwrap_or(default_steps), clip: !no_clip };
+    if !(1..=1000).contains(&sampler.steps) {
+        return Err(input(format!("--sampler-steps {}: must lie in 1..=1000", sampler.steps)));
+    }
+    Ok(sampler)
+}
+
 /// The paper's dataset whose `δ_s` applies (emoji, a colour set, takes CIFAR-10's 0.175).
 fn paper_dataset(d: ExportDataset) -> Dataset {
     match d {
@@ -460,14 +474,7 @@ fn config(a: &SweepArgs) -> Result<(SweepConfig, memgen_data::PackedDataset), Cl
     if sprime_mult == 0 {
         return Err(input("--sprime-mult must be at least 1"));
     }
-    let (kind, default_steps) = match a.sampler {
-        SamplerArg::Ddpm => (SamplerKind::Ddpm, 1000),
-        SamplerArg::Ddim => (SamplerKind::Ddim, 100),
-    };
-    let sampler = SamplerConfig { kind, steps: a.sampler_steps.unwrap_or(default_steps), clip: !a.no_clip };
-    if !(1..=1000).contains(&sampler.steps) {
-        return Err(input(format!("--sampler-steps {}: must lie in 1..=1000", sampler.steps)));
-    }
+    let sampler = sampler_config(a.sampler, a.sampler_steps, a.no_clip, 100)?;
     let paper = paper_dataset(a.dataset);
     let rule = Rule::Ratio { delta_m: a.delta_m.unwrap_or(metrics::DELTA_M), delta_s: a.delta_s.unwrap_or(paper.delta_s()) };
     rule.validate()?;

@@ -92,7 +92,6 @@ pub struct BasinProbe {
 }
 
 /// The recovered share at step `t` for shared trial noises `eps` (`[trials, d]`).
-#[allow(clippy::too_many_arguments)]
 pub async fn recovery_at<M: EpsilonModel>(
     model: &M,
     x0: &[f32],
@@ -113,7 +112,8 @@ pub async fn recovery_at<M: EpsilonModel>(
     }
     let [c, h, w] = chw;
     let x = Tensor::<4>::from_data(TensorData::new(xt, [trials, c, h, w]), device);
-    let mut unused = NoNoise;
+    // DDIM draws no noise: the stream is never read.
+    let mut unused = memgen_core::spec::NoiseStream::new(0, 0);
     let mut s = ImageSampling::from_noised(model, SamplerConfig::ddim(settings.sampler_steps), x, t, device, &mut unused);
     let n = s.total_steps();
     s.run_steps_synced(n).await?;
@@ -126,18 +126,6 @@ pub async fn recovery_at<M: EpsilonModel>(
 /// distance).
 pub fn pixel_distance(a: &[f32], b: &[f32]) -> f64 {
     0.5 * a.iter().zip(b).map(|(x, y)| ((*x - *y) as f64).powi(2)).sum::<f64>().sqrt()
-}
-
-/// DDIM draws no noise; this source is never read.
-struct NoNoise;
-
-impl NoiseSource for NoNoise {
-    fn uniform(&mut self) -> f64 {
-        0.5
-    }
-    fn normal(&mut self) -> f64 {
-        0.0
-    }
 }
 
 /// Probes the basin of `x0` (`[C·H·W]`, model scale). `noise` gives the trials' shared `ε`

@@ -668,29 +668,31 @@ impl Work {
         // conv_in
         self.col_in.resize(rows * 9 * c, 0.0);
         im2col(&x, hh, ww, &l.conv_in, &mut self.col_in);
-        let mut h = vec![0.0; rows * ch[0]];
-        conv_forward(p, &l.conv_in, &self.col_in, rows, &mut h);
-        // Down: the skips are the blocks' outputs.
+        let mut h0 = vec![0.0; rows * ch[0]];
+        conv_forward(p, &l.conv_in, &self.col_in, rows, &mut h0);
+        // Down: the skips are the blocks' outputs; each level reads the one above.
         let mut skips: Vec<Vec<f32>> = Vec::with_capacity(levels);
         for (lv, (ds, res)) in l.down.iter().enumerate() {
             let (hl, wl) = sizes[lv];
-            if let Some(ds) = ds {
-                let (hp, wp) = sizes[lv - 1];
-                let col = &mut self.col_down[lv];
-                col.resize(hl * wl * 9 * ds.ci, 0.0);
-                im2col(&h, hp, wp, ds, col);
-                h = vec![0.0; hl * wl * ds.co];
-                conv_forward(p, ds, col, hl * wl, &mut h);
-            }
+            let input = match ds {
+                Some(ds) => {
+                    let (hp, wp) = sizes[lv - 1];
+                    let col = &mut self.col_down[lv];
+                    col.resize(hl * wl * 9 * ds.ci, 0.0);
+                    im2col(&skips[lv - 1], hp, wp, ds, col);
+                    let mut hd = vec![0.0; hl * wl * ds.co];
+                    conv_forward(p, ds, col, hl * wl, &mut hd);
+                    hd
+                }
+                None => std::mem::take(&mut h0),
+            };
             let mut out = Vec::new();
-            res.forward(p, gr, &h, hl, wl, &st, &mut self.res[lv], &mut out);
-            h = out.clone();
+            res.forward(p, gr, &input, hl, wl, &st, &mut self.res[lv], &mut out);
             skips.push(out);
         }
         let (hd, wd) = sizes[levels - 1];
-        let mut hm = Vec::new();
-        l.mid.forward(p, gr, &h, hd, wd, &st, &mut self.res[levels], &mut hm);
-        h = hm;
+        let mut h = Vec::new();
+        l.mid.forward(p, gr, &skips[levels - 1], hd, wd, &st, &mut self.res[levels], &mut h);
         // Up, deepest first: Res(cat(h, skip)), then ×2 nearest upsampling.
         for (i, res) in l.up.iter().enumerate() {
             let lv = levels - 1 - i;
