@@ -39,7 +39,7 @@ MULT="${MULT:-1,2,4}"
 # Steps: at most STEPS, at least MIN_STEPS, else ⌈EPOCHS_PER_K·K/BATCH⌉ (memorizing takes steps
 # ∝ K, good samples do not; every point records its steps). Batch 64, Adam 2e-3 with a 200-step
 # warm-up and a half cosine down to 5%, EMA 0.999.
-STEPS="${STEPS:-16000}"
+STEPS="${STEPS:-32000}"
 MIN_STEPS="${MIN_STEPS:-2000}"
 EPOCHS_PER_K="${EPOCHS_PER_K:-1000}"
 BATCH="${BATCH:-64}"
@@ -48,6 +48,9 @@ LR_SCHEDULE="${LR_SCHEDULE:-cosine}"
 WARMUP="${WARMUP:-200}"
 EVAL="${EVAL:-1000}"
 SAMPLER_STEPS="${SAMPLER_STEPS:-20}"
+# Each K's EMA weights kept as f16 (half the bytes; its samples are made from the f16 weights, so
+# the page regenerates them exactly).
+WEIGHTS="${WEIGHTS:-f16}"
 DEVICE="${DEVICE:-cpu}"
 GALLERY="${GALLERY:-64}"
 JOBS="${JOBS:-1}"
@@ -64,11 +67,16 @@ bash scripts/refnet.sh
 # --device wgpu needs burn's GPU backend, which memgen-cli builds only with --features gpu.
 FEATURES=()
 [[ "$DEVICE" == wgpu ]] && FEATURES=(--features gpu)
-cargo build --profile "$PROFILE" -p memgen-cli "${FEATURES[@]}"
-BIN="${CARGO_TARGET_DIR:-target}/$PROFILE/memgen"
+# MEMGEN_BIN=path runs a memgen built before (a copy, so the tree can be rebuilt while it runs).
+if [[ -n "${MEMGEN_BIN:-}" ]]; then
+  BIN="$MEMGEN_BIN"
+else
+  cargo build --profile "$PROFILE" -p memgen-cli "${FEATURES[@]}"
+  BIN="${CARGO_TARGET_DIR:-target}/$PROFILE/memgen"
+fi
 args=(sweep --data-dir www/data --dataset mnist --ks "$KS" --model unet --steps "$STEPS" --batch "$BATCH" --lr "$LR"
   --lr-schedule "$LR_SCHEDULE" --warmup "$WARMUP" --base-channels "$BASE" --mult "$MULT" --eval "$EVAL" --gallery "$GALLERY" --sampler ddim --sampler-steps "$SAMPLER_STEPS"
-  --device "$DEVICE" --engine "$ENGINE" --seed "$SEED")
+  --weights-dtype "$WEIGHTS" --device "$DEVICE" --engine "$ENGINE" --seed "$SEED")
 if [[ "$EPOCHS_PER_K" != 0 ]]; then
   args+=(--epochs-per-k "$EPOCHS_PER_K" --min-steps "$MIN_STEPS")
 fi
@@ -77,10 +85,13 @@ if [[ "$ENGINE" == fused ]]; then
 fi
 N=$(tr ',' '\n' <<<"$KS" | grep -c .)
 # Finished shards are kept in bundle-shards/ (tracked by git, so a run of several hours can
-# span sittings on fresh machines: commit a shard when it is done); checkpoints inside a K stay
-# in target/.
+# span sittings on fresh machines: commit a shard when it is done), and so is the checkpoint of
+# the K in training (in partial/: commit it at the end of a sitting, and the next sitting's run
+# goes on from it).
 WORK="${BUNDLE_WORK:-bundle-shards/mnist-$(printf '%s' "${args[*]}" | sha256sum | cut -c1-12)}"
-CKPT_DIR="${BUNDLE_CHECKPOINTS:-target/bundle-work/$(basename "$WORK")}"
+CKPT_DIR="${BUNDLE_CHECKPOINTS:-$WORK/partial}"
+# WHERE=1 only prints the folder these settings' shards go to.
+if [[ "${WHERE:-0}" == 1 ]]; then echo "$WORK"; exit 0; fi
 mkdir -p "$CKPT_DIR"
 mkdir -p "$WORK"
 printf '%s\n' "${args[*]}" >"$WORK/args.txt"
@@ -115,13 +126,14 @@ if ((missing > 0)); then
   echo "make-bundle: $((N - missing)) of $N shards done in $WORK; run it again to go on (commit the finished shards to keep them)"
   exit 0
 fi
-rm -rf "$CKPT_DIR/mnist"
+MERGED=target/bundle-work/mnist
+rm -rf "$MERGED"
 # The page shows this line as the way to make the bundle again (every setting that changes it).
-reproduce="KS=$KS STEPS=$STEPS MIN_STEPS=$MIN_STEPS EPOCHS_PER_K=$EPOCHS_PER_K BATCH=$BATCH LR=$LR LR_SCHEDULE=$LR_SCHEDULE WARMUP=$WARMUP BASE=$BASE MULT=$MULT EVAL=$EVAL GALLERY=$GALLERY SAMPLER_STEPS=$SAMPLER_STEPS DEVICE=$DEVICE ENGINE=$ENGINE SEED=$SEED TIMELINE=$TIMELINE bash scripts/make-bundle.sh"
-"$BIN" merge "${dirs[@]}" --out "$CKPT_DIR/mnist" --reproduce "$reproduce"
+reproduce="KS=$KS STEPS=$STEPS MIN_STEPS=$MIN_STEPS EPOCHS_PER_K=$EPOCHS_PER_K BATCH=$BATCH LR=$LR LR_SCHEDULE=$LR_SCHEDULE WARMUP=$WARMUP BASE=$BASE MULT=$MULT EVAL=$EVAL GALLERY=$GALLERY SAMPLER_STEPS=$SAMPLER_STEPS WEIGHTS=$WEIGHTS DEVICE=$DEVICE ENGINE=$ENGINE SEED=$SEED TIMELINE=$TIMELINE bash scripts/make-bundle.sh"
+"$BIN" merge "${dirs[@]}" --out "$MERGED" --reproduce "$reproduce"
 rm -rf www/bundles/mnist
 mkdir -p www/bundles
-cp -r "$CKPT_DIR/mnist" www/bundles/mnist
+cp -r "$MERGED" www/bundles/mnist
 python3 - <<'PY'
 import json
 p = "www/bundles/index.json"

@@ -31,9 +31,16 @@ pub struct ProbeArgs {
     #[arg(long, default_value_t = 16)]
     pub train_points: usize,
     /// Recovery radius δ: L2 distance on the p/255 scale within which a trial counts as
-    /// recovered (no default yet: it is chosen per dataset by measurement, docs/SCIENCE.md §5)
+    /// recovered [default: the dataset's, measured by --calibrate: a third of the median
+    /// distance between a training image and its nearest other one; docs/SCIENCE.md §5]
     #[arg(long)]
-    pub delta: f64,
+    pub delta: Option<f64>,
+    /// Measure what δ is chosen from and print it (nothing is probed or written): the
+    /// distance from each of the dataset's first 2,000 training images to its nearest other
+    /// one, and how far the largest chosen K's model lands from its gallery samples and training
+    /// points noised to t = 1 and 26 (its reconstruction floor, which δ must clear)
+    #[arg(long)]
+    pub calibrate: bool,
     /// Grid stride on the 1000-step schedule (paper: 25)
     #[arg(long, default_value_t = 25)]
     pub stride: usize,
@@ -65,6 +72,10 @@ pub struct ProbeArgs {
 
 pub fn probe(a: &ProbeArgs) -> Result<Value, CliError> {
     let input = CliError::Input;
+    let mpath = a.bundle.join(MANIFEST_FILE);
+    let mbytes = std::fs::read(&mpath).map_err(|e| input(format!("{}: {e}", mpath.display())))?;
+    let mut m = Manifest::parse(&mbytes).map_err(|e| input(format!("{}: {e}", mpath.display())))?;
+    let dataset = m.identity.sweep.dataset.clone();
     let search = match a.search {
         SearchArg::Linear => Search::Linear,
         SearchArg::Bisection => Search::Bisection,
@@ -73,18 +84,20 @@ pub fn probe(a: &ProbeArgs) -> Result<Value, CliError> {
         stride: a.stride,
         trials: a.trials,
         sampler_steps: a.sampler_steps,
-        delta: a.delta,
+        delta: a.delta.or_else(|| memgen_models::probe::default_delta(&dataset)).unwrap_or(f64::NAN),
         threshold: memgen_core::basin::RECOVERY_THRESHOLD,
         search,
     };
-    basin.validate().map_err(|e| input(format!("--delta, --stride, --trials, --sampler-steps: {e}")))?;
+    if !a.calibrate {
+        if basin.delta.is_nan() {
+            return Err(input(format!("--delta: no measured δ for {dataset} yet; give one, or measure with --calibrate")));
+        }
+        basin.validate().map_err(|e| input(format!("--delta, --stride, --trials, --sampler-steps: {e}")))?;
+    }
     if a.curvature_t >= 1000 || !(a.curvature_h > 0.0 && a.curvature_h.is_finite()) {
         return Err(input("--curvature-t must be below 1000 and --curvature-h finite and > 0".into()));
     }
     let settings = ProbeSettings { basin, curvature_t: a.curvature_t, curvature_h: a.curvature_h, seed: a.seed };
-    let mpath = a.bundle.join(MANIFEST_FILE);
-    let mbytes = std::fs::read(&mpath).map_err(|e| input(format!("{}: {e}", mpath.display())))?;
-    let mut m = Manifest::parse(&mbytes).map_err(|e| input(format!("{}: {e}", mpath.display())))?;
     let hwc = m.identity.sweep.image_hwc;
     let chw = [hwc[2], hwc[0], hwc[1]];
     let d = hwc.iter().product::<usize>();
@@ -95,7 +108,7 @@ pub fn probe(a: &ProbeArgs) -> Result<Value, CliError> {
     if chosen.is_empty() {
         return Err(input(format!("{} holds no weights to probe (a bundle of memgen sweep --model unet)", a.bundle.display())));
     }
-    let train_data = if a.train_points > 0 {
+    let train_data = if a.train_points > 0 || a.calibrate {
         let m2 = crate::data::manifest(&a.data_dir)?;
         let file = &m.identity.sweep.data_file;
         let entry =
@@ -108,6 +121,10 @@ pub fn probe(a: &ProbeArgs) -> Result<Value, CliError> {
         None
     };
     let device = memgen_models::device::LabDevice::cpu().device.inner();
+    if a.calibrate {
+        let ds = train_data.as_ref().expect("loaded for --calibrate");
+        return calibrate(a, &m, ds, *chosen.last().expect("a K"), &device);
+    }
     // Work: gallery samples and training points per chosen K.
     let mut galleries = Vec::new();
     let mut total = 0u64;
@@ -200,5 +217,72 @@ pub fn probe(a: &ProbeArgs) -> Result<Value, CliError> {
         "settings": settings,
         "written": a.write,
         "seconds": started.elapsed().as_secs_f64(),
+    }))
+}
+
+/// Quantiles of `v` (sorted in place): 10%, 50%, 90% and the largest.
+fn quantiles(v: &mut [f64]) -> Value {
+    v.sort_by(f64::total_cmp);
+    let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+    json!({ "n": v.len(), "q10": q(0.1), "median": q(0.5), "q90": q(0.9), "max": q(1.0) })
+}
+
+/// `--calibrate`: the distances δ is chosen from (docs/SCIENCE.md §5).
+fn calibrate(a: &ProbeArgs, m: &Manifest, ds: &memgen_data::packed::PackedDataset, k: usize, device: &burn::tensor::Device) -> Result<Value, CliError> {
+    let input = CliError::Input;
+    let hwc = m.identity.sweep.image_hwc;
+    let chw = [hwc[2], hwc[0], hwc[1]];
+    let d = hwc.iter().product::<usize>();
+    // Nearest other training image, for the dataset's first 2,000 (p/255 scale).
+    let n = ds.len().min(2000);
+    let px = ds.images_u8(&(0..n).collect::<Vec<_>>()).map_err(|e| input(e.to_string()))?;
+    let x = memgen_core::Matrix::new(px.iter().map(|p| *p as f32 / 255.0).collect(), n, d).map_err(|e| input(e.to_string()))?;
+    let nn = memgen_core::knn::knn(&x, &x, 1, true).map_err(|e| input(e.to_string()))?;
+    let mut nn_d: Vec<f64> = (0..n).map(|i| nn.distances_of(i)[0]).collect();
+    let nn_q = quantiles(&mut nn_d);
+    let suggested = nn_q["median"].as_f64().unwrap_or(f64::NAN) / 3.0;
+    // The model's floor: gallery samples and training points noised to t = 1 and 26, back to 0.
+    let rec = m.results.iter().find(|r| r.k == k).expect("chosen K");
+    let wname = &rec.files["weights"];
+    let wbytes = std::fs::read(a.bundle.join(wname)).map_err(|e| input(format!("{wname}: {e}")))?;
+    let (unet, net) = memgen_models::unet::snapshot::decode_weights(&wbytes, device).map_err(|e| input(format!("{wname}: {e}")))?;
+    let model = FusedUNet::from_unet(&unet, net).map_err(|e| input(format!("{wname}: {e}")))?;
+    let g = Gallery::parse(&std::fs::read(a.bundle.join(&rec.gallery)).map_err(|e| input(format!("{}: {e}", rec.gallery)))?)
+        .map_err(|e| input(format!("{}: {e}", rec.gallery)))?;
+    let take = a.samples.unwrap_or(16);
+    let mut points: Vec<(&str, Vec<f32>)> = Vec::new();
+    for s in g.samples.iter().take(take) {
+        let px = decode_image(&s.image).map_err(|e| input(format!("{}: {e}", rec.gallery)))?;
+        points.push(("samples", memgen_models::unet::to_model(&px, hwc[0], hwc[1], hwc[2])));
+    }
+    let idx = memgen_data::subset(ds.len(), k, m.identity.spec.seed).map_err(|e| input(e.to_string()))?;
+    let tpx = ds.images_u8(&idx.into_iter().take(take).collect::<Vec<_>>()).map_err(|e| input(e.to_string()))?;
+    for img in tpx.chunks_exact(d) {
+        points.push(("train", memgen_models::unet::to_model(img, hwc[0], hwc[1], hwc[2])));
+    }
+    let mut floor = serde_json::Map::new();
+    for t in [1usize, 26] {
+        for what in ["samples", "train"] {
+            let mut dist = Vec::new();
+            for (i, (_, x0)) in points.iter().enumerate().filter(|(_, p)| p.0 == what) {
+                let mut noise = memgen_core::spec::NoiseStream::new(a.seed, 1000 + i as u64);
+                let eps: Vec<f32> = (0..a.trials * d).map(|_| noise.normal() as f32).collect();
+                dist.extend(
+                    pollster::block_on(memgen_models::probe::recovery_distances(&model, x0, &eps, t, chw, a.sampler_steps, device))
+                        .map_err(|e| input(format!("K = {k}: {e}")))?,
+                );
+            }
+            floor.insert(format!("{what}_t{t}"), quantiles(&mut dist));
+        }
+    }
+    Ok(json!({
+        "dataset": m.identity.sweep.dataset,
+        "k": k,
+        "nearest_other_training_image": nn_q,
+        "rule": "delta = median nearest-other distance / 3 (the memorized rule's ratio, delta_m = 1/3)",
+        "suggested_delta": suggested,
+        "model_floor": floor,
+        "trials": a.trials,
+        "sampler_steps": a.sampler_steps,
     }))
 }

@@ -18,6 +18,7 @@ use memgen_core::metrics::{self, Dataset, Rule};
 use memgen_data::DatasetId;
 use memgen_models::bundle::{Bundle, Engine, ModelKind, Shard};
 use memgen_models::sweep::{run_point, PointData, PointError, PointModel, PointProgress, SweepConfig, SweepData};
+use memgen_models::unet::snapshot::WeightsDtype;
 use memgen_models::unet::{LrSchedule, SamplerConfig, SamplerKind, StepsByK, UNetConfig, UNetTrainConfig};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -79,6 +80,16 @@ pub enum EngineArg {
     /// the fused CPU trainer and forward pass (memgen-models unet::fused): the same network,
     /// batches, clipping, Adam and EMA, about 5× faster than burn on a CPU; --device cpu only
     Fused,
+}
+
+/// How a sweep keeps each K's EMA weights.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightsArg {
+    /// 4 bytes a value
+    F32,
+    /// 2 bytes a value (rounded before sampling)
+    F16,
 }
 
 /// Shards of a batch in the fused trainer (its results depend on this, not on the cores).
@@ -166,6 +177,10 @@ pub struct SweepArgs {
     /// Also write S_eval and S' of each K as uint8 .npy (samples-k<K>-eval.npy, -synthetic.npy)
     #[arg(long)]
     pub save_samples: bool,
+    /// How each K's EMA weights are kept: f32, or f16 (half the file; S_eval and S' are then
+    /// sampled from the f16 weights, so a page that reads the file makes the same images)
+    #[arg(long, value_enum, default_value_t = WeightsArg::F32)]
+    pub weights_dtype: WeightsArg,
     /// Seed of S_K and of every random choice
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -537,6 +552,10 @@ fn config(a: &SweepArgs) -> Result<(SweepConfig, memgen_data::PackedDataset), Cl
         bootstrap: a.bootstrap.max(1),
         gallery_samples: a.gallery,
         save_samples: a.save_samples,
+        weights: match a.weights_dtype {
+            WeightsArg::F32 => WeightsDtype::F32,
+            WeightsArg::F16 => WeightsDtype::F16,
+        },
     };
     config.validate().map_err(|e| input(format!("--ks/--eval/…: {e}")))?;
     Ok((config, ds))
@@ -651,7 +670,7 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
         // The EMA weights the samples came from: the page regenerates (and later probes) a
         // point from them without training.
         if let (Some(ema), Some(tc)) = (&out.ema, config.point(k).training) {
-            let bytes = memgen_models::unet::snapshot::encode_weights(ema, &tc.net).map_err(input)?;
+            let bytes = memgen_models::unet::snapshot::encode_weights_as(ema, &tc.net, config.weights).map_err(input)?;
             let name = memgen_models::bundle::weights_file(k);
             let p = a.out.join(&name);
             std::fs::write(&p, &bytes).map_err(|e| input(format!("cannot write {}: {e}", p.display())))?;

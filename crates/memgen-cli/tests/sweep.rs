@@ -515,6 +515,7 @@ fn weights_in_the_bundle_regenerate_its_samples() {
             let stored = base64::engine::general_purpose::STANDARD.decode(s["image"].as_str().unwrap()).unwrap();
             let again = pollster::block_on(memgen_models::sweep::regenerate_eval_sample(&fused, &cfg, [28, 28, 1], i, &device)).unwrap();
             let worst = stored.iter().zip(&again).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+            // The sweep sampled from the f16 weights it wrote, so they make the same images.
             assert_eq!(worst, 0, "K = {}, sample {i}: largest pixel difference {worst}", r.k);
         }
         assert!(pollster::block_on(memgen_models::sweep::regenerate_eval_sample(&fused, &cfg, [28, 28, 1], 10, &device)).is_err());
@@ -616,11 +617,15 @@ fn three_levels_steps_by_k_and_memgen_sample() {
         "--mult", "1,2,2", "--lr-schedule", "cosine", "--warmup", "3", "--lr", "2e-3",
         "--steps", "30", "--epochs-per-k", "40", "--min-steps", "10", "--batch", "8",
         "--eval", "10", "--sampler", "ddim", "--sampler-steps", "5", "--sample-batch", "4",
-        "--bootstrap", "20", "--data-dir", &data, "--out", &b_s,
+        "--bootstrap", "20", "--weights-dtype", "f16", "--data-dir", &data, "--out", &b_s,
     ];
     ok_json(&args);
     let m = Manifest::parse(&std::fs::read(b.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(m.identity.model_parameters, 156_241);
+    assert_eq!(m.identity.sweep.weights, memgen_models::unet::snapshot::WeightsDtype::F16);
+    // Two bytes a parameter, and a small header.
+    let w_len = std::fs::metadata(b.join("weights-k2.safetensors")).unwrap().len() as usize;
+    assert!((2 * 156_241..2 * 156_241 + 16_384).contains(&w_len), "{w_len} bytes");
     let steps: Vec<usize> = m.results.iter().map(|r| r.config.unwrap().training.unwrap().steps).collect();
     // ⌈40·2/8⌉ = 10 (= --min-steps); ⌈40·8/8⌉ = 40, capped at --steps 30.
     assert_eq!(steps, [10, 30]);
@@ -642,6 +647,7 @@ fn three_levels_steps_by_k_and_memgen_sample() {
             let s = g["samples"].as_array().unwrap().iter().find(|s| s["index"] == i).unwrap();
             let stored = base64::engine::general_purpose::STANDARD.decode(s["image"].as_str().unwrap()).unwrap();
             let worst = stored.iter().zip(&made[i * 784..(i + 1) * 784]).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+            // The sweep sampled from the f16 weights it wrote, so they make the same images.
             assert_eq!(worst, 0, "K = {}, sample {i}: largest pixel difference {worst}", r.k);
         }
     }

@@ -63,6 +63,87 @@ pub fn critical_time(grid: &[f64], trials: usize, threshold: f64, mut oracle: im
     Ok(CriticalTime { t_c, probabilities })
 }
 
+/// How a critical time is searched for over a grid of noise levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Search {
+    /// Up the grid until the first `P < threshold` (the authors' scan).
+    Linear,
+    /// Bisection over the grid: about `log₂(levels)` of them; the linear scan's answer when
+    /// `P(t)` falls through the threshold once.
+    Bisection,
+}
+
+/// A critical-time search over a grid of `n` levels (indices `0..n`), driven one level at a
+/// time so that a caller may pause between levels (a browser tab, a progress bar): ask
+/// [`next`](Self::next) which level to measure, give its `P` to [`record`](Self::record), until
+/// `next` says `None`; then [`t_c`](Self::t_c) is the index of the critical level. Both searches
+/// read the same `P(level)`, so with one `P` per level (shared trial noise) they agree when
+/// `P` crosses the threshold once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridSearch {
+    search: Search,
+    n: usize,
+    threshold: f64,
+    /// `(index, P)` of every level measured, in the order measured.
+    measured: Vec<(usize, f64)>,
+    /// Largest index known to pass (bisection: `lo`; linear: the last passing level).
+    pass: Option<usize>,
+    /// Smallest index known to fail (`n`: none yet).
+    fail: usize,
+}
+
+impl GridSearch {
+    /// A search over `n ≥ 1` levels with recovery threshold `threshold`.
+    pub fn new(search: Search, n: usize, threshold: f64) -> GridSearch {
+        GridSearch { search, n, threshold, measured: Vec::new(), pass: None, fail: n }
+    }
+
+    /// Levels it measures at most: `n` (linear) or `⌈log₂ n⌉ + 1` (bisection).
+    pub fn most(&self) -> usize {
+        match self.search {
+            Search::Linear => self.n,
+            Search::Bisection => (self.n.max(1) as f64).log2().ceil() as usize + 1,
+        }
+    }
+
+    /// The level to measure next, or `None` when the search is over.
+    pub fn next(&self) -> Option<usize> {
+        if self.n == 0 {
+            return None;
+        }
+        match (self.search, self.pass) {
+            // The first level decides whether there is a basin at all.
+            (_, None) if self.measured.is_empty() => Some(0),
+            (_, None) => None,
+            (Search::Linear, Some(p)) => (p + 1 < self.fail).then_some(p + 1),
+            (Search::Bisection, Some(lo)) => (self.fail - lo > 1).then_some((lo + self.fail) / 2),
+        }
+    }
+
+    /// Records `P` at level `index` (the one [`next`](Self::next) named).
+    pub fn record(&mut self, index: usize, p: f64) {
+        self.measured.push((index, p));
+        if p >= self.threshold {
+            self.pass = Some(self.pass.map_or(index, |q| q.max(index)));
+        } else {
+            self.fail = self.fail.min(index);
+        }
+    }
+
+    /// Index of the critical level (`None`: the first level fails, or nothing measured yet).
+    pub fn t_c(&self) -> Option<usize> {
+        self.pass
+    }
+
+    /// `(index, P)` of every level measured, ascending index.
+    pub fn levels(&self) -> Vec<(usize, f64)> {
+        let mut v = self.measured.clone();
+        v.sort_by_key(|l| l.0);
+        v
+    }
+}
+
 /// `log V_d(r) = (d/2) log(π r²) − lgamma(d/2 + 1)`: log-volume of a `d`-ball of radius `r`
 /// (`−∞` for `r = 0`). Errors: `d = 0`, `r < 0` or non-finite.
 pub fn log_ball_volume(d: usize, r: f64) -> Result<f64, CoreError> {
@@ -101,6 +182,43 @@ mod tests {
         let none = critical_time(&grid, 10, 0.9, |_, _| false).unwrap();
         assert_eq!(none.t_c, None);
         assert!(critical_time(&[0.2, 0.1], 10, 0.9, |_, _| true).is_err());
+    }
+
+    /// Both searches driven through every monotone and some non-monotone `P` on small grids.
+    #[test]
+    fn grid_search_matches_the_linear_scan() {
+        let run = |search: Search, p: &dyn Fn(usize) -> f64, n: usize| {
+            let mut g = GridSearch::new(search, n, 0.9);
+            let mut steps = 0;
+            while let Some(i) = g.next() {
+                g.record(i, p(i));
+                steps += 1;
+                assert!(steps <= g.most(), "{search:?} measured more than {} levels", g.most());
+            }
+            (g.t_c(), g.levels())
+        };
+        for n in 1..40 {
+            for edge in 0..=n {
+                // Passes below `edge`, fails from it: t_c = edge − 1.
+                let p = |i: usize| if i < edge { 1.0 } else { 0.5 };
+                let (lin, lin_levels) = run(Search::Linear, &p, n);
+                let (bis, _) = run(Search::Bisection, &p, n);
+                assert_eq!(lin, edge.checked_sub(1), "n = {n}, edge = {edge}");
+                assert_eq!(bis, lin, "n = {n}, edge = {edge}");
+                assert_eq!(lin_levels.len(), (edge + 1).min(n));
+            }
+        }
+        // A second dip past the first failure: the linear scan stops at the first; bisection
+        // may find another crossing, so only the linear one is the authors' answer.
+        let p = |i: usize| if i == 3 { 0.0 } else { 1.0 };
+        assert_eq!(run(Search::Linear, &p, 10).0, Some(2));
+        assert_eq!(run(Search::Bisection, &p, 10).0, Some(9));
+        assert_eq!(run(Search::Bisection, &p, 0).0, None);
+        // It agrees with `critical_time` on the same oracle.
+        let grid: Vec<f64> = (0..25).map(|i| i as f64).collect();
+        let ct = critical_time(&grid, 10, 0.9, |t, k| t < 17.0 || k < 5).unwrap();
+        assert_eq!(ct.t_c, Some(16.0));
+        assert_eq!(run(Search::Bisection, &|i| if i < 17 { 1.0 } else { 0.5 }, 25).0, Some(16));
     }
 
     #[test]

@@ -282,6 +282,26 @@ pub fn bootstrap(labels: &[Label], resamples: usize, seed: u64) -> Result<Bootst
     Ok(Bootstrap { memorized: summarize(m), spurious: summarize(s), generalized: summarize(g) })
 }
 
+/// Seeded bootstrap of a mean: `resamples` times, draw `values.len()` values with replacement
+/// ([`crate::spec::STREAM_BOOTSTRAP`] of `seed`) and take their mean; report the mean, std and
+/// 2.5/97.5 percentiles of those means (a 95% interval for the mean). Errors on no values,
+/// a non-finite value or `resamples = 0`.
+pub fn bootstrap_mean(values: &[f64], resamples: usize, seed: u64) -> Result<Summary, CoreError> {
+    if values.is_empty() {
+        return Err(CoreError::Empty { what: "value set".into() });
+    }
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(CoreError::invalid("values", "…", "must be finite"));
+    }
+    if resamples == 0 {
+        return Err(CoreError::invalid("bootstrap", 0, "needs at least 1 resample"));
+    }
+    let n = values.len();
+    let mut rng = NoiseStream::new(seed, STREAM_BOOTSTRAP);
+    let means = (0..resamples).map(|_| (0..n).map(|_| values[rng.below(n as u64) as usize]).sum::<f64>() / n as f64).collect();
+    Ok(summarize(means))
+}
+
 /// Capacity estimates from a sweep (Defs. 2.1–2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Capacities {
@@ -315,6 +335,26 @@ pub fn capacities(table: &[(usize, Fractions)], epsilon: f64) -> Capacities {
 
 #[cfg(test)]
 mod tests {
+
+    /// The bootstrap of a mean brackets the sample mean, and its spread is the standard error
+    /// σ/√n (to sampling error); bad input is refused.
+    #[test]
+    fn bootstrap_mean_is_centred_with_the_standard_error() {
+        let mut rng = NoiseStream::new(4, 2);
+        let v: Vec<f64> = (0..400).map(|_| 3.0 + 2.0 * rng.normal()).collect();
+        let mean = v.iter().sum::<f64>() / 400.0;
+        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 400.0).sqrt();
+        let b = bootstrap_mean(&v, 4000, 9).unwrap();
+        assert!(b.lo < mean && mean < b.hi, "{b:?} around {mean}");
+        assert!((b.mean - mean).abs() < 0.02, "{} vs {mean}", b.mean);
+        let se = sd / 20.0;
+        assert!((b.std / se - 1.0).abs() < 0.1, "std {} against σ/√n = {se}", b.std);
+        assert!(((b.hi - b.lo) / (2.0 * 1.96 * se) - 1.0).abs() < 0.15);
+        assert_eq!(bootstrap_mean(&[5.0], 10, 0).unwrap(), Summary { mean: 5.0, std: 0.0, lo: 5.0, hi: 5.0 });
+        assert!(bootstrap_mean(&[], 10, 0).is_err());
+        assert!(bootstrap_mean(&[1.0, f64::NEG_INFINITY], 10, 0).is_err());
+        assert!(bootstrap_mean(&[1.0], 0, 0).is_err());
+    }
     use super::*;
 
     fn sd(d1: f64, d2: f64, d1s: f64) -> SampleDistances {

@@ -143,3 +143,20 @@ fn quality_matches_numpy_and_scipy() {
         close(frechet_distance(&real, &generated).unwrap(), c["frechet"].as_f64().unwrap(), &format!("{name}: Fréchet distance"));
     }
 }
+
+#[test]
+fn log_volume_matches_scipy_gammaln() {
+    use memgen_core::basin::log_ball_volume;
+    let f = fixture("basin.json");
+    let cases = f["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 72);
+    for c in cases {
+        let (d, r) = (c["d"].as_u64().unwrap() as usize, c["r"].as_f64().unwrap());
+        let got = log_ball_volume(d, r).unwrap();
+        let want = c["log_volume"].as_f64().unwrap();
+        assert!((got - want).abs() <= 1e-10 * want.abs().max(1.0), "d = {d}, r = {r}: {got} vs scipy's {want}");
+        if let Some(v) = c.get("volume").and_then(Value::as_f64) {
+            assert!((got.exp() - v).abs() <= 1e-10 * v, "d = {d}, r = {r}: volume {} vs {v}", got.exp());
+        }
+    }
+}

@@ -144,6 +144,9 @@ pub struct SweepSettings {
     pub gallery_neighbours: usize,
     /// Whether `S_eval` and `S′` were saved as .npy beside the bundle.
     pub saved_samples: bool,
+    /// How each K's weights file stores its values (and so what its samples were made from).
+    #[serde(default, skip_serializing_if = "crate::unet::snapshot::WeightsDtype::is_f32")]
+    pub weights: crate::unet::snapshot::WeightsDtype,
 }
 
 /// What must agree for bundles to be merged.

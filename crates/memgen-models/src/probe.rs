@@ -22,15 +22,14 @@ use memgen_core::schedules::DdpmSchedule;
 use memgen_core::Matrix;
 use serde::{Deserialize, Serialize};
 
-/// How the critical time is searched for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Search {
-    /// Up the grid until the first `P < threshold` (the authors' scan).
-    Linear,
-    /// Bisection over the grid: about `log₂(grid)` levels; the linear scan's answer when `P(t)`
-    /// falls through the threshold once.
-    Bisection,
+pub use memgen_core::basin::Search;
+
+/// The lab's recovery radius `δ` for a dataset (L2 on the `[0, 1]` pixel scale), measured by
+/// `memgen probe --calibrate` (docs/SCIENCE.md §5); `None` where it has not been measured.
+pub fn default_delta(dataset: &str) -> Option<f64> {
+    match dataset {
+        _ => None,
+    }
 }
 
 /// Settings of a basin probe.
@@ -87,8 +86,28 @@ pub struct BasinProbe {
     pub t_c: Option<usize>,
     /// `‖x_{t_c} − x₀‖` in model units (0 when there is no `t_c`).
     pub radius: f64,
-    /// Log-volume of the `d`-ball of that radius (`−∞` when there is no `t_c`).
+    /// Log-volume of the `d`-ball of that radius (`−∞` when there is no `t_c`; `null` in JSON).
+    #[serde(with = "neg_inf_as_null")]
     pub log_volume: f64,
+}
+
+/// JSON has no −∞: a log-volume without a basin is written as `null` and read back as −∞.
+pub mod neg_inf_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// −∞ (or any non-finite value) as `null`, else the number.
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+
+    /// `null` as −∞.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NEG_INFINITY))
+    }
 }
 
 /// The recovered share at step `t` for shared trial noises `eps` (`[trials, d]`).
@@ -101,6 +120,21 @@ pub async fn recovery_at<M: EpsilonModel>(
     settings: &BasinSettings,
     device: &Device,
 ) -> Result<f64, String> {
+    let dist = recovery_distances(model, x0, eps, t, chw, settings.sampler_steps, device).await?;
+    Ok(dist.iter().filter(|d| **d <= settings.delta).count() as f64 / dist.len().max(1) as f64)
+}
+
+/// Each trial's `d(x̂₀, x₀)` (L2 on the `[0, 1]` pixel scale) at step `t` for shared trial
+/// noises `eps` (`[trials, d]`): what `δ` is compared with.
+pub async fn recovery_distances<M: EpsilonModel>(
+    model: &M,
+    x0: &[f32],
+    eps: &[f32],
+    t: usize,
+    chw: [usize; 3],
+    sampler_steps: usize,
+    device: &Device,
+) -> Result<Vec<f64>, String> {
     let d = x0.len();
     let trials = eps.len() / d.max(1);
     let schedule = DdpmSchedule::paper();
@@ -114,12 +148,11 @@ pub async fn recovery_at<M: EpsilonModel>(
     let x = Tensor::<4>::from_data(TensorData::new(xt, [trials, c, h, w]), device);
     // DDIM draws no noise: the stream is never read.
     let mut unused = memgen_core::spec::NoiseStream::new(0, 0);
-    let mut s = ImageSampling::from_noised(model, SamplerConfig::ddim(settings.sampler_steps), x, t, device, &mut unused);
+    let mut s = ImageSampling::from_noised(model, SamplerConfig::ddim(sampler_steps), x, t, device, &mut unused);
     let n = s.total_steps();
     s.run_steps_synced(n).await?;
     let out = s.samples().await?;
-    let recovered = out.chunks_exact(d).filter(|y| pixel_distance(y, x0) <= settings.delta).count();
-    Ok(recovered as f64 / trials as f64)
+    Ok(out.chunks_exact(d).map(|y| pixel_distance(y, x0)).collect())
 }
 
 /// L2 distance of two model-scale images on the `[0, 1]` pixel scale (half the model-scale
@@ -146,48 +179,14 @@ pub async fn probe_basin<M: EpsilonModel>(
     }
     let grid = settings.grid();
     let eps: Vec<f32> = (0..settings.trials * d).map(|_| noise.normal() as f32).collect();
-    let mut levels: Vec<(usize, f64)> = Vec::new();
-    let pass = |p: f64| p >= settings.threshold;
-    let t_c = match settings.search {
-        Search::Linear => {
-            let mut t_c = None;
-            for (i, &t) in grid.iter().enumerate() {
-                let p = recovery_at(model, x0, &eps, t, chw, settings, device).await?;
-                levels.push((t, p));
-                progress(i + 1, grid.len());
-                if !pass(p) {
-                    break;
-                }
-                t_c = Some(t);
-            }
-            t_c
-        }
-        Search::Bisection => {
-            let most = (grid.len() as f64).log2().ceil() as usize + 1;
-            let p0 = recovery_at(model, x0, &eps, grid[0], chw, settings, device).await?;
-            levels.push((grid[0], p0));
-            progress(1, most);
-            if !pass(p0) {
-                None
-            } else {
-                // grid[lo] passes; grid[hi] fails (hi = len: past the end).
-                let (mut lo, mut hi) = (0usize, grid.len());
-                while hi - lo > 1 {
-                    let mid = (lo + hi) / 2;
-                    let p = recovery_at(model, x0, &eps, grid[mid], chw, settings, device).await?;
-                    levels.push((grid[mid], p));
-                    progress(levels.len(), most);
-                    if pass(p) {
-                        lo = mid;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                levels.sort_by_key(|l| l.0);
-                Some(grid[lo])
-            }
-        }
-    };
+    let mut search = memgen_core::basin::GridSearch::new(settings.search, grid.len(), settings.threshold);
+    while let Some(i) = search.next() {
+        let p = recovery_at(model, x0, &eps, grid[i], chw, settings, device).await?;
+        search.record(i, p);
+        progress(search.levels().len(), search.most());
+    }
+    let levels: Vec<(usize, f64)> = search.levels().into_iter().map(|(i, p)| (grid[i], p)).collect();
+    let t_c = search.t_c().map(|i| grid[i]);
     let (radius, log_volume) = match t_c {
         Some(t) => {
             let fresh: Vec<f32> = (0..d).map(|_| noise.normal() as f32).collect();
@@ -335,6 +334,58 @@ pub fn mean_spectrum(spectra: &[Vec<f64>]) -> TrainSpectra {
         }
     }
     TrainSpectra { count: n, mean: mean.iter().map(|v| *v as f32).collect(), sd: var.iter().map(|v| v.sqrt() as f32).collect() }
+}
+
+/// One label's probes at one K, summarized with bootstrap 95% intervals of the means.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelSummary {
+    /// The label.
+    pub label: memgen_core::metrics::Label,
+    /// Samples probed with this label.
+    pub count: usize,
+    /// Of them, those with a basin (`t_c` found): log-volume is averaged over these only (a
+    /// sample without a basin has log-volume −∞).
+    pub with_basin: usize,
+    /// Log-volume over the samples with a basin.
+    pub log_volume: Option<memgen_core::metrics::Summary>,
+    /// Critical time over the samples with a basin.
+    pub t_c: Option<memgen_core::metrics::Summary>,
+    /// Each sample's mean singular value (its spectrum's average stiffness), over all samples.
+    pub mean_singular_value: Option<memgen_core::metrics::Summary>,
+    /// Mean spectrum by rank.
+    pub spectrum_mean: Vec<f32>,
+    /// Its standard deviation by rank.
+    pub spectrum_sd: Vec<f32>,
+}
+
+/// Per-label summaries of a K's probed samples (labels with no sample left out); `resamples`
+/// bootstrap draws from `seed`. Spectra that do not decode are an error.
+pub fn label_summaries(samples: &[SampleProbe], resamples: usize, seed: u64) -> Result<Vec<LabelSummary>, String> {
+    use memgen_core::metrics::{bootstrap_mean, Label};
+    let mut out = Vec::new();
+    for label in [Label::Memorized, Label::Spurious, Label::Generalized] {
+        let of: Vec<&SampleProbe> = samples.iter().filter(|s| s.label == label).collect();
+        if of.is_empty() {
+            continue;
+        }
+        let basins: Vec<&BasinProbe> = of.iter().map(|s| &s.basin).filter(|b| b.t_c.is_some() && b.log_volume.is_finite()).collect();
+        let summary = |v: Vec<f64>| if v.is_empty() { Ok(None) } else { bootstrap_mean(&v, resamples, seed).map(Some).map_err(|e| e.to_string()) };
+        let spectra: Vec<Vec<f64>> =
+            of.iter().map(|s| decode_f16(&s.spectrum_f16).map(|v| v.into_iter().map(f64::from).collect())).collect::<Result<_, _>>()?;
+        let mean_sv: Vec<f64> = spectra.iter().filter(|s| !s.is_empty()).map(|s| s.iter().sum::<f64>() / s.len() as f64).collect();
+        let ms = mean_spectrum(&spectra);
+        out.push(LabelSummary {
+            label,
+            count: of.len(),
+            with_basin: basins.len(),
+            log_volume: summary(basins.iter().map(|b| b.log_volume).collect())?,
+            t_c: summary(basins.iter().filter_map(|b| b.t_c).map(|t| t as f64).collect())?,
+            mean_singular_value: summary(mean_sv)?,
+            spectrum_mean: ms.mean,
+            spectrum_sd: ms.sd,
+        });
+    }
+    Ok(out)
 }
 
 /// Probes one image: its basin (noise from stream `index` of `settings.seed`) and spectrum.

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bundle::{self, Engine, Gallery, GallerySample, Identity, IndexedImage, LossSummary, ModelKind, PointRecord, SweepSettings, TimePoint, Timing};
 use crate::unet::fused::FusedUNetTraining;
+use crate::unet::snapshot::WeightsDtype;
 use crate::unet::{
     quantize_u8, to_model, to_packed, EpsilonModel, IdealDenoiser, ImageSampling, SamplerConfig, UNet, UNetTrainConfig, UNetTraining, STREAM_UNET_EVAL,
     STREAM_UNET_SYNTHETIC,
@@ -78,6 +79,9 @@ pub struct SweepConfig {
     pub gallery_samples: usize,
     /// Whether `S_eval` and `S′` are saved as .npy beside the bundle.
     pub save_samples: bool,
+    /// How the trained EMA weights are kept (and so sampled from): f32, or rounded to f16.
+    #[serde(default, skip_serializing_if = "WeightsDtype::is_f32")]
+    pub weights: WeightsDtype,
 }
 
 impl SweepConfig {
@@ -133,6 +137,7 @@ impl SweepConfig {
             rule: self.rule,
             bootstrap: self.bootstrap.max(1),
             gallery_samples: self.gallery_shown(),
+            weights: self.weights,
         }
     }
 
@@ -184,6 +189,7 @@ impl SweepConfig {
                 gallery_samples: self.gallery_shown(),
                 gallery_neighbours: GALLERY_NEIGHBOURS,
                 saved_samples: self.save_samples,
+                weights: self.weights,
             },
             model_parameters: self.model_parameters(),
             versions: bundle::versions(),
@@ -214,6 +220,7 @@ impl SweepConfig {
             bootstrap: s.bootstrap,
             gallery_samples: w.gallery_samples,
             save_samples: w.saved_samples,
+            weights: w.weights,
         }
     }
 }
@@ -245,6 +252,9 @@ pub struct PointConfig {
     pub bootstrap: usize,
     /// Samples written into the gallery.
     pub gallery_samples: usize,
+    /// How the EMA weights are kept and sampled from (f32 unless f16 is asked for).
+    #[serde(default, skip_serializing_if = "WeightsDtype::is_f32")]
+    pub weights: WeightsDtype,
 }
 
 impl PointConfig {
@@ -406,8 +416,14 @@ pub async fn run_point<P: PointProgress>(
         (ModelKind::Unet, PointModel::Trained { ema, losses }) => {
             let t1 = progress.now_s();
             let net = config.training.ok_or_else(|| PointError::Failed("a UNet point needs its training settings".into()))?.net;
-            let fused = crate::unet::fused::FusedUNet::from_unet(&ema, net)?;
-            let weights = crate::unet::snapshot::flat_tensors(&ema);
+            let mut weights = crate::unet::snapshot::flat_tensors(&ema);
+            let fused = if config.weights.is_f32() {
+                crate::unet::fused::FusedUNet::from_unet(&ema, net)?
+            } else {
+                weights = config.weights.round(weights);
+                let ema = crate::unet::snapshot::unet_from_tensors(&net, weights.clone(), device).map_err(PointError::Failed)?;
+                crate::unet::fused::FusedUNet::from_unet(&ema, net)?
+            };
             (sample_sets(&fused, config, data.hwc, device, progress).await?, losses, 0, t1, Some(weights))
         }
         (ModelKind::Unet, PointModel::Train { resume }) => {
@@ -446,7 +462,15 @@ pub async fn run_point<P: PointProgress>(
                         progress.fused_run(&run, &losses);
                     }
                     let t1 = progress.now_s();
-                    (sample_sets(&run.ema_fused(), config, data.hwc, device, progress).await?, losses, resumed_at, t1, Some(run.ema_tensors()))
+                    let (fused, weights) = match config.weights {
+                        WeightsDtype::F32 => (run.ema_fused(), run.ema_tensors()),
+                        dtype => {
+                            let weights = dtype.round(run.ema_tensors());
+                            let ema = crate::unet::snapshot::unet_from_tensors(&tc.net, weights.clone(), device).map_err(PointError::Failed)?;
+                            (crate::unet::fused::FusedUNet::from_unet(&ema, tc.net).map_err(PointError::Failed)?, weights)
+                        }
+                    };
+                    (sample_sets(&fused, config, data.hwc, device, progress).await?, losses, resumed_at, t1, Some(weights))
                 }
                 Some(Engine::Burn) | None => {
                     let mut run = UNetTraining::new(tc, &images, config.seed, device)?;
@@ -458,8 +482,12 @@ pub async fn run_point<P: PointProgress>(
                         losses.extend(chunk);
                     }
                     let t1 = progress.now_s();
-                    let ema = run.ema_model();
-                    let weights = crate::unet::snapshot::flat_tensors(&ema);
+                    let mut ema = run.ema_model();
+                    let mut weights = crate::unet::snapshot::flat_tensors(&ema);
+                    if !config.weights.is_f32() {
+                        weights = config.weights.round(weights);
+                        ema = crate::unet::snapshot::unet_from_tensors(&tc.net, weights.clone(), device).map_err(PointError::Failed)?;
+                    }
                     (sample_sets(&ema, config, data.hwc, device, progress).await?, losses, 0, t1, Some(weights))
                 }
             }

@@ -80,6 +80,31 @@ fn a_point_off_the_memories_has_no_basin() {
     assert_eq!(p.t_c, None);
     assert_eq!(p.levels.len(), 1);
     assert!(p.log_volume == f64::NEG_INFINITY && p.radius == 0.0);
+    // JSON has no −∞: it goes out as null and comes back as −∞ (a probe file stays readable).
+    let json = serde_json::to_string(&p).unwrap();
+    assert!(json.contains("\"log_volume\":null"), "{json}");
+    assert_eq!(serde_json::from_str::<memgen_models::probe::BasinProbe>(&json).unwrap(), p);
+    // Per-label summaries: no basin means no log-volume mean, but the sample is counted.
+    let sp = memgen_models::probe::SampleProbe {
+        index: 0,
+        label: memgen_core::metrics::Label::Spurious,
+        basin: p.clone(),
+        spectrum_f16: memgen_models::probe::encode_f16(&[3.0, 1.0]),
+    };
+    let deep = memgen_models::probe::BasinProbe { t_c: Some(101), radius: 2.0, log_volume: 1.5, levels: vec![(1, 1.0)] };
+    let g = |lv: f64| memgen_models::probe::SampleProbe {
+        label: memgen_core::metrics::Label::Generalized,
+        basin: memgen_models::probe::BasinProbe { log_volume: lv, ..deep.clone() },
+        ..sp.clone()
+    };
+    let sums = memgen_models::probe::label_summaries(&[sp.clone(), g(1.0), g(3.0)], 200, 1).unwrap();
+    assert_eq!(sums.len(), 2);
+    assert_eq!((sums[0].count, sums[0].with_basin, sums[0].log_volume), (1, 0, None));
+    assert_eq!(sums[0].mean_singular_value.unwrap().mean, 2.0);
+    assert_eq!((sums[1].count, sums[1].with_basin), (2, 2));
+    let lv = sums[1].log_volume.unwrap();
+    assert!((lv.mean - 2.0).abs() < 0.15 && lv.lo >= 1.0 && lv.hi <= 3.0, "{lv:?}");
+    assert_eq!(sums[1].spectrum_mean, vec![3.0, 1.0]);
     let bad = BasinSettings { delta: -1.0, ..settings(Search::Linear) };
     assert!(pollster::block_on(probe_basin(&ideal, &mid, [1, 8, 8], &bad, &device, &mut NoiseStream::new(1, 1), |_, _| {})).is_err());
     assert!(pollster::block_on(probe_basin(&ideal, &mid[..10], [1, 8, 8], &settings(Search::Linear), &device, &mut NoiseStream::new(1, 1), |_, _| {})).is_err());

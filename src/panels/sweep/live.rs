@@ -96,6 +96,7 @@ impl LiveSettings {
             bootstrap: memgen_core::metrics::BOOTSTRAP_RESAMPLES,
             gallery_samples: 0,
             save_samples: false,
+            weights: Default::default(),
         }
     }
 

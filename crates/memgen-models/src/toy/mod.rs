@@ -11,6 +11,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::silu;
 use burn::tensor::{Device, Tensor, TensorData};
 
+pub mod basin;
 pub mod centroids;
 pub mod checkpoint;
 pub mod energy;

@@ -17,6 +17,12 @@ pub trait ScoreModel {
     fn score(&self, x: Tensor<2>, t: Tensor<2>) -> Tensor<2>;
 }
 
+impl<M: ScoreModel> ScoreModel for &M {
+    fn score(&self, x: Tensor<2>, t: Tensor<2>) -> Tensor<2> {
+        (*self).score(x, t)
+    }
+}
+
 impl ScoreModel for ToyScoreNet {
     fn score(&self, x: Tensor<2>, t: Tensor<2>) -> Tensor<2> {
         self.forward(x, t)
@@ -96,6 +102,8 @@ pub struct Sampling<M: ScoreModel, N: NoiseSource> {
     x: Tensor<2>,
     mean: Tensor<2>,
     step: usize,
+    /// The first time (1 from noise; a basin probe's `t` from a noised point).
+    t_start: f64,
 }
 
 impl<M: ScoreModel, N: NoiseSource> Sampling<M, N> {
@@ -104,12 +112,23 @@ impl<M: ScoreModel, N: NoiseSource> Sampling<M, N> {
     pub fn new(model: M, config: EulerMaruyama, device: &Device, mut noise: N) -> Self {
         assert!(config.steps >= 2, "Euler–Maruyama needs at least 2 steps");
         let x = normal_tensor(config.count, SIGMA, device, &mut noise);
-        Sampling { model, noise, config, device: device.clone(), mean: x.clone(), x, step: 0 }
+        Sampling { model, noise, config, device: device.clone(), mean: x.clone(), x, step: 0, t_start: 1.0 }
+    }
+
+    /// Starts from the given points at time `t_start` (> `config.t_end`) instead of from noise
+    /// at 1: times `linspace(t_start, t_end, steps)` (a basin probe's way back from `x_t`);
+    /// `config.count` is taken from `start`.
+    pub fn from_points(model: M, start: &[[f32; 2]], t_start: f64, config: EulerMaruyama, device: &Device, noise: N) -> Self {
+        assert!(config.steps >= 2, "Euler–Maruyama needs at least 2 steps");
+        assert!(t_start > config.t_end, "the start time must come after t_end");
+        let x = points_tensor(start, device);
+        let config = EulerMaruyama { count: start.len(), ..config };
+        Sampling { model, noise, config, device: device.clone(), mean: x.clone(), x, step: 0, t_start }
     }
 
     fn time(&self, i: usize) -> f64 {
         let n = self.config.steps;
-        1.0 + (self.config.t_end - 1.0) * i as f64 / (n - 1) as f64
+        self.t_start + (self.config.t_end - self.t_start) * i as f64 / (n - 1) as f64
     }
 
     /// Runs up to `n` more steps without reading anything back; returns the steps done so far.

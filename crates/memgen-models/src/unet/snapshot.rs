@@ -44,13 +44,15 @@ fn params(m: &UNet) -> Vec<(u64, Vec<usize>, Tensor<1>)> {
     p.out
 }
 
-/// A stored f32 tensor's shape and values; NaN or infinite values are an error.
+/// A stored f32 (or f16, widened) tensor's shape and values; NaN or infinite values are an
+/// error.
 fn read_f32(st: &safetensors::SafeTensors<'_>, name: &str) -> Result<(Vec<usize>, Vec<f32>), String> {
     let v = st.tensor(name).map_err(|_| format!("missing {name}"))?;
-    if v.dtype() != Dtype::F32 {
-        return Err(format!("{name}: not f32"));
-    }
-    let f: Vec<f32> = v.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    let f: Vec<f32> = match v.dtype() {
+        Dtype::F32 => v.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        Dtype::F16 => v.data().chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        _ => return Err(format!("{name}: not f32 or f16")),
+    };
     if f.iter().any(|x| !x.is_finite()) {
         return Err(format!("{name}: NaN or infinite values"));
     }
@@ -117,17 +119,59 @@ pub async fn encode_weights_async(model: &UNet, net: &super::UNetConfig) -> Resu
     encode_weights(&tensors, net)
 }
 
-/// [`encode_weights_async`]'s file from the parameters in the module's order, each flat (what
-/// [`crate::unet::fused::FusedUNetTraining::ema_tensors`] gives).
+/// How a weights file stores its values. A sweep that writes f16 weights samples its images
+/// from the f16 weights (widened back to f32), so a page that reads the file makes the same
+/// images.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WeightsDtype {
+    /// 4 bytes a value: the EMA weights as trained.
+    #[default]
+    F32,
+    /// 2 bytes a value: each rounded to the nearest IEEE half (half the file).
+    F16,
+}
+
+impl WeightsDtype {
+    /// Whether this is the default (f32), which configs leave out of their JSON.
+    pub fn is_f32(&self) -> bool {
+        *self == WeightsDtype::F32
+    }
+
+    /// `tensors` as this dtype stores them (f16: rounded to the nearest half, widened back).
+    pub fn round(&self, tensors: Vec<Vec<f32>>) -> Vec<Vec<f32>> {
+        match self {
+            WeightsDtype::F32 => tensors,
+            WeightsDtype::F16 => tensors.into_iter().map(|t| t.into_iter().map(|x| half::f16::from_f32(x).to_f32()).collect()).collect(),
+        }
+    }
+}
+
+/// [`encode_weights_async`]'s file (f32) from the parameters in the module's order, each flat
+/// (what [`crate::unet::fused::FusedUNetTraining::ema_tensors`] gives).
 pub fn encode_weights(tensors: &[Vec<f32>], net: &super::UNetConfig) -> Result<Vec<u8>, String> {
-    let bufs: Vec<(String, Vec<usize>, Vec<u8>)> =
-        tensors.iter().enumerate().map(|(i, v)| (format!("w.{i}"), vec![v.len()], v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>())).collect();
+    encode_weights_as(tensors, net, WeightsDtype::F32)
+}
+
+/// [`encode_weights`] with the values stored as `dtype`.
+pub fn encode_weights_as(tensors: &[Vec<f32>], net: &super::UNetConfig, dtype: WeightsDtype) -> Result<Vec<u8>, String> {
+    let bytes = |v: &Vec<f32>| -> Vec<u8> {
+        match dtype {
+            WeightsDtype::F32 => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            WeightsDtype::F16 => v.iter().flat_map(|x| half::f16::from_f32(*x).to_le_bytes()).collect(),
+        }
+    };
+    let st_dtype = match dtype {
+        WeightsDtype::F32 => Dtype::F32,
+        WeightsDtype::F16 => Dtype::F16,
+    };
+    let bufs: Vec<(String, Vec<usize>, Vec<u8>)> = tensors.iter().enumerate().map(|(i, v)| (format!("w.{i}"), vec![v.len()], bytes(v))).collect();
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), WEIGHTS_FORMAT.to_string());
     meta.insert("net".to_string(), serde_json::to_string(net).map_err(|e| e.to_string())?);
     let views: Vec<(String, TensorView<'_>)> = bufs
         .iter()
-        .map(|(n, s, b)| TensorView::new(Dtype::F32, s.clone(), b).map(|v| (n.clone(), v)).map_err(|e| format!("{n}: {e}")))
+        .map(|(n, s, b)| TensorView::new(st_dtype, s.clone(), b).map(|v| (n.clone(), v)).map_err(|e| format!("{n}: {e}")))
         .collect::<Result<_, _>>()?;
     canonical_header(safetensors::serialize(views, Some(meta)).map_err(|e| e.to_string())?)
 }
@@ -158,7 +202,7 @@ pub(crate) fn flat_tensors(m: &UNet) -> Vec<Vec<f32>> {
 
 /// A network of `net` on `device` with the given parameters (burn's order, each tensor flat):
 /// how the fused trainer hands its weights to the samplers.
-pub(crate) fn unet_from_tensors(net: &super::UNetConfig, tensors: Vec<Vec<f32>>, device: &burn::tensor::Device) -> Result<UNet, String> {
+pub fn unet_from_tensors(net: &super::UNetConfig, tensors: Vec<Vec<f32>>, device: &burn::tensor::Device) -> Result<UNet, String> {
     let fresh = net.init(device, &mut memgen_core::spec::NoiseStream::new(0, 0));
     let shapes = params(&fresh).into_iter().map(|(_, s, _)| s).collect::<Vec<_>>();
     if shapes.len() != tensors.len() {
@@ -366,6 +410,18 @@ mod tests {
         assert_eq!(w(&back), w(&straight.ema_model()));
         assert!(decode_weights(&bytes[..bytes.len() / 2], &device).is_err());
         assert!(decode_weights(&snap, &device).is_err());
+        // As f16: half the values' bytes, read back as each value rounded to the nearest half.
+        let flat = flat_tensors(&straight.ema_model());
+        let half = encode_weights_as(&flat, &net, WeightsDtype::F16).unwrap();
+        let n: usize = flat.iter().map(Vec::len).sum();
+        let data_len = |b: &[u8]| b.len() - 8 - u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
+        assert_eq!((data_len(&bytes), data_len(&half)), (4 * n, 2 * n));
+        let (back16, _) = decode_weights(&half, &device).unwrap();
+        let rounded: Vec<f32> = WeightsDtype::F16.round(flat.clone()).concat();
+        assert_eq!(w(&back16), rounded);
+        let err = rounded.iter().zip(flat.concat()).map(|(a, b)| ((a - b) / b.abs().max(1e-4)).abs()).fold(0f32, f32::max);
+        assert!(err > 0.0 && err <= 1.0 / 1024.0, "f16 relative rounding {err}");
+        assert_eq!(WeightsDtype::F32.round(flat.clone()), flat);
 
         // Another seed, other settings, garbage and a truncated snapshot are refused.
         assert!(UNetTraining::resume(cfg, &images, 6, &device, &snap).err().unwrap().contains("seed"));
