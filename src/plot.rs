@@ -100,3 +100,114 @@ pub fn fractions_plot(canvas: &HtmlCanvasElement, title: &str, series: &[ErrorSe
     let _ = chart.configure_series_labels().position(SeriesLabelPosition::MiddleRight).background_style(WHITE.mix(0.85)).border_style(BLACK).draw();
     let _ = root.present();
 }
+
+/// One box of [`box_plot`]: the values at `x` (a K), drawn as their quartile box and range,
+/// their mean (a dot) and a 95% interval of the mean (a thick bar).
+pub struct BoxGroup {
+    pub x: f64,
+    pub colour: RGBColor,
+    /// The values, sorted ascending (at least one).
+    pub values: Vec<f64>,
+    pub mean: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+fn quantile_sorted(v: &[f64], q: f64) -> f64 {
+    let pos = q * (v.len() - 1) as f64;
+    let (i, f) = (pos.floor() as usize, pos.fract());
+    if i + 1 < v.len() {
+        v[i] * (1.0 - f) + v[i + 1] * f
+    } else {
+        v[i]
+    }
+}
+
+/// Box plots against a log x axis (K), groups side by side at each x; `legend` names the
+/// colours.
+pub fn box_plot(canvas: &HtmlCanvasElement, title: &str, y_label: &str, groups: &[BoxGroup], legend: &[(&str, RGBColor)]) {
+    let Some(backend) = CanvasBackend::with_canvas_object(canvas.clone()) else { return };
+    let root = backend.into_drawing_area();
+    let _ = root.fill(&WHITE);
+    let groups: Vec<&BoxGroup> = groups.iter().filter(|g| !g.values.is_empty() && g.x > 0.0).collect();
+    if groups.is_empty() {
+        let _ = root.present();
+        return;
+    }
+    let (xlo, xhi) = groups.iter().fold((f64::MAX, f64::MIN), |(a, b), g| (a.min(g.x), b.max(g.x)));
+    let (ylo, yhi) = groups.iter().flat_map(|g| g.values.iter().chain([&g.lo, &g.hi])).fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+    let pad = ((yhi - ylo) * 0.08).max(1e-6);
+    let mut builder = ChartBuilder::on(&root);
+    builder.caption(title, ("sans-serif", 14)).margin(10).x_label_area_size(34).y_label_area_size(56);
+    let Ok(mut chart) = builder.build_cartesian_2d((xlo / 1.6..xhi * 1.6).log_scale(), (ylo - pad)..(yhi + pad)) else { return };
+    let _ = chart.configure_mesh().x_desc("training-set size K (log)").y_desc(y_label).light_line_style(RGBColor(235, 235, 235)).draw();
+    for g in &groups {
+        let (c, w) = (g.colour, 1.07);
+        let (q1, q3) = (quantile_sorted(&g.values, 0.25), quantile_sorted(&g.values, 0.75));
+        let (min, max) = (g.values[0], g.values[g.values.len() - 1]);
+        let _ = chart.draw_series(std::iter::once(PathElement::new(vec![(g.x, min), (g.x, max)], c.stroke_width(1))));
+        let _ = chart.draw_series(std::iter::once(Rectangle::new([(g.x / w, q1), (g.x * w, q3)], c.mix(0.25).filled())));
+        let _ = chart.draw_series(std::iter::once(Rectangle::new([(g.x / w, q1), (g.x * w, q3)], c.stroke_width(1))));
+        let _ = chart.draw_series(std::iter::once(PathElement::new(vec![(g.x, g.lo), (g.x, g.hi)], c.stroke_width(4))));
+        let _ = chart.draw_series(std::iter::once(Circle::new((g.x, g.mean), 4, BLACK.filled())));
+    }
+    for (name, c) in legend {
+        let c = *c;
+        if let Ok(ann) = chart.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>()) {
+            ann.label(*name).legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], c.filled()));
+        }
+    }
+    let _ = chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).draw();
+    let _ = root.present();
+}
+
+/// Many thin curves (each `(x, y)` points, drawn in its colour) on linear x and a linear or
+/// log y axis; `legend` names the colours.
+pub fn curves_plot(
+    canvas: &HtmlCanvasElement,
+    title: &str,
+    (x_label, y_label): (&str, &str),
+    log_y: bool,
+    curves: &[(RGBColor, u32, Vec<(f64, f64)>)],
+    legend: &[(&str, RGBColor)],
+) {
+    let Some(backend) = CanvasBackend::with_canvas_object(canvas.clone()) else { return };
+    let root = backend.into_drawing_area();
+    let _ = root.fill(&WHITE);
+    let pts = curves.iter().flat_map(|c| c.2.iter()).filter(|p| p.0.is_finite() && p.1.is_finite() && (!log_y || p.1 > 0.0));
+    let (xlo, xhi, ylo, yhi) = pts.fold((f64::MAX, f64::MIN, f64::MAX, f64::MIN), |(a, b, c, d), p| (a.min(p.0), b.max(p.0), c.min(p.1), d.max(p.1)));
+    if xlo > xhi || ylo > yhi {
+        let _ = root.present();
+        return;
+    }
+    let (xhi, yhi) = (if xhi > xlo { xhi } else { xlo + 1.0 }, if yhi > ylo { yhi } else { ylo + 1.0 });
+    let mut builder = ChartBuilder::on(&root);
+    builder.caption(title, ("sans-serif", 14)).margin(10).x_label_area_size(34).y_label_area_size(56);
+    macro_rules! finish {
+        ($chart:expr) => {{
+            let mut chart = $chart;
+            let _ = chart.configure_mesh().x_desc(x_label).y_desc(y_label).light_line_style(RGBColor(235, 235, 235)).draw();
+            for (c, w, p) in curves {
+                let keep = p.iter().copied().filter(|p| p.0.is_finite() && p.1.is_finite() && (!log_y || p.1 > 0.0));
+                let _ = chart.draw_series(LineSeries::new(keep, c.stroke_width(*w)));
+            }
+            for (name, c) in legend {
+                let c = *c;
+                if let Ok(ann) = chart.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>()) {
+                    ann.label(*name).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+                }
+            }
+            if !legend.is_empty() {
+                let _ = chart.configure_series_labels().background_style(WHITE.mix(0.85)).border_style(BLACK).draw();
+            }
+        }};
+    }
+    if log_y {
+        if let Ok(c) = builder.build_cartesian_2d(xlo..xhi, (ylo * 0.8..yhi * 1.25).log_scale()) {
+            finish!(c);
+        }
+    } else if let Ok(c) = builder.build_cartesian_2d(xlo..xhi, (ylo - 0.02 * (yhi - ylo))..(yhi + 0.02 * (yhi - ylo))) {
+        finish!(c);
+    }
+    let _ = root.present();
+}

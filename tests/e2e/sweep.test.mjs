@@ -440,3 +440,81 @@ test('sweep panel: a bundle made with --timeline shows the K × training-steps p
   await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'sweep-regenerated.png') });
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
+
+test('basins: a bundle probed by memgen probe shows its boxes, spectra and table; a sample probed here gives the CLI its t_c; f16 weights make the sample again', { timeout: 600_000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memgen-basins-e2e-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const out = path.join(dir, 'bundle');
+  const data = path.join(DIST, 'www', 'data');
+  execFileSync(memgenBin(), ['sweep', '--data-dir', data, '--dataset', 'mnist', '--ks', '2,8', '--model', 'unet', '--steps', '40', '--batch', '8',
+    '--eval', '8', '--sampler', 'ddim', '--sampler-steps', '4', '--bootstrap', '20', '--seed', '2', '--engine', 'fused', '--weights-dtype', 'f16',
+    '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(memgenBin(), ['probe', '--bundle', out, '--stride', '200', '--trials', '3', '--sampler-steps', '4', '--train-points', '2',
+    '--data-dir', data, '--write'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const probe = JSON.parse(fs.readFileSync(path.join(out, 'probe-k8.json'), 'utf8'));
+  assert.equal(probe.samples.length, 8);
+  // What the table must say: per label, samples, with a basin, the mean finite log-volume.
+  const want = ['memorized', 'spurious', 'generalized'].flatMap((label) => {
+    const of = probe.samples.filter((s) => s.label === label);
+    if (of.length === 0) return [];
+    const lv = of.filter((s) => s.basin.log_volume !== null).map((s) => s.basin.log_volume);
+    const mean = lv.length ? (lv.reduce((a, b) => a + b, 0) / lv.length).toFixed(3) : '';
+    return [`${label}:${of.length}:${lv.length}:${mean}`];
+  });
+  const lab = await openLab(t, { webgpu: false });
+  const { page, log } = lab;
+  await page.locator(PANEL).waitFor({ timeout: 60_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="sweep-state"]')?.dataset.state !== 'loading', null, { timeout: 60_000 });
+  await page.locator('[data-testid="sweep-upload"]').setInputFiles(fs.readdirSync(out).map((f) => path.join(out, f)));
+  await page.waitForFunction(() => document.querySelector('[data-testid="basins"]')?.dataset.state === 'loaded', null, { timeout: 60_000 });
+  assert.equal(await page.locator('[data-testid="basins"]').getAttribute('data-ks'), '2,8');
+  await page.locator('[data-testid="sweep-k8"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="basins-table"]')?.dataset.k === '8', null, { timeout: 60_000 });
+  const table = page.locator('[data-testid="basins-table"]');
+  assert.deepEqual((await table.getAttribute('data-summary')).split(';'), want);
+  assert.match(await table.getAttribute('data-log-volume-order'), /^(agrees|disagrees|overlapping|)$/);
+  assert.match(await page.locator('[data-testid="basins-verdict"]').textContent(), /Log-volume: .*Singular values: /);
+  // The plots are drawn (not blank canvases).
+  for (const id of ['basins-log-volume', 'basins-p-t', 'basins-spectra', 'basins-train-spectra']) {
+    const inked = await page.evaluate((id) => {
+      const c = document.querySelector(`[data-testid="${id}"]`);
+      const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < px.length; i += 4) if (px[i] < 200 || px[i + 1] < 200 || px[i + 2] < 200) n++;
+      return n;
+    }, id);
+    assert.ok(inked > 500, `${id}: ${inked} inked pixels`);
+  }
+  await page.waitForFunction(() => document.querySelector('[data-testid="sweep-relabelled"]')?.dataset.state === 'done', null, { timeout: 60_000 });
+  const row = page.locator('[data-testid="sweep-sample"]').nth(2);
+  const index = Number(await row.getAttribute('data-index'));
+  await row.click();
+  // f16 weights: the page makes the stored sample again.
+  await page.locator('[data-testid="sweep-regen-run"]').click();
+  await page.waitForFunction(() => /^(done|error)/.test(document.querySelector('[data-testid="sweep-regen"]')?.dataset.state || ''), null, { timeout: 120_000 });
+  assert.equal(await page.locator('[data-testid="sweep-regen"]').getAttribute('data-state'), 'done');
+  const maxDiff = Number(await page.locator('[data-testid="sweep-regen"]').getAttribute('data-max-diff'));
+  t.diagnostic(`f16 weights: sample #${index} of K = 8 made again, largest pixel difference ${maxDiff}/255`);
+  assert.ok(maxDiff <= 1, `largest pixel difference ${maxDiff}`);
+  // The live probe: the CLI's levels, t_c and log-volume for this sample.
+  const cli = probe.samples.find((s) => s.index === index);
+  await page.locator('[data-testid="basins-live-run"]').click();
+  await page.waitForFunction(() => /^(done|error|cancelled)/.test(document.querySelector('[data-testid="basins-live"]')?.dataset.state || ''), null, { timeout: 300_000 });
+  const live = page.locator('[data-testid="basins-live"]');
+  assert.equal(await live.getAttribute('data-state'), 'done', await live.textContent());
+  assert.equal(await live.getAttribute('data-levels'), cli.basin.levels.map(([lt, lp]) => `${lt}:${lp}`).join(','));
+  assert.equal(await live.getAttribute('data-t-c'), cli.basin.t_c === null ? 'none' : String(cli.basin.t_c));
+  if (cli.basin.log_volume !== null) assert.ok(Math.abs(Number(await live.getAttribute('data-log-volume')) - cli.basin.log_volume) < 1e-3);
+  t.diagnostic(`sample #${index}: t_c ${cli.basin.t_c} in the tab and by memgen probe; levels ${await live.getAttribute('data-levels')}`);
+  // Its trials at a chosen t, noised and denoised, and a cancel that stops a run.
+  await page.locator('[data-testid="basins-live-t"]').fill('201');
+  await page.locator('[data-testid="basins-live-t"]').dispatchEvent('change');
+  await page.locator('[data-testid="basins-live-show"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="basins-live"]')?.dataset.state === 'done', null, { timeout: 120_000 });
+  assert.equal(await page.locator('[data-testid="basins-live-trials"]').getAttribute('data-count'), '3');
+  await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'sweep-basins.png') });
+  await page.locator('[data-testid="basins-live-run"]').click();
+  await page.locator('[data-testid="basins-live-cancel"]').click();
+  await page.waitForFunction(() => /^(cancelled|done)/.test(document.querySelector('[data-testid="basins-live"]')?.dataset.state || ''), null, { timeout: 60_000 });
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+});

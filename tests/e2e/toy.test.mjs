@@ -50,6 +50,15 @@ test('toy K=2: training in the tab (fused CPU trainer in wasm) lowers the loss a
   t.diagnostic(`samples within 0.1 of a training point: ${near}; memorized centroids: ${memorized}`);
   assert.ok(near >= 0.6, `only ${near} of samples gather at the two points`);
   assert.ok(memorized >= 1, `no memorized centroid`);
+  // A memorized centroid probed here (issue 16): its basin search runs to the end and the
+  // learned energy there is a well (both Hessian eigenvalues positive).
+  await page.locator('[data-testid^="toy-probe-"][data-kind="memorized"]').first().click();
+  await page.waitForFunction(() => /^(done|error)/.test(document.querySelector('[data-testid="toy-probe"]')?.dataset.state || ''), null, { timeout: 300_000 });
+  const probe = page.locator('[data-testid="toy-probe"]');
+  assert.match(await probe.getAttribute('data-state'), /^done:/, await probe.textContent());
+  const eig = (await probe.getAttribute('data-eigenvalues')).split(',').map(Number);
+  t.diagnostic(`memorized centroid: t_c ${await probe.getAttribute('data-t-c')}, Hessian eigenvalues ${eig}`);
+  assert.ok(eig.length === 2 && eig[0] > 0 && eig[1] > 0, `not a well: eigenvalues ${eig}`);
   // The same seed and settings on the command line (the fused engine, as in the tab) give the
   // same samples: one trainer, one sampler, one noise stream. Native gemm and wasm's
   // matrixmultiply round differently, so the points agree closely, not bit for bit.

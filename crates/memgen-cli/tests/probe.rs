@@ -69,6 +69,18 @@ fn probe_writes_basins_and_spectra_per_k_and_resumes() {
     let before = std::fs::read(b.join("probe-k4.json")).unwrap();
     ok_json(&args);
     assert_eq!(std::fs::read(b.join("probe-k4.json")).unwrap(), before);
+    // --calibrate: the δ rule on MNIST's first 2,000 training images gives the default δ, and
+    // a probe without --delta uses it.
+    let c = ok_json(&["probe", "--bundle", &b_s, "--calibrate", "--samples", "2", "--trials", "2", "--sampler-steps", "5", "--data-dir", &data]);
+    let suggested = c["suggested_delta"].as_f64().unwrap();
+    assert!((suggested - memgen_models::probe::default_delta("mnist").unwrap()).abs() < 0.01, "δ {suggested}");
+    let median = c["nearest_other_training_image"]["median"].as_f64().unwrap();
+    assert!((median / 3.0 - suggested).abs() < 1e-12 && (4.0..6.5).contains(&median), "median nearest-other distance {median}");
+    assert_eq!(c["model_floor"]["train_t1"]["n"], 4);
+    #[rustfmt::skip]
+    let d = ok_json(&["probe", "--bundle", &b_s, "--ks", "2", "--samples", "1", "--train-points", "0", "--stride", "400",
+        "--trials", "2", "--sampler-steps", "5", "--data-dir", &data]);
+    assert_eq!(d["settings"]["basin"]["delta"], 1.70);
     // Bad input, one line each.
     fails_with(&["probe", "--bundle", &b_s, "--delta", "0"], "--delta");
     fails_with(&["probe", "--bundle", &b_s, "--delta", "1", "--ks", "3"], "K = 3");

@@ -21,6 +21,7 @@ use crate::browser::{input_files, read_file, storage_get};
 use crate::panels::datasets::{SubsetK, SubsetSignal};
 use crate::plot::{fractions_plot, ErrorSeries};
 
+mod basins;
 mod gallery;
 mod live;
 mod live_view;
@@ -30,6 +31,7 @@ mod source;
 mod timeline;
 
 use crate::widgets::PanelFrame;
+use basins::Basins;
 use gallery::{GalleryRows, SampleDetail};
 use live::{LiveCtl, LiveSettings, ACTIVE_SWEEP};
 use live_view::{LiveControls, RerunControls};
@@ -442,6 +444,7 @@ pub fn SweepPanel() -> impl IntoView {
             <GalleryRows gallery=p.gallery classified=classified filter=filter sort_by_ratio=sort_by_ratio picked=p.picked />
             <SampleDetail picked=p.picked classified=classified delta_m=p.delta_m delta_s=p.delta_s />
             <RegenerateSample p=p />
+            <Basins p=p />
         </PanelFrame>
     }
 }

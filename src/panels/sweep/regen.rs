@@ -25,9 +25,13 @@ enum Regen {
     Failed(String),
 }
 
-/// Makes sample `index` of point `k` again; returns its pixels (base64) and the largest
-/// difference from `stored`.
-async fn regenerate(p: Panel, k: usize, index: usize, stored: &[u8], status: impl Fn(String)) -> Result<(String, u8), String> {
+/// The EMA network of point `k` of the loaded bundle (its weights fetched and checked against
+/// the manifest's SHA-256), its shape and the point's settings.
+pub(super) async fn point_model(
+    p: Panel,
+    k: usize,
+    status: &impl Fn(String),
+) -> Result<(FusedUNet, memgen_models::unet::UNetConfig, memgen_models::sweep::PointConfig), String> {
     let (source, record) = p
         .loaded
         .with_untracked(|l| l.as_ref().and_then(|l| Some((l.source.clone(), l.manifest.results.iter().find(|r| r.k == k)?.clone()))))
@@ -44,7 +48,14 @@ async fn regenerate(p: Panel, k: usize, index: usize, stored: &[u8], status: imp
     let cfg = record.config.ok_or("the manifest does not record this point's settings")?;
     let plain = memgen_models::device::LabDevice::cpu().device.inner();
     let (unet, net) = decode_weights(&bytes, &plain)?;
-    let fused = FusedUNet::from_unet(&unet, net)?;
+    Ok((FusedUNet::from_unet(&unet, net)?, net, cfg))
+}
+
+/// Makes sample `index` of point `k` again; returns its pixels (base64) and the largest
+/// difference from `stored`.
+async fn regenerate(p: Panel, k: usize, index: usize, stored: &[u8], status: impl Fn(String)) -> Result<(String, u8), String> {
+    let (fused, net, cfg) = point_model(p, k, &status).await?;
+    let plain = memgen_models::device::LabDevice::cpu().device.inner();
     status(format!("sampling ({} DDIM steps)…", cfg.sampler.steps));
     crate::browser::yield_now().await;
     let px = regenerate_eval_sample(&fused, &cfg, [net.height, net.width, net.channels], index, &plain).await.map_err(|e| e.to_string())?;

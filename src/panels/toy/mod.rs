@@ -21,6 +21,7 @@ use crate::state::Notice;
 use crate::widgets::{Notices, PanelFrame};
 use crate::worker::WorkerHandle;
 
+mod basins;
 mod controls;
 mod figures;
 mod regimes;
@@ -238,6 +239,7 @@ pub fn ToyPanel() -> impl IntoView {
             <RunControls p=p />
             <ViewControls p=p />
             <Figures p=p />
+            <basins::CentroidProbes p=p />
             <ThreeRegimes />
         </PanelFrame>
     }
