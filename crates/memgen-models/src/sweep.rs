@@ -416,14 +416,8 @@ pub async fn run_point<P: PointProgress>(
         (ModelKind::Unet, PointModel::Trained { ema, losses }) => {
             let t1 = progress.now_s();
             let net = config.training.ok_or_else(|| PointError::Failed("a UNet point needs its training settings".into()))?.net;
-            let mut weights = crate::unet::snapshot::flat_tensors(&ema);
-            let fused = if config.weights.is_f32() {
-                crate::unet::fused::FusedUNet::from_unet(&ema, net)?
-            } else {
-                weights = config.weights.round(weights);
-                let ema = crate::unet::snapshot::unet_from_tensors(&net, weights.clone(), device).map_err(PointError::Failed)?;
-                crate::unet::fused::FusedUNet::from_unet(&ema, net)?
-            };
+            let (weights, rounded) = kept_weights(&net, crate::unet::snapshot::flat_tensors(&ema), config.weights, device)?;
+            let fused = crate::unet::fused::FusedUNet::from_unet(rounded.as_ref().unwrap_or(&ema), net)?;
             (sample_sets(&fused, config, data.hwc, device, progress).await?, losses, 0, t1, Some(weights))
         }
         (ModelKind::Unet, PointModel::Train { resume }) => {
@@ -462,13 +456,10 @@ pub async fn run_point<P: PointProgress>(
                         progress.fused_run(&run, &losses);
                     }
                     let t1 = progress.now_s();
-                    let (fused, weights) = match config.weights {
-                        WeightsDtype::F32 => (run.ema_fused(), run.ema_tensors()),
-                        dtype => {
-                            let weights = dtype.round(run.ema_tensors());
-                            let ema = crate::unet::snapshot::unet_from_tensors(&tc.net, weights.clone(), device).map_err(PointError::Failed)?;
-                            (crate::unet::fused::FusedUNet::from_unet(&ema, tc.net).map_err(PointError::Failed)?, weights)
-                        }
+                    let (weights, rounded) = kept_weights(&tc.net, run.ema_tensors(), config.weights, device)?;
+                    let fused = match rounded {
+                        None => run.ema_fused(),
+                        Some(ema) => crate::unet::fused::FusedUNet::from_unet(&ema, tc.net).map_err(PointError::Failed)?,
                     };
                     (sample_sets(&fused, config, data.hwc, device, progress).await?, losses, resumed_at, t1, Some(weights))
                 }
@@ -482,12 +473,9 @@ pub async fn run_point<P: PointProgress>(
                         losses.extend(chunk);
                     }
                     let t1 = progress.now_s();
-                    let mut ema = run.ema_model();
-                    let mut weights = crate::unet::snapshot::flat_tensors(&ema);
-                    if !config.weights.is_f32() {
-                        weights = config.weights.round(weights);
-                        ema = crate::unet::snapshot::unet_from_tensors(&tc.net, weights.clone(), device).map_err(PointError::Failed)?;
-                    }
+                    let ema = run.ema_model();
+                    let (weights, rounded) = kept_weights(&tc.net, crate::unet::snapshot::flat_tensors(&ema), config.weights, device)?;
+                    let ema = rounded.unwrap_or(ema);
                     (sample_sets(&ema, config, data.hwc, device, progress).await?, losses, 0, t1, Some(weights))
                 }
             }
@@ -500,6 +488,22 @@ pub async fn run_point<P: PointProgress>(
     let record = PointRecord { loss: (!losses.is_empty()).then(|| LossSummary::of(&losses)), ..record };
     let timing = Timing { k, train_s: t1 - t0, sample_s: t2 - t1, label_s: progress.now_s() - t2, backend: String::new(), source: None };
     Ok(PointOutput { record, timing, gallery, eval: sets.0, synthetic: sets.1, losses, resumed_at, ema })
+}
+
+/// `weights` as the point keeps them (`dtype`), and the network rebuilt from them when they
+/// were rounded (`None` for f32: the network as trained), so the samples come from the kept file.
+fn kept_weights(
+    net: &crate::unet::UNetConfig,
+    weights: Vec<Vec<f32>>,
+    dtype: WeightsDtype,
+    device: &Device,
+) -> Result<(Vec<Vec<f32>>, Option<crate::unet::UNet>), PointError> {
+    if dtype.is_f32() {
+        return Ok((weights, None));
+    }
+    let weights = dtype.round(weights);
+    let ema = crate::unet::snapshot::unet_from_tensors(net, weights.clone(), device).map_err(PointError::Failed)?;
+    Ok((weights, Some(ema)))
 }
 
 fn check_losses(k: usize, losses: &[f32]) -> Result<(), PointError> {
