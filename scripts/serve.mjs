@@ -41,6 +41,21 @@ export const MIME = {
   '.gz': 'application/gzip',
 };
 
+// Only the page's own origin and what WebAssembly needs (index.html carries the same policy as
+// a meta tag for static hosts). Inline styles stay allowed: Leptos sets style attributes.
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "worker-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 const COMPRESSIBLE = /^(text\/|application\/(wasm|json|javascript)|image\/svg)/;
 
 function parseArgs(argv) {
@@ -95,6 +110,11 @@ export function startServer({ dir = path.join(ROOT, 'dist'), host = '127.0.0.1',
         return done(403);
       }
       let st = statOrNull(file);
+      // A symbolic link inside the folder may point outside it: serve only what resolves inside.
+      if (st && !insideReal(file, base)) {
+        res.writeHead(403).end('forbidden');
+        return done(403);
+      }
       if (st && st.isDirectory()) {
         if (!pathname.endsWith('/')) {
           res.writeHead(301, { Location: pathname + '/' }).end();
@@ -113,6 +133,7 @@ export function startServer({ dir = path.join(ROOT, 'dist'), host = '127.0.0.1',
         'Cache-Control': 'no-cache',
         'Last-Modified': st.mtime.toUTCString(),
         'X-Content-Type-Options': 'nosniff',
+        'Content-Security-Policy': CSP,
         'Cross-Origin-Opener-Policy': 'same-origin',
         'Cross-Origin-Embedder-Policy': 'require-corp',
         'Cross-Origin-Resource-Policy': 'same-origin',
@@ -164,6 +185,16 @@ export function startServer({ dir = path.join(ROOT, 'dist'), host = '127.0.0.1',
       });
     });
   });
+}
+
+function insideReal(file, base) {
+  try {
+    const real = fs.realpathSync(file);
+    const root = fs.realpathSync(base);
+    return real === root || real.startsWith(root + path.sep);
+  } catch {
+    return false;
+  }
 }
 
 function statOrNull(p) {

@@ -30,7 +30,8 @@ pub fn line_plot(canvas: &HtmlCanvasElement, title: &str, x_label: &str, log_x: 
     macro_rules! finish {
         ($chart:expr) => {{
             let mut chart = $chart;
-            let _ = chart.configure_mesh().x_desc(x_label).light_line_style(RGBColor(235, 235, 235)).draw();
+            // At most six x labels, written compactly (1500 → "1.5k"), so they never run together.
+            let _ = chart.configure_mesh().x_desc(x_label).x_labels(6).x_label_formatter(&|v: &f64| tick(*v)).light_line_style(RGBColor(235, 235, 235)).draw();
             for s in series {
                 let colour = s.colour;
                 if let Ok(ann) = chart.draw_series(LineSeries::new(s.points.iter().copied(), colour.stroke_width(2))) {
@@ -52,6 +53,21 @@ pub fn line_plot(canvas: &HtmlCanvasElement, title: &str, x_label: &str, log_x: 
         finish!(c);
     }
     let _ = root.present();
+}
+
+/// An axis value in a few characters: 0.25, 40, 1.5k, 2M.
+pub fn tick(v: f64) -> String {
+    let a = v.abs();
+    let trim = |s: String| if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s };
+    if a >= 1e6 {
+        format!("{}M", trim(format!("{:.1}", v / 1e6)))
+    } else if a >= 1e3 {
+        format!("{}k", trim(format!("{:.1}", v / 1e3)))
+    } else if a >= 1.0 || a == 0.0 {
+        trim(format!("{v:.1}"))
+    } else {
+        trim(format!("{v:.3}"))
+    }
 }
 
 /// One curve of [`fractions_plot`]: `(K, fraction, std)` per point.
@@ -210,4 +226,13 @@ pub fn curves_plot(
         finish!(c);
     }
     let _ = root.present();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ticks_are_short() {
+        let t: Vec<String> = [0.0, 0.25, 1.0, 40.0, 500.0, 1000.0, 1500.0, 20_000.0, 2_000_000.0, -1500.0].iter().map(|&v| super::tick(v)).collect();
+        assert_eq!(t, ["0", "0.25", "1", "40", "500", "1k", "1.5k", "20k", "2M", "-1.5k"]);
+    }
 }

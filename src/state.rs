@@ -7,6 +7,7 @@
 //! and produces a [`Notice`]; parsing is linear in the input and capped, so no URL can
 //! hang or crash the page.
 
+use crate::url::preview;
 use memgen_core::dense_am::EnergyForm;
 use memgen_core::spec::NoiseStream;
 use serde::{Deserialize, Serialize};
@@ -216,14 +217,6 @@ impl DenseAmState {
         }
         (s, notices)
     }
-}
-
-fn preview(v: &str) -> String {
-    let mut s: String = v.chars().take(24).filter(|c| !c.is_control()).collect();
-    if v.chars().count() > 24 {
-        s.push('…');
-    }
-    s
 }
 
 fn parse_f64(v: &str) -> Option<f64> {

@@ -3,15 +3,20 @@
 
 use crate::state::MAX_QUERY_BYTES;
 
-/// Percent-decodes one key or value (`+` is a space); undecodable text is kept as it is.
+/// Percent-decodes one key or value (`+` is a space); text that does not decode to UTF-8 is
+/// kept as it is.
 pub fn decode(s: &str) -> String {
     let s = s.replace('+', " ");
-    js_sys::decode_uri_component(&s).ok().and_then(|v| v.as_string()).unwrap_or(s)
+    match percent_encoding::percent_decode_str(&s).decode_utf8() {
+        Ok(v) => v.into_owned(),
+        Err(_) => s,
+    }
 }
 
-/// At most 24 printable characters of a user's value, for notices.
+/// At most 24 characters of a user's value, for notices: control characters and bidirectional
+/// overrides dropped ([`memgen_core::text::neutralise`]), so a value cannot reorder the notice.
 pub fn preview(v: &str) -> String {
-    let mut s: String = v.chars().take(24).filter(|c| !c.is_control()).collect();
+    let mut s = memgen_core::text::neutralise(&v.chars().take(24).collect::<String>());
     if v.chars().count() > 24 {
         s.push('…');
     }
@@ -26,8 +31,12 @@ fn location_search() -> String {
 /// `keys` is empty), and whether the query was longer than [`MAX_QUERY_BYTES`] (the rest is
 /// ignored; capping before decoding means a huge link costs nothing).
 pub fn read_pairs(keys: &[&str]) -> (Vec<(String, String)>, bool) {
-    let search = location_search();
-    let search = search.strip_prefix('?').unwrap_or(&search);
+    split_query(&location_search(), keys)
+}
+
+/// [`read_pairs`] of a query string `search` (with or without its `?`).
+pub fn split_query(search: &str, keys: &[&str]) -> (Vec<(String, String)>, bool) {
+    let search = search.strip_prefix('?').unwrap_or(search);
     let capped: String = search.chars().take(MAX_QUERY_BYTES).collect();
     let pairs = capped
         .split('&')
@@ -39,6 +48,21 @@ pub fn read_pairs(keys: &[&str]) -> (Vec<(String, String)>, bool) {
         })
         .collect();
     (pairs, search.len() > MAX_QUERY_BYTES)
+}
+
+/// Every view's state read from the query `search` as the page reads it at start: the notices
+/// the views would show (what the fuzz targets and the tests of bad links check).
+pub fn view_notices(search: &str) -> Vec<String> {
+    let (pairs, truncated) = split_query(search, &[]);
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (_, dense) = crate::state::DenseAmState::from_pairs(pairs.iter().copied());
+    let mut out: Vec<String> = dense.into_iter().map(|n| n.0).collect();
+    out.extend(crate::panels::toy::url_notices(&pairs));
+    out.extend(crate::panels::datasets::url_notices(&pairs));
+    if truncated {
+        out.push(format!("the link is longer than {} KB", MAX_QUERY_BYTES / 1024));
+    }
+    out
 }
 
 /// Replaces the keys in `own` with `query` (already encoded, `a=1&b=2`), keeping the other

@@ -64,7 +64,7 @@ pub fn parse_whole(text: &str, what: &str, lo: u64, hi: u64) -> Result<u64, Stri
 }
 
 /// A labelled whole-number input: a value in `lo..=hi` goes to `set`, anything else to
-/// `refuse` with a sentence that says what is allowed (the shown value stays as it was).
+/// `refuse` with a sentence that says what is allowed (the box shows the value in force again).
 #[component]
 pub fn WholeInput(
     /// Text before the box.
@@ -97,7 +97,13 @@ pub fn WholeInput(
                 prop:value=move || value.get().to_string()
                 on:change=move |ev| match parse_whole(&event_target_value(&ev), &what, lo, hi.get_untracked()) {
                     Ok(v) => set.run(v),
-                    Err(e) => refuse.run(e),
+                    Err(e) => {
+                        // The box shows the value in force again, not the refused text.
+                        if let Some(t) = ev.target() {
+                            let _ = js_sys::Reflect::set(&t, &"value".into(), &value.get_untracked().to_string().into());
+                        }
+                        refuse.run(e)
+                    }
                 } />
         </label>
     }
@@ -133,7 +139,9 @@ pub fn time_left(remaining: f64, rate: f64) -> String {
         return "time left unknown".into();
     }
     let s = remaining / rate;
-    if s < 90.0 {
+    if s < 1.0 {
+        "under a second left".into()
+    } else if s < 90.0 {
         format!("about {s:.0} s left")
     } else if s < 5400.0 {
         format!("about {:.0} min left", s / 60.0)

@@ -209,8 +209,8 @@ pub fn SystemPanel() -> impl IntoView {
                         None if cpu_cmp_running.get() => "training both… (a few seconds)".to_string(),
                         None => String::new(),
                         Some(Ok((b, f, d, n))) => format!(
-                            "burn {b:.1} steps/s, fused {f:.1} steps/s ({:.1}× faster), batch 512; the {n} losses agree within {d:.1e} (relative)",
-                            f / b.max(1e-9)
+                            "burn {b:.1} steps/s, fused {f:.1} steps/s ({}), batch 512; the {n} losses agree within {d:.1e} (relative)",
+                            speed_ratio("the fused trainer", "burn", f / b.max(1e-9))
                         ),
                         Some(Err(e)) => format!("training failed: {e}"),
                     }}
@@ -232,7 +232,7 @@ pub fn SystemPanel() -> impl IntoView {
                     {move || match bench.get() {
                         None if bench_running.get() => "timing… (the CPU frame takes a few seconds; the page stays responsive)".to_string(),
                         None => String::new(),
-                        Some(Ok((Some(g), c))) => format!("GPU {g:.0} ms, CPU {c:.0} ms per frame: GPU is {:.1}× faster", c / g),
+                        Some(Ok((Some(g), c))) => format!("GPU {g:.0} ms, CPU {c:.0} ms per frame: {}", speed_ratio("GPU", "CPU", c / g)),
                         Some(Ok((None, c))) => format!("CPU {c:.0} ms per frame (no WebGPU here)"),
                         Some(Err(e)) => e,
                     }}
@@ -240,5 +240,16 @@ pub fn SystemPanel() -> impl IntoView {
                 <canvas data-testid="bench-canvas" width="512" height="512" class="bench"></canvas>
             </div>
         </PanelFrame>
+    }
+}
+
+/// "A is 2.3× faster than B", or "A is 1.4× slower than B": never "0.9× faster".
+fn speed_ratio(a: &str, b: &str, ratio: f64) -> String {
+    if !(ratio.is_finite() && ratio > 0.0) {
+        format!("{a} and {b} could not be compared")
+    } else if ratio >= 1.0 {
+        format!("{a} is {ratio:.1}× faster than {b}")
+    } else {
+        format!("{a} is {:.1}× slower than {b}", 1.0 / ratio)
     }
 }

@@ -97,3 +97,37 @@ test('train probe: burn training steps run on the page WebGPU device and the los
   await lab.screenshot('webgpu-train-probe');
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
+
+test('nothing loaded from elsewhere: a tour of every panel asks only the page\'s own origin, under its Content-Security-Policy, with no violation', { timeout: 3 * WEBGPU_TEST_TIMEOUT }, async (t) => {
+  const lab = await openLab(t, { webgpu: true, query: null });
+  const { page, log } = lab;
+  const requests = [];
+  page.on('request', (r) => requests.push(r.url()));
+  // Violations are reported as events on the document (and as console errors).
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const first = await lab.goto('?ds=mnist&dk=16');
+  const policy = first.headers()['content-security-policy'] || '';
+  assert.match(policy, /default-src 'self'/, 'the server sends the policy');
+  const meta = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
+  assert.match(meta, /default-src 'self'/, 'index.html carries it for static hosts');
+  await waitForFirstFrame(page);
+  // The tour: every panel scrolled into view (each starts its work when shown), the dataset of
+  // the link previewed, the shipped bundle's plot and a gallery.
+  for (const id of ['panel-dense-am', 'panel-toy', 'panel-datasets', 'panel-sweep', 'panel-system']) {
+    await page.locator(`[data-testid="${id}"]`).scrollIntoViewIfNeeded();
+  }
+  await waitForResult(page, 'attractor-summary');
+  await page.waitForFunction(() => document.querySelector('[data-testid="dataset-preview"]')?.dataset.state === 'done', null, { timeout: 120_000 });
+  await page.waitForFunction(() => (document.querySelector('[data-testid="sweep-state"]')?.dataset.state || 'loading') !== 'loading', null, { timeout: 120_000 });
+  const origin = new URL(lab.server.url).origin;
+  const elsewhere = requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
+  t.diagnostic(`${requests.length} requests, ${elsewhere.length} to other origins`);
+  assert.ok(requests.some((u) => u.includes('/www/data/mnist')), 'the tour fetched the dataset');
+  assert.deepEqual(elsewhere, []);
+  assert.deepEqual(await page.evaluate(() => window.__csp), [], 'CSP violations');
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+  assert.deepEqual(log.consoleErrors, [], describeLog(log));
+});

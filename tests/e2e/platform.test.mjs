@@ -134,4 +134,29 @@ test('serve.mjs: MIME types, gzip, no path traversal', { timeout: 30_000 }, asyn
   assert.equal(r.status, 404);
   r = await get('/%2e%2e/%2e%2e/etc/passwd');
   assert.notEqual(r.status, 200);
+  // Every answer carries the Content-Security-Policy: own origin only, wasm allowed.
+  r = await get('/');
+  const csp = r.headers.get('content-security-policy') || '';
+  assert.match(csp, /default-src 'self'/);
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.doesNotMatch(csp, /\*|https?:/, 'the policy names no other origin');
+  // Encoded and doubly encoded climbs, a backslash climb, a NUL: never 200.
+  for (const p of ['/..%2f..%2fetc%2fpasswd', '/%252e%252e/%252e%252e/etc/passwd', '/..\\..\\etc\\passwd', '/a%00.js']) {
+    r = await get(p);
+    assert.notEqual(r.status, 200, p);
+  }
+  // A symbolic link to a file outside the folder is refused; a folder without index.html is
+  // not listed.
+  const outside = path.join(os.tmpdir(), `memgen-serve-secret-${process.pid}.txt`);
+  fs.writeFileSync(outside, 'secret');
+  t.after(() => fs.rmSync(outside, { force: true }));
+  fs.symlinkSync(outside, path.join(dir, 'link.txt'));
+  r = await get('/link.txt');
+  assert.equal(r.status, 403);
+  assert.doesNotMatch(await r.text(), /secret/);
+  fs.mkdirSync(path.join(dir, 'folder'));
+  fs.writeFileSync(path.join(dir, 'folder', 'a.txt'), 'a');
+  r = await get('/folder/');
+  assert.equal(r.status, 404);
+  assert.doesNotMatch(await r.text(), /a\.txt/);
 });

@@ -118,6 +118,8 @@ const BAD_INPUTS = [
   ['pts=' + encodeURIComponent(garbage(200 * 1024)), true],
   ['preset=' + encodeURIComponent('<script>alert(1)</script>'), true],
   ['view=0,0,0', true],
+  // A right-to-left override in a value must not reverse the notice that quotes it.
+  ['beta=abc%E2%80%AEdef', true],
 ];
 
 test('bad URL parameters: safe defaults, a visible notice, no panic, no hang', { timeout: BAD_INPUTS.length * WEBGPU_TEST_TIMEOUT }, async (t) => {
@@ -141,7 +143,9 @@ test('bad URL parameters: safe defaults, a visible notice, no panic, no hang', {
       if (wantNotice) {
         const notice = page.locator('[data-testid="notice"]').first();
         await notice.waitFor({ state: 'visible', timeout: 10_000 });
-        st.diagnostic(`notice: ${(await notice.textContent()).trim().slice(0, 200)}`);
+        const said = (await notice.textContent()).trim();
+        st.diagnostic(`notice: ${said.slice(0, 200)}`);
+        assert.doesNotMatch(said, /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/, 'the notice carries a bidirectional control');
       }
       // Safe state: finite β shown, K within its input's bounds, a known preset.
       const beta = await betaShown(page);
@@ -156,5 +160,12 @@ test('bad URL parameters: safe defaults, a visible notice, no panic, no hang', {
     });
   }
   await lab.screenshot('bad-url-last');
+  // A refused K typed into the box: a notice, and the box shows the K in force again.
+  const kInput = page.locator('[data-testid="k-input"]');
+  const before = await kInput.inputValue();
+  await kInput.fill('99999');
+  await kInput.dispatchEvent('change');
+  await page.locator('[data-testid="notice"]', { hasText: 'K must be' }).first().waitFor({ timeout: 10_000 });
+  assert.equal(await kInput.inputValue(), before, 'the refused value stays in the box');
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });

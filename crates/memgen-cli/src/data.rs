@@ -239,5 +239,6 @@ pub fn import(inp: &Path, size: u32, colour: bool, out: &Path) -> Result<Value, 
         "dtype": "uint8",
         "colour": colour,
         "sha256": sha256_hex(&npy),
+        "skipped": imgs.skipped,
     }))
 }

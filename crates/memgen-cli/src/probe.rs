@@ -131,6 +131,7 @@ pub fn probe(a: &ProbeArgs) -> Result<Value, CliError> {
     for rec in m.results.iter().filter(|r| chosen.contains(&r.k)) {
         let gpath = a.bundle.join(&rec.gallery);
         let g = Gallery::parse(&std::fs::read(&gpath).map_err(|e| input(format!("{}: {e}", gpath.display())))?)
+            .and_then(|g| g.check_against(&m).map(|_| g))
             .map_err(|e| input(format!("{}: {e}", gpath.display())))?;
         let n = a.samples.unwrap_or(g.samples.len()).min(g.samples.len());
         total += (n + a.train_points.min(rec.k)) as u64;

@@ -195,6 +195,16 @@ pub fn point_quality(r: &QualityReference, sha: &str, images: &[f32], of: &str) 
 /// `memgen quality`.
 pub fn quality(a: &QualityArgs) -> Result<Value, CliError> {
     let id = a.dataset.id();
+    // A bundle's manifest is read first: a broken bundle is named before any classifier loads.
+    let bundle = match &a.bundle {
+        Some(dir) if a.samples.is_none() => {
+            let mpath = dir.join(MANIFEST_FILE);
+            let mbytes = std::fs::read(&mpath).map_err(|e| input(format!("{}: {e}", mpath.display())))?;
+            let m = BundleManifest::parse(&mbytes).map_err(|e| input(format!("{}: {e}", mpath.display())))?;
+            Some((dir, mpath, m))
+        }
+        _ => None,
+    };
     let (r, sha) = reference(&a.data_dir, id, a.classifier.as_deref(), a.reference)?;
     let d = r.net().config.image_len();
     if let Some(path) = &a.samples {
@@ -221,20 +231,25 @@ pub fn quality(a: &QualityArgs) -> Result<Value, CliError> {
         return Ok(json!({"dataset": id.as_str(), "range": format!("{range:?}"), "quality": q.samples, "real": q.real, "classifier_sha256": sha,
                          "reference": r.reference_len()}));
     }
-    let dir = a.bundle.as_ref().expect("clap requires --samples or --bundle");
-    let mpath = dir.join(MANIFEST_FILE);
-    let mbytes = std::fs::read(&mpath).map_err(|e| input(format!("{}: {e}", mpath.display())))?;
-    let mut m = BundleManifest::parse(&mbytes).map_err(|e| input(e.to_string()))?;
+    let Some((dir, mpath, mut m)) = bundle else { return Err(input("pass --samples FILE.npy or --bundle DIR")) };
     let mut points = Vec::new();
-    for rec in &mut m.results {
-        let gpath = dir.join(&rec.gallery);
-        let g = Gallery::parse(&std::fs::read(&gpath).map_err(|e| input(format!("{}: {e}", gpath.display())))?)
-            .map_err(|e| input(format!("{}: {e}", gpath.display())))?;
+    let galleries: Vec<(String, Gallery)> = m
+        .results
+        .iter()
+        .map(|rec| {
+            let gpath = dir.join(&rec.gallery);
+            Gallery::parse(&std::fs::read(&gpath).map_err(|e| input(format!("{}: {e}", gpath.display())))?)
+                .and_then(|g| g.check_against(&m).map(|_| g))
+                .map(|g| (gpath.display().to_string(), g))
+                .map_err(|e| input(format!("{}: {e}", gpath.display())))
+        })
+        .collect::<Result<_, _>>()?;
+    for (rec, (gpath, g)) in m.results.iter_mut().zip(galleries) {
         let mut pixels = Vec::with_capacity(g.samples.len() * d);
         for s in &g.samples {
-            let px = memgen_models::bundle::decode_image(&s.image).map_err(|e| input(format!("{}: {e}", gpath.display())))?;
+            let px = memgen_models::bundle::decode_image(&s.image).map_err(|e| input(format!("{gpath}: {e}")))?;
             if px.len() != d {
-                return Err(input(format!("{}: a {}-pixel image; the classifier takes {d}", gpath.display(), px.len())));
+                return Err(input(format!("{gpath}: a {}-pixel image; the classifier takes {d}", px.len())));
             }
             pixels.extend(px);
         }

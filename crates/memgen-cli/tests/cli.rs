@@ -199,3 +199,84 @@ fn help_shows_paper_defaults() {
     assert!(h(&["knn", "--help"]).contains("exclude-self"));
     assert!(h(&["--help"]).contains("classify"));
 }
+
+/// `memgen args…` under a 4 GB address-space limit (`prlimit`, util-linux): a file that claims a
+/// huge array must be refused, not allocated. Asserts a clean one-line failure that names
+/// `file` and contains `needle`.
+fn refuses_bounded(args: &[&str], file: &Path, needle: &str) {
+    let o = std::process::Command::new("prlimit").arg("--as=4294967296").arg(common::BIN).args(args).output().expect("prlimit (util-linux) runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{args:?} succeeded");
+    assert!(!err.contains("panicked") && !err.contains("memory allocation"), "{args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err}");
+    let name = file.file_name().unwrap().to_string_lossy();
+    assert!(err.contains(&*name), "{args:?}: {err:?} does not name {name}");
+    assert!(err.to_lowercase().contains(&needle.to_lowercase()), "{args:?}: {err:?} lacks {needle:?}");
+}
+
+#[test]
+fn hostile_files_of_every_kind_are_refused_in_bounded_memory() {
+    // .npy: a header that claims 10¹² × 784 floats over 12 bytes of data; a PNG named .npy; a
+    // header cut short.
+    let huge = tmp("huge.npy");
+    write_npy(&huge, "<f4", &[1_000_000_000_000, 784], &[0u8; 12]);
+    let good = f32_npy("good-h.npy", &[4, 3], &[0.0, 1.0, 2.0, 1.0, 0.0, 2.0, 2.0, 2.0, 0.0, 1.0, 1.0, 1.0]);
+    let png_npy = tmp("picture.npy");
+    std::fs::write(&png_npy, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    let cut = tmp("cut.npy");
+    std::fs::write(&cut, b"\x93NUMPY\x01\x00\xff\xff{'descr'").unwrap();
+    for (f, needle) in [(&huge, "truncated"), (&png_npy, "invalid .npy"), (&cut, "npy")] {
+        refuses_bounded(&["classify", "--train", s(f), "--synthetic", s(&good), "--eval", s(&good)], f, needle);
+        refuses_bounded(&["import", "--input", s(f), "--size", "8", "--out", s(&tmp("o.npy"))], f, "");
+    }
+    // Weights: a safetensors header length of 2⁶⁴ − 1; a weights file cut in half; JSON.
+    let wdir = tmp("w");
+    std::fs::create_dir_all(&wdir).unwrap();
+    let giant = wdir.join("giant.safetensors");
+    std::fs::write(&giant, [u64::MAX.to_le_bytes().to_vec(), b"{}".to_vec()].concat()).unwrap();
+    let json = wdir.join("weights.json.safetensors");
+    std::fs::write(&json, br#"{"format": "memgen-sweep-bundle"}"#).unwrap();
+    for f in [&giant, &json] {
+        refuses_bounded(&["sample", "--weights", s(f), "--n", "1", "--out", s(&tmp("x.npy"))], f, "weights");
+    }
+    // Images: a truncated PNG, a zip whose entries are not images and one whose name climbs out.
+    let trunc = tmp("trunc.png");
+    let mut png = Vec::new();
+    image::GrayImage::from_pixel(16, 16, image::Luma([9u8])).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    std::fs::write(&trunc, &png[..png.len() / 2]).unwrap();
+    refuses_bounded(&["import", "--input", s(&trunc), "--size", "8", "--out", s(&tmp("o.npy"))], &trunc, "");
+    let zipped = tmp("sneaky.zip");
+    {
+        use std::io::Write;
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&zipped).unwrap());
+        let o = zip::write::FileOptions::default();
+        z.start_file("../../etc/evil.txt", o).unwrap();
+        z.write_all(b"text").unwrap();
+        z.start_file("notes.md", o).unwrap();
+        z.write_all(b"more text").unwrap();
+        z.finish().unwrap();
+    }
+    refuses_bounded(&["import", "--input", s(&zipped), "--size", "8", "--out", s(&tmp("o.npy"))], &zipped, "no png or jpeg");
+    // Packed datasets: the real manifest over a training file cut to its first 4 KB.
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../www/data");
+    let ddir = tmp("data");
+    std::fs::create_dir_all(&ddir).unwrap();
+    std::fs::copy(real.join("datasets.json"), ddir.join("datasets.json")).expect("the data sets are built (bash scripts/datasets.sh)");
+    let train = ddir.join("mnist-train.mgds");
+    std::fs::write(&train, &std::fs::read(real.join("mnist-train.mgds")).unwrap()[..4096]).unwrap();
+    refuses_bounded(&["export", "--data-dir", s(&ddir), "--dataset", "mnist", "--k", "10", "--out", s(&tmp("e.npy"))], &train, "");
+    // Bundles: a manifest nested 100,000 deep, a truncated one, one of another format.
+    for (name, body) in [
+        ("deep", "[".repeat(100_000)),
+        ("cut", r#"{"format": "memgen-sweep-bundle", "format_version": 2, "identity": {"#.to_string()),
+        ("other", r#"{"format": "something-else", "format_version": 2}"#.to_string()),
+    ] {
+        let dir = tmp(&format!("bundle-{name}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("manifest.json"), body).unwrap();
+        std::fs::write(dir.join("fractions.csv"), "k,memorized\n").unwrap();
+        let m = dir.join("manifest.json");
+        refuses_bounded(&["quality", "--bundle", s(&dir)], &m, "manifest.json");
+        refuses_bounded(&["probe", "--bundle", s(&dir)], &m, "manifest.json");
+    }
+}

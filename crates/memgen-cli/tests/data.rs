@@ -263,7 +263,9 @@ fn import_folder_zip_npy() {
     let z = d.join("mine.zip");
     let mut w = zip::ZipWriter::new(std::fs::File::create(&z).unwrap());
     let opt = zip::write::FileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-    for (name, bytes) in [("x/1.png", png(8, 8, [0, 0, 255, 255])), ("2.jpg", jpeg(8, 8, 128))] {
+    // A text file and an entry whose path climbs out of the archive are skipped, and named.
+    let entries = [("x/1.png", png(8, 8, [0, 0, 255, 255])), ("2.jpg", jpeg(8, 8, 128)), ("notes.txt", b"hello".to_vec()), ("../up.png", png(8, 8, [9; 4]))];
+    for (name, bytes) in entries {
         w.start_file(name, opt).unwrap();
         w.write_all(&bytes).unwrap();
     }
@@ -271,6 +273,8 @@ fn import_folder_zip_npy() {
     let out = d.join("zip.npy");
     let v = ok_json(&["import", "--input", s(&z), "--size", "4", "--colour", "--out", s(&out)]);
     assert_eq!(v["shape"], serde_json::json!([2, 4, 4, 3]));
+    let zs = z.display().to_string();
+    assert_eq!(v["skipped"], serde_json::json!([format!("{zs}/../up.png: a path outside the archive"), format!("{zs}/notes.txt: not a PNG or JPEG image")]));
     let (_, px) = read_u8_npy(&out);
     // Sorted entry order: 2.jpg, then x/1.png (blue).
     assert_eq!(&px[48..51], &[0, 0, 255]);

@@ -19,6 +19,7 @@
 //! | [`cluster`] | Ward clustering at a distance threshold (scipy semantics) | `ward_clusters` |
 //! | [`basin`] | recovery probability, critical time, d-ball log-volume, SVD | `critical_time`, `log_ball_volume`, `singular_values` |
 //! | [`quality`] | improved precision / recall and the Fréchet distance of feature sets | `precision_recall`, `frechet_distance`, `Manifold` |
+//! | [`text`] | outside text made safe to show: control and bidirectional-override characters dropped | `neutralise` |
 //! | [`spec`] | versioned experiment spec; the one seeded RNG (ChaCha8) | `ExperimentSpec`, `NoiseStream`, `subset_indices` |
 pub mod basin;
 pub mod circle;
@@ -34,6 +35,7 @@ pub mod par;
 pub mod quality;
 pub mod schedules;
 pub mod spec;
+pub mod text;
 
 pub use error::CoreError;
 pub use matrix::Matrix;

@@ -95,6 +95,10 @@ pub struct ImportedImages {
     pub pixels: Vec<u8>,
     /// Where each image came from (`file`, `archive.zip/entry`, `a.npy[3]`).
     pub names: Vec<String>,
+    /// Archive entries left out, each with why (`archive.zip/notes.txt: not a PNG or JPEG
+    /// image`, `archive.zip/../x.png: a path outside the archive`); hidden files and macOS
+    /// metadata are left out silently.
+    pub skipped: Vec<String>,
 }
 
 impl ImportedImages {
@@ -225,7 +229,7 @@ impl Importer {
             return Err(DataError::Invalid(format!("size {} is out of range (1 to {MAX_SIZE})", opts.size)));
         }
         Ok(Importer {
-            out: ImportedImages { size: opts.size as usize, channels: opts.channels(), pixels: Vec::new(), names: Vec::new() },
+            out: ImportedImages { size: opts.size as usize, channels: opts.channels(), pixels: Vec::new(), names: Vec::new(), skipped: Vec::new() },
             opts,
             total_bytes: 0,
         })
@@ -307,6 +311,12 @@ impl Importer {
         let mut entries: Vec<(String, usize)> = Vec::new();
         for i in 0..zip.len() {
             let f = zip.by_index_raw(i).map_err(|e| invalid(name, format!("corrupt zip archive: {}", one_line(e))))?;
+            // Before the hidden-file rule: `..` starts with a dot, but it is no hidden file.
+            if unsafe_path(f.name()) {
+                let shown = memgen_core::text::neutralise(f.name());
+                self.out.skipped.push(format!("{name}/{shown}: a path outside the archive"));
+                continue;
+            }
             if f.is_dir() || skipped(f.name()) {
                 continue;
             }
@@ -334,7 +344,10 @@ impl Importer {
             }
             match sniff(&buf) {
                 Some(InputKind::Png | InputKind::Jpeg) => {}
-                _ => return Err(invalid(&full, "not a PNG or JPEG image")),
+                _ => {
+                    self.out.skipped.push(format!("{}: not a PNG or JPEG image", memgen_core::text::neutralise(&full)));
+                    continue;
+                }
             }
             let px = decode_image(&full, &buf, self.opts.size, self.opts.colour)?;
             self.add(full, px);
@@ -388,7 +401,11 @@ impl Importer {
     /// The images; an error when there are none.
     pub fn finish(self, what: &str) -> Result<ImportedImages, DataError> {
         if self.out.is_empty() {
-            return Err(invalid(what, "no PNG or JPEG images found"));
+            let why = match self.out.skipped.len() {
+                0 => String::new(),
+                n => format!(" ({n} entries skipped, the first: {})", self.out.skipped[0]),
+            };
+            return Err(invalid(what, format!("no PNG or JPEG images found{why}")));
         }
         Ok(self.out)
     }
@@ -411,6 +428,13 @@ fn floats_to_u8(name: &str, v: impl Iterator<Item = f64> + Clone) -> Result<Vec<
         Box::new(|x| x)
     };
     Ok(v.map(|x| map(x).round().clamp(0.0, 255.0) as u8).collect())
+}
+
+/// An archive entry whose path would land outside the folder it is unpacked into: absolute,
+/// with a drive letter, or climbing with `..` (the zip-slip paths). The lab never writes entries
+/// to disk, but such an entry is not what a user meant to upload, so it is skipped and named.
+fn unsafe_path(path: &str) -> bool {
+    path.starts_with(['/', '\\']) || path.contains(':') || path.split(['/', '\\']).any(|c| c == "..")
 }
 
 /// Hidden files and macOS archive metadata, skipped in folders and zips.

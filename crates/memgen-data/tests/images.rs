@@ -105,10 +105,13 @@ fn zip_in_sorted_order_skipping_hidden() {
     assert_eq!(out.shape(), vec![2, 3, 3]);
     assert_eq!(&out.pixels[..9], &[10; 9]);
     assert_eq!(&out.pixels[9..], &[20; 9]);
-    // A non-image entry is an error naming it.
+    // A non-image entry is skipped, and the import says which and why.
     let z = zip_of(&[("a.png", &a), ("readme.txt", b"hi")]);
-    let e = Importer::new(ImportOptions::new(3, false)).unwrap().push("up.zip", &z).unwrap_err().to_string();
-    assert!(e.contains("up.zip/readme.txt") && e.contains("not a PNG or JPEG"), "{e}");
+    let mut imp = Importer::new(ImportOptions::new(3, false)).unwrap();
+    imp.push("up.zip", &z).unwrap();
+    let out = imp.finish("upload").unwrap();
+    assert_eq!(out.names, vec!["up.zip/a.png"]);
+    assert_eq!(out.skipped, vec!["up.zip/readme.txt: not a PNG or JPEG image".to_string()]);
     // A corrupt archive.
     let e = Importer::new(ImportOptions::new(3, false)).unwrap().push("bad.zip", &z[..z.len() - 30]).unwrap_err().to_string();
     assert!(e.starts_with("bad.zip: ") && e.contains("zip"), "{e}");

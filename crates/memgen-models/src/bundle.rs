@@ -38,6 +38,8 @@ pub const MANIFEST_FILE: &str = "manifest.json";
 pub const CSV_FILE: &str = "fractions.csv";
 /// Largest bundle file a reader accepts (a gallery of 10,000 MNIST samples is ~25 MB).
 pub const MAX_FILE_BYTES: usize = 64 << 20;
+/// Most K values a bundle may hold (the page draws a button for each).
+pub const MAX_POINTS: usize = 256;
 /// How gallery images are stored.
 pub const IMAGE_ENCODING: &str = "base64 of u8 pixels, row-major [h, w, c] per image";
 /// The distance of the labels and galleries.
@@ -339,6 +341,9 @@ impl Manifest {
             format: Option<String>,
             format_version: Option<serde_json::Value>,
         }
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(bad(MANIFEST_FILE, format!("larger than {} MB", MAX_FILE_BYTES >> 20)));
+        }
         let h: Header = serde_json::from_slice(bytes).map_err(|e| bad(MANIFEST_FILE, format!("not JSON: {e}")))?;
         if h.format.as_deref() != Some(FORMAT) {
             return Err(bad(MANIFEST_FILE, format!("not a memgen sweep bundle (no \"format\": \"{FORMAT}\")")));
@@ -355,6 +360,9 @@ impl Manifest {
             }
         }
         let m: Manifest = serde_json::from_slice(bytes).map_err(|e| bad(MANIFEST_FILE, e.to_string()))?;
+        if m.results.len() > MAX_POINTS {
+            return Err(bad(MANIFEST_FILE, format!("{} results: more than {MAX_POINTS}", m.results.len())));
+        }
         if m.results.iter().map(|r| r.k).ne(m.k_done.iter().copied()) {
             return Err(bad(MANIFEST_FILE, "k_done does not list the results' K values"));
         }
@@ -442,7 +450,7 @@ impl Bundle {
         let mut galleries = Vec::new();
         for r in &manifest.results {
             let g = get(&r.gallery)?;
-            Gallery::parse(&g).map_err(|e| bad(&r.gallery, e))?;
+            Gallery::parse(&g).and_then(|x| x.check_against(&manifest)).map_err(|e| bad(&r.gallery, e))?;
             galleries.push(g);
         }
         Ok(Bundle { manifest, galleries })
@@ -515,6 +523,9 @@ pub fn parse_fractions_csv(text: &str) -> Result<Vec<Row>, BundleError> {
             if !(0.0..=1.0).contains(x) {
                 return Err(wrong());
             }
+        }
+        if rows.len() == MAX_POINTS {
+            return Err(bad(CSV_FILE, format!("more than {MAX_POINTS} rows")));
         }
         if rows.last().is_some_and(|r| r.k >= k) {
             return Err(bad(CSV_FILE, format!("line {}: K = {k} is not larger than the row before", n + 2)));
@@ -597,6 +608,21 @@ impl Gallery {
         if h == 0 || w == 0 || !(c == 1 || c == 3) || h * w > 512 * 512 {
             return Err(format!("gallery K = {}: bad image shape {:?}", g.k, g.shape));
         }
+        // Every image holds h·w·c pixels (a wrong length would show as a black or torn
+        // thumbnail).
+        let len = h * w * c;
+        let images = g.samples.iter().map(|s| ("sample", s.index, &s.image));
+        let refs = g
+            .train_images
+            .iter()
+            .map(|t| ("training image", t.index, &t.image))
+            .chain(g.synthetic_images.iter().map(|t| ("synthetic image", t.index, &t.image)));
+        for (what, i, b64) in images.chain(refs) {
+            let px = decode_image(b64).map_err(|e| format!("gallery K = {}: {what} {i}: {e}", g.k))?;
+            if px.len() != len {
+                return Err(format!("gallery K = {}: {what} {i} has {} bytes, not {h}×{w}×{c} = {len}", g.k, px.len()));
+            }
+        }
         let has = |list: &[IndexedImage], j: usize| list.iter().any(|t| t.index == j);
         let sorted = |d: &[f64]| d.windows(2).all(|w| w[0] <= w[1]) && d.iter().all(|x| x.is_finite() && *x >= 0.0);
         for s in &g.samples {
@@ -617,6 +643,19 @@ impl Gallery {
             }
         }
         Ok(g)
+    }
+
+    /// Checks that the gallery belongs to `manifest`'s bundle: its K is one of the bundle's and
+    /// its image shape is the dataset's.
+    pub fn check_against(&self, manifest: &Manifest) -> Result<(), String> {
+        if !manifest.k_done.contains(&self.k) {
+            return Err(format!("gallery K = {} is not one of the bundle's K values", self.k));
+        }
+        let hwc = manifest.identity.sweep.image_hwc;
+        if self.shape != hwc {
+            return Err(format!("gallery K = {}: image shape {:?} is not the bundle's {:?}", self.k, self.shape, hwc));
+        }
+        Ok(())
     }
 
     /// The gallery's JSON bytes (compact; deterministic).
@@ -722,5 +761,20 @@ mod tests {
         broken.samples[0].train_neighbours = vec![0, 7];
         assert!(Gallery::parse(&broken.to_bytes()).unwrap_err().contains("training image 7"));
         assert!(Gallery::parse(b"{}").is_err());
+        // An image whose bytes are not h·w·c (two bytes for a 1×1×1 image), or not base64.
+        let mut long = g.clone();
+        long.synthetic_images[0].image = "AAA=".into();
+        assert_eq!(Gallery::parse(&long.to_bytes()).unwrap_err(), "gallery K = 2: synthetic image 3 has 2 bytes, not 1×1×1 = 1");
+        let mut garbled = g.clone();
+        garbled.samples[1].image = "%%".into();
+        assert!(Gallery::parse(&garbled.to_bytes()).unwrap_err().starts_with("gallery K = 2: sample 1: an image is not base64"));
+        // A gallery of another bundle: its shape, or its K, is not the manifest's.
+        let m = Manifest::parse(include_bytes!("../../../www/bundles/mnist/manifest.json")).unwrap();
+        assert_eq!(g.check_against(&m).unwrap_err(), "gallery K = 2: image shape [1, 1, 1] is not the bundle's [28, 28, 1]");
+        let mut other_k = g.clone();
+        (other_k.k, other_k.shape) = (3, [28, 28, 1]);
+        assert_eq!(other_k.check_against(&m).unwrap_err(), "gallery K = 3 is not one of the bundle's K values");
+        other_k.k = 2;
+        assert_eq!(other_k.check_against(&m), Ok(()));
     }
 }

@@ -141,7 +141,14 @@ async fn import_files(files: Vec<JsFile>, side: usize, colour: bool, progress: i
     }
     let what = if names.len() == 1 { names[0].clone() } else { format!("{} files", names.len()) };
     let imported = importer.finish(&what).map_err(|e| e.to_string())?;
-    let note = format!("{what}: {} images, resized to {side}×{side} {}", imported.len(), if colour { "colour" } else { "grey" });
+    let skipped = match imported.skipped.len() {
+        0 => String::new(),
+        n => {
+            let first: Vec<&str> = imported.skipped.iter().take(3).map(String::as_str).collect();
+            format!("; {n} archive entries skipped ({}{})", first.join("; "), if n > 3 { "; …" } else { "" })
+        }
+    };
+    let note = format!("{what}: {} images, resized to {side}×{side} {}{skipped}", imported.len(), if colour { "colour" } else { "grey" });
     let info = DatasetInfo {
         name: what.clone(),
         class_names: Vec::new(),

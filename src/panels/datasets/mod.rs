@@ -35,6 +35,11 @@ use controls::{DatasetControls, UploadControls};
 use info::SetInfo;
 use preview::PreviewFigure;
 
+/// The notices this view gives for decoded query pairs (bad values keep their defaults).
+pub fn url_notices(pairs: &[(&str, &str)]) -> Vec<String> {
+    url::parse_pairs(pairs.iter().copied()).1.into_iter().map(|n| n.0).collect()
+}
+
 /// S_K as the Datasets panel shows it: u8 pixels `[K, h, w, c]`.
 #[derive(Debug, Clone)]
 pub struct SubsetK {

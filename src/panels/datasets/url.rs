@@ -26,7 +26,7 @@ pub(super) struct UrlState {
 }
 
 /// Parses `ds`, `dk`, `dseed` and `dbal` from decoded query pairs; bad values give the default and a notice.
-fn parse_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> (UrlState, Vec<Notice>) {
+pub(super) fn parse_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> (UrlState, Vec<Notice>) {
     let mut s = UrlState { ds: None, k: DEFAULT_K, seed: 0, balanced: false };
     let mut notices = Vec::new();
     for (key, value) in pairs {

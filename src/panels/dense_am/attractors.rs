@@ -41,8 +41,13 @@ pub(super) fn AttractorSummary(
             data-retrieval-fraction=move || counts().map(|c| format!("{:.4}", c.retrieval)).unwrap_or_default()>
             {move || match counts() {
                 Some(Counts { stored, spurious, retrieval, fresh }) => format!(
-                    "{stored} stored memories reached, {spurious} spurious attractors; {:.1}% of starts retrieve a stored memory.{}",
+                    "{stored} stored memories reached, {spurious} spurious attractors; {:.1}% of starts retrieve a stored memory.{}{}",
                     100.0 * retrieval,
+                    if stored == 0 && spurious == 0 {
+                        " No start converged to a memory or to a spurious state within the step budget: with this many memories at this β their wells have merged into a nearly flat valley where the descent crawls, the continuous regime that the paper calls generalization. A larger β, or fewer memories, brings separate wells back."
+                    } else {
+                        ""
+                    },
                     if fresh { "" } else { " (updating…)" }
                 ),
                 None => format!("Computing the basin map… {:.0}%", 100.0 * p.basin_progress.get()),

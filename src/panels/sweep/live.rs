@@ -250,6 +250,18 @@ struct StoredTraining {
     losses: Vec<f32>,
 }
 
+/// The browser-storage value of a run: its snapshot and its losses so far.
+pub fn stored_run_value(snapshot: &[u8], losses: &[f32]) -> String {
+    serde_json::to_string(&StoredTraining { snapshot: b64(snapshot), losses: losses.to_vec() }).unwrap_or_default()
+}
+
+/// A run kept in browser storage, read back (`None` when the entry is not one: the run then
+/// starts afresh, and the library checks the snapshot itself when it resumes).
+pub fn parse_stored_run(value: &str) -> Option<Resume> {
+    let st = serde_json::from_str::<StoredTraining>(value).ok()?;
+    Some(Resume { snapshot: unbase64(&st.snapshot)?, losses: st.losses })
+}
+
 /// The page's handle on a running point: signals for progress, the generation for cancel,
 /// browser storage for the fused run.
 struct TabProgress {
@@ -303,8 +315,7 @@ impl PointProgress for TabProgress {
         }
         self.saved_at = now_ms();
         if let Ok(bytes) = run.snapshot(self.seed) {
-            let value = StoredTraining { snapshot: b64(&bytes), losses: losses.to_vec() };
-            if storage_set(&self.snap_key, &serde_json::to_string(&value).unwrap_or_default()).is_ok() {
+            if storage_set(&self.snap_key, &stored_run_value(&bytes, losses)).is_ok() {
                 self.ctl.saved_step.set(run.steps_done());
             }
         }
@@ -416,8 +427,7 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
         let (ema, losses) = train_in_worker(&sub, tc, point.seed, ctl, gen, &plain).await?;
         PointModel::Trained { ema: Box::new(ema), losses }
     } else {
-        let stored = storage_get(&snap_key).ok().flatten().and_then(|v| serde_json::from_str::<StoredTraining>(&v).ok());
-        let resume = stored.and_then(|st| Some(Resume { snapshot: unbase64(&st.snapshot)?, losses: st.losses }));
+        let resume = storage_get(&snap_key).ok().flatten().and_then(|v| parse_stored_run(&v));
         if let Some(r) = &resume {
             ctl.losses.set(r.losses.clone());
         }

@@ -24,6 +24,7 @@ use crate::plot::{fractions_plot, ErrorSeries};
 mod basins;
 mod gallery;
 mod live;
+pub use live::{parse_stored_run, stored_run_value};
 mod live_view;
 mod quality;
 mod regen;
@@ -390,12 +391,12 @@ pub fn SweepPanel() -> impl IntoView {
     // The gallery of the selected K.
     Effect::new(move |_| {
         let Some(k) = p.selected_k.get() else { return };
-        let Some(source) = p.loaded.with_untracked(|l| l.as_ref().map(|l| l.source.clone())) else { return };
+        let Some((source, manifest)) = p.loaded.with_untracked(|l| l.as_ref().map(|l| (l.source.clone(), l.manifest.clone()))) else { return };
         p.gallery.set(None);
         p.picked.set(None);
         p.gallery_state.set(GalleryState::Loading);
         spawn_local(async move {
-            match load_gallery(&source, k).await {
+            match load_gallery(&source, &manifest, k).await {
                 Ok(g) if p.selected_k.get_untracked() == Some(k) => {
                     p.gallery.set(Some(Arc::new(g)));
                     p.gallery_state.set(GalleryState::Done);

@@ -76,12 +76,13 @@ pub async fn load_file(source: &Source, name: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The gallery of point `k`.
-pub async fn load_gallery(source: &Source, k: usize) -> Result<Gallery, String> {
+pub async fn load_gallery(source: &Source, manifest: &Manifest, k: usize) -> Result<Gallery, String> {
     let name = gallery_file(k);
     let bytes = load_file(source, &name).await?;
     let g = Gallery::parse(&bytes).map_err(|e| format!("{name}: {e}"))?;
     if g.k != k {
         return Err(format!("{name} holds K = {}", g.k));
     }
+    g.check_against(manifest).map_err(|e| format!("{name}: {e}"))?;
     Ok(g)
 }

@@ -34,6 +34,11 @@ use figures::Figures;
 use regimes::ThreeRegimes;
 use state::{ToySettings, OWN_KEYS};
 
+/// The notices this view gives for decoded query pairs (bad values keep their defaults).
+pub fn url_notices(pairs: &[(&str, &str)]) -> Vec<String> {
+    ToySettings::from_pairs(pairs.iter().copied()).1
+}
+
 /// Plotted square `[−1.5, 1.5]²`.
 const LO: f32 = -1.5;
 const HI: f32 = 1.5;
