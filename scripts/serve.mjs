@@ -48,7 +48,8 @@ export const CSP = [
   "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
-  "connect-src 'self'",
+  // blob: URLs are made by the page itself (its exported files); reading one back is allowed.
+  "connect-src 'self' blob:",
   "worker-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",

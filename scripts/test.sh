@@ -6,15 +6,16 @@
 #  1. setup (also installs Debian's chromium and the npm packages if missing)
 #  2. data sets (scripts/datasets.sh, when present)
 #  3. cargo fmt --all --check
-#  4. native tests of the whole workspace, every target: cargo test --workspace --all-targets
-#     --profile native-test (includes tests/shaders.rs: every shaders/*.wgsl validated with naga),
-#     compiled first on every core, then run
+#  4. native build of the whole workspace, every target: cargo test --workspace --all-targets
+#     --profile native-test --no-run (on every core)
 #  4b. the reference classifiers of sample quality (scripts/refnet.sh: trained or cached)
 #  5. the wasm build into dist/ (scripts/build-web.sh; profile web-dev unless
-#     MEMGEN_TEST_PROFILE=release), compiled while the native tests run
+#     MEMGEN_TEST_PROFILE=release), on every core
 #  6. the wasm32 build of memgen-core's RNG probe (checked by tests/e2e/rng_wasm.test.mjs)
 #  7. browser end-to-end tests in headless Chromium on WebGPU (SwiftShader):
-#     node --test tests/e2e/   (screenshots in test-artifacts/)
+#     node --test tests/e2e/   (screenshots in test-artifacts/), and beside them the native
+#     tests (cargo test --workspace --all-targets, then --doc; includes tests/shaders.rs: every
+#     shaders/*.wgsl validated with naga)
 #
 # Clippy runs inside the builds of steps 4 and 5, as `cargo clippy --workspace --all-targets --
 # -D warnings` would natively and for wasm32: clippy-driver is cargo's RUSTC_WORKSPACE_WRAPPER,
@@ -69,6 +70,7 @@ if ! step "setup (toolchain, wasm-bindgen-cli, npm, chromium)" bash scripts/setu
   summary; exit 1
 fi
 
+native_pid=""
 if [[ "${MEMGEN_E2E_ONLY:-0}" != 1 ]]; then
   if [[ -f scripts/datasets.sh ]]; then
     step "data sets (scripts/datasets.sh)" bash scripts/datasets.sh
@@ -90,35 +92,36 @@ if [[ "${MEMGEN_E2E_ONLY:-0}" != 1 ]]; then
   # copies them into dist/, so they come first. Cached in the build cache; about 85 s each to
   # train on 2 cores when their code or data changed.
   step "reference classifiers (scripts/refnet.sh)" env MEMGEN_REFNET_NO_BUILD=1 bash scripts/refnet.sh
-  # The browser tests run against the web-dev profile (no LTO, 16 codegen units, no wasm-opt).
-  # It compiles while the native tests run (cargo locks the two build folders separately).
-  WASM_LOG="$(mktemp)"
-  wasm_t0=$SECONDS
-  (
+  # The wasm build for the browser tests (web-dev: no LTO, 16 codegen units, no wasm-opt), on
+  # every core: it is the longest compile, and the browser tests wait for it.
+  if step "wasm build: scripts/build-web.sh (${MEMGEN_TEST_PROFILE:-web-dev}, clippy -D warnings for wasm32)" \
     env MEMGEN_SKIP_SETUP=1 CARGO_INCREMENTAL=0 MEMGEN_PROFILE="${MEMGEN_TEST_PROFILE:-web-dev}" \
-      MEMGEN_WASM_OPT="${MEMGEN_WASM_OPT:-$([[ ${MEMGEN_TEST_PROFILE:-web-dev} == release ]] && echo 1 || echo 0)}" \
-      bash scripts/build-web.sh
-  ) >"$WASM_LOG" 2>&1 &
-  wasm_pid=$!
-  step "native tests, run: cargo test --workspace --all-targets --profile native-test" \
-    cargo test --workspace --all-targets --profile native-test
-  step "doc tests: cargo test --workspace --doc --profile native-test" cargo test --workspace --doc --profile native-test
-  wasm_wait() {
-    local rc=0
-    wait "$wasm_pid" || rc=$?
-    cat "$WASM_LOG"
-    echo "(wasm build: $((SECONDS - wasm_t0)) s from its start, beside the native tests)"
-    return $rc
-  }
-  if step "wasm build: scripts/build-web.sh (${MEMGEN_TEST_PROFILE:-web-dev}, clippy -D warnings for wasm32)" wasm_wait; then built=1; else built=0; fi
-  rm -f "$WASM_LOG"
+    MEMGEN_WASM_OPT="${MEMGEN_WASM_OPT:-$([[ ${MEMGEN_TEST_PROFILE:-web-dev} == release ]] && echo 1 || echo 0)}" \
+    bash scripts/build-web.sh; then built=1; else built=0; fi
   # The same-bytes probe of the seeded scheme in wasm32 (checked by tests/e2e/rng_wasm.test.mjs);
-  # its host half shares target/native-test with the native tests, so it comes after them.
+  # its host half shares target/native-test with the native tests, so it comes before them.
   step "wasm32 RNG probe: cargo build --target wasm32-unknown-unknown -p memgen-core --example wasm_bench" \
     cargo build --profile native-test --target wasm32-unknown-unknown -p memgen-core --example wasm_bench
-else
-  built=1
+  # The native tests run beside the browser tests: a browser test mostly waits on one page's
+  # thread, so the second core is free for them (measured: the two together take about as long
+  # as the browser tests alone).
+  NATIVE_LOG="$(mktemp)"
+  native_t0=$SECONDS
+  (
+    cargo test --workspace --all-targets --profile native-test &&
+      cargo test --workspace --doc --profile native-test
+  ) >"$NATIVE_LOG" 2>&1 &
+  native_pid=$!
 fi
+
+native_wait() {
+  local rc=0
+  wait "$native_pid" || rc=$?
+  cat "$NATIVE_LOG"
+  echo "(native tests: $((SECONDS - native_t0)) s from their start, beside the browser tests)"
+  rm -f "$NATIVE_LOG"
+  return $rc
+}
 
 E2E_DIST="${MEMGEN_E2E_DIST:-dist}"
 if ((built)) && [[ -f "$E2E_DIST/index.html" ]]; then
@@ -132,6 +135,9 @@ if ((built)) && [[ -f "$E2E_DIST/index.html" ]]; then
 else
   skip "browser e2e: node --test tests/e2e/" "no build in $E2E_DIST/"
   failed=1
+fi
+if [[ "${MEMGEN_E2E_ONLY:-0}" != 1 ]]; then
+  step "native tests, run: cargo test --workspace --all-targets --profile native-test, then --doc" native_wait
 fi
 
 summary

@@ -84,7 +84,9 @@ test('train probe: burn training steps run on the page WebGPU device and the los
   const lab = await openLab(t, { webgpu: true });
   const { page, log } = lab;
   await waitForFirstFrame(page);
-  await page.locator('[data-testid="run-train-probe"]').click();
+  // The page's thread compiles burn's WebGPU kernels right after the click; on a busy 2-core
+  // machine Playwright's default 30 s for the click's own round trip was once too short.
+  await page.locator('[data-testid="run-train-probe"]').click({ timeout: 120_000 });
   const r = await waitForResult(page, 'train-probe');
   t.diagnostic(`train probe: state=${r.state} device=${r.attrs['data-device']} losses=${r.attrs['data-losses']}`);
   assert.equal(r.state, 'done', `train probe failed: ${r.text}`);

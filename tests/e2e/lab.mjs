@@ -255,3 +255,32 @@ export async function frameLags(page, n = 5, gapMs = 200) {
   }
   return lags;
 }
+
+/**
+ * Starts recording the page's longest gap between animation frames (a requestAnimationFrame
+ * loop in the page); `takeFrameGap(page)` returns it and starts over. A long action that keeps
+ * the tab responsive shows no gap much over its slices of work.
+ */
+export async function startFrameGaps(page) {
+  await page.evaluate(() => {
+    if (window.__frameGaps) return;
+    const g = (window.__frameGaps = { last: performance.now(), max: 0, frames: 0 });
+    const tick = (now) => {
+      g.max = Math.max(g.max, now - g.last);
+      g.last = now;
+      g.frames += 1;
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  });
+}
+
+export async function takeFrameGap(page) {
+  return page.evaluate(() => {
+    const g = window.__frameGaps;
+    const out = { max: Math.max(g.max, performance.now() - g.last), frames: g.frames };
+    g.max = 0;
+    g.frames = 0;
+    return out;
+  });
+}

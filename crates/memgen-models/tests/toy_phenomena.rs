@@ -126,6 +126,79 @@ fn ideal_score_sampler_lands_on_the_points() {
 }
 
 #[test]
+fn sampling_in_slices_of_rows_gives_the_whole_steps_bits() {
+    // The page samples a few hundred rows at a time to keep each slice of work short; the
+    // samples must be the ones `memgen toy` makes in whole steps. A trained network (rows
+    // through matmuls) and the ideal score (a softmax over the training points per row).
+    let pts = circle_points(5, 3);
+    let mut config = ToyTrainConfig::browser();
+    config.steps = 50;
+    let (run, _) = pollster::block_on(train(config, &pts, 3, &cpu())).unwrap();
+    let em = EulerMaruyama { steps: 40, count: 1000, ..EulerMaruyama::default() };
+    let noise = || NoiseStream::new(3, STREAM_TOY_SAMPLE);
+    let whole = pollster::block_on(sample(run.ema_model(), em, &cpu(), noise())).unwrap();
+    let mut parts = Sampling::new(run.ema_model(), em, &cpu(), noise());
+    // Uneven slices (333 does not divide 1000), a step finished by run_steps in the middle.
+    for _ in 0..7 {
+        parts.run_rows(333);
+    }
+    // 333, 666, 999, then 1 row ends step 1; 333, 666, 999 of step 2.
+    assert_eq!(parts.rows_done(), 1999);
+    // run_steps finishes the step begun in rows, and counts it.
+    assert_eq!(parts.run_steps(1), 2);
+    assert_eq!(parts.rows_done(), 2000);
+    while !parts.finished() {
+        parts.run_rows(333);
+    }
+    assert_eq!(parts.rows_done(), parts.rows_total());
+    let sliced = pollster::block_on(parts.samples()).unwrap();
+    assert_eq!(whole, sliced, "slices of rows changed the trained model's samples");
+    let ideal = IdealScore::new(&pts, &cpu());
+    let whole = pollster::block_on(sample(&ideal, em, &cpu(), noise())).unwrap();
+    let mut parts = Sampling::new(&ideal, em, &cpu(), noise());
+    while !parts.finished() {
+        parts.run_rows(77);
+    }
+    assert_eq!(whole, pollster::block_on(parts.samples()).unwrap(), "slices of rows changed the ideal score's samples");
+}
+
+#[test]
+fn a_fused_toy_run_resumed_from_its_snapshot_ends_where_the_uninterrupted_run_does() {
+    let pts = circle_points(7, 4);
+    let mut config = ToyTrainConfig::browser();
+    config.steps = 40;
+    let mut whole = ToyTraining::new_fused(config, &pts, 4, 2, &cpu());
+    let all = pollster::block_on(whole.run_steps(40)).unwrap();
+    let mut first = ToyTraining::new_fused(config, &pts, 4, 2, &cpu());
+    let head = pollster::block_on(first.run_steps(17)).unwrap();
+    let bytes = first.snapshot(4).unwrap();
+    drop(first);
+    let mut resumed = ToyTraining::resume_fused(config, &pts, 4, 2, &cpu(), &bytes).unwrap();
+    assert_eq!(resumed.steps_done(), 17);
+    let tail = pollster::block_on(resumed.run_steps(100)).unwrap();
+    assert_eq!([head, tail].concat(), all, "the resumed run's losses differ");
+    // Every buffer of the state (weights, EMA, Adam's moments), bit for bit.
+    let tensors = |b: &[u8]| {
+        let st = safetensors::SafeTensors::deserialize(b).unwrap();
+        let mut v: Vec<(String, Vec<u8>)> = st.tensors().into_iter().map(|(n, t)| (n, t.data().to_vec())).collect();
+        v.sort();
+        v
+    };
+    let (a, b) = (tensors(&resumed.snapshot(4).unwrap()), tensors(&whole.snapshot(4).unwrap()));
+    assert_eq!(a.len(), 4 * 2 * 7);
+    assert!(a == b, "the resumed run's state differs");
+    // A snapshot of other settings, points, seed or shards is refused with the reason.
+    let refused = |r: Result<ToyTraining, String>| r.err().expect("refused");
+    let mut other = config;
+    other.lr *= 2.0;
+    assert!(refused(ToyTraining::resume_fused(other, &pts, 4, 2, &cpu(), &bytes)).contains("other settings"));
+    assert!(refused(ToyTraining::resume_fused(config, &circle_points(7, 5), 4, 2, &cpu(), &bytes)).contains("other points"));
+    assert!(refused(ToyTraining::resume_fused(config, &pts, 5, 2, &cpu(), &bytes)).contains("seed 4"));
+    assert!(refused(ToyTraining::resume_fused(config, &pts, 4, 3, &cpu(), &bytes)).contains("shards"));
+    assert!(refused(ToyTraining::resume_fused(config, &pts, 4, 2, &cpu(), &bytes[..bytes.len() / 2])).contains("snapshot"));
+}
+
+#[test]
 fn training_is_deterministic_and_chunkable() {
     let pts = circle_points(4, 9);
     let mut config = ToyTrainConfig::browser();

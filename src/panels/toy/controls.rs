@@ -136,17 +136,28 @@ fn TrainingProgress(
         match phase.get() {
             Phase::Idle => "Not trained yet.".to_string(),
             Phase::Failed(e) => e,
-            Phase::Sampling => format!("Sampling… {:.0}%", 100.0 * p.sample_progress.get()),
+            Phase::Sampling => {
+                let (share, left) = p.sample_progress.get();
+                format!(
+                    "Sampling… {:.0}% · {} · Cancel keeps the trained model",
+                    100.0 * share,
+                    if share > 0.0 { time_left(left, 1.0) } else { "starting".into() }
+                )
+            }
             ph => {
                 format!("{}step {done} / {total} · {rate:.1} steps/s · {}", if ph == Phase::Paused { "paused at " } else { "" }, time_left(left as f64, rate))
             }
         }
     });
-    let fraction = Signal::derive(move || speed.get().done as f64 / p.settings.with(|s| s.steps).max(1) as f64);
+    let fraction = Signal::derive(move || match phase.get() {
+        Phase::Sampling => p.sample_progress.get().0,
+        _ => speed.get().done as f64 / p.settings.with(|s| s.steps).max(1) as f64,
+    });
     view! {
         <span data-testid="toy-progress" class="progress"
             data-state=move || phase.with(Phase::attr)
             data-step=move || speed.get().done.to_string()
+            data-saved-step=move || p.saved_step.get().map(|s| if s == usize::MAX { "refused".to_string() } else { s.to_string() }).unwrap_or_default()
             data-rate=move || format!("{:.2}", speed.get().rate)
             data-device=move || p.train_device.get().attr()
             data-worker-paused-at=move || p.worker_pause.get().paused_at.map(|d| d.to_string()).unwrap_or_default()

@@ -163,7 +163,12 @@ pub(crate) struct Panel {
     /// Score arrows of the current model: grid point and offset in canvas pixels.
     learned_arrows: RwSignal<Vec<([f32; 2], [f32; 2])>>,
     /// Sampling done, in `[0, 1]`.
-    sample_progress: RwSignal<f64>,
+    /// Sampling's share done and its seconds left.
+    sample_progress: RwSignal<(f64, f64)>,
+    /// Bumped by every sampling start and cancel (a cancelled sampling keeps the model), and
+    /// the phase sampling began from (trained, or paused part way), which it returns to.
+    sample_gen: StoredValue<u64>,
+    sample_before: StoredValue<Phase>,
     /// Fractions of samples within 0.1 and within 0.25 of a training point.
     near_fraction: RwSignal<Option<(f64, f64)>>,
     /// The last message (`toy-status`).
@@ -179,6 +184,8 @@ pub(crate) struct Panel {
     software: bool,
     train_device: RwSignal<TrainDevice>,
     worker_pause: RwSignal<WorkerPause>,
+    /// The step of the in-tab run last kept in browser storage (`usize::MAX`: storage refused).
+    saved_step: RwSignal<Option<usize>>,
 }
 
 impl Panel {
@@ -198,7 +205,9 @@ impl Panel {
             centroids: RwSignal::new(Vec::new()),
             learned_energy: RwSignal::new(None),
             learned_arrows: RwSignal::new(Vec::new()),
-            sample_progress: RwSignal::new(0.0),
+            sample_progress: RwSignal::new((0.0, 0.0)),
+            sample_gen: StoredValue::new(0),
+            sample_before: StoredValue::new(Phase::Trained),
             near_fraction: RwSignal::new(None),
             status: RwSignal::new(String::new()),
             notices: RwSignal::new(url_notices.into_iter().map(Notice).collect()),
@@ -208,6 +217,7 @@ impl Panel {
             software,
             train_device: RwSignal::new(TrainDevice::NotYet),
             worker_pause: RwSignal::new(WorkerPause::default()),
+            saved_step: RwSignal::new(None),
         }
     }
 
@@ -227,6 +237,8 @@ pub fn ToyPanel() -> impl IntoView {
     let (initial, url_notices) = ToySettings::from_pairs(url_pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let p = Panel::new(initial, url_notices);
     state::mirror_into_url(p.settings, !url_pairs.is_empty());
+    // A run of these settings kept in this browser goes on where it stopped.
+    p.restore_run();
     // Training points follow K and the seed (nested prefixes of one seeded stream).
     Effect::new(move |_| {
         let s = p.settings.get();

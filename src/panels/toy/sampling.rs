@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use memgen_core::matrix::Matrix;
 use memgen_models::toy::centroids::{classify_centroids_detailed, CentroidThresholds};
 use memgen_models::toy::energy::{grid_points, ode_energy, OdeConfig};
-use memgen_models::toy::sampler::{toy_sampling, EulerMaruyama, IdealScore};
+use memgen_models::toy::sampler::{toy_sampling, IdealScore};
 
 use super::{current_model, toy_device, Centroid, Panel, Phase, HI, LO};
 
@@ -21,24 +21,52 @@ impl Panel {
         let pts = self.train.get_untracked();
         let device = toy_device().inner();
         let gen = self.run_gen.get_value();
+        let sample_gen = self.sample_gen.get_value() + 1;
+        self.sample_gen.set_value(sample_gen);
+        let before = self.phase.get_untracked();
+        self.sample_before.set_value(before);
         self.phase.set(Phase::Sampling);
+        self.sample_progress.set((0.0, 0.0));
         spawn_local(async move {
             // The library's toy sampler: `memgen toy`'s stream, so one seed gives its samples.
             let mut run = toy_sampling(model, s.samples, s.seed, &device);
             let mut ideal = toy_sampling(IdealScore::new(&pts, &device), s.samples, s.seed, &device);
-            let config = EulerMaruyama { count: s.samples, ..EulerMaruyama::default() };
-            let chunk = 10;
-            while !run.finished() {
-                if self.run_gen.get_value() != gen {
+            // Slices of rows of about 10 ms each, up to 30 ms of them between frames: the tab
+            // never stalls (one whole step of 10,000 samples is ~0.1 s here), and a slice is
+            // long enough that its fixed cost stays small. The slices give whole steps' samples
+            // (the library's test checks the bits).
+            let mut rows = 200usize;
+            let t0 = crate::browser::now_ms();
+            let mut last_shown = t0;
+            while !(run.finished() && ideal.finished()) {
+                if self.run_gen.get_value() != gen || self.sample_gen.get_value() != sample_gen {
                     return;
                 }
-                let r1 = run.run_steps_synced(chunk).await;
-                let r2 = ideal.run_steps_synced(chunk).await;
-                if let Err(e) = r1.and(r2) {
-                    self.phase.set(Phase::Failed(format!("sampling failed: {e}")));
-                    return;
+                let start = crate::browser::now_ms();
+                while crate::browser::now_ms() - start < 30.0 && !(run.finished() && ideal.finished()) {
+                    let s0 = crate::browser::now_ms();
+                    // Both runs advance row for row, so the two stay a step apart at most.
+                    if ideal.rows_done() < run.rows_done() || run.finished() {
+                        ideal.run_rows(rows);
+                    } else {
+                        run.run_rows(rows);
+                    }
+                    let took = crate::browser::now_ms() - s0;
+                    // Aim each slice at 6–15 ms.
+                    if took > 15.0 {
+                        rows = (rows / 2).max(16);
+                    } else if took < 6.0 {
+                        rows = (rows * 2).min(s.samples.max(16));
+                    }
                 }
-                self.sample_progress.set(run.steps_done() as f64 / config.steps as f64);
+                let now = crate::browser::now_ms();
+                if now - last_shown > 150.0 {
+                    let done = (run.rows_done() + ideal.rows_done()) as f64;
+                    let total = (run.rows_total() + ideal.rows_total()) as f64;
+                    let rate = done / ((now - t0) / 1000.0).max(1e-6);
+                    self.sample_progress.set((done / total, (total - done) / rate.max(1e-9)));
+                    last_shown = now;
+                }
                 crate::browser::yield_now().await;
             }
             let (Ok(x), Ok(xi)) = (run.samples().await, ideal.samples().await) else {
@@ -64,7 +92,7 @@ impl Panel {
                 }
                 Err(e) => self.status.set(format!("clustering failed: {e}")),
             }
-            self.phase.set(Phase::Trained);
+            self.phase.set(self.sample_before.get_value());
         });
     }
 

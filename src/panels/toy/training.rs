@@ -8,12 +8,25 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use memgen_models::toy::energy::grid_points;
-use memgen_models::toy::training::{ToyTrainConfig, ToyTraining};
+use memgen_models::toy::training::{circle_points, ToyTrainConfig, ToyTraining};
 
 use super::figures::arrows_from;
 use super::state::ToySettings;
 use super::{current_model, toy_device, Panel, Phase, Speed, TrainDevice, WorkerPause, CANVAS, HI, LO, RUN, WORKER, WORKER_MODEL};
 use crate::worker::{FromWorker, ToWorker, ToyJob, WorkerHandle, TRAIN_WORKER_URL};
+
+/// Browser-storage key of the toy's in-tab run (one: a new run replaces it), and how often the
+/// running state is kept there.
+const STORE_KEY: &str = "memgen-toy-run";
+const SAVE_EVERY_MS: f64 = 3000.0;
+
+/// The training settings of the panel's settings.
+fn train_config(s: &ToySettings) -> ToyTrainConfig {
+    let mut config = ToyTrainConfig::browser();
+    config.steps = s.steps;
+    config.lr = s.lr;
+    config
+}
 
 /// Steps per chunk in the worker and how often it sends its EMA weights.
 const WORKER_CHUNK: usize = 10;
@@ -57,6 +70,7 @@ impl Panel {
             let mut pending: Vec<f32> = Vec::new();
             let (mut last_progress, mut last_curve) = (t0, t0);
             let mut shown_step = start_step;
+            let mut saved_at = t0;
             loop {
                 let stopped = self.run_gen.get_value() != gen || self.phase.get_untracked() != Phase::Training;
                 let Some(mut run) = (!stopped).then(|| RUN.with(|r| r.borrow_mut().take())).flatten() else {
@@ -68,6 +82,11 @@ impl Panel {
                         }
                         if let Some(done) = RUN.with(|r| r.borrow().as_ref().map(|x| x.steps_done())) {
                             self.speed.update(|s| s.done = done);
+                        }
+                        // What a pause holds is kept, so a reload goes on from it.
+                        if self.phase.get_untracked() == Phase::Paused {
+                            let losses = self.losses.get_untracked();
+                            RUN.with(|r| r.borrow().as_ref().map(|run| self.save_run(run, &losses)));
                         }
                     }
                     return;
@@ -84,6 +103,14 @@ impl Panel {
                     }
                 }
                 let (done, total, finished) = (run.steps_done(), run.config.steps, run.finished());
+                // Kept in browser storage every few seconds and at the end (a reload then goes
+                // on from here); a pause keeps its state above.
+                if failed.is_none() && (finished || crate::browser::now_ms() - saved_at >= SAVE_EVERY_MS) {
+                    let mut all = self.losses.get_untracked();
+                    all.extend_from_slice(&pending);
+                    self.save_run(&run, &all);
+                    saved_at = crate::browser::now_ms();
+                }
                 RUN.with(|r| *r.borrow_mut() = Some(run));
                 if let Some(e) = failed {
                     self.phase.set(Phase::Failed(format!("training failed: {e}")));
@@ -125,6 +152,7 @@ impl Panel {
         self.centroids.set(Vec::new());
         self.learned_energy.set(None);
         self.learned_arrows.set(Vec::new());
+        self.saved_step.set(None);
         let gen = self.run_gen.get_value() + 1;
         self.run_gen.set_value(gen);
         self.phase.set(Phase::Training);
@@ -136,9 +164,7 @@ impl Panel {
     /// chosen and available, else in this tab.
     pub(super) fn start(self) {
         let s = self.settings.get_untracked();
-        let mut config = ToyTrainConfig::browser();
-        config.steps = s.steps;
-        config.lr = s.lr;
+        let config = train_config(&s);
         let gen = self.begin_run();
         if self.use_gpu.get_untracked() && self.gpu_available {
             self.start_worker(gen, &s, config);
@@ -225,13 +251,81 @@ impl Panel {
         }
     }
 
-    /// Drops the run and its worker.
+    /// Drops the run and its worker; while sampling, stops the sampling only (the trained model
+    /// stays, in the phase it had).
     pub(super) fn cancel(self) {
+        if self.phase.get_untracked() == Phase::Sampling {
+            self.sample_gen.update_value(|g| *g += 1);
+            self.phase.set(self.sample_before.get_value());
+            self.status.set("Sampling cancelled; the trained model is kept.".into());
+            return;
+        }
         self.run_gen.update_value(|g| *g += 1);
         RUN.with(|r| *r.borrow_mut() = None);
+        // A cancelled run is the user's choice to drop it: not restored after a reload.
+        let _ = crate::browser::storage_remove(STORE_KEY);
         WORKER.with(|w| *w.borrow_mut() = None);
         WORKER_MODEL.with(|m| *m.borrow_mut() = None);
         self.phase.set(Phase::Idle);
         self.speed.set(Speed::default());
+    }
+
+    /// Keeps the in-tab run and its losses in browser storage (the page's one format for stored
+    /// runs); when storage is full or unavailable the panel says so and the run goes on in memory.
+    fn save_run(self, run: &ToyTraining, losses: &[f32]) {
+        let seed = self.settings.get_untracked().seed;
+        let saved = run.snapshot(seed).and_then(|bytes| crate::browser::storage_set(STORE_KEY, &crate::panels::sweep::stored_run_value(&bytes, losses)));
+        match saved {
+            Ok(()) => self.saved_step.set(Some(run.steps_done())),
+            Err(e) => {
+                if self.saved_step.get_untracked() != Some(usize::MAX) {
+                    self.status.set(format!("This browser's storage did not keep the run ({e}); it goes on in memory, but a reload would lose it."));
+                }
+                self.saved_step.set(Some(usize::MAX));
+            }
+        }
+    }
+
+    /// Goes on from the run kept in browser storage, when it was trained with the page's
+    /// settings (K, seed, steps, learning rate): paused at its step, or trained. A stored run of
+    /// other settings is left alone (the next run replaces it); an unreadable one is removed,
+    /// with a notice.
+    pub(super) fn restore_run(self) {
+        let stored = match crate::browser::storage_get(STORE_KEY) {
+            Ok(Some(v)) => v,
+            Ok(None) => return,
+            Err(e) => {
+                self.status.set(format!("This browser's storage cannot be read ({e}); runs are kept in memory only."));
+                return;
+            }
+        };
+        let Some(resume) = crate::panels::sweep::parse_stored_run(&stored) else {
+            let _ = crate::browser::storage_remove(STORE_KEY);
+            self.status.set("The toy run kept in this browser's storage was unreadable and has been removed.".into());
+            return;
+        };
+        let s = self.settings.get_untracked();
+        let points = circle_points(s.k, s.seed);
+        match ToyTraining::resume_fused(train_config(&s), &points, s.seed, 0, &toy_device(), &resume.snapshot) {
+            Ok(run) => {
+                let (done, total, finished) = (run.steps_done(), run.config.steps, run.finished());
+                RUN.with(|r| *r.borrow_mut() = Some(run));
+                self.losses.set(resume.losses);
+                self.speed.set(Speed { done, rate: 0.0, left: total - done });
+                self.train_device.set(TrainDevice::Cpu);
+                self.saved_step.set(Some(done));
+                self.phase.set(if finished { Phase::Trained } else { Phase::Paused });
+                self.status.set(format!(
+                    "Restored from this browser's storage at step {done} of {total}{}.",
+                    if finished { " (trained)" } else { "; Resume goes on from there" }
+                ));
+                self.refresh_arrows();
+            }
+            Err(why) if why.starts_with("it was trained") => {}
+            Err(why) => {
+                let _ = crate::browser::storage_remove(STORE_KEY);
+                self.status.set(format!("The toy run kept in this browser's storage could not be used ({why}) and has been removed."));
+            }
+        }
     }
 }

@@ -399,6 +399,47 @@ impl FusedTrainer {
         }
     }
 
+    /// Every buffer of the training state, named, in a fixed order: the weights (`net.<l>.w`,
+    /// `net.<l>.b`), the EMA (`ema.…`) and Adam's two moments (`adam_m.…`, `adam_v.…`).
+    pub fn state_buffers(&self) -> Vec<(String, &[f32])> {
+        let mut out: Vec<(String, &[f32])> = Vec::new();
+        for (name, net) in [("net", &self.net), ("ema", &self.ema)] {
+            for (l, d) in net.layers.iter().enumerate() {
+                out.push((format!("{name}.{l}.w"), &d.w));
+                out.push((format!("{name}.{l}.b"), &d.b));
+            }
+        }
+        for (l, (mw, mb)) in self.moments.iter().enumerate() {
+            out.extend([(format!("adam_m.{l}.w"), &mw.m[..]), (format!("adam_v.{l}.w"), &mw.v[..])]);
+            out.extend([(format!("adam_m.{l}.b"), &mb.m[..]), (format!("adam_v.{l}.b"), &mb.v[..])]);
+        }
+        out
+    }
+
+    /// Restores the buffers [`state_buffers`](Self::state_buffers) names (each of its length)
+    /// and Adam's step count; an error names a missing or misshapen buffer.
+    pub fn restore(&mut self, mut get: impl FnMut(&str, usize) -> Result<Vec<f32>, String>, adam_steps: usize) -> Result<(), String> {
+        for (name, net) in [("net", &mut self.net), ("ema", &mut self.ema)] {
+            for (l, d) in net.layers.iter_mut().enumerate() {
+                d.w = get(&format!("{name}.{l}.w"), d.w.len())?;
+                d.b = get(&format!("{name}.{l}.b"), d.b.len())?;
+            }
+        }
+        for (l, (mw, mb)) in self.moments.iter_mut().enumerate() {
+            mw.m = get(&format!("adam_m.{l}.w"), mw.m.len())?;
+            mw.v = get(&format!("adam_v.{l}.w"), mw.v.len())?;
+            mb.m = get(&format!("adam_m.{l}.b"), mb.m.len())?;
+            mb.v = get(&format!("adam_v.{l}.b"), mb.v.len())?;
+        }
+        self.adam_steps = i32::try_from(adam_steps).map_err(|_| format!("step {adam_steps} is out of range"))?;
+        Ok(())
+    }
+
+    /// Blocks per batch.
+    pub fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
     /// One step on `batch` (forward, backward, Adam); returns the loss before the update.
     pub fn step(&mut self, batch: &ToyBatch) -> f32 {
         let (loss, n) = self.forward_backward(batch);

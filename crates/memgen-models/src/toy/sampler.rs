@@ -102,6 +102,10 @@ pub struct Sampling<M: ScoreModel, N: NoiseSource> {
     x: Tensor<2>,
     mean: Tensor<2>,
     step: usize,
+    /// Within a step run in parts ([`run_rows`](Self::run_rows)): the next row, and the new
+    /// means of the rows before it.
+    row: usize,
+    parts: Vec<Tensor<2>>,
     /// The first time (1 from noise; a basin probe's `t` from a noised point).
     t_start: f64,
 }
@@ -112,7 +116,7 @@ impl<M: ScoreModel, N: NoiseSource> Sampling<M, N> {
     pub fn new(model: M, config: EulerMaruyama, device: &Device, mut noise: N) -> Self {
         assert!(config.steps >= 2, "Euler–Maruyama needs at least 2 steps");
         let x = normal_tensor(config.count, SIGMA, device, &mut noise);
-        Sampling { model, noise, config, device: device.clone(), mean: x.clone(), x, step: 0, t_start: 1.0 }
+        Sampling { model, noise, config, device: device.clone(), mean: x.clone(), x, step: 0, row: 0, parts: Vec::new(), t_start: 1.0 }
     }
 
     /// Starts from the given points at time `t_start` (> `config.t_end`) instead of from noise
@@ -123,7 +127,7 @@ impl<M: ScoreModel, N: NoiseSource> Sampling<M, N> {
         assert!(t_start > config.t_end, "the start time must come after t_end");
         let x = points_tensor(start, device);
         let config = EulerMaruyama { count: start.len(), ..config };
-        Sampling { model, noise, config, device: device.clone(), mean: x.clone(), x, step: 0, t_start }
+        Sampling { model, noise, config, device: device.clone(), mean: x.clone(), x, step: 0, row: 0, parts: Vec::new(), t_start }
     }
 
     fn time(&self, i: usize) -> f64 {
@@ -132,10 +136,16 @@ impl<M: ScoreModel, N: NoiseSource> Sampling<M, N> {
     }
 
     /// Runs up to `n` more steps without reading anything back; returns the steps done so far.
+    /// A step begun by [`run_rows`](Self::run_rows) is finished first.
     pub fn run_steps(&mut self, n: usize) -> usize {
         let dt = self.time(0) - self.time(1);
         let b = self.config.count;
         let g2 = SIGMA * SIGMA;
+        let mut n = n;
+        if self.row > 0 && n > 0 {
+            self.run_rows(b);
+            n -= 1;
+        }
         for _ in 0..n {
             if self.step >= self.config.steps {
                 break;
@@ -150,6 +160,47 @@ impl<M: ScoreModel, N: NoiseSource> Sampling<M, N> {
             }
         }
         self.step
+    }
+
+    /// Runs the current step for at most `max_rows` more samples (rows `[r, r + max_rows)`),
+    /// so that a page can keep each slice of work short however many samples it draws. When a
+    /// step's last row is done its noise is drawn for the whole batch, in the order
+    /// [`run_steps`](Self::run_steps) draws it, so a run in parts gives the same samples (each
+    /// row's score does not depend on the others: `tests/toy_phenomena.rs` checks the bits).
+    /// Returns the rows done in the current step (0 once a step has just finished).
+    pub fn run_rows(&mut self, max_rows: usize) -> usize {
+        if self.step >= self.config.steps {
+            return 0;
+        }
+        let dt = self.time(0) - self.time(1);
+        let b = self.config.count;
+        let (lo, hi) = (self.row, (self.row + max_rows.max(1)).min(b));
+        let x = self.x.clone().slice([lo..hi, 0..2]);
+        let t = Tensor::<2>::full([hi - lo, 1], self.time(self.step) as f32, &self.device);
+        let s = self.model.score(x.clone(), t);
+        self.parts.push(x + s * (SIGMA * SIGMA * dt));
+        self.row = hi;
+        if hi < b {
+            return hi;
+        }
+        self.mean = Tensor::cat(std::mem::take(&mut self.parts), 0);
+        self.row = 0;
+        self.step += 1;
+        if self.step < self.config.steps {
+            let z = normal_tensor(b, SIGMA * dt.sqrt(), &self.device, &mut self.noise);
+            self.x = self.mean.clone() + z;
+        }
+        0
+    }
+
+    /// Samples in the whole run (steps × samples) done so far, for progress.
+    pub fn rows_done(&self) -> usize {
+        self.step * self.config.count + self.row
+    }
+
+    /// Samples in the whole run (steps × samples).
+    pub fn rows_total(&self) -> usize {
+        self.config.steps * self.config.count
     }
 
     /// [`run_steps`](Self::run_steps), then waits for the device to finish them (one tiny

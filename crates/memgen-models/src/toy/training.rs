@@ -235,6 +235,104 @@ impl ToyTraining {
     }
 }
 
+/// Format tag of a toy training snapshot ([`ToyTraining::snapshot`]).
+pub const TOY_SNAPSHOT_FORMAT: &str = "memgen-toy-run/1";
+
+impl ToyTraining {
+    /// The state of a fused run as bytes, so a run stopped part way (a reload of the page)
+    /// goes on where it stopped and ends where the uninterrupted run would have: one
+    /// safetensors file with the weights, the EMA and Adam's moments (f32, the buffers
+    /// [`FusedTrainer::state_buffers`](super::fused::FusedTrainer::state_buffers) names) and
+    /// metadata `format`, `step`, `seed`, `shards`, `points` (a hash of the training points)
+    /// and `config`. The seeded stream is not stored: [`resume_fused`](Self::resume_fused)
+    /// replays its draws. Burn runs (the WebGPU worker) have no snapshot.
+    pub fn snapshot(&self, seed: u64) -> Result<Vec<u8>, String> {
+        use safetensors::tensor::{Dtype, TensorView};
+        let Engine::Fused { trainer, .. } = &self.engine else { return Err("only a fused (CPU) run has a snapshot".into()) };
+        let bufs: Vec<(String, Vec<u8>)> = trainer.state_buffers().into_iter().map(|(n, v)| (n, v.iter().flat_map(|x| x.to_le_bytes()).collect())).collect();
+        let views = bufs
+            .iter()
+            .map(|(n, b)| TensorView::new(Dtype::F32, vec![b.len() / 4], b).map(|v| (n.clone(), v)).map_err(|e| format!("{n}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let meta: std::collections::HashMap<String, String> = [
+            ("format", TOY_SNAPSHOT_FORMAT.to_string()),
+            ("step", self.step.to_string()),
+            ("seed", seed.to_string()),
+            ("shards", trainer.shards().to_string()),
+            ("points", format!("{:016x}", points_hash(&self.points))),
+            ("config", serde_json::to_string(&self.config).map_err(|e| e.to_string())?),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        safetensors::serialize(views, Some(meta)).map_err(|e| e.to_string())
+    }
+
+    /// A fused run that goes on from [`snapshot`](Self::snapshot)'s bytes: the same
+    /// configuration, points, seed and shards, or an error that says which differs (or what
+    /// in the file is wrong). It ends exactly where the uninterrupted run would have.
+    pub fn resume_fused(
+        config: ToyTrainConfig,
+        points: &[[f32; 2]],
+        seed: u64,
+        shards: usize,
+        device: &Device,
+        snapshot: &[u8],
+    ) -> Result<ToyTraining, String> {
+        let st = safetensors::SafeTensors::deserialize(snapshot).map_err(|e| format!("not a toy training snapshot: {e}"))?;
+        let (_, meta) = safetensors::SafeTensors::read_metadata(snapshot).map_err(|e| format!("not a toy training snapshot: {e}"))?;
+        let meta = meta.metadata().clone().unwrap_or_default();
+        let field = |k: &str| meta.get(k).cloned().ok_or_else(|| format!("the snapshot has no {k}"));
+        if field("format")? != TOY_SNAPSHOT_FORMAT {
+            return Err(format!("format {:?}, not {TOY_SNAPSHOT_FORMAT}", field("format")?));
+        }
+        let mut run = ToyTraining::new_fused(config, points, seed, shards, device);
+        let stored: ToyTrainConfig = serde_json::from_str(&field("config")?).map_err(|e| format!("config: {e}"))?;
+        if stored != config {
+            return Err("it was trained with other settings".into());
+        }
+        if field("seed")? != seed.to_string() {
+            return Err(format!("it was trained with seed {}, not {seed}", field("seed")?));
+        }
+        if field("points")? != format!("{:016x}", points_hash(&run.points)) {
+            return Err("it was trained on other points".into());
+        }
+        let step: usize = field("step")?.parse().map_err(|_| "step: not a whole number".to_string())?;
+        if step > config.steps {
+            return Err(format!("step {step} is past the run's {} steps", config.steps));
+        }
+        let Engine::Fused { trainer, .. } = &mut run.engine else { unreachable!("new_fused makes a fused run") };
+        if field("shards")? != trainer.shards().to_string() {
+            return Err(format!("it was trained in {} shards, not {}", field("shards")?, trainer.shards()));
+        }
+        let get = |name: &str, len: usize| -> Result<Vec<f32>, String> {
+            let v = st.tensor(name).map_err(|_| format!("missing {name}"))?;
+            if v.dtype() != safetensors::tensor::Dtype::F32 || v.shape() != [len] {
+                return Err(format!("{name}: not {len} f32 values"));
+            }
+            let f: Vec<f32> = v.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            if f.iter().any(|x| !x.is_finite()) {
+                return Err(format!("{name}: NaN or infinite values"));
+            }
+            Ok(f)
+        };
+        trainer.restore(get, step)?;
+        // The stream's draws of the steps done, replayed (cheap next to a step).
+        for _ in 0..step {
+            let idx: Vec<usize> = (0..run.config.batch).map(|_| run.order.next(&mut run.rng)).collect();
+            ToyBatch::from_indices(&run.points, &idx, &mut run.rng);
+        }
+        run.step = step;
+        Ok(run)
+    }
+}
+
+/// FNV-1a of the training points' bytes: a snapshot says which points it was trained on.
+fn points_hash(points: &[f32]) -> u64 {
+    let bytes: Vec<u8> = points.iter().flat_map(|x| x.to_le_bytes()).collect();
+    memgen_core::spec::fnv1a64(&bytes)
+}
+
 /// Trains for `config.steps` steps in one go; returns the run (for [`ToyTraining::ema_model`])
 /// and all losses.
 pub async fn train(config: ToyTrainConfig, points: &[[f32; 2]], seed: u64, device: &Device) -> Result<(ToyTraining, Vec<f32>), String> {
