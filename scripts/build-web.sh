@@ -22,13 +22,15 @@ export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 # MEMGEN_PROFILE=web-dev builds without LTO for quick iteration (see Cargo.toml).
 PROFILE="${MEMGEN_PROFILE:-release}"
-WASM_IN="$TARGET_DIR/wasm32-unknown-unknown/$PROFILE/memgen-lab.wasm"
+WASM_IN="$TARGET_DIR/wasm32-unknown-unknown/$PROFILE/memgen_lab.wasm"
 STAGE="$TARGET_DIR/memgen-web"     # wasm-bindgen output and the wasm-opt cache
 DIST="$ROOT/dist"
 
 t0=$SECONDS
-echo "build-web: cargo build --profile $PROFILE --target wasm32-unknown-unknown -p memgen-lab --bin memgen-lab"
-cargo build --profile "$PROFILE" --target wasm32-unknown-unknown -p memgen-lab --bin memgen-lab
+# The app's library as a cdylib (a reactor module): see `wasm_start` in src/lib.rs for why not a
+# binary. `cargo rustc --crate-type` so that native builds of the library stay an rlib.
+echo "build-web: cargo rustc --profile $PROFILE --target wasm32-unknown-unknown -p memgen-lab --lib --crate-type cdylib"
+cargo rustc --profile "$PROFILE" --target wasm32-unknown-unknown -p memgen-lab --lib --crate-type cdylib
 echo "build-web: cargo done in $((SECONDS - t0)) s"
 
 rm -rf "$STAGE/bindgen"

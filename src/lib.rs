@@ -1,6 +1,6 @@
 //! Memorization → Generalization Lab: the Leptos client-side app.
 //!
-//! `main.rs` only mounts [`App`]. Panels live in [`panels`]; the state each panel shows is
+//! [`wasm_start`] mounts [`App`] when the page loads the module. Panels live in [`panels`]; the state each panel shows is
 //! one serde type that is mirrored into the URL ([`state`]).
 
 pub mod browser;
@@ -87,7 +87,18 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Entry point used by `main.rs`.
+/// The page's and the worker's entry point: wasm-bindgen runs it once when either loads the
+/// module. The module is a library (cdylib, `scripts/build-web.sh`), not a binary: a wasm
+/// binary is a "command", and wasm-ld wraps every export of one to run all static constructors
+/// again (burn's and cubecl's registries among them) on each call from JavaScript, every event
+/// and timer. Profiled in the toy's sampling: about a fifth of the page's CPU time.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn wasm_start() {
+    start();
+}
+
+/// Mounts the app (in the page; in the training worker there is nothing to mount).
 pub fn start() {
     console_error_panic_hook::set_once();
     // The training worker loads this same module; there is no page to mount there.

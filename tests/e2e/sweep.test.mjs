@@ -56,6 +56,24 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
     const p = last.quality.samples.precision, real = last.quality.real.precision;
     assert.equal(await summary.getAttribute('data-level'), p < 0.3 ? 'not_yet' : p < 0.8 * real ? 'mixed' : 'good');
     await panel.screenshot({ path: path.join(ARTIFACTS, 'sweep-shipped-quality.png') });
+    // Its gallery: the first 40 rows, and a button for the rest (issue 17 item 8).
+    const shippedRows = page.locator('[data-testid="sweep-sample"]');
+    const g = JSON.parse(fs.readFileSync(path.join(DIST, 'www', 'bundles', 'mnist', `gallery-k${last.k}.json`), 'utf8'));
+    assert.ok(g.samples.length > 40, `the shipped gallery has ${g.samples.length} samples`);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="sweep-sample"]').length === 40, null, { timeout: 30_000 });
+    await page.locator('[data-testid="sweep-gallery-all"]').click();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="sweep-sample"]').length === n, g.samples.length, { timeout: 30_000 });
+    assert.match(await page.locator('[data-testid="sweep-gallery-all"]').textContent(), /first 40/);
+    // A sample opened from the keyboard: its row is marked, and its detail is right under it.
+    const row = shippedRows.nth(45);
+    await row.focus();
+    await page.keyboard.press('Enter');
+    await page.locator('[data-testid="sweep-detail"]').waitFor({ timeout: 10_000 });
+    assert.match(await row.getAttribute('class'), /\bpicked\b/);
+    assert.equal(await row.getAttribute('aria-pressed'), 'true');
+    const rowBox = await row.boundingBox();
+    const detailBox = await page.locator('[data-testid="sweep-detail"]').boundingBox();
+    assert.ok(detailBox.y >= rowBox.y + rowBox.height - 1 && detailBox.y - (rowBox.y + rowBox.height) < 40, `the detail is ${detailBox.y - rowBox.y - rowBox.height} px from its row`);
   } else assert.match(initial, /^none/);
 
   await page.locator('[data-testid="sweep-upload"]').setInputFiles(files);

@@ -74,7 +74,12 @@ pub fn GalleryRows(
     sort_by_ratio: RwSignal<bool>,
     /// The clicked sample.
     picked: RwSignal<Option<usize>>,
+    /// `δ_m` and `δ_s`, for the clicked sample's detail (shown under its row).
+    delta_m: RwSignal<f64>,
+    delta_s: RwSignal<f64>,
 ) -> impl IntoView {
+    // The first SHOWN rows, or all of them on request.
+    let show_all = RwSignal::new(false);
     move || {
         let g = gallery.get()?;
         let cls = classified.get();
@@ -84,12 +89,21 @@ pub fn GalleryRows(
             order.sort_by(|a, b| cls[*a].memorization_ratio.total_cmp(&cls[*b].memorization_ratio));
         }
         let total = order.len();
-        order.truncate(SHOWN);
+        if !show_all.get() {
+            order.truncate(SHOWN);
+        }
         let shown = order.len();
         let shape = g.shape;
         let find = |list: &[IndexedImage], j: usize| list.iter().find(|t| t.index == j).map(|t| t.image.clone()).unwrap_or_default();
         Some(view! {
-            <p class="muted">{format!("Showing {shown} of {total} samples. Top row: the 5 nearest training images (S); bottom row: the 5 nearest other samples (S′); L2 distances on pixels/255. Click a sample for its ratios.")}</p>
+            <p class="muted">
+                {format!("Showing {shown} of {total} samples. Top row: the 5 nearest training images (S); bottom row: the 5 nearest other samples (S′); L2 distances on pixels/255. Click a sample (or press Enter on it) for its ratios, shown under it. ")}
+                {(total > SHOWN).then(|| view! {
+                    <button data-testid="sweep-gallery-all" on:click=move |_| show_all.update(|v| *v = !*v)>
+                        {move || if show_all.get() { format!("Show the first {SHOWN}") } else { format!("Show all {total}") }}
+                    </button>
+                })}
+            </p>
             <div class="gallery" data-testid="sweep-gallery" data-rows=shown.to_string()>
                 {order.into_iter().map(|i| {
                     let s = g.samples[i].clone();
@@ -97,16 +111,23 @@ pub fn GalleryRows(
                     let train_attr = s.train_neighbours.iter().map(|j| j.to_string()).collect::<Vec<_>>().join(",");
                     let tops = s.train_neighbours.iter().zip(&s.train_distances).map(|(&j, &d)| view! { <Thumb image=find(&g.train_images, j) shape=shape caption=format!("S#{j} {d:.3}") /> }).collect_view();
                     let bottoms = s.synthetic_neighbours.iter().zip(&s.synthetic_distances).map(|(&j, &d)| view! { <Thumb image=find(&g.synthetic_images, j) shape=shape caption=format!("S′#{j} {d:.3}") /> }).collect_view();
+                    let label = c.label.as_str();
+                    let toggle = move || picked.set(Some(i));
                     view! {
-                        <div class=format!("gallery-row {}", c.label.as_str()) data-testid="sweep-sample" data-label=c.label.as_str() data-index=s.index.to_string()
+                        <div class=move || format!("gallery-row {label}{}", if picked.get() == Some(i) { " picked" } else { "" })
+                            data-testid="sweep-sample" data-label=label data-index=s.index.to_string()
                             data-train=train_attr data-image=s.image.clone()
-                            on:click=move |_| picked.set(Some(i))>
+                            tabindex="0" role="button" aria-pressed=move || (picked.get() == Some(i)).to_string()
+                            aria-label=format!("sample {} of K's gallery, {label}: open its ratios", s.index)
+                            on:click=move |_| toggle()
+                            on:keydown=move |e: web_sys::KeyboardEvent| if e.key() == "Enter" || e.key() == " " { e.prevent_default(); toggle() }>
                             <div class="gallery-sample"><Thumb image=s.image.clone() shape=shape caption=format!("x̂ #{} · {}", s.index, c.label.as_str()) /></div>
                             <div class="gallery-neighbours">
                                 <div class="gallery-line">{tops}</div>
                                 <div class="gallery-line">{bottoms}</div>
                             </div>
                         </div>
+                        {move || (picked.get() == Some(i)).then(|| view! { <SampleDetail picked=picked classified=classified delta_m=delta_m delta_s=delta_s /> })}
                     }
                 }).collect_view()}
             </div>

@@ -273,7 +273,11 @@ fn LossCurve(
             );
         }
     });
-    view! { <canvas node_ref=loss_ref width="340" height="200" data-testid="live-loss"></canvas> }
+    // No empty plot box before a run has a loss to draw.
+    view! {
+        <canvas node_ref=loss_ref width="340" height="200" data-testid="live-loss"
+            style:display=move || if p.ctl.losses.with(Vec::is_empty) { "none" } else { "inline-block" }></canvas>
+    }
 }
 
 /// The last point run here, as the files of a bundle `memgen merge` and this panel load.

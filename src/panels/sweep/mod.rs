@@ -33,7 +33,7 @@ mod timeline;
 
 use crate::widgets::PanelFrame;
 use basins::Basins;
-use gallery::{GalleryRows, SampleDetail};
+use gallery::GalleryRows;
 use live::{LiveCtl, LiveSettings, ACTIVE_SWEEP};
 use live_view::{LiveControls, RerunControls};
 use quality::{LiveQuality, QualityPlot, QualitySummary};
@@ -442,8 +442,7 @@ pub fn SweepPanel() -> impl IntoView {
             <RelabelControls p=p filter=filter sort_by_ratio=sort_by_ratio />
             <RelabelSummary p=p classified=classified />
             <QualitySummary p=p />
-            <GalleryRows gallery=p.gallery classified=classified filter=filter sort_by_ratio=sort_by_ratio picked=p.picked />
-            <SampleDetail picked=p.picked classified=classified delta_m=p.delta_m delta_s=p.delta_s />
+            <GalleryRows gallery=p.gallery classified=classified filter=filter sort_by_ratio=sort_by_ratio picked=p.picked delta_m=p.delta_m delta_s=p.delta_s />
             <RegenerateSample p=p />
             <Basins p=p />
         </PanelFrame>

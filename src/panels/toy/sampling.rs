@@ -35,9 +35,11 @@ impl Panel {
             // never stalls (one whole step of 10,000 samples is ~0.1 s here), and a slice is
             // long enough that its fixed cost stays small. The slices give whole steps' samples
             // (the library's test checks the bits).
-            let mut rows = 200usize;
+            // Rows per slice, one count per run (the ideal score's rows are far cheaper).
+            let mut rows = [200usize; 2];
             let t0 = crate::browser::now_ms();
             let mut last_shown = t0;
+            let mut longest = 0.0f64;
             while !(run.finished() && ideal.finished()) {
                 if self.run_gen.get_value() != gen || self.sample_gen.get_value() != sample_gen {
                     return;
@@ -46,19 +48,22 @@ impl Panel {
                 while crate::browser::now_ms() - start < 30.0 && !(run.finished() && ideal.finished()) {
                     let s0 = crate::browser::now_ms();
                     // Both runs advance row for row, so the two stay a step apart at most.
-                    if ideal.rows_done() < run.rows_done() || run.finished() {
-                        ideal.run_rows(rows);
+                    let which = usize::from(ideal.rows_done() < run.rows_done() || run.finished());
+                    if which == 1 {
+                        ideal.run_rows(rows[1]);
                     } else {
-                        run.run_rows(rows);
+                        run.run_rows(rows[0]);
                     }
                     let took = crate::browser::now_ms() - s0;
-                    // Aim each slice at 6–15 ms.
-                    if took > 15.0 {
-                        rows = (rows / 2).max(16);
-                    } else if took < 6.0 {
-                        rows = (rows * 2).min(s.samples.max(16));
+                    // Aim each slice at 5–12 ms.
+                    if took > 12.0 {
+                        rows[which] = (rows[which] / 2).max(16);
+                    } else if took < 5.0 {
+                        rows[which] = (rows[which] * 2).min(s.samples.max(16));
                     }
                 }
+                longest = longest.max(crate::browser::now_ms() - start);
+                self.sample_longest_slice.set(longest);
                 let now = crate::browser::now_ms();
                 if now - last_shown > 150.0 {
                     let done = (run.rows_done() + ideal.rows_done()) as f64;

@@ -1,3 +1,0 @@
-fn main() {
-    memgen_lab::start();
-}
