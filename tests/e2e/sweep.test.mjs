@@ -119,6 +119,12 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
   await page.locator('[data-testid="sweep-delta-m"]').fill('1');
   await page.waitForFunction(() => document.querySelector('[data-testid="sweep-relabelled"]')?.dataset.memorized === '1.0000', null, { timeout: 30_000 });
   t.diagnostic(`K = 4 memorized fraction: ${before} at the bundle's δ_m, 1 at δ_m = 1`);
+  // The plot marks the relabelled K too (issue 17 item 8): K = 4's gallery under δ_m = 1.
+  await page.waitForFunction(() => (document.querySelector('[data-testid="sweep-plot-canvas"]')?.dataset.relabelled || '').startsWith('4:'), null, { timeout: 30_000 });
+  const [rk, rf, rn] = (await page.locator('[data-testid="sweep-plot-canvas"]').getAttribute('data-relabelled')).split(':');
+  assert.equal(rk, '4');
+  assert.deepEqual(rf.split(',').map(Number), [1, 0, 0]);
+  assert.equal(Number(rn), gallery.samples.length);
   assert.ok(before < 1, `the briefly trained UNet already copies every image (${before}); the relabel check needs a sample that is not a copy`);
   // Filter and detail.
   await page.locator('[data-testid="sweep-filter"]').selectOption('spurious');

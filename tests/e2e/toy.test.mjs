@@ -256,3 +256,26 @@ test('toy: settings come from the URL (bad ones get a notice); the three regimes
   await regimes.screenshot({ path: `${process.env.MEMGEN_ARTIFACTS || 'test-artifacts'}/toy-regimes.png` });
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
+
+test('toy: when browser storage refuses the run (quota exceeded), the panel says so and training goes on in memory', { timeout: 300_000 }, async (t) => {
+  const lab = await openLab(t, { webgpu: false, query: '?tk=2&tseed=1&tsteps=60&tn=300&tlr=0.003' });
+  const { page, log } = lab;
+  await waitForFirstFrame(page);
+  // What a full storage does: every write throws QuotaExceededError.
+  await page.evaluate(() => {
+    Storage.prototype.setItem = function () {
+      throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+    };
+  });
+  await page.locator('[data-testid="toy-train"]').click();
+  const progress = page.locator('[data-testid="toy-progress"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'trained', null, { timeout: 240_000 });
+  assert.equal(Number(await progress.getAttribute('data-step')), 60);
+  assert.equal(await progress.getAttribute('data-saved-step'), 'refused');
+  const status = await page.locator('[data-testid="toy-status"]').textContent();
+  t.diagnostic(status);
+  assert.match(status, /did not keep the run .*quota.*goes on in memory/i);
+  // The trained model is there to sample.
+  assert.equal(await page.locator('[data-testid="toy-sample"]').isEnabled(), true);
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+});

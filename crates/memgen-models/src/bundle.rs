@@ -438,9 +438,7 @@ impl Bundle {
     pub fn read(mut get: impl FnMut(&str) -> Result<Vec<u8>, BundleError>) -> Result<Bundle, BundleError> {
         let manifest = Manifest::parse(&get(MANIFEST_FILE)?)?;
         let rows = parse_fractions_csv(&String::from_utf8_lossy(&get(CSV_FILE)?))?;
-        if rows.iter().map(|r| r.k).ne(manifest.k_done.iter().copied()) {
-            return Err(bad(CSV_FILE, format!("its K values {:?} are not the manifest's {:?}", rows.iter().map(|r| r.k).collect::<Vec<_>>(), manifest.k_done)));
-        }
+        check_rows_against(&rows, &manifest)?;
         for (row, r) in rows.iter().zip(&manifest.results) {
             let (f, b) = (&r.fractions, &r.bootstrap);
             if row.f != [f.memorized, f.spurious, f.generalized] || row.std != [b.memorized.std, b.spurious.std, b.generalized.std] {
@@ -461,6 +459,14 @@ impl Bundle {
 pub fn decode_image(b64: &str) -> Result<Vec<u8>, String> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| format!("an image is not base64: {e}"))
+}
+
+/// Refuses a `fractions.csv` whose K values are not the manifest's (`k_done`, in order).
+pub fn check_rows_against(rows: &[Row], manifest: &Manifest) -> Result<(), BundleError> {
+    if rows.iter().map(|r| r.k).ne(manifest.k_done.iter().copied()) {
+        return Err(bad(CSV_FILE, format!("its K values {:?} are not the manifest's {:?}", rows.iter().map(|r| r.k).collect::<Vec<_>>(), manifest.k_done)));
+    }
+    Ok(())
 }
 
 /// One row of `fractions.csv`.

@@ -13,6 +13,7 @@ mod epoch;
 pub mod optim;
 pub mod probe;
 pub mod refnet;
+mod run_state;
 pub mod sweep;
 pub mod toy;
 pub mod unet;

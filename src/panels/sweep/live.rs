@@ -186,6 +186,9 @@ pub struct LiveCtl {
     pub resumed_at: RwSignal<usize>,
     /// The step of the last training state kept in browser storage.
     pub saved_step: RwSignal<usize>,
+    /// Why browser storage did not keep the run (full, or unavailable), while it goes on in
+    /// memory.
+    pub storage_note: RwSignal<Option<String>>,
 }
 
 impl LiveCtl {
@@ -201,6 +204,7 @@ impl LiveCtl {
             sweep_label: RwSignal::new(String::new()),
             resumed_at: RwSignal::new(0),
             saved_step: RwSignal::new(0),
+            storage_note: RwSignal::new(None),
         }
     }
 
@@ -315,8 +319,16 @@ impl PointProgress for TabProgress {
         }
         self.saved_at = now_ms();
         if let Ok(bytes) = run.snapshot(self.seed) {
-            if storage_set(&self.snap_key, &stored_run_value(&bytes, losses)).is_ok() {
-                self.ctl.saved_step.set(run.steps_done());
+            match storage_set(&self.snap_key, &stored_run_value(&bytes, losses)) {
+                Ok(()) => {
+                    self.ctl.saved_step.set(run.steps_done());
+                    self.ctl.storage_note.set(None);
+                }
+                Err(e) => self.ctl.storage_note.set(Some(format!(
+                    "This browser's storage did not keep the run at step {} ({e}); it goes on in memory, but a reload would start it again (last kept: step {}).",
+                    run.steps_done(),
+                    self.ctl.saved_step.get_untracked()
+                ))),
             }
         }
     }

@@ -340,6 +340,7 @@ pub fn LiveControls(
                         _ => ctl.status.get(),
                     }) />
                 </span>
+                {move || ctl.storage_note.get().map(|n| view! { <span class="notice" data-testid="live-storage-note">{n}</span> })}
             </div>
             <div class="controls">
                 <label>"K schedule "

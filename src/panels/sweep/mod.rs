@@ -224,10 +224,24 @@ fn label_fractions(c: &[Classified]) -> memgen_core::metrics::Fractions {
 fn FractionsPlot(
     /// The panel.
     p: Panel,
+    /// The selected K's gallery samples labelled under the current δ.
+    classified: Memo<Vec<Classified>>,
 ) -> impl IntoView {
     let plot_ref = NodeRef::<Canvas>::new();
+    // The selected K's fractions under δ other than the bundle's, as the plot marks them.
+    let relabelled = RwSignal::new(String::new());
     Effect::new(move |_| {
         let l = p.loaded.get();
+        let rule = Rule::Ratio { delta_m: p.delta_m.get(), delta_s: p.delta_s.get() };
+        let cls = classified.get();
+        let mine = match (&l, p.selected_k.get(), p.gallery.get()) {
+            (Some(l), Some(k), Some(g)) if g.k == k && !cls.is_empty() && l.manifest.identity.spec.rule != rule => {
+                let f = label_fractions(&cls);
+                Some((k, [f.memorized, f.spurious, f.generalized], cls.len()))
+            }
+            _ => None,
+        };
+        relabelled.set(mine.map(|(k, f, n)| format!("{k}:{:.4},{:.4},{:.4}:{n}", f[0], f[1], f[2])).unwrap_or_default());
         let live = p.live_point.get();
         let mut pts = p.live_sweep.get();
         if let Some(q) = live.filter(|q| !pts.iter().any(|r| r.0 == q.0)) {
@@ -252,6 +266,12 @@ fn FractionsPlot(
                 colour: LIVE_COLOURS[i],
             }));
         }
+        // The δ sliders relabel the selected K's gallery only (the page holds its samples, not
+        // all of S_eval): marked at that K, and named so.
+        const MINE: [&str; 3] = ["memorized, your δ (this K's gallery)", "spurious, your δ (this K's gallery)", "generalized, your δ (this K's gallery)"];
+        if let Some((k, f, _)) = mine {
+            series.extend((0..3).map(|i| ErrorSeries { label: MINE[i], points: vec![(k as f64, f[i], 0.0)], colour: LIVE_COLOURS[i] }));
+        }
         let caps = capacities(&rows.iter().map(|r| (r.k, r.fractions())).collect::<Vec<_>>(), CAPACITY_EPSILON);
         let markers: Vec<(&str, f64)> = [("MC", caps.mc), ("SC", caps.sc), ("GC", caps.gc)].into_iter().filter_map(|(n, k)| Some((n, k? as f64))).collect();
         let title = match &l {
@@ -261,7 +281,7 @@ fn FractionsPlot(
         fractions_plot(&c, &title, &series, &markers, p.selected_k.get().or(live.map(|q| q.0)).map(|k| k as f64));
     });
     view! {
-        <canvas node_ref=plot_ref width="640" height="360" data-testid="sweep-plot-canvas"
+        <canvas node_ref=plot_ref width="640" height="360" data-testid="sweep-plot-canvas" data-relabelled=move || relabelled.get()
             style=move || if p.loaded.get().is_some() || p.live_point.get().is_some() || !p.live_sweep.get().is_empty() { "" } else { "display:none" }></canvas>
     }
 }
@@ -434,7 +454,7 @@ pub fn SweepPanel() -> impl IntoView {
                 }}
             </div>
             <BundleHeader p=p />
-            <FractionsPlot p=p />
+            <FractionsPlot p=p classified=classified />
             <QualityPlot p=p />
             <PhaseDiagram p=p />
             <LiveControls p=p />

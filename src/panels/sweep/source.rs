@@ -40,9 +40,7 @@ fn parse(manifest: &[u8], csv: &[u8], source: Source) -> Result<Loaded, String> 
     // The table first: it is what the plot shows, and a damaged one is the commoner case.
     let rows = parse_fractions_csv(&String::from_utf8_lossy(csv)).map_err(|e| e.to_string())?;
     let manifest = Manifest::parse(manifest).map_err(|e| e.to_string())?;
-    if rows.iter().map(|r| r.k).ne(manifest.k_done.iter().copied()) {
-        return Err(format!("{CSV_FILE} and {MANIFEST_FILE} list different K values"));
-    }
+    memgen_models::bundle::check_rows_against(&rows, &manifest).map_err(|e| e.to_string())?;
     Ok(Loaded { rows, manifest: Arc::new(manifest), source })
 }
 

@@ -305,18 +305,7 @@ impl ToyTraining {
         if field("shards")? != trainer.shards().to_string() {
             return Err(format!("it was trained in {} shards, not {}", field("shards")?, trainer.shards()));
         }
-        let get = |name: &str, len: usize| -> Result<Vec<f32>, String> {
-            let v = st.tensor(name).map_err(|_| format!("missing {name}"))?;
-            if v.dtype() != safetensors::tensor::Dtype::F32 || v.shape() != [len] {
-                return Err(format!("{name}: not {len} f32 values"));
-            }
-            let f: Vec<f32> = v.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-            if f.iter().any(|x| !x.is_finite()) {
-                return Err(format!("{name}: NaN or infinite values"));
-            }
-            Ok(f)
-        };
-        trainer.restore(get, step)?;
+        trainer.restore(|name, len| crate::run_state::finite_f32s(&st, name, len), step)?;
         // The stream's draws of the steps done, replayed (cheap next to a step).
         for _ in 0..step {
             let idx: Vec<usize> = (0..run.config.batch).map(|_| run.order.next(&mut run.rng)).collect();

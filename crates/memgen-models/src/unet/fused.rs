@@ -1082,17 +1082,7 @@ impl FusedUNetTraining {
         let mut run = FusedUNetTraining::new(config, images, seed, shards)?;
         let st = safetensors::SafeTensors::deserialize(snapshot).map_err(|e| format!("not a training snapshot: {e}"))?;
         let total = run.layout.total;
-        let read = |name: &str| -> Result<Vec<f32>, String> {
-            let v = st.tensor(name).map_err(|_| format!("missing {name}"))?;
-            if v.dtype() != safetensors::tensor::Dtype::F32 || v.shape() != [total] {
-                return Err(format!("{name}: not {total} f32 values"));
-            }
-            let f: Vec<f32> = v.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-            if f.iter().any(|x| !x.is_finite()) {
-                return Err(format!("{name}: NaN or infinite values"));
-            }
-            Ok(f)
-        };
+        let read = |name: &str| crate::run_state::finite_f32s(&st, name, total);
         (run.params, run.ema, run.m, run.v) = (read("params")?, read("ema")?, read("adam_m")?, read("adam_v")?);
         for _ in 0..step {
             run.next_batch();
