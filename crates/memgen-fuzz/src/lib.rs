@@ -16,6 +16,7 @@
 
 use std::panic::AssertUnwindSafe;
 
+use memgen_core::spec::NoiseStream;
 use memgen_data::images::{ImportOptions, Importer};
 use memgen_data::{npy, DatasetInfo, PackedDataset};
 use memgen_models::bundle::{parse_fractions_csv, Gallery, Manifest};
@@ -248,24 +249,13 @@ fn seeds_stored_run() -> Vec<Vec<u8>> {
 
 // ---------------------------------------------------------------- the short run's mutator
 
-/// SplitMix64: the mutator's seeded stream (every choice flows from the run's seed).
-pub struct Rng(u64);
+/// The mutator's seeded stream: the lab's own ([`NoiseStream`]), so every choice flows from the
+/// run's seed.
+pub type Rng = NoiseStream;
 
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `0..n` (`n ≥ 1`).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
-    }
+/// Uniform in `0..n` (`n ≥ 1`; 0 is taken as 1).
+fn below(rng: &mut Rng, n: usize) -> usize {
+    rng.below(n.max(1) as u64) as usize
 }
 
 /// Integers that break parsers: zero, one, sign and width edges, sizes that cannot be allocated.
@@ -278,38 +268,38 @@ const TOKENS: [&str; 22] =
 
 /// One mutated input from `seeds` (one to four edits of a random seed).
 pub fn mutate(rng: &mut Rng, seeds: &[Vec<u8>], text: bool) -> Vec<u8> {
-    let mut d = if seeds.is_empty() { Vec::new() } else { seeds[rng.below(seeds.len())].clone() };
-    for _ in 0..1 + rng.below(4) {
+    let mut d = if seeds.is_empty() { Vec::new() } else { seeds[below(rng, seeds.len())].clone() };
+    for _ in 0..1 + below(rng, 4) {
         let n = d.len();
-        let at = rng.below(n + 1);
-        match rng.below(if text { 11 } else { 9 }) {
-            0 if n > 0 => d[at.min(n - 1)] ^= 1 << rng.below(8),
+        let at = below(rng, n + 1);
+        match below(rng, if text { 11 } else { 9 }) {
+            0 if n > 0 => d[at.min(n - 1)] ^= 1 << below(rng, 8),
             1 if n > 0 => d[at.min(n - 1)] = rng.next_u64() as u8,
             2 => {
-                let add: Vec<u8> = (0..1 + rng.below(16)).map(|_| rng.next_u64() as u8).collect();
+                let add: Vec<u8> = (0..1 + below(rng, 16)).map(|_| rng.next_u64() as u8).collect();
                 d.splice(at..at, add);
             }
             3 if n > 0 => {
-                let len = 1 + rng.below((n - at.min(n - 1)).min(64));
+                let len = 1 + below(rng, (n - at.min(n - 1)).min(64));
                 d.drain(at.min(n - 1)..(at.min(n - 1) + len).min(n));
             }
             4 => d.truncate(at),
             5 if n > 0 => {
-                let from = rng.below(n);
-                let len = 1 + rng.below((n - from).min(256));
+                let from = below(rng, n);
+                let len = 1 + below(rng, (n - from).min(256));
                 let chunk = d[from..from + len].to_vec();
                 d.splice(at..at, chunk);
             }
             6 if !seeds.is_empty() => {
-                let other = &seeds[rng.below(seeds.len())];
-                let cut = rng.below(other.len() + 1);
+                let other = &seeds[below(rng, seeds.len())];
+                let cut = below(rng, other.len() + 1);
                 d.truncate(at);
                 d.extend_from_slice(&other[cut..]);
             }
             7 | 8 if n > 0 => {
                 // An integer field (u16, u32 or u64, little-endian) set to an edge value.
-                let v = INTERESTING[rng.below(INTERESTING.len())];
-                let width = [2, 4, 8][rng.below(3)];
+                let v = INTERESTING[below(rng, INTERESTING.len())];
+                let width = [2, 4, 8][below(rng, 3)];
                 let at = at.min(n.saturating_sub(width));
                 for (i, b) in v.to_le_bytes().iter().take(width.min(n - at)).enumerate() {
                     d[at + i] = *b;
@@ -317,7 +307,7 @@ pub fn mutate(rng: &mut Rng, seeds: &[Vec<u8>], text: bool) -> Vec<u8> {
             }
             9 => replace_number(rng, &mut d),
             10 => {
-                let t = TOKENS[rng.below(TOKENS.len())].as_bytes();
+                let t = TOKENS[below(rng, TOKENS.len())].as_bytes();
                 d.splice(at..at, t.iter().copied());
             }
             _ => {}
@@ -332,9 +322,9 @@ fn replace_number(rng: &mut Rng, d: &mut Vec<u8>) {
     if digits.is_empty() {
         return;
     }
-    let start = digits[rng.below(digits.len())];
+    let start = digits[below(rng, digits.len())];
     let end = (start..d.len()).find(|&i| !(d[i].is_ascii_digit() || d[i] == b'.' || d[i] == b'e')).unwrap_or(d.len());
-    let with = TEXT_NUMBERS[rng.below(TEXT_NUMBERS.len())].as_bytes();
+    let with = TEXT_NUMBERS[below(rng, TEXT_NUMBERS.len())].as_bytes();
     d.splice(start..end, with.iter().copied());
 }
 
@@ -381,7 +371,7 @@ pub fn check(target: &Target, inputs: impl IntoIterator<Item = Vec<u8>>) -> Repo
 /// `seed`, plus the seeds themselves and `extra` inputs (committed regressions).
 pub fn short_run(target: &Target, n: usize, seed: u64, extra: Vec<Vec<u8>>) -> Report {
     let seeds = (target.seeds)();
-    let mut rng = Rng::new(seed ^ memgen_core::spec::fnv1a64(target.name.as_bytes()));
+    let mut rng = Rng::new(seed, memgen_core::spec::fnv1a64(target.name.as_bytes()));
     let mutated: Vec<Vec<u8>> = (0..n).map(|_| mutate(&mut rng, &seeds, target.text)).collect();
     check(target, seeds.clone().into_iter().chain(extra).chain(mutated))
 }
