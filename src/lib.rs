@@ -5,11 +5,15 @@
 
 pub mod browser;
 pub mod compute;
+pub mod export;
 pub mod gpu;
+pub mod lessons;
 pub mod panels;
 pub mod plot;
 pub mod quality;
 pub mod render;
+pub mod route;
+pub mod share;
 pub mod state;
 pub mod url;
 pub mod widgets;
@@ -29,16 +33,63 @@ pub struct BackendInfo {
     pub reason: Option<String>,
 }
 
-/// The whole lab.
+/// The page's own keys read at start: a lesson's step fills in the state it sets (before any
+/// view reads the URL), presenter mode, the link's version.
+fn read_app_keys() -> (lessons::AppKeys, Vec<state::Notice>) {
+    let (pairs, _) = url::read_pairs(&lessons::APP_KEYS);
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (keys, mut notices) = lessons::parse_app_keys(&pairs);
+    if let Some((l, i)) = keys.lesson {
+        let step = &l.steps[i];
+        if let Some(w) = web_sys::window() {
+            let loc = w.location();
+            let search = loc.search().unwrap_or_default();
+            let hash = loc.hash().unwrap_or_default();
+            let hash = if hash.len() > 1 { hash } else { step.view.hash() };
+            let query = lessons::fill_step(&search, step).unwrap_or(search);
+            let path = loc.pathname().unwrap_or_else(|_| "/".into());
+            if let Ok(h) = w.history() {
+                let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("{path}{query}{hash}")));
+            }
+        }
+    }
+    if let Some(n) = share::version_notice(keys.version.as_deref()) {
+        notices.push(state::Notice(n));
+    }
+    (keys, notices)
+}
+
+/// One view's panel.
+fn view_panel(v: route::View) -> AnyView {
+    match v {
+        route::View::Memory => view! { <panels::dense_am::DenseAmPanel /> }.into_any(),
+        route::View::Data => view! { <panels::datasets::DatasetsPanel /> }.into_any(),
+        route::View::Toy => view! { <panels::toy::ToyPanel /> }.into_any(),
+        route::View::Images => view! { <panels::sweep::SweepPanel /> }.into_any(),
+        route::View::System => view! { <panels::system::SystemPanel /> }.into_any(),
+    }
+}
+
+/// The whole lab: the top bar of views, the lesson bar when a lesson is open, and the views
+/// (each mounted once opened, [`route`]).
 #[component]
 pub fn App() -> impl IntoView {
     let backend = RwSignal::new(None::<BackendInfo>);
     provide_context(panels::datasets::SubsetSignal(RwSignal::new(None)));
+    let (keys, app_notices) = read_app_keys();
+    let notices = RwSignal::new(app_notices);
+    let router = route::Router::new(notices);
+    if keys.present {
+        if let Some(b) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+            let _ = b.class_list().add_1("present");
+        }
+    }
     spawn_local(async move {
         let b = compute::init_backend().await;
         backend.set(Some(BackendInfo { kind: if b.kernels.is_some() { "webgpu" } else { "cpu" }, label: b.label.clone(), reason: b.fallback_reason.clone() }));
     });
     let backend_kind = move || backend.get().map(|b| b.kind).unwrap_or("pending");
+    let lesson = keys.lesson.map(|(l, i)| view! { <lessons::LessonBar lesson=l step=i present=keys.present /> });
     view! {
         <header class="top">
             <div class="title">
@@ -56,6 +107,13 @@ pub fn App() -> impl IntoView {
                 }}
             </div>
         </header>
+        <div class="topbar">
+            <route::ViewBar router=router />
+            <lessons::LessonMenu />
+            <share::ShareButton />
+        </div>
+        {lesson}
+        <div class="app-notices"><widgets::Notices notices=notices /></div>
         {move || {
             backend
                 .get()
@@ -69,18 +127,23 @@ pub fn App() -> impl IntoView {
                     }
                 })
         }}
-        <main>
+        <main data-testid="views" data-view=move || router.open.get().slug()>
             <Show when=move || backend.get().is_some() fallback=|| view! { <p class="loading">"Preparing the compute backend…"</p> }>
-                <panels::dense_am::DenseAmPanel />
-                <panels::datasets::DatasetsPanel />
-                <panels::toy::ToyPanel />
-                <panels::sweep::SweepPanel />
-                <panels::system::SystemPanel />
+                {route::View::ALL
+                    .into_iter()
+                    .map(|v| {
+                        view! {
+                            <div class="view" data-testid=format!("view-{}", v.slug()) hidden=move || router.open.get() != v>
+                                <Show when=move || router.is_mounted(v)>{move || view_panel(v)}</Show>
+                            </div>
+                        }
+                    })
+                    .collect_view()}
             </Show>
         </main>
         <footer>
             <p>
-                "Every view is in the URL: copy the address to share exactly this experiment. "
+                "Every view is in the link: Share copies it, with the app's version, to replay exactly this experiment. "
                 "Code: MIT OR Apache-2.0. Paper: Pham et al., \"Memorization to Generalization: Emergence of Diffusion Models from Associative Memory\" (2025)."
             </p>
         </footer>

@@ -84,13 +84,35 @@ pub fn fractions_plot(canvas: &HtmlCanvasElement, title: &str, series: &[ErrorSe
         return;
     };
     let root = backend.into_drawing_area();
+    draw_fractions(&root, title, series, markers, highlight);
+    let _ = root.present();
+}
+
+/// [`fractions_plot`] as an SVG document of `width` × `height` (the figure's export).
+pub fn fractions_svg(width: u32, height: u32, title: &str, series: &[ErrorSeries<'_>], markers: &[(&str, f64)], highlight: Option<f64>) -> String {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (width, height)).into_drawing_area();
+        draw_fractions(&root, title, series, markers, highlight);
+        let _ = root.present();
+    }
+    out
+}
+
+fn draw_fractions<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    series: &[ErrorSeries<'_>],
+    markers: &[(&str, f64)],
+    highlight: Option<f64>,
+) {
     let _ = root.fill(&WHITE);
     let (lo, hi) = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
     if !(lo > 0.0 && hi >= lo) {
         return;
     }
     let (lo, hi) = (lo / 1.4, hi * 1.4);
-    let mut builder = ChartBuilder::on(&root);
+    let mut builder = ChartBuilder::on(root);
     builder.caption(title, ("sans-serif", 14)).margin(10).x_label_area_size(34).y_label_area_size(44);
     let Ok(mut chart) = builder.build_cartesian_2d((lo..hi).log_scale(), -0.02f64..1.02) else {
         return;
@@ -104,17 +126,28 @@ pub fn fractions_plot(canvas: &HtmlCanvasElement, title: &str, series: &[ErrorSe
         let _ = chart.draw_series(std::iter::once(PathElement::new(vec![(*k, 0.0), (*k, 1.0)], grey.stroke_width(1))));
         let _ = chart.draw_series(std::iter::once(Text::new(name.to_string(), (*k, 1.0), ("sans-serif", 12).into_font().color(&grey))));
     }
-    for s in series {
+    // Each label has its own marker shape as well as its colour (circle, triangle, square by
+    // series index mod 3), so the curves are told apart without colour too.
+    for (i, s) in series.iter().enumerate() {
         let colour = s.colour;
         if let Ok(ann) = chart.draw_series(LineSeries::new(s.points.iter().map(|p| (p.0, p.1)), colour.stroke_width(2))) {
             ann.label(s.label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
         }
         let _ = chart
             .draw_series(s.points.iter().map(|&(k, f, sd)| PathElement::new(vec![(k, (f - sd).max(0.0)), (k, (f + sd).min(1.0))], colour.stroke_width(1))));
-        let _ = chart.draw_series(s.points.iter().map(|&(k, f, _)| Circle::new((k, f), 3, colour.filled())));
+        match i % 3 {
+            0 => {
+                let _ = chart.draw_series(s.points.iter().map(|&(k, f, _)| Circle::new((k, f), 3, colour.filled())));
+            }
+            1 => {
+                let _ = chart.draw_series(s.points.iter().map(|&(k, f, _)| TriangleMarker::new((k, f), 4, colour.filled())));
+            }
+            _ => {
+                let _ = chart.draw_series(s.points.iter().map(|&(k, f, _)| EmptyElement::at((k, f)) + Rectangle::new([(-3, -3), (3, 3)], colour.filled())));
+            }
+        }
     }
     let _ = chart.configure_series_labels().position(SeriesLabelPosition::MiddleRight).background_style(WHITE.mix(0.85)).border_style(BLACK).draw();
-    let _ = root.present();
 }
 
 /// One box of [`box_plot`]: the values at `x` (a K), drawn as their quartile box and range,
@@ -234,5 +267,25 @@ mod tests {
     fn ticks_are_short() {
         let t: Vec<String> = [0.0, 0.25, 1.0, 40.0, 500.0, 1000.0, 1500.0, 20_000.0, 2_000_000.0, -1500.0].iter().map(|&v| super::tick(v)).collect();
         assert_eq!(t, ["0", "0.25", "1", "40", "500", "1k", "1.5k", "20k", "2M", "-1.5k"]);
+    }
+
+    use super::*;
+
+    #[test]
+    fn the_fractions_figure_exports_as_svg_with_its_curves_and_markers() {
+        let series = [
+            ErrorSeries { label: "memorized", points: vec![(2.0, 0.9, 0.01), (16.0, 0.1, 0.02)], colour: RGBColor(33, 102, 172) },
+            ErrorSeries { label: "generalized", points: vec![(2.0, 0.1, 0.01), (16.0, 0.9, 0.02)], colour: RGBColor(26, 152, 80) },
+        ];
+        let svg = fractions_svg(640, 360, "mnist", &series, &[("MC", 4.0)], Some(16.0));
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{}", &svg[..svg.len().min(200)]);
+        assert!(svg.contains("width=\"640\"") && svg.contains("height=\"360\""));
+        for text in ["memorized", "generalized", "MC", "mnist", "training-set size K (log)"] {
+            assert!(svg.contains(text), "no {text:?} in the SVG");
+        }
+        // Two points per curve: circles for the first series, triangles (polygons) for the second.
+        assert!(svg.matches("<circle").count() >= 2);
+        assert!(svg.contains("<polygon"));
+        assert_eq!(fractions_svg(100, 100, "empty", &[], &[], None).matches("<circle").count(), 0);
     }
 }

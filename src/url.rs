@@ -27,6 +27,32 @@ fn location_search() -> String {
     web_sys::window().and_then(|w| w.location().search().ok()).unwrap_or_default()
 }
 
+thread_local! {
+    /// The query as the views last wrote it: the state they hold. Back and forward between
+    /// views (hash routes, one document) bring back an older entry's query; the router puts
+    /// this one back ([`restore_query`]), so the link always says what the views show.
+    static CURRENT: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+fn current_search() -> String {
+    CURRENT.with(|c| c.borrow().clone()).unwrap_or_else(location_search)
+}
+
+/// Puts the views' query back into the address after a move between history entries of this
+/// page (the hash, the open view, is the entry's).
+pub fn restore_query() {
+    let Some(q) = CURRENT.with(|c| c.borrow().clone()) else { return };
+    let Some(w) = web_sys::window() else { return };
+    if location_search() == q {
+        return;
+    }
+    let path = w.location().pathname().unwrap_or_else(|_| "/".into());
+    let hash = w.location().hash().unwrap_or_default();
+    if let Ok(h) = w.history() {
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("{path}{q}{hash}")));
+    }
+}
+
 /// The decoded `(key, value)` pairs of the page's query whose key is in `keys` (all pairs when
 /// `keys` is empty), and whether the query was longer than [`MAX_QUERY_BYTES`] (the rest is
 /// ignored; capping before decoding means a huge link costs nothing).
@@ -59,6 +85,8 @@ pub fn view_notices(search: &str) -> Vec<String> {
     let mut out: Vec<String> = dense.into_iter().map(|n| n.0).collect();
     out.extend(crate::panels::toy::url_notices(&pairs));
     out.extend(crate::panels::datasets::url_notices(&pairs));
+    out.extend(crate::panels::sweep::url_notices(&pairs));
+    out.extend(crate::lessons::parse_app_keys(&pairs).1.into_iter().map(|n| n.0));
     if truncated {
         out.push(format!("the link is longer than {} KB", MAX_QUERY_BYTES / 1024));
     }
@@ -70,12 +98,16 @@ pub fn view_notices(search: &str) -> Vec<String> {
 pub fn replace_own(own: &[&str], query: &str) {
     let Some(w) = web_sys::window() else { return };
     let path = w.location().pathname().unwrap_or_else(|_| "/".into());
-    let search = location_search();
+    let search = current_search();
     let mut parts: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
     parts.extend(
         search.strip_prefix('?').unwrap_or(&search).split('&').filter(|p| !p.is_empty() && !own.contains(&decode(p.split('=').next().unwrap_or("")).as_str())),
     );
+    // The hash is the open view (crate::route): kept.
+    let hash = w.location().hash().unwrap_or_default();
+    let q = format!("?{}", parts.join("&"));
+    CURRENT.with(|c| *c.borrow_mut() = Some(q.clone()));
     if let Ok(h) = w.history() {
-        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("{path}?{}", parts.join("&"))));
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("{path}{q}{hash}")));
     }
 }

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   openLab,
+  openView,
   waitForFirstFrame,
   waitForResult,
   screenshotPanels,
@@ -52,9 +53,8 @@ test('loads on WebGPU with no console errors and draws the first frame', { timeo
 });
 
 test('shader self-check: WGSL energy matches the core formula (rel err ≤ 1e-4)', { timeout: WEBGPU_TEST_TIMEOUT }, async (t) => {
-  const lab = await openLab(t, { webgpu: true });
+  const lab = await openLab(t, { webgpu: true, query: '#/system' });
   const { page, log } = lab;
-  await waitForFirstFrame(page);
   await page.locator('[data-testid="run-shader-check"]').click();
   const r = await waitForResult(page, 'shader-check');
   t.diagnostic(`shader check: state=${r.state} max-rel-err=${r.attrs['data-max-rel-err']} text=${JSON.stringify(r.text)}`);
@@ -66,9 +66,8 @@ test('shader self-check: WGSL energy matches the core formula (rel err ≤ 1e-4)
 });
 
 test('toy CPU trainers in the tab: the fused trainer gives burn\'s losses for the same seed (wasm)', { timeout: WEBGPU_TEST_TIMEOUT }, async (t) => {
-  const lab = await openLab(t, { webgpu: true });
+  const lab = await openLab(t, { webgpu: true, query: '#/system' });
   const { page, log } = lab;
-  await waitForFirstFrame(page);
   await page.locator('[data-testid="run-toy-cpu"]').click();
   const r = await waitForResult(page, 'toy-cpu');
   t.diagnostic(`toy CPU trainers: ${r.text}`);
@@ -81,9 +80,8 @@ test('toy CPU trainers in the tab: the fused trainer gives burn\'s losses for th
 });
 
 test('train probe: burn training steps run on the page WebGPU device and the loss goes down', { timeout: WEBGPU_TEST_TIMEOUT }, async (t) => {
-  const lab = await openLab(t, { webgpu: true });
+  const lab = await openLab(t, { webgpu: true, query: '#/system' });
   const { page, log } = lab;
-  await waitForFirstFrame(page);
   // The page's thread compiles burn's WebGPU kernels right after the click; on a busy 2-core
   // machine Playwright's default 30 s for the click's own round trip was once too short.
   await page.locator('[data-testid="run-train-probe"]').click({ timeout: 120_000 });
@@ -116,12 +114,10 @@ test('nothing loaded from elsewhere: a tour of every panel asks only the page\'s
   const meta = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content');
   assert.match(meta, /default-src 'self'/, 'index.html carries it for static hosts');
   await waitForFirstFrame(page);
-  // The tour: every panel scrolled into view (each starts its work when shown), the dataset of
-  // the link previewed, the shipped bundle's plot and a gallery.
-  for (const id of ['panel-dense-am', 'panel-toy', 'panel-datasets', 'panel-sweep', 'panel-system']) {
-    await page.locator(`[data-testid="${id}"]`).scrollIntoViewIfNeeded();
-  }
+  // The tour: every view opened from the top bar (each fetches its assets when opened), the
+  // dataset of the link previewed, the shipped bundle's plot and a gallery.
   await waitForResult(page, 'attractor-summary');
+  for (const slug of ['data', 'toy', 'images', 'system']) await openView(page, slug);
   await page.waitForFunction(() => document.querySelector('[data-testid="dataset-preview"]')?.dataset.state === 'done', null, { timeout: 120_000 });
   await page.waitForFunction(() => (document.querySelector('[data-testid="sweep-state"]')?.dataset.state || 'loading') !== 'loading', null, { timeout: 120_000 });
   const origin = new URL(lab.server.url).origin;

@@ -13,7 +13,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { openLab, waitForFirstFrame, waitForResult, readResult, describeLog, memgenBin, DIST, ARTIFACTS, ROOT } from './lab.mjs';
+import { openLab, openView, waitForResult, readResult, describeLog, memgenBin, DIST, ARTIFACTS, ROOT } from './lab.mjs';
 
 const TIMEOUT = 180_000;
 const PANEL = '[data-testid="panel-datasets"]';
@@ -132,12 +132,13 @@ test('datasets: pick MNIST, preview S_K, upload .npy, garbage keeps the previous
   const { page, log } = lab;
   const requests = [];
   page.on('request', (r) => requests.push(r.url()));
-  await lab.goto('');
+  await lab.goto('#/data');
   await page.locator(PANEL).waitFor({ timeout: 60_000 });
-  // Nothing is fetched before a dataset is picked: once the page has started up (its first
-  // energy frame drawn, the shipped sweep bundle's fetch settled), no data file was asked for.
-  await waitForFirstFrame(page);
+  // Nothing is fetched before a dataset is picked: once the view is up, and after a visit to
+  // the images view (whose shipped bundle's fetch settles), no data file was asked for.
+  await openView(page, 'images');
   await page.waitForFunction(() => (document.querySelector('[data-testid="sweep-state"]')?.dataset.state || 'loading') !== 'loading', null, { timeout: 60_000 });
+  await openView(page, 'data');
   assert.equal(requests.filter((u) => u.includes('/www/data/')).length, 0, `fetched before a pick: ${requests.join(', ')}`);
   assert.equal((await readResult(page, 'dataset-preview')).state, 'empty');
 
@@ -203,7 +204,7 @@ test('datasets: pick MNIST, preview S_K, upload .npy, garbage keeps the previous
 });
 
 test('datasets: URL keys parse defensively and coexist with the DenseAM panel', { timeout: TIMEOUT }, async (t) => {
-  const lab = await openLab(t, { webgpu: false, query: '?beta=8&ds=cifar&dk=abc&dseed=-1' });
+  const lab = await openLab(t, { webgpu: false, query: '?beta=8&ds=cifar&dk=abc&dseed=-1#/data' });
   const { page, log } = lab;
   await page.locator(PANEL).waitFor({ timeout: 60_000 });
   const notes = await panelNotices(page);
@@ -212,12 +213,15 @@ test('datasets: URL keys parse defensively and coexist with the DenseAM panel', 
   assert.equal(await page.locator('[data-testid="dataset-picker"]').inputValue(), '');
 
   // A link naming a dataset loads it (after the first paint), with its K and seed.
-  await lab.goto('?beta=8&ds=emoji&dk=30&dseed=3');
+  await lab.goto('?beta=8&ds=emoji&dk=30&dseed=3#/data');
   await page.locator(PANEL).waitFor({ timeout: 60_000 });
   await waitPreview(page, 30);
   assert.equal(await page.locator('[data-testid="dataset-picker"]').inputValue(), 'emoji');
   assert.match(await page.locator('[data-testid="dataset-info"]').textContent(), /Apache-2\.0/);
-  // The DenseAM panel rewrites its keys without dropping ours, and ours keep its.
+  // The DenseAM view rewrites its keys without dropping ours, and ours keep its; the hash
+  // route follows the view.
+  await openView(page, 'memory');
+  assert.equal(new URL(page.url()).hash, '#/memory');
   await page.locator('[data-testid="k-input"]').fill('6');
   await page.locator('[data-testid="k-input"]').dispatchEvent('change');
   await page.waitForFunction(() => /[?&]k=6(&|$)/.test(location.search), null, { timeout: 30_000 });
@@ -227,6 +231,14 @@ test('datasets: URL keys parse defensively and coexist with the DenseAM panel', 
   assert.equal(q.get('dseed'), '3');
   assert.equal(q.get('k'), '6');
   assert.ok(Math.abs(Number(q.get('beta')) - 8) < 0.1, page.url());
+  // Back (the browser's button) returns to the datasets view, its set still shown.
+  await page.goBack();
+  await page.waitForFunction(() => document.querySelector('[data-testid="views"]')?.dataset.view === 'data', null, { timeout: 30_000 });
+  assert.equal(await page.locator('[data-testid="dataset-picker"]').inputValue(), 'emoji');
+  assert.equal(new URL(page.url()).searchParams.get('k'), '6', `the link keeps what the views show: ${page.url()}`);
+  await page.goForward();
+  await page.waitForFunction(() => document.querySelector('[data-testid="views"]')?.dataset.view === 'memory', null, { timeout: 30_000 });
+  await openView(page, 'data');
   await page.locator('[data-testid="dataset-seed"]').fill('4');
   await page.locator('[data-testid="dataset-seed"]').dispatchEvent('change');
   await page.waitForFunction(() => /[?&]dseed=4(&|$)/.test(location.search), null, { timeout: 30_000 });
@@ -238,7 +250,7 @@ test('datasets: URL keys parse defensively and coexist with the DenseAM panel', 
 test('datasets: PNG files and a zip upload; class-balanced S_K equals memgen export --balanced', { timeout: TIMEOUT }, async (t) => {
   const lab = await openLab(t, { webgpu: false, query: null });
   const { page, log } = lab;
-  await lab.goto('');
+  await lab.goto('#/data');
   await page.locator(PANEL).waitFor({ timeout: 60_000 });
 
   // Three PNGs of different sizes at once, resized to 28x28 grey.

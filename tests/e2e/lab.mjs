@@ -137,13 +137,21 @@ export async function openLab(t, { webgpu = true, query = '', dir = DIST, viewpo
     context: launched.context,
     server,
     log,
-    url: (q = '') => server.url + (q ? (q.startsWith('?') ? q : `?${q}`) : ''),
+    // q: a query, with the view's hash route after it where the test wants another view than
+    // the first (`?tk=2#/toy`, or `#/toy` alone).
+    url: (q = '') => server.url + (q ? (q.startsWith('?') || q.startsWith('#') ? q : `?${q}`) : ''),
     goto: async (q = '') => page.goto(lab.url(q), { waitUntil: 'load', timeout: 60_000 }),
     screenshot: (name, opts = {}) => screenshot(page, name, opts),
     close: closeAll,
   };
   if (query !== null) await lab.goto(query);
   return lab;
+}
+
+/** Open view `slug` from the top bar (a click on its link) and wait until it shows. */
+export async function openView(page, slug) {
+  await page.locator(`[data-testid="view-link-${slug}"]`).click();
+  await page.waitForFunction((s) => document.querySelector('[data-testid="views"]')?.dataset.view === s, slug, { timeout: 30_000 });
 }
 
 /** Save a full-page screenshot to test-artifacts/<name>.png; returns the path. */
@@ -154,10 +162,11 @@ export async function screenshot(page, name, { fullPage = true } = {}) {
   return file;
 }
 
-/** Screenshot every element whose data-testid starts with "panel-" into test-artifacts/. */
+/** Screenshot every shown element whose data-testid starts with "panel-" (the open view's) into
+ * test-artifacts/. */
 export async function screenshotPanels(page, prefix) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
-  const panels = page.locator('[data-testid^="panel-"]');
+  const panels = page.locator('[data-testid^="panel-"]:visible');
   const n = await panels.count();
   const files = [];
   for (let i = 0; i < n; i++) {

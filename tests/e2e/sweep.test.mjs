@@ -27,7 +27,7 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
   const gallery = JSON.parse(fs.readFileSync(path.join(out, 'gallery-k4.json'), 'utf8'));
 
   // The Datasets panel opens MNIST (its S_K is not the bundle's: the re-run below draws its own).
-  const lab = await openLab(t, { webgpu: false, query: '?ds=mnist&dk=4&dseed=0' });
+  const lab = await openLab(t, { webgpu: false, query: '?ds=mnist&dk=4&dseed=0#/images' });
   const { page, log } = lab;
   const panel = page.locator(PANEL);
   await panel.waitFor({ timeout: 60_000 });
@@ -269,7 +269,7 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
 });
 
 test('sweep panel: a point trained, sampled and labelled in this tab (S_K from the Datasets panel)', { timeout: 600_000 }, async (t) => {
-  const lab = await openLab(t, { webgpu: true, query: '?ds=mnist&dk=4&dseed=0' });
+  const lab = await openLab(t, { webgpu: true, query: '?ds=mnist&dk=4&dseed=0#/images' });
   const { page, log } = lab;
   await page.locator('[data-testid="sweep-live-subset"]').waitFor({ timeout: 60_000 });
   await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 120_000 });
@@ -308,7 +308,7 @@ test('sweep panel: a point trained, sampled and labelled in this tab (S_K from t
 });
 
 test('sweep panel: a K schedule swept in this tab resumes after a reload from browser storage', { timeout: 600_000 }, async (t) => {
-  const query = '?ds=mnist&dk=4&dseed=0';
+  const query = '?ds=mnist&dk=4&dseed=0#/images';
   const lab = await openLab(t, { webgpu: false, query });
   const { page, log } = lab;
   await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 120_000 });
@@ -334,7 +334,7 @@ test('sweep panel: a K schedule swept in this tab resumes after a reload from br
 });
 
 test('sweep panel: a point training in this tab is kept in browser storage; after a reload it goes on from the kept step', { timeout: 600_000 }, async (t) => {
-  const query = '?ds=mnist&dk=4&dseed=0';
+  const query = '?ds=mnist&dk=4&dseed=0#/images';
   const lab = await openLab(t, { webgpu: false, query });
   const { page, log } = lab;
   // The pause below is clicked inside the page the moment the first loss shows (an event, not a
@@ -381,7 +381,7 @@ test('sweep panel: a point training in this tab is kept in browser storage; afte
 });
 
 test('sweep panel: a small K trains on WebGPU in a worker, then generates, is labelled, and the gallery renders', { timeout: 900_000 }, async (t) => {
-  const lab = await openLab(t, { webgpu: true, query: '?ds=mnist&dk=4&dseed=0' });
+  const lab = await openLab(t, { webgpu: true, query: '?ds=mnist&dk=4&dseed=0#/images' });
   const { page, log } = lab;
   await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 120_000 });
   assert.equal(await page.locator('[data-testid="backend"]').getAttribute('data-backend'), 'webgpu');
@@ -422,7 +422,7 @@ test('sweep panel: a bundle made with --timeline shows the K × training-steps p
     '--model', 'unet', '--steps', '40', '--batch', '8', '--eval', '8', '--sampler', 'ddim', '--sampler-steps', '4',
     '--bootstrap', '20', '--seed', '2', '--engine', 'fused', '--timeline', '3', '--timeline-eval', '8', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
   const m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8'));
-  const lab = await openLab(t, { webgpu: false });
+  const lab = await openLab(t, { webgpu: false, query: '#/images' });
   const { page, log } = lab;
   await page.locator(PANEL).waitFor({ timeout: 60_000 });
   await page.waitForFunction(() => document.querySelector('[data-testid="sweep-state"]')?.dataset.state !== 'loading', null, { timeout: 60_000 });
@@ -485,7 +485,7 @@ test('basins: a bundle probed by memgen probe shows its boxes, spectra and table
     const mean = lv.length ? (lv.reduce((a, b) => a + b, 0) / lv.length).toFixed(3) : '';
     return [`${label}:${of.length}:${lv.length}:${mean}`];
   });
-  const lab = await openLab(t, { webgpu: false });
+  const lab = await openLab(t, { webgpu: false, query: '#/images' });
   const { page, log } = lab;
   await page.locator(PANEL).waitFor({ timeout: 60_000 });
   await page.waitForFunction(() => document.querySelector('[data-testid="sweep-state"]')?.dataset.state !== 'loading', null, { timeout: 60_000 });

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { openLab, waitForFirstFrame, describeLog, frameLags, memgenBin, startFrameGaps, takeFrameGap } from './lab.mjs';
+import { openLab, describeLog, frameLags, memgenBin, startFrameGaps, takeFrameGap } from './lab.mjs';
 
 /** The float32 values of a little-endian .npy file (the header's length, then the data). */
 function readNpyF32(file) {
@@ -23,9 +23,9 @@ function readNpyF32(file) {
 const STEPS = 800;
 
 test('toy K=2: training in the tab (fused CPU trainer in wasm) lowers the loss and samples gather at the two points', { timeout: 600_000 }, async (t) => {
-  const lab = await openLab(t, { webgpu: true });
+  const lab = await openLab(t, { webgpu: true, query: '#/toy' });
   const { page, log } = lab;
-  await waitForFirstFrame(page);
+  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 60_000 });
   await page.locator('[data-testid="toy-k2"]').click();
   for (const [id, v] of [['toy-steps', String(STEPS)], ["toy-samples", "300"], ['toy-lr', '0.003']]) {
     const input = page.locator(`[data-testid="${id}"]`);
@@ -46,7 +46,7 @@ test('toy K=2: training in the tab (fused CPU trainer in wasm) lowers the loss a
   const pausedAt = Number(await progress.getAttribute('data-step'));
   const lossesBefore = await progress.getAttribute('data-first-losses');
   await page.reload();
-  await waitForFirstFrame(page);
+  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 60_000 });
   await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'paused', null, { timeout: 60_000 });
   assert.equal(Number(await progress.getAttribute('data-step')), pausedAt, 'the reloaded page is not at the step it paused at');
   assert.equal(await progress.getAttribute('data-first-losses'), lossesBefore, 'the loss curve was not kept');
@@ -141,9 +141,9 @@ test('toy K=2: training in the tab (fused CPU trainer in wasm) lowers the loss a
 const GPU_STEPS = Number(process.env.MEMGEN_TOY_GPU_STEPS || 30);
 
 test('toy K=2 on WebGPU: a worker trains it while the tab stays responsive (pause, resume); the loss goes down and equals the CPU run of the same seed; samples too', { timeout: 900_000 }, async (t) => {
-  const lab = await openLab(t, { webgpu: true, query: `?tk=2&tseed=0&tsteps=${GPU_STEPS}&tlr=0.01&tn=300` });
+  const lab = await openLab(t, { webgpu: true, query: `?tk=2&tseed=0&tsteps=${GPU_STEPS}&tlr=0.01&tn=300#/toy` });
   const { page, log } = lab;
-  await waitForFirstFrame(page);
+  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 60_000 });
   assert.equal(await page.locator('[data-testid="backend"]').getAttribute('data-backend'), 'webgpu');
   const progress = page.locator('[data-testid="toy-progress"]');
   const cents = page.locator('[data-testid="toy-centroids"]');
@@ -215,7 +215,7 @@ test('toy K=2 on WebGPU: a worker trains it while the tab stays responsive (paus
 });
 
 test('toy: settings come from the URL (bad ones get a notice); the three regimes from the shipped checkpoints, labelled pretrained', { timeout: 300_000 }, async (t) => {
-  const lab = await openLab(t, { webgpu: false, query: '?tk=9&tseed=3&tsteps=abc&tn=500' });
+  const lab = await openLab(t, { webgpu: false, query: '?tk=9&tseed=3&tsteps=abc&tn=500#/toy' });
   const { page, log } = lab;
   // The link's toy settings: K = 9 takes its preset's Ward threshold; the bad step count keeps
   // the default and says so; the URL is rewritten with every toy key.
@@ -258,9 +258,9 @@ test('toy: settings come from the URL (bad ones get a notice); the three regimes
 });
 
 test('toy: when browser storage refuses the run (quota exceeded), the panel says so and training goes on in memory', { timeout: 300_000 }, async (t) => {
-  const lab = await openLab(t, { webgpu: false, query: '?tk=2&tseed=1&tsteps=60&tn=300&tlr=0.003' });
+  const lab = await openLab(t, { webgpu: false, query: '?tk=2&tseed=1&tsteps=60&tn=300&tlr=0.003#/toy' });
   const { page, log } = lab;
-  await waitForFirstFrame(page);
+  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 60_000 });
   // What a full storage does: every write throws QuotaExceededError.
   await page.evaluate(() => {
     Storage.prototype.setItem = function () {

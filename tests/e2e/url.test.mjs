@@ -120,6 +120,11 @@ const BAD_INPUTS = [
   ['view=0,0,0', true],
   // A right-to-left override in a value must not reverse the notice that quotes it.
   ['beta=abc%E2%80%AEdef', true],
+  // The page's own keys and routes (src/route.rs, src/lessons.rs).
+  ['beta=3#/nope', true],
+  ['lesson=nope', true],
+  ['lesson=memory&step=99', true],
+  ['present=maybe', true],
 ];
 
 test('bad URL parameters: safe defaults, a visible notice, no panic, no hang', { timeout: BAD_INPUTS.length * WEBGPU_TEST_TIMEOUT }, async (t) => {

@@ -139,7 +139,7 @@ pub(super) fn PreviewFigure(
                 data-count=move || p.drawn.with(|d| d.as_ref().map(|d| d.k.to_string()).unwrap_or_default())
                 data-drawn=move || p.drawn.with(|d| d.as_ref().map(|d| d.shown.to_string()).unwrap_or_default())
                 data-sha=move || p.drawn.with(|d| d.as_ref().map(|d| d.sha.clone()).unwrap_or_default())></canvas>
-            <figcaption>{caption}</figcaption>
+            <figcaption>{caption}" " <crate::export::ExportButtons name="training-subset" canvas=canvas_ref /></figcaption>
         </figure>
     }
 }

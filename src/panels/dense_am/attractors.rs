@@ -62,9 +62,35 @@ pub(super) fn AttractorList(
     /// The panel.
     p: Panel,
 ) -> impl IntoView {
+    let table = move |_: ()| {
+        p.basin.with_untracked(|b| {
+            b.as_ref().map(|b| {
+                let total = b.map.assignment.len().max(1) as f64;
+                crate::export::csv(
+                    &["kind", "memory", "x", "y", "energy", "basin_share", "starts"],
+                    b.map.attractors.iter().map(|a| {
+                        let (kind, j) = match a.kind {
+                            AttractorKind::Memory(j) => ("stored", j.to_string()),
+                            AttractorKind::Spurious => ("spurious", String::new()),
+                            AttractorKind::Saddle => ("saddle", String::new()),
+                        };
+                        vec![
+                            kind.into(),
+                            j,
+                            a.position[0].to_string(),
+                            a.position[1].to_string(),
+                            a.energy.to_string(),
+                            (a.count as f64 / total).to_string(),
+                            a.count.to_string(),
+                        ]
+                    }),
+                )
+            })
+        })
+    };
     view! {
         <details class="attractors" open>
-            <summary>"Attractors (largest basins first)"</summary>
+            <summary>"Attractors (largest basins first) " <crate::export::ExportButtons name="attractors" csv=table /></summary>
             <ol data-testid="attractor-list">
                 {move || {
                     let Some(b) = p.basin.get() else { return Vec::new() };

@@ -202,6 +202,35 @@ pub(super) fn redraw_on_change(p: Panel) {
     });
 }
 
+/// The energy map in words (its text alternative).
+fn energy_description(p: &Panel) -> String {
+    p.state.with(|s| {
+        format!(
+            "Energy map of {} memories ({}) at β = {}, over x and y from {} to {} and {} to {}; low energy is dark, each memory a dot.",
+            s.memories().len(),
+            s.preset.as_str(),
+            crate::state::fmt_num(s.beta),
+            crate::state::fmt_num(s.view[0] - s.view[2]),
+            crate::state::fmt_num(s.view[0] + s.view[2]),
+            crate::state::fmt_num(s.view[1] - s.view[2]),
+            crate::state::fmt_num(s.view[1] + s.view[2])
+        )
+    })
+}
+
+/// The basin map in words.
+fn basin_description(p: &Panel) -> String {
+    match p.basin.get() {
+        Some(b) => format!(
+            "Basin map: {} stored memories and {} spurious attractors; {:.1}% of the starts retrieve a stored memory.",
+            b.map.stored_count(),
+            b.map.spurious_count(),
+            100.0 * b.map.retrieval_fraction()
+        ),
+        None => "Basin map: being computed.".into(),
+    }
+}
+
 /// The energy landscape, where memories are added, dragged and removed.
 #[component]
 pub(super) fn EnergyFigure(
@@ -214,11 +243,12 @@ pub(super) fn EnergyFigure(
             <canvas node_ref=energy_ref width=CANVAS height=CANVAS data-testid="energy-canvas" class="plane"
                 on:pointerdown=move |ev| p.energy_down(ev) on:pointermove=move |ev| p.energy_move(ev)
                 on:pointerup=move |_| p.dragging.set_value(None)
-                on:contextmenu=|ev| ev.prevent_default()></canvas>
+                on:contextmenu=|ev| ev.prevent_default() role="img" aria-label=move || energy_description(&p)></canvas>
             <figcaption>
                 "Energy landscape (dark = low energy, contour lines every band). "
                 "Click to add a memory, drag to move, shift-click or right-click to remove. "
-                <span data-testid="frame-info" class="muted">{move || p.frame_info.get()}</span>
+                <span data-testid="frame-info" class="muted">{move || p.frame_info.get()}</span>" "
+                <crate::export::ExportButtons name="energy" canvas=energy_ref />
             </figcaption>
         </figure>
     }
@@ -233,11 +263,13 @@ pub(super) fn BasinFigure(
     let basin_ref = p.basin_ref;
     view! {
         <figure>
-            <canvas node_ref=basin_ref width=CANVAS height=CANVAS data-testid="basin-canvas" class="plane" on:click=move |ev| p.trace(ev)></canvas>
+            <canvas node_ref=basin_ref width=CANVAS height=CANVAS data-testid="basin-canvas" class="plane" on:click=move |ev| p.trace(ev)
+                role="img" aria-label=move || basin_description(&p)></canvas>
             <figcaption>
                 "Basins of attraction: every start on a grid is iterated to its fixed point and coloured by where it ends "
                 "(memories: bright colours; spurious states: muted colours; grey: a saddle on a boundary; black: no convergence within 300 updates). "
-                "Click to trace one retrieval."
+                "Click to trace one retrieval. "
+                <crate::export::ExportButtons name="basins" canvas=basin_ref />
             </figcaption>
         </figure>
     }

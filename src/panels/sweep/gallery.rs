@@ -55,10 +55,33 @@ pub(super) fn Thumb(
     });
     view! {
         <figure class="thumb">
-            <canvas node_ref=r class="pixelated"></canvas>
+            <canvas node_ref=r class="pixelated" role="img" aria-label=caption.clone()></canvas>
             <figcaption>{caption}</figcaption>
         </figure>
     }
+}
+
+/// The gallery as a table: each sample's index in S_eval, its label under the current δ (and
+/// the bundle's), its two ratios and its nearest distances.
+pub(super) fn gallery_csv(g: &Gallery, cls: &[Classified]) -> String {
+    let d = |v: &[f64], i: usize| v.get(i).map(|x| x.to_string()).unwrap_or_default();
+    crate::export::csv(
+        &["k", "index", "label", "bundle_label", "memorization_ratio", "spurious_ratio", "d_train_1", "d_train_2", "d_synthetic_1", "train_neighbour_1"],
+        g.samples.iter().zip(cls).map(|(s, c)| {
+            vec![
+                g.k.to_string(),
+                s.index.to_string(),
+                c.label.as_str().to_string(),
+                s.label.as_str().to_string(),
+                s.memorization_ratio.to_string(),
+                s.spurious_ratio.to_string(),
+                d(&s.train_distances, 0),
+                d(&s.train_distances, 1),
+                d(&s.synthetic_distances, 0),
+                s.train_neighbours.first().map(|j| j.to_string()).unwrap_or_default(),
+            ]
+        }),
+    )
 }
 
 /// The rows of the gallery: each sample, its training neighbours and its `S′` neighbours.
@@ -95,22 +118,46 @@ pub fn GalleryRows(
         let shown = order.len();
         let shape = g.shape;
         let find = |list: &[IndexedImage], j: usize| list.iter().find(|t| t.index == j).map(|t| t.image.clone()).unwrap_or_default();
+        let (g2, cls2) = (g.clone(), cls.clone());
+        let table = move |_: ()| Some(gallery_csv(&g2, &cls2));
         Some(view! {
             <p class="muted">
-                {format!("Showing {shown} of {total} samples. Top row: the 5 nearest training images (S); bottom row: the 5 nearest other samples (S′); L2 distances on pixels/255. Click a sample (or press Enter on it) for its ratios, shown under it. ")}
+                <crate::export::ExportButtons name="gallery" csv=table />" "
+                {format!("Showing {shown} of {total} samples. Each card: the sample, its 4 nearest training images (S, top row) and its 4 nearest other samples (S′, bottom row), as in the paper's Figs. 1B and 3; the label is written under each sample and drawn as the card's edge (solid memorized, dashed spurious, dotted generalized); L2 distances on pixels/255. Click a sample (or press Enter on it) for its ratios, shown under it. ")}
                 {(total > SHOWN).then(|| view! {
                     <button data-testid="sweep-gallery-all" on:click=move |_| show_all.update(|v| *v = !*v)>
                         {move || if show_all.get() { format!("Show the first {SHOWN}") } else { format!("Show all {total}") }}
                     </button>
                 })}
             </p>
+            <div class="label-strip" data-testid="sweep-label-strip">
+                {["memorized", "spurious", "generalized"].into_iter().map(|lab| {
+                    let all: Vec<usize> = (0..g.samples.len().min(cls.len())).filter(|&i| cls[i].label.as_str() == lab).collect();
+                    let items = all.iter().take(4).map(|&i| {
+                        let s = &g.samples[i];
+                        view! {
+                            <button class="strip-item" data-testid=format!("sweep-strip-{lab}") aria-label=format!("open sample {} ({lab})", s.index)
+                                on:click=move |_| { filter.set(lab.to_string()); picked.set(Some(i)); }>
+                                <Thumb image=s.image.clone() shape=shape caption=format!("#{}", s.index) />
+                            </button>
+                        }
+                    }).collect_view();
+                    view! {
+                        <div class=format!("strip {lab}")>
+                            <span class="strip-label">{format!("{lab} ({})", all.len())}</span>
+                            {items}
+                            {all.is_empty().then(|| view! { <span class="muted">"none under these δ"</span> })}
+                        </div>
+                    }
+                }).collect_view()}
+            </div>
             <div class="gallery" data-testid="sweep-gallery" data-rows=shown.to_string()>
                 {order.into_iter().map(|i| {
                     let s = g.samples[i].clone();
                     let c: Classified = cls[i];
                     let train_attr = s.train_neighbours.iter().map(|j| j.to_string()).collect::<Vec<_>>().join(",");
-                    let tops = s.train_neighbours.iter().zip(&s.train_distances).map(|(&j, &d)| view! { <Thumb image=find(&g.train_images, j) shape=shape caption=format!("S#{j} {d:.3}") /> }).collect_view();
-                    let bottoms = s.synthetic_neighbours.iter().zip(&s.synthetic_distances).map(|(&j, &d)| view! { <Thumb image=find(&g.synthetic_images, j) shape=shape caption=format!("S′#{j} {d:.3}") /> }).collect_view();
+                    let tops = s.train_neighbours.iter().zip(&s.train_distances).take(NEIGHBOURS).map(|(&j, &d)| view! { <Thumb image=find(&g.train_images, j) shape=shape caption=format!("S#{j} {d:.3}") /> }).collect_view();
+                    let bottoms = s.synthetic_neighbours.iter().zip(&s.synthetic_distances).take(NEIGHBOURS).map(|(&j, &d)| view! { <Thumb image=find(&g.synthetic_images, j) shape=shape caption=format!("S′#{j} {d:.3}") /> }).collect_view();
                     let label = c.label.as_str();
                     let toggle = move || picked.set(Some(i));
                     view! {
@@ -134,6 +181,9 @@ pub fn GalleryRows(
         })
     }
 }
+
+/// Neighbours shown of each kind (the paper's figures show four).
+const NEIGHBOURS: usize = 4;
 
 /// The clicked sample's ratios against the thresholds.
 #[component]

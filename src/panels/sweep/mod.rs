@@ -30,6 +30,7 @@ mod quality;
 mod regen;
 mod source;
 mod timeline;
+mod url;
 
 use crate::widgets::PanelFrame;
 use basins::Basins;
@@ -115,6 +116,21 @@ pub(crate) struct Panel {
     software: bool,
     /// Whether an unfinished sweep of this browser waits for S_K to resume.
     sweep_resume: StoredValue<bool>,
+    /// What the link asked of the view, until the first bundle has taken it.
+    from_url: StoredValue<Option<url::SweepUrl>>,
+    /// The link's picked sample, opened once its gallery is in.
+    pending_pick: StoredValue<Option<usize>>,
+    /// `all` or a label: the gallery's filter.
+    filter: RwSignal<String>,
+    /// Sort the gallery by the memorization ratio.
+    sort_by_ratio: RwSignal<bool>,
+    /// Notices about the link's keys for this view.
+    url_notices: RwSignal<Vec<crate::state::Notice>>,
+}
+
+/// The notices this view gives for decoded query pairs (bad values keep their defaults).
+pub fn url_notices(pairs: &[(&str, &str)]) -> Vec<String> {
+    url::parse_pairs(pairs.iter().copied()).1
 }
 
 impl Panel {
@@ -124,7 +140,14 @@ impl Panel {
         let gpu_available = crate::compute::backend().is_some_and(|b| b.kernels.is_some());
         // On a software adapter (SwiftShader) WebGPU is far slower than the CPU in wasm: opt-in.
         let software = crate::compute::software_adapter();
+        let (pairs, _) = crate::url::read_pairs(&url::OWN_KEYS);
+        let (from_url, notices) = url::parse_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         Panel {
+            pending_pick: StoredValue::new(None),
+            filter: RwSignal::new(from_url.filter.clone().unwrap_or_else(|| "all".into())),
+            sort_by_ratio: RwSignal::new(from_url.sort),
+            from_url: StoredValue::new(Some(from_url)),
+            url_notices: RwSignal::new(notices.into_iter().map(crate::state::Notice).collect()),
             loaded: RwSignal::new(None),
             state: RwSignal::new(LoadState::Loading),
             notice: RwSignal::new(None),
@@ -153,13 +176,27 @@ impl Panel {
         Rule::Ratio { delta_m: self.delta_m.get_untracked(), delta_s: self.delta_s.get_untracked() }
     }
 
-    /// Shows a loaded bundle: its δ, its first K.
+    /// Shows a loaded bundle: its δ, its first K (the first bundle: the link's K and δ, where
+    /// it names them).
     fn adopt(&self, l: Loaded) {
+        let asked = self.from_url.try_update_value(|u| u.take()).flatten().unwrap_or_default();
         if let Rule::Ratio { delta_m: m, delta_s: s } = l.manifest.identity.spec.rule {
-            self.delta_m.set(m);
-            self.delta_s.set(s);
+            self.delta_m.set(asked.delta_m.unwrap_or(m));
+            self.delta_s.set(asked.delta_s.unwrap_or(s));
         }
-        self.selected_k.set(l.rows.first().map(|r| r.k));
+        let first = l.rows.first().map(|r| r.k);
+        let k = match asked.k {
+            Some(k) if l.rows.iter().any(|r| r.k == k) => Some(k),
+            Some(k) => {
+                let ks: Vec<String> = l.rows.iter().map(|r| r.k.to_string()).collect();
+                self.url_notices
+                    .update(|n| n.push(crate::state::Notice(format!("This bundle has no K = {k} (it has {}); showing its first K.", ks.join(", ")))));
+                first
+            }
+            None => first,
+        };
+        self.pending_pick.set_value(asked.pick.filter(|_| k == asked.k));
+        self.selected_k.set(k);
         self.loaded.set(Some(l));
     }
 
@@ -230,6 +267,9 @@ fn FractionsPlot(
     let plot_ref = NodeRef::<Canvas>::new();
     // The selected K's fractions under δ other than the bundle's, as the plot marks them.
     let relabelled = RwSignal::new(String::new());
+    // What the plot last drew, for its SVG and CSV exports.
+    type Drawn = (String, Vec<ErrorSeries<'static>>, Vec<(&'static str, f64)>, Option<f64>);
+    let drawn: StoredValue<Option<Drawn>> = StoredValue::new(None);
     Effect::new(move |_| {
         let l = p.loaded.get();
         let rule = Rule::Ratio { delta_m: p.delta_m.get(), delta_s: p.delta_s.get() };
@@ -278,12 +318,50 @@ fn FractionsPlot(
             Some(l) => format!("{} · {} model · |S_eval| = {}", l.manifest.identity.sweep.dataset, model_name(l), l.manifest.identity.spec.n_eval),
             None => "run in this tab".to_string(),
         };
-        fractions_plot(&c, &title, &series, &markers, p.selected_k.get().or(live.map(|q| q.0)).map(|k| k as f64));
+        let highlight = p.selected_k.get().or(live.map(|q| q.0)).map(|k| k as f64);
+        fractions_plot(&c, &title, &series, &markers, highlight);
+        drawn.set_value(Some((title, series, markers, highlight)));
     });
+    let svg = move |_: ()| drawn.with_value(|d| d.as_ref().map(|(t, s, m, h)| crate::plot::fractions_svg(640, 360, t, s, m, *h)));
+    let table = move |_: ()| {
+        drawn.with_value(|d| {
+            d.as_ref().map(|(_, series, _, _)| {
+                // One row per point of every curve: which curve, K, fraction, std.
+                crate::export::csv(
+                    &["series", "k", "fraction", "std"],
+                    series.iter().flat_map(|s| s.points.iter().map(move |(k, f, sd)| vec![s.label.to_string(), k.to_string(), f.to_string(), sd.to_string()])),
+                )
+            })
+        })
+    };
+    let shown = move || p.loaded.get().is_some() || p.live_point.get().is_some() || !p.live_sweep.get().is_empty();
     view! {
-        <canvas node_ref=plot_ref width="640" height="360" data-testid="sweep-plot-canvas" data-relabelled=move || relabelled.get()
-            style=move || if p.loaded.get().is_some() || p.live_point.get().is_some() || !p.live_sweep.get().is_empty() { "" } else { "display:none" }></canvas>
+        <figure class="wide" style=move || if shown() { "" } else { "display:none" }>
+            <canvas node_ref=plot_ref width="640" height="360" data-testid="sweep-plot-canvas" data-relabelled=move || relabelled.get()
+                role="img" aria-label=move || plot_description(&p, &relabelled.get())></canvas>
+            <figcaption>
+                {move || plot_description(&p, &relabelled.get())}" "
+                <crate::export::ExportButtons name="fractions" canvas=plot_ref svg=svg csv=table />
+            </figcaption>
+        </figure>
     }
+}
+
+/// The fractions plot in words (its caption and its text alternative).
+fn plot_description(p: &Panel, relabelled: &str) -> String {
+    let rows = p.loaded.with(|l| l.as_ref().map(|l| l.rows.clone()).unwrap_or_default());
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return "Fractions of the samples run in this tab against K.".into();
+    };
+    let pct = |x: f64| format!("{:.0}%", 100.0 * x);
+    let mut s = format!(
+        "Fractions memorized, spurious and generalized against K from {} to {}: at K = {} {} memorized, {} spurious, {} generalized; at K = {} {} memorized, {} spurious, {} generalized.",
+        first.k, last.k, first.k, pct(first.f[0]), pct(first.f[1]), pct(first.f[2]), last.k, pct(last.f[0]), pct(last.f[1]), pct(last.f[2])
+    );
+    if !relabelled.is_empty() {
+        s.push_str(" The selected K is also marked as relabelled under your δ.");
+    }
+    s
 }
 
 fn model_name(l: &Loaded) -> &'static str {
@@ -351,14 +429,14 @@ fn RelabelControls(
             {slider("δ_m ", "sweep-delta-m", p.delta_m, 1.0)}
             {slider("δ_s ", "sweep-delta-s", p.delta_s, 0.49)}
             <label>"show "
-                <select data-testid="sweep-filter" on:change=move |ev| filter.set(event_target_value(&ev))>
+                <select data-testid="sweep-filter" prop:value=move || filter.get() on:change=move |ev| filter.set(event_target_value(&ev))>
                     <option value="all">"all"</option>
                     <option value="memorized">"memorized"</option>
                     <option value="spurious">"spurious"</option>
                     <option value="generalized">"generalized"</option>
                 </select>
             </label>
-            <label><input type="checkbox" data-testid="sweep-sort" on:change=move |ev| sort_by_ratio.set(event_target_checked(&ev)) />" sort by d(x̂,x₁)/d(x̂,x₂)"</label>
+            <label><input type="checkbox" data-testid="sweep-sort" prop:checked=move || sort_by_ratio.get() on:change=move |ev| sort_by_ratio.set(event_target_checked(&ev)) />" sort by d(x̂,x₁)/d(x̂,x₂)"</label>
         </div>
     }
 }
@@ -397,8 +475,7 @@ fn RelabelSummary(
 #[component]
 pub fn SweepPanel() -> impl IntoView {
     let p = Panel::new();
-    let filter = RwSignal::new("all".to_string());
-    let sort_by_ratio = RwSignal::new(false);
+    let (filter, sort_by_ratio) = (p.filter, p.sort_by_ratio);
     spawn_local(async move {
         match load_shipped().await {
             Ok(l) => {
@@ -418,8 +495,12 @@ pub fn SweepPanel() -> impl IntoView {
         spawn_local(async move {
             match load_gallery(&source, &manifest, k).await {
                 Ok(g) if p.selected_k.get_untracked() == Some(k) => {
+                    let pick = p.pending_pick.try_update_value(|v| v.take()).flatten().filter(|&i| i < g.samples.len());
                     p.gallery.set(Some(Arc::new(g)));
                     p.gallery_state.set(GalleryState::Done);
+                    if pick.is_some() {
+                        p.picked.set(pick);
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => p.gallery_state.set(GalleryState::Failed(e)),
@@ -431,6 +512,17 @@ pub fn SweepPanel() -> impl IntoView {
         p.gallery.get().map(|g| g.classify(&rule)).unwrap_or_default()
     });
     live_view::resume_sweep_when_ready(p);
+    // The view's state into the URL, once the first bundle has taken the link's.
+    Effect::new(move |_| {
+        let rule = p.loaded.with(|l| match l.as_ref().map(|l| l.manifest.identity.spec.rule) {
+            Some(Rule::Ratio { delta_m, delta_s }) => Some((delta_m, delta_s)),
+            Some(_) => Some((DELTA_M, 0.2)),
+            None => None,
+        });
+        let Some(rule) = rule else { return };
+        let q = url::to_query(p.selected_k.get(), (p.delta_m.get(), p.delta_s.get()), rule, &filter.get(), sort_by_ratio.get(), p.picked.get());
+        crate::url::replace_own(&url::OWN_KEYS, &q);
+    });
 
     view! {
         <PanelFrame testid="panel-sweep" title="Phase transition: memorized → spurious → generalized against K (paper Figs. 1–4)">
@@ -445,6 +537,7 @@ pub fn SweepPanel() -> impl IntoView {
                     <input type="file" multiple accept=".json,.csv,.safetensors" data-testid="sweep-upload" on:change=move |ev| p.upload(ev) />
                 </label>
             </div>
+            <crate::widgets::Notices notices=p.url_notices />
             {move || p.notice.get().map(|n| view! { <p class="notice" data-testid="notice">{n}</p> })}
             <div data-testid="sweep-state" data-state=move || p.state.get().attr()>
                 {move || match p.state.get() {

@@ -208,15 +208,15 @@ pub fn Figures(
         <div class="canvases">
             <figure>
                 <canvas node_ref=learned_ref width=CANVAS height=CANVAS data-testid="toy-learned" class="toy"></canvas>
-                <figcaption>"(a) Trained network: score arrows t·s(x, t), samples (orange), training points (white), Ward centroids (blue memorized, magenta spurious, green generalized) with their energies once the learned energy is computed."</figcaption>
+                <figcaption>"(a) Trained network: score arrows t·s(x, t), samples (orange), training points (white), Ward centroids (blue memorized, magenta spurious, green generalized) with their energies once the learned energy is computed." " " <crate::export::ExportButtons name="toy-learned" canvas=learned_ref /></figcaption>
             </figure>
             <figure>
                 <canvas node_ref=ideal_ref width=CANVAS height=CANVAS data-testid="toy-ideal" class="toy"></canvas>
-                <figcaption>"(b) Ideal score of the same K points (a DenseAM with β = 1/t, no training): energy −2t log p_t(x), its score arrows and samples. It memorizes perfectly."</figcaption>
+                <figcaption>"(b) Ideal score of the same K points (a DenseAM with β = 1/t, no training): energy −2t log p_t(x), its score arrows and samples. It memorizes perfectly." " " <crate::export::ExportButtons name="toy-ideal" canvas=ideal_ref /></figcaption>
             </figure>
             <figure>
                 <canvas node_ref=exact_ref width=CANVAS height=CANVAS data-testid="toy-exact" class="toy"></canvas>
-                <figcaption>"(c) Exact K → ∞ energy E(R) = R² + 1 − β⁻¹ log I₀(2βR), β = 1/(2t): a continuous ring, the generalizing limit."</figcaption>
+                <figcaption>"(c) Exact K → ∞ energy E(R) = R² + 1 − β⁻¹ log I₀(2βR), β = 1/(2t): a continuous ring, the generalizing limit." " " <crate::export::ExportButtons name="toy-exact" canvas=exact_ref /></figcaption>
             </figure>
             <figure>
                 <canvas node_ref=loss_ref width="340" height="240" data-testid="toy-loss"></canvas>
