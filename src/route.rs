@@ -110,7 +110,9 @@ impl Router {
         };
         let r = Router { open: RwSignal::new(first), mounted: RwSignal::new(Vec::new()) };
         r.mount(first);
-        let handle = window_event_listener(leptos::ev::hashchange, move |_| {
+        // Back and forward between entries whose queries differ (a view rewrote its keys) fire
+        // popstate and not always hashchange: both lead here.
+        let follow = move || {
             crate::url::restore_query();
             let v = parse_hash(&location_hash()).unwrap_or(View::Memory);
             if r.open.get_untracked() != v {
@@ -120,9 +122,10 @@ impl Router {
                     w.scroll_to_with_x_and_y(0.0, 0.0);
                 }
             }
-        });
-        // The listener lives as long as the page.
-        std::mem::forget(handle);
+        };
+        // The listeners live as long as the page.
+        std::mem::forget(window_event_listener(leptos::ev::hashchange, move |_| follow()));
+        std::mem::forget(window_event_listener(leptos::ev::popstate, move |_| follow()));
         r
     }
 

@@ -90,7 +90,8 @@ pub(super) fn AttractorList(
     };
     view! {
         <details class="attractors" open>
-            <summary>"Attractors (largest basins first) " <crate::export::ExportButtons name="attractors" csv=table /></summary>
+            <summary>"Attractors (largest basins first)"</summary>
+            <crate::export::ExportButtons name="attractors" csv=table />
             <ol data-testid="attractor-list">
                 {move || {
                     let Some(b) = p.basin.get() else { return Vec::new() };

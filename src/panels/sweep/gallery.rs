@@ -165,7 +165,6 @@ pub fn GalleryRows(
                             data-testid="sweep-sample" data-label=label data-index=s.index.to_string()
                             data-train=train_attr data-image=s.image.clone()
                             tabindex="0" role="button" aria-pressed=move || (picked.get() == Some(i)).to_string()
-                            aria-label=format!("sample {} of K's gallery, {label}: open its ratios", s.index)
                             on:click=move |_| toggle()
                             on:keydown=move |e: web_sys::KeyboardEvent| if e.key() == "Enter" || e.key() == " " { e.prevent_default(); toggle() }>
                             <div class="gallery-sample"><Thumb image=s.image.clone() shape=shape caption=format!("x̂ #{} · {}", s.index, c.label.as_str()) /></div>

@@ -82,7 +82,7 @@ pub fn SettingsControls(
             <button data-testid="toy-k2" on:click=move |_| p.set_k(2)>"2"</button>
             <button data-testid="toy-k9" on:click=move |_| p.set_k(9)>"9"</button>
             <button data-testid="toy-k1000" on:click=move |_| p.set_k(1000)>"1000"</button>
-            <input type="range" min="1" max=MAX_TOY_K.to_string() data-testid="toy-k-slider" prop:value=move || p.settings.with(|s| s.k.to_string())
+            <input type="range" min="1" max=MAX_TOY_K.to_string() data-testid="toy-k-slider" aria-label="K, the number of training points" prop:value=move || p.settings.with(|s| s.k.to_string())
                 on:change=move |ev| { if let Ok(k) = event_target_value(&ev).parse::<usize>() { p.set_k(k.clamp(1, MAX_TOY_K)) } } />
             <span class="value" data-testid="toy-k">{move || p.settings.with(|s| s.k)}</span>
             {whole_input(p, "seed ", "toy-seed", |s| s.seed, |s, v| s.seed = v, 0, u64::MAX)}
