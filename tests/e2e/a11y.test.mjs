@@ -20,7 +20,7 @@ async function settle(page, slug) {
     images: () => document.querySelector('[data-testid="sweep-relabelled"]')?.dataset.state === 'done',
     system: () => !!document.querySelector('[data-testid="panel-system"]'),
   };
-  await page.waitForFunction(waits[slug], null, { timeout: 120_000 });
+  await page.waitForFunction(waits[slug], null, { timeout: 300_000 });
 }
 
 /** axe-core's serious and critical violations in the page (injected through the DevTools
@@ -59,14 +59,14 @@ test('accessibility: axe-core finds no serious or critical violation on any view
   assert.equal(focused.id, 'view-link-toy', JSON.stringify(focused));
   assert.ok(focused.outline !== 'none' && focused.width >= 2, `no visible focus ring: ${JSON.stringify(focused)}`);
   await page.keyboard.press('Enter');
-  await page.waitForFunction(() => document.querySelector('[data-testid="views"]')?.dataset.view === 'toy', null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="views"]')?.dataset.view === 'toy', null, { timeout: 300_000 });
   // A gallery sample opens from the keyboard (Enter on its card).
   await openView(page, 'images');
   await settle(page, 'images');
   const card = page.locator('[data-testid="sweep-sample"]').first();
   await card.focus();
   await page.keyboard.press('Enter');
-  await page.locator('[data-testid="sweep-detail"]').waitFor({ timeout: 30_000 });
+  await page.locator('[data-testid="sweep-detail"]').waitFor({ timeout: 300_000 });
   assert.equal(await card.getAttribute('aria-pressed'), 'true');
   // Small screens: at 390 × 844 (the views already open, resized) no view is wider than the screen.
   await page.setViewportSize({ width: 390, height: 844 });

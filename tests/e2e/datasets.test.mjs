@@ -15,7 +15,7 @@ import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { openLab, openView, waitForResult, readResult, describeLog, memgenBin, DIST, ARTIFACTS, ROOT } from './lab.mjs';
 
-const TIMEOUT = 180_000;
+const TIMEOUT = 600_000;
 const PANEL = '[data-testid="panel-datasets"]';
 
 /** A NumPy .npy (format 1.0) file holding uint8 values of `shape`. */
@@ -133,11 +133,11 @@ test('datasets: pick MNIST, preview S_K, upload .npy, garbage keeps the previous
   const requests = [];
   page.on('request', (r) => requests.push(r.url()));
   await lab.goto('#/data');
-  await page.locator(PANEL).waitFor({ timeout: 60_000 });
+  await page.locator(PANEL).waitFor({ timeout: 300_000 });
   // Nothing is fetched before a dataset is picked: once the view is up, and after a visit to
   // the images view (whose shipped bundle's fetch settles), no data file was asked for.
   await openView(page, 'images');
-  await page.waitForFunction(() => (document.querySelector('[data-testid="sweep-state"]')?.dataset.state || 'loading') !== 'loading', null, { timeout: 60_000 });
+  await page.waitForFunction(() => (document.querySelector('[data-testid="sweep-state"]')?.dataset.state || 'loading') !== 'loading', null, { timeout: 300_000 });
   await openView(page, 'data');
   assert.equal(requests.filter((u) => u.includes('/www/data/')).length, 0, `fetched before a pick: ${requests.join(', ')}`);
   assert.equal((await readResult(page, 'dataset-preview')).state, 'empty');
@@ -179,7 +179,7 @@ test('datasets: pick MNIST, preview S_K, upload .npy, garbage keeps the previous
   // Garbage: a clear notice, the previous set stays.
   const before = (await panelNotices(page)).length;
   await page.locator('[data-testid="dataset-upload"]').setInputFiles({ name: 'garbage.npy', mimeType: 'application/octet-stream', buffer: Buffer.from('this is not an array at all') });
-  await page.waitForFunction(([sel, b]) => document.querySelectorAll(sel).length > b, [`${PANEL} [data-testid="notice"]`, before], { timeout: 30_000 });
+  await page.waitForFunction(([sel, b]) => document.querySelectorAll(sel).length > b, [`${PANEL} [data-testid="notice"]`, before], { timeout: 300_000 });
   const notes = await panelNotices(page);
   assert.ok(notes.some((s) => /garbage\.npy/.test(s) && /\.npy/.test(s)), notes.join(' | '));
   await page.locator(`${PANEL} [data-testid="notice"]`).last().waitFor({ state: 'visible' });
@@ -190,7 +190,7 @@ test('datasets: pick MNIST, preview S_K, upload .npy, garbage keeps the previous
 
   // Wrong format: a notice too.
   await page.locator('[data-testid="dataset-upload"]').setInputFiles({ name: 'picture.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
-  await page.waitForFunction(([sel, b]) => document.querySelectorAll(sel).length > b, [`${PANEL} [data-testid="notice"]`, notes.length], { timeout: 30_000 });
+  await page.waitForFunction(([sel, b]) => document.querySelectorAll(sel).length > b, [`${PANEL} [data-testid="notice"]`, notes.length], { timeout: 300_000 });
   assert.equal((await readResult(page, 'dataset-preview')).attrs['data-count'], String(n));
 
   await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'datasets-panel.png') });
@@ -206,7 +206,7 @@ test('datasets: pick MNIST, preview S_K, upload .npy, garbage keeps the previous
 test('datasets: URL keys parse defensively and coexist with the DenseAM panel', { timeout: TIMEOUT }, async (t) => {
   const lab = await openLab(t, { webgpu: false, query: '?beta=8&ds=cifar&dk=abc&dseed=-1#/data' });
   const { page, log } = lab;
-  await page.locator(PANEL).waitFor({ timeout: 60_000 });
+  await page.locator(PANEL).waitFor({ timeout: 300_000 });
   const notes = await panelNotices(page);
   assert.equal(notes.length, 3, notes.join(' | '));
   assert.equal(await page.locator('[data-testid="dataset-k"]').inputValue(), '100');
@@ -214,7 +214,7 @@ test('datasets: URL keys parse defensively and coexist with the DenseAM panel', 
 
   // A link naming a dataset loads it (after the first paint), with its K and seed.
   await lab.goto('?beta=8&ds=emoji&dk=30&dseed=3#/data');
-  await page.locator(PANEL).waitFor({ timeout: 60_000 });
+  await page.locator(PANEL).waitFor({ timeout: 300_000 });
   await waitPreview(page, 30);
   assert.equal(await page.locator('[data-testid="dataset-picker"]').inputValue(), 'emoji');
   assert.match(await page.locator('[data-testid="dataset-info"]').textContent(), /Apache-2\.0/);
@@ -224,7 +224,7 @@ test('datasets: URL keys parse defensively and coexist with the DenseAM panel', 
   assert.equal(new URL(page.url()).hash, '#/memory');
   await page.locator('[data-testid="k-input"]').fill('6');
   await page.locator('[data-testid="k-input"]').dispatchEvent('change');
-  await page.waitForFunction(() => /[?&]k=6(&|$)/.test(location.search), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /[?&]k=6(&|$)/.test(location.search), null, { timeout: 300_000 });
   const q = new URL(page.url()).searchParams;
   assert.equal(q.get('ds'), 'emoji');
   assert.equal(q.get('dk'), '30');
@@ -233,15 +233,15 @@ test('datasets: URL keys parse defensively and coexist with the DenseAM panel', 
   assert.ok(Math.abs(Number(q.get('beta')) - 8) < 0.1, page.url());
   // Back (the browser's button) returns to the datasets view, its set still shown.
   await page.goBack();
-  await page.waitForFunction(() => document.querySelector('[data-testid="views"]')?.dataset.view === 'data', null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="views"]')?.dataset.view === 'data', null, { timeout: 300_000 });
   assert.equal(await page.locator('[data-testid="dataset-picker"]').inputValue(), 'emoji');
   assert.equal(new URL(page.url()).searchParams.get('k'), '6', `the link keeps what the views show: ${page.url()}`);
   await page.goForward();
-  await page.waitForFunction(() => document.querySelector('[data-testid="views"]')?.dataset.view === 'memory', null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="views"]')?.dataset.view === 'memory', null, { timeout: 300_000 });
   await openView(page, 'data');
   await page.locator('[data-testid="dataset-seed"]').fill('4');
   await page.locator('[data-testid="dataset-seed"]').dispatchEvent('change');
-  await page.waitForFunction(() => /[?&]dseed=4(&|$)/.test(location.search), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /[?&]dseed=4(&|$)/.test(location.search), null, { timeout: 300_000 });
   assert.equal(new URL(page.url()).searchParams.get('k'), '6');
   await waitPreview(page, 30);
   assert.deepEqual(log.pageErrors, [], describeLog(log));
@@ -251,7 +251,7 @@ test('datasets: PNG files and a zip upload; class-balanced S_K equals memgen exp
   const lab = await openLab(t, { webgpu: false, query: null });
   const { page, log } = lab;
   await lab.goto('#/data');
-  await page.locator(PANEL).waitFor({ timeout: 60_000 });
+  await page.locator(PANEL).waitFor({ timeout: 300_000 });
 
   // Three PNGs of different sizes at once, resized to 28x28 grey.
   const files = [0, 1, 2].map((i) => ({
@@ -276,7 +276,7 @@ test('datasets: PNG files and a zip upload; class-balanced S_K equals memgen exp
   const bad = zipStored(entries.slice(0, 3));
   bad.write('garbage!', 40, 'latin1');
   await page.locator('[data-testid="dataset-upload"]').setInputFiles({ name: 'broken.zip', mimeType: 'application/zip', buffer: bad });
-  await page.waitForFunction(([sel, b]) => document.querySelectorAll(sel).length > b, [`${PANEL} [data-testid="notice"]`, before], { timeout: 30_000 });
+  await page.waitForFunction(([sel, b]) => document.querySelectorAll(sel).length > b, [`${PANEL} [data-testid="notice"]`, before], { timeout: 300_000 });
   const notes = await panelNotices(page);
   assert.ok(notes.some((s) => /broken\.zip/.test(s)), notes.join(' | '));
   assert.equal((await readResult(page, 'dataset-preview')).attrs['data-count'], '40');
@@ -290,7 +290,7 @@ test('datasets: PNG files and a zip upload; class-balanced S_K equals memgen exp
   await page.waitForFunction(() => /60000 images/.test(document.querySelector('[data-testid="dataset-info"]')?.textContent || ''), null, { timeout: TIMEOUT });
   const plain = await waitPreview(page, K);
   await page.locator('[data-testid="dataset-balanced"]').check();
-  await page.waitForFunction(() => /[?&]dbal=1(&|$)/.test(location.search), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /[?&]dbal=1(&|$)/.test(location.search), null, { timeout: 300_000 });
   await page.waitForFunction(
     ([sel, sha]) => {
       const el = document.querySelector(sel);

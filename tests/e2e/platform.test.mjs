@@ -83,7 +83,7 @@ async function probe(t, webgpu) {
   const page = launched.page;
   const log = watchPage(page);
   await page.goto(server.url, { waitUntil: 'load' });
-  await page.waitForFunction(() => document.body.dataset.result !== undefined, null, { timeout: 60_000 });
+  await page.waitForFunction(() => document.body.dataset.result !== undefined, null, { timeout: 300_000 });
   const result = JSON.parse(await page.evaluate(() => document.body.dataset.result));
   return { result, log };
 }
@@ -109,7 +109,7 @@ test('with --disable-webgpu there is no adapter (the CPU-fallback case)', { time
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
 
-test('serve.mjs: MIME types, gzip, no path traversal', { timeout: 30_000 }, async (t) => {
+test('serve.mjs: MIME types, gzip, no path traversal', { timeout: 600_000 }, async (t) => {
   const dir = makeSite();
   fs.writeFileSync(path.join(dir, 'big.js'), 'console.log("x");\n'.repeat(1000));
   let server;

@@ -21,11 +21,17 @@ function readNpyF32(file) {
 }
 
 const STEPS = 800;
+// The sampler's slices aim at 30 ms of work between yields (src/panels/toy/sampling.rs); twice
+// that leaves room for a slice that a busy machine stretched. Before the slicing, one chunk of
+// 10,000 samples held the tab 1.6–2.5 s.
+const SLICE_MS = 100;
+// A frame gap this long is a frozen tab whatever else the machine runs.
+const FREEZE_MS = 2000;
 
 test('toy K=2: training in the tab (fused CPU trainer in wasm) lowers the loss and samples gather at the two points', { timeout: 600_000 }, async (t) => {
   const lab = await openLab(t, { webgpu: true, query: '#/toy' });
   const { page, log } = lab;
-  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 60_000 });
+  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 300_000 });
   await page.locator('[data-testid="toy-k2"]').click();
   for (const [id, v] of [['toy-steps', String(STEPS)], ["toy-samples", "300"], ['toy-lr', '0.003']]) {
     const input = page.locator(`[data-testid="${id}"]`);
@@ -42,12 +48,12 @@ test('toy K=2: training in the tab (fused CPU trainer in wasm) lowers the loss a
   await page.waitForFunction(() => {
     const d = document.querySelector('[data-testid="toy-progress"]')?.dataset;
     return d?.state === 'paused' && d.savedStep !== '' && d.savedStep === d.step;
-  }, null, { timeout: 60_000 });
+  }, null, { timeout: 300_000 });
   const pausedAt = Number(await progress.getAttribute('data-step'));
   const lossesBefore = await progress.getAttribute('data-first-losses');
   await page.reload();
-  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 60_000 });
-  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'paused', null, { timeout: 60_000 });
+  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 300_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'paused', null, { timeout: 300_000 });
   assert.equal(Number(await progress.getAttribute('data-step')), pausedAt, 'the reloaded page is not at the step it paused at');
   assert.equal(await progress.getAttribute('data-first-losses'), lossesBefore, 'the loss curve was not kept');
   t.diagnostic(`paused at step ${pausedAt}, reloaded, going on from the stored run`);
@@ -67,10 +73,15 @@ test('toy K=2: training in the tab (fused CPU trainer in wasm) lowers the loss a
   // Sampling runs in slices of rows between frames (issue 18): the tab never stalls. Before,
   // 10 whole steps a chunk stalled it for 1.6–2.5 s at 10,000 samples. The bound leaves room
   // for a software-rendered frame and the clustering at the end.
+  // What the page's code controls is asserted: the longest stretch of its own work between two
+  // yields (the page measures it). A frame gap also counts the machine's other load (CI runs two
+  // browsers and the native tests on 2 cores), so it is bounded only against a freeze.
   const sampleGap = await takeFrameGap(page);
-  t.diagnostic(`sampling 300 points: longest frame gap ${sampleGap.max.toFixed(0)} ms over ${sampleGap.frames} frames`);
+  const sampleSlice = Number(await progress.getAttribute('data-longest-slice-ms'));
+  t.diagnostic(`sampling 300 points: longest stretch of work between yields ${sampleSlice} ms; longest frame gap ${sampleGap.max.toFixed(0)} ms over ${sampleGap.frames} frames`);
   assert.ok(sampleGap.frames >= 10, `only ${sampleGap.frames} frames while sampling`);
-  assert.ok(sampleGap.max < 400, `the tab stalled ${sampleGap.max.toFixed(0)} ms while sampling`);
+  assert.ok(sampleSlice > 0 && sampleSlice < SLICE_MS, `the sampler held the tab ${sampleSlice} ms between yields`);
+  assert.ok(sampleGap.max < FREEZE_MS, `the tab froze ${sampleGap.max.toFixed(0)} ms while sampling`);
   const c = page.locator('[data-testid="toy-centroids"]');
   const near = Number(await c.getAttribute('data-near-fraction'));
   const memorized = Number(await c.getAttribute('data-memorized'));
@@ -116,18 +127,20 @@ test('toy K=2: training in the tab (fused CPU trainer in wasm) lowers the loss a
   await samples.fill('10000');
   await samples.dispatchEvent('change');
   await page.locator('[data-testid="toy-sample"]').click();
-  await page.waitForFunction(() => /Sampling… [1-9]/.test(document.querySelector('[data-testid="toy-progress"]')?.textContent || ''), null, { timeout: 120_000 });
+  await page.waitForFunction(() => /Sampling… [1-9]/.test(document.querySelector('[data-testid="toy-progress"]')?.textContent || ''), null, { timeout: 300_000 });
   // Frames from here on are the sampling's alone (the screenshot and the settings' redraw
   // before it are not counted).
   await takeFrameGap(page);
-  await page.waitForFunction(() => /Sampling… ([2-9]|\d\d)/.test(document.querySelector('[data-testid="toy-progress"]')?.textContent || ''), null, { timeout: 120_000 });
+  await page.waitForFunction(() => /Sampling… ([2-9]|\d\d)/.test(document.querySelector('[data-testid="toy-progress"]')?.textContent || ''), null, { timeout: 300_000 });
   const during = await takeFrameGap(page);
   t.diagnostic(`10,000 samples under way: longest frame gap ${during.max.toFixed(0)} ms over ${during.frames} frames, longest stretch of work between yields ${await progress.getAttribute('data-longest-slice-ms')} ms; ${await progress.textContent()}`);
   assert.ok(during.frames >= 10, `only ${during.frames} frames while sampling 10,000 points`);
-  assert.ok(during.max < 400, `the tab stalled ${during.max.toFixed(0)} ms while sampling 10,000 points`);
+  const duringSlice = Number(await progress.getAttribute('data-longest-slice-ms'));
+  assert.ok(duringSlice > 0 && duringSlice < SLICE_MS, `the sampler held the tab ${duringSlice} ms between yields at 10,000 points`);
+  assert.ok(during.max < FREEZE_MS, `the tab froze ${during.max.toFixed(0)} ms while sampling 10,000 points`);
   assert.match(await progress.textContent(), /left/);
   await page.locator('[data-testid="toy-cancel"]').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'trained', null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'trained', null, { timeout: 300_000 });
   assert.equal(Number(await progress.getAttribute('data-step')), STEPS);
   assert.equal(await page.locator('[data-testid="toy-sample"]').isEnabled(), true);
   assert.equal(Number(await c.getAttribute('data-near-fraction')), near, 'the last samples were kept');
@@ -135,15 +148,18 @@ test('toy K=2: training in the tab (fused CPU trainer in wasm) lowers the loss a
 });
 
 // SwiftShader trains the toy at ~0.3 steps/s in the worker (the CPU backend in the tab: ~9), so
-// CI runs a short preset and checks that the WebGPU run is the CPU run of the same seed, step for
-// step, and that its samples begin to gather at the two points (≥ 3× the prior's share near
-// them); MEMGEN_TOY_GPU_STEPS=150 also asserts that they have gathered (≥ 70% within 0.25).
-const GPU_STEPS = Number(process.env.MEMGEN_TOY_GPU_STEPS || 30);
+// CI runs a short preset (15 steps, 100 samples) and checks that the WebGPU run is the CPU run of
+// the same seed, step for step and sample for sample; MEMGEN_TOY_GPU_STEPS=30 also asserts that
+// its samples begin to gather at the two points (≥ 3× the prior's share near them), 150 that
+// they have gathered (≥ 70% within 0.25).
+const GPU_STEPS = Number(process.env.MEMGEN_TOY_GPU_STEPS || 15);
+// Samples drawn from each run (SwiftShader runs the sampler's network on WebGPU too).
+const GPU_SAMPLES = Number(process.env.MEMGEN_TOY_GPU_SAMPLES || 100);
 
 test('toy K=2 on WebGPU: a worker trains it while the tab stays responsive (pause, resume); the loss goes down and equals the CPU run of the same seed; samples too', { timeout: 900_000 }, async (t) => {
-  const lab = await openLab(t, { webgpu: true, query: `?tk=2&tseed=0&tsteps=${GPU_STEPS}&tlr=0.01&tn=300#/toy` });
+  const lab = await openLab(t, { webgpu: true, query: `?tk=2&tseed=0&tsteps=${GPU_STEPS}&tlr=0.01&tn=${GPU_SAMPLES}#/toy` });
   const { page, log } = lab;
-  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 60_000 });
+  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 300_000 });
   assert.equal(await page.locator('[data-testid="backend"]').getAttribute('data-backend'), 'webgpu');
   const progress = page.locator('[data-testid="toy-progress"]');
   const cents = page.locator('[data-testid="toy-centroids"]');
@@ -157,8 +173,9 @@ test('toy K=2 on WebGPU: a worker trains it while the tab stays responsive (paus
     await page.locator('[data-testid="toy-sample"]').click();
     await page.waitForFunction(() => (document.querySelector('[data-testid="toy-centroids"]')?.dataset.nearFraction || '') !== '', null, { timeout: 300_000 });
     const near = [Number(await cents.getAttribute('data-near-fraction')), Number(await cents.getAttribute('data-near-wide'))];
+    const head = (await cents.getAttribute('data-samples-head')).split(',').map(Number);
     t.diagnostic(`${label}: device ${await progress.getAttribute('data-device')}, ${losses.length} losses, samples within 0.1 / 0.25 of a training point: ${near}`);
-    return { losses, near };
+    return { losses, near, head };
   };
   // The same seed and settings in the tab on the CPU backend: the reference.
   const cpu = await trainAndSample('CPU in the tab');
@@ -167,17 +184,19 @@ test('toy K=2 on WebGPU: a worker trains it while the tab stays responsive (paus
   const t0 = Date.now();
   await page.locator('[data-testid="toy-train"]').click();
   assert.equal(await progress.getAttribute('data-device'), 'webgpu-worker');
-  // The first chunk builds burn's kernels in the worker; meanwhile the page answers at once.
-  await page.waitForFunction(() => Number(document.querySelector('[data-testid="toy-progress"]')?.dataset.step) > 0, null, { timeout: 300_000 });
-  const firstChunk = (Date.now() - t0) / 1000;
+  // The first chunk (10 steps) builds burn's kernels in the worker, for a minute or more on
+  // SwiftShader; meanwhile the page answers at once.
   const lags = await frameLags(page, 5, 200);
-  t.diagnostic(`first chunk after ${firstChunk.toFixed(1)} s; the page answers a frame in ${lags.join(', ')} ms while the worker trains`);
+  t.diagnostic(`the page answers a frame in ${lags.join(', ')} ms while the worker builds its kernels and trains`);
   assert.ok(Math.max(...lags) < 2000, `the page froze while the worker trained: ${lags}`);
-  // Pause: the worker says at which step it stopped; while paused the page answers; on resume
-  // the worker says where it goes on from: the same step, and the page saw no step in between.
+  // Pause, asked during the first chunk: the worker stops after it and says at which step; while
+  // paused the page answers; on resume the worker says where it goes on from: the same step, and
+  // the page saw no step in between.
   await page.locator('[data-testid="toy-pause"]').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.workerPausedAt !== '', null, { timeout: 300_000 });
+  t.diagnostic(`first chunk after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const held = Number(await progress.getAttribute('data-worker-paused-at'));
+  assert.ok(held > 0 && held < GPU_STEPS, `paused at step ${held} of ${GPU_STEPS}`);
   assert.equal(Number(await progress.getAttribute('data-step')), held, 'the page shows another step than the one the worker paused at');
   const pausedLags = await frameLags(page, 5, 200);
   assert.ok(Math.max(...pausedLags) < 2000, `the page froze while paused: ${pausedLags}`);
@@ -200,26 +219,37 @@ test('toy K=2 on WebGPU: a worker trains it while the tab stays responsive (paus
   t.diagnostic(`largest relative difference WebGPU vs CPU loss: first 5 steps ${Math.max(...dev.slice(0, 5)).toExponential(2)}, all ${Math.max(...dev).toExponential(2)}`);
   assert.ok(Math.max(...dev.slice(0, 5)) < 1e-3, `the first losses differ: ${gpuRun.losses.slice(0, 5)} vs ${cpu.losses.slice(0, 5)}`);
   assert.ok(Math.max(...dev) < 2e-2, `losses drift apart: ${gpuRun.losses} vs ${cpu.losses}`);
-  // Same seed, (nearly) the same network: the samples gather as the CPU-trained ones do.
+  // Same seed, (nearly) the same network, the same noise stream: sample for sample, the WebGPU
+  // run's points are the CPU run's (f32 rounding on two devices, carried through the sampler's
+  // steps, moves them a little; another stream or network would move them by their own spread,
+  // ~0.5 this early in training).
+  assert.equal(gpuRun.head.length, cpu.head.length);
+  assert.ok(gpuRun.head.length >= 2 * Math.min(GPU_SAMPLES, 50), `only ${gpuRun.head.length / 2} samples in the hook`);
+  const gaps = [];
+  for (let i = 0; i < gpuRun.head.length; i += 2) gaps.push(Math.hypot(gpuRun.head[i] - cpu.head[i], gpuRun.head[i + 1] - cpu.head[i + 1]));
+  gaps.sort((a, b) => a - b);
+  const median = gaps[gaps.length >> 1];
+  t.diagnostic(`WebGPU vs CPU samples, same seed: median distance ${median.toExponential(2)}, largest ${gaps.at(-1).toExponential(2)} over ${gaps.length}`);
+  assert.ok(median < 1e-2, `the WebGPU run's samples are not the CPU run's: median distance ${median}`);
   assert.ok(Math.abs(gpuRun.near[1] - cpu.near[1]) <= 0.1, `samples differ: ${gpuRun.near} vs ${cpu.near}`);
-  // They have begun to gather at the two points: N(0, I), the SDE's prior (what sampling starts
-  // from), puts 0.038 of its mass within 0.25 of two points on the unit circle (Monte Carlo,
-  // 200k draws); after 30 steps the WebGPU-trained network puts 0.187 there (~5×). With
-  // MEMGEN_TOY_GPU_STEPS=150 they have gathered: ≥ 70% (90% measured).
+  // After 30 or more steps they have begun to gather at the two points: N(0, I), the SDE's prior
+  // (what sampling starts from), puts 0.038 of its mass within 0.25 of two points on the unit
+  // circle (Monte Carlo, 200k draws); after 30 steps the WebGPU-trained network put 0.187 there
+  // (~5×). With MEMGEN_TOY_GPU_STEPS=150 they have gathered: ≥ 70% (90% measured).
   const prior = 0.038;
   t.diagnostic(`samples within 0.25 of the two points: ${gpuRun.near[1]} (N(0, I) prior: ${prior}, ${(gpuRun.near[1] / prior).toFixed(1)}×)`);
-  assert.ok(gpuRun.near[1] >= 3 * prior, `samples did not gather: ${gpuRun.near[1]} within 0.25 of the two points, the prior has ${prior}`);
+  if (GPU_STEPS >= 30) assert.ok(gpuRun.near[1] >= 3 * prior, `samples did not gather: ${gpuRun.near[1]} within 0.25 of the two points, the prior has ${prior}`);
   if (GPU_STEPS >= 150) assert.ok(gpuRun.near[1] >= 0.7, `only ${gpuRun.near[1]} of samples within 0.25 of the two points`);
   await lab.screenshot('toy-k2-webgpu');
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
 
-test('toy: settings come from the URL (bad ones get a notice); the three regimes from the shipped checkpoints, labelled pretrained', { timeout: 300_000 }, async (t) => {
+test('toy: settings come from the URL (bad ones get a notice); the three regimes from the shipped checkpoints, labelled pretrained', { timeout: 600_000 }, async (t) => {
   const lab = await openLab(t, { webgpu: false, query: '?tk=9&tseed=3&tsteps=abc&tn=500#/toy' });
   const { page, log } = lab;
   // The link's toy settings: K = 9 takes its preset's Ward threshold; the bad step count keeps
   // the default and says so; the URL is rewritten with every toy key.
-  await page.locator('[data-testid="toy-k"]').waitFor({ timeout: 60_000 });
+  await page.locator('[data-testid="toy-k"]').waitFor({ timeout: 300_000 });
   assert.equal((await page.locator('[data-testid="toy-k"]').textContent()).trim(), '9');
   assert.equal(await page.locator('[data-testid="toy-seed"]').inputValue(), '3');
   assert.equal(await page.locator('[data-testid="toy-samples"]').inputValue(), '500');
@@ -227,14 +257,14 @@ test('toy: settings come from the URL (bad ones get a notice); the three regimes
   assert.equal(await page.locator('[data-testid="toy-steps"]').inputValue(), '4000');
   const notices = await page.locator('[data-testid="notice"]').allTextContents();
   assert.ok(notices.some((n) => /tsteps/.test(n) && /abc/.test(n)), JSON.stringify(notices));
-  await page.waitForFunction(() => /[?&]tk=9(&|$)/.test(location.search) && /[?&]tsteps=4000(&|$)/.test(location.search) && /[?&]tseed=3(&|$)/.test(location.search), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /[?&]tk=9(&|$)/.test(location.search) && /[?&]tsteps=4000(&|$)/.test(location.search) && /[?&]tseed=3(&|$)/.test(location.search), null, { timeout: 300_000 });
   // A change goes into the URL, and the same link reproduces it.
   await page.locator('[data-testid="toy-k1000"]').click();
-  await page.waitForFunction(() => /[?&]tk=1000(&|$)/.test(location.search) && /[?&]tthr=0.45(&|$)/.test(location.search), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /[?&]tk=1000(&|$)/.test(location.search) && /[?&]tthr=0.45(&|$)/.test(location.search), null, { timeout: 300_000 });
 
   const regimes = page.locator('[data-testid="toy-regimes"]');
-  await regimes.waitFor({ timeout: 60_000 });
-  await page.waitForFunction(() => ['done'].includes(document.querySelector('[data-testid="toy-regimes"]')?.dataset.state) || /^error/.test(document.querySelector('[data-testid="toy-regimes"]')?.dataset.state || ''), null, { timeout: 240_000 });
+  await regimes.waitFor({ timeout: 300_000 });
+  await page.waitForFunction(() => ['done'].includes(document.querySelector('[data-testid="toy-regimes"]')?.dataset.state) || /^error/.test(document.querySelector('[data-testid="toy-regimes"]')?.dataset.state || ''), null, { timeout: 300_000 });
   assert.equal(await regimes.getAttribute('data-state'), 'done', await regimes.textContent());
   const counts = {};
   for (const k of [2, 9, 1000]) {
@@ -257,10 +287,10 @@ test('toy: settings come from the URL (bad ones get a notice); the three regimes
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
 
-test('toy: when browser storage refuses the run (quota exceeded), the panel says so and training goes on in memory', { timeout: 300_000 }, async (t) => {
+test('toy: when browser storage refuses the run (quota exceeded), the panel says so and training goes on in memory', { timeout: 600_000 }, async (t) => {
   const lab = await openLab(t, { webgpu: false, query: '?tk=2&tseed=1&tsteps=60&tn=300&tlr=0.003#/toy' });
   const { page, log } = lab;
-  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 60_000 });
+  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 300_000 });
   // What a full storage does: every write throws QuotaExceededError.
   await page.evaluate(() => {
     Storage.prototype.setItem = function () {
@@ -269,7 +299,7 @@ test('toy: when browser storage refuses the run (quota exceeded), the panel says
   });
   await page.locator('[data-testid="toy-train"]').click();
   const progress = page.locator('[data-testid="toy-progress"]');
-  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'trained', null, { timeout: 240_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'trained', null, { timeout: 300_000 });
   assert.equal(Number(await progress.getAttribute('data-step')), 60);
   assert.equal(await progress.getAttribute('data-saved-step'), 'refused');
   const status = await page.locator('[data-testid="toy-status"]').textContent();

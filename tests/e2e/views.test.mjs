@@ -12,20 +12,20 @@ import { openLab, openView, launchBrowser, watchPage, waitForResult, readResult,
 
 const VIEWS = ['memory', 'data', 'toy', 'images', 'system'];
 const viewShown = (page, slug) =>
-  page.waitForFunction((s) => document.querySelector('[data-testid="views"]')?.dataset.view === s, slug, { timeout: 60_000 });
+  page.waitForFunction((s) => document.querySelector('[data-testid="views"]')?.dataset.view === s, slug, { timeout: 300_000 });
 
-test('views: a top bar of routes; a view mounts (and fetches) only when opened; back and forward move between views', { timeout: 300_000 }, async (t) => {
+test('views: a top bar of routes; a view mounts (and fetches) only when opened; back and forward move between views', { timeout: 600_000 }, async (t) => {
   const lab = await openLab(t, { webgpu: false, query: null });
   const { page, log } = lab;
   const requests = [];
   page.on('request', (r) => requests.push(r.url()));
   await lab.goto('#/toy');
   await viewShown(page, 'toy');
-  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 60_000 });
+  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 300_000 });
   // Only the open view is mounted: no DenseAM panel, no sweep bundle asked for.
   assert.equal(await page.locator('[data-testid="panel-dense-am"]').count(), 0);
   assert.equal(await page.locator('[data-testid="panel-sweep"]').count(), 0);
-  await page.waitForFunction(() => document.querySelector('[data-testid="toy-regimes"]')?.dataset.state === 'done', null, { timeout: 120_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="toy-regimes"]')?.dataset.state === 'done', null, { timeout: 300_000 });
   assert.ok(requests.some((u) => u.includes('/www/pretrained/')), 'the toy view fetched its checkpoints');
   assert.ok(!requests.some((u) => u.includes('/www/bundles/')), `the images view's bundle was fetched before it was opened: ${requests.filter((u) => u.includes('/www/bundles/'))}`);
   assert.equal(await page.locator('[data-testid="view-link-toy"]').getAttribute('aria-current'), 'page');
@@ -39,7 +39,7 @@ test('views: a top bar of routes; a view mounts (and fetches) only when opened; 
     const top = await page.locator(`[data-testid="view-${slug}"]`).boundingBox();
     assert.ok(top && top.y < 700, `the ${slug} view starts ${top?.y} px down`);
     if (slug === 'images') {
-      await page.waitForFunction(() => (document.querySelector('[data-testid="sweep-state"]')?.dataset.state || 'loading') !== 'loading', null, { timeout: 120_000 });
+      await page.waitForFunction(() => (document.querySelector('[data-testid="sweep-state"]')?.dataset.state || 'loading') !== 'loading', null, { timeout: 300_000 });
     }
     await screenshot(page, `view-${slug}`, { fullPage: false });
   }
@@ -68,7 +68,7 @@ async function viewValues(page, slug) {
     return { stored: Number(r.attrs['data-stored']), spurious: Number(r.attrs['data-spurious']), retrieval: r.attrs['data-retrieval-fraction'], beta: (await page.locator('[data-testid="beta-value"]').textContent()).trim(), k: await page.locator('[data-testid="k-input"]').inputValue() };
   }
   if (slug === 'toy') {
-    await page.waitForFunction(() => document.querySelector('[data-testid="toy-regimes"]')?.dataset.state === 'done', null, { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="toy-regimes"]')?.dataset.state === 'done', null, { timeout: 300_000 });
     const regimes = {};
     for (const k of [2, 9, 1000]) {
       const r = await readResult(page, `toy-regime-k${k}`);
@@ -77,13 +77,13 @@ async function viewValues(page, slug) {
     return { k: (await page.locator('[data-testid="toy-k"]').textContent()).trim(), regimes };
   }
   if (slug === 'images') {
-    await page.waitForFunction(() => document.querySelector('[data-testid="sweep-relabelled"]')?.dataset.state === 'done', null, { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="sweep-relabelled"]')?.dataset.state === 'done', null, { timeout: 300_000 });
     const r = await readResult(page, 'sweep-relabelled');
     const k = await page.evaluate(() => document.querySelector('[data-testid^="sweep-k"].active')?.dataset.testid);
     return { k, memorized: r.attrs['data-memorized'], spurious: r.attrs['data-spurious'], generalized: r.attrs['data-generalized'], n: r.attrs['data-n'], dm: await page.locator('[data-testid="sweep-delta-m"]').inputValue() };
   }
   if (slug === 'data') {
-    await page.waitForFunction(() => document.querySelector('[data-testid="dataset-preview"]')?.dataset.state === 'done', null, { timeout: 120_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="dataset-preview"]')?.dataset.state === 'done', null, { timeout: 300_000 });
     const r = await readResult(page, 'dataset-preview');
     return { count: r.attrs['data-count'], sha: r.attrs['data-sha'] };
   }
@@ -102,12 +102,12 @@ test('lessons: every step sets its view and state through its link and shows its
   for (const name of names) {
     // A bare link opens step 1 with its state filled in.
     await lab.goto(`?lesson=${name}`);
-    await page.locator('[data-testid="lesson"]').waitFor({ timeout: 60_000 });
+    await page.locator('[data-testid="lesson"]').waitFor({ timeout: 300_000 });
     let steps = Number(await page.locator('[data-testid="lesson"]').getAttribute('data-steps'));
     assert.ok(steps >= 3, `${name}: ${steps} steps`);
     for (let i = 1; i <= steps; i++) {
       const bar = page.locator('[data-testid="lesson"]');
-      await page.waitForFunction(([n, s]) => { const b = document.querySelector('[data-testid="lesson"]'); return b && b.dataset.lesson === n && b.dataset.step === String(s); }, [name, i], { timeout: 60_000 });
+      await page.waitForFunction(([n, s]) => { const b = document.querySelector('[data-testid="lesson"]'); return b && b.dataset.lesson === n && b.dataset.step === String(s); }, [name, i], { timeout: 300_000 });
       const url = new URL(page.url());
       const slug = url.hash.replace('#/', '');
       assert.ok(VIEWS.includes(slug), `${name} ${i}: hash ${url.hash}`);
@@ -141,7 +141,7 @@ test('lessons: every step sets its view and state through its link and shows its
     // Previous (the left arrow) from the last step goes back one.
     await page.locator('body').click({ position: { x: 5, y: 5 } });
     await page.keyboard.press('ArrowLeft');
-    await page.waitForFunction((s) => document.querySelector('[data-testid="lesson"]')?.dataset.step === String(s), steps - 1, { timeout: 60_000 });
+    await page.waitForFunction((s) => document.querySelector('[data-testid="lesson"]')?.dataset.step === String(s), steps - 1, { timeout: 300_000 });
   }
   // What the memory lesson's answers say is what the page computes.
   assert.deepEqual([seen['memory-1'].stored, seen['memory-1'].spurious], [9, 0], JSON.stringify(seen['memory-1']));
@@ -158,7 +158,7 @@ test('lessons: every step sets its view and state through its link and shows its
   await waitForResult(page, 'attractor-summary', 120_000);
   const small = (await page.locator('[data-testid="energy-canvas"]').boundingBox()).width;
   await page.locator('[data-testid="lesson-present"]').click();
-  await page.waitForFunction(() => document.body.classList.contains('present'), null, { timeout: 60_000 });
+  await page.waitForFunction(() => document.body.classList.contains('present'), null, { timeout: 300_000 });
   assert.equal(await page.locator('[data-testid="beta-slider"]').isVisible(), false, 'the controls are hidden');
   await waitForResult(page, 'attractor-summary', 120_000);
   const big = (await page.locator('[data-testid="energy-canvas"]').boundingBox()).width;
@@ -182,10 +182,10 @@ test('share: the button copies the full-state link with the version; two fresh b
   await openView(page, 'memory');
   await page.locator('[data-testid="k-input"]').fill('7');
   await page.locator('[data-testid="k-input"]').dispatchEvent('change');
-  await page.waitForFunction(() => /[?&]k=7(&|$)/.test(location.search), null, { timeout: 30_000 });
+  await page.waitForFunction(() => /[?&]k=7(&|$)/.test(location.search), null, { timeout: 300_000 });
   mine.memory = await viewValues(page, 'memory');
   await page.locator('[data-testid="share"]').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="share-status"]')?.dataset.state !== 'idle', null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="share-status"]')?.dataset.state !== 'idle', null, { timeout: 300_000 });
   const status = await readResult(page, 'share-status');
   assert.equal(status.state, 'copied', status.text);
   assert.match(status.text, /copied/i);
@@ -202,7 +202,7 @@ test('share: the button copies the full-state link with the version; two fresh b
     const b = await launchBrowser({ webgpu: false });
     t.after(() => b.close());
     const blog = watchPage(b.page);
-    await b.page.goto(link, { waitUntil: 'load', timeout: 60_000 });
+    await b.page.goto(link, { waitUntil: 'load', timeout: 300_000 });
     const got = {};
     for (const slug of covered) {
       if (slug !== 'memory') await openView(b.page, slug);
@@ -218,13 +218,13 @@ test('share: the button copies the full-state link with the version; two fresh b
   assert.deepEqual(loads[0], mine, 'the link does not reproduce what its author saw');
   // A link of another version says so.
   await lab.goto(`${u.search.replace(/v=[^&]*/, 'v=0.0.1')}${u.hash}`);
-  await page.locator('.app-notices [data-testid="notice"]', { hasText: 'version 0.0.1' }).waitFor({ timeout: 30_000 });
+  await page.locator('.app-notices [data-testid="notice"]', { hasText: 'version 0.0.1' }).waitFor({ timeout: 300_000 });
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
 
 /** Clicks `[data-testid=<testid>]` and returns the download's name and bytes. */
 async function download(page, testid) {
-  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.locator(`[data-testid="${testid}"]`).click()]);
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 300_000 }), page.locator(`[data-testid="${testid}"]`).click()]);
   const file = await dl.path();
   return { name: dl.suggestedFilename(), bytes: fs.readFileSync(file) };
 }
@@ -242,7 +242,7 @@ function parseCsv(text) {
   return { header, rows: lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v]))) };
 }
 
-test('exports: figures as PNG, the fractions plot as SVG, tables as CSV; each file parsed and checked against what the page shows', { timeout: 300_000 }, async (t) => {
+test('exports: figures as PNG, the fractions plot as SVG, tables as CSV; each file parsed and checked against what the page shows', { timeout: 600_000 }, async (t) => {
   const lab = await openLab(t, { webgpu: false, query: '?ds=mnist&dk=16#/memory' });
   const { page, log } = lab;
   const summary = await waitForResult(page, 'attractor-summary', 120_000);
@@ -258,7 +258,7 @@ test('exports: figures as PNG, the fractions plot as SVG, tables as CSV; each fi
   assert.ok(share > 0.5 && share <= 1 + 1e-9, `basin shares sum to ${share}`);
 
   await openView(page, 'images');
-  await page.waitForFunction(() => document.querySelector('[data-testid="sweep-relabelled"]')?.dataset.state === 'done', null, { timeout: 120_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="sweep-relabelled"]')?.dataset.state === 'done', null, { timeout: 300_000 });
   assert.deepEqual(pngSize((await download(page, 'export-fractions-png')).bytes), [640, 360]);
   const svg = (await download(page, 'export-fractions-svg')).bytes.toString('utf8');
   assert.match(svg, /^<svg[^>]*width="640"[^>]*height="360"/);
@@ -285,7 +285,7 @@ test('exports: figures as PNG, the fractions plot as SVG, tables as CSV; each fi
   assert.ok(gal.rows.every((r) => Number(r.d_train_1) <= Number(r.d_train_2) + 1e-12), 'nearest before second nearest');
 
   await openView(page, 'data');
-  await page.waitForFunction(() => document.querySelector('[data-testid="dataset-preview"]')?.dataset.state === 'done', null, { timeout: 120_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="dataset-preview"]')?.dataset.state === 'done', null, { timeout: 300_000 });
   const [w, h] = pngSize((await download(page, 'export-training-subset-png')).bytes);
   assert.ok(w > 0 && h > 0);
   await openView(page, 'toy');
