@@ -29,7 +29,7 @@
 #   MEMGEN_WASM_OPT=0|1           force wasm-opt off / on
 #   MEMGEN_E2E_ONLY=1   only steps 1 and 7, against the dist/ already built
 #   MEMGEN_NO_CLIPPY=1  compile without the clippy wrapper
-#   MEMGEN_E2E_JOBS=N   browser test files run N at a time (default 2)
+#   MEMGEN_E2E_JOBS=N   browser test files run N at a time (default 3)
 #   MEMGEN_BUILD_CACHE=0  keep target/ in the clone (scripts/setup.sh: the build cache)
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -127,11 +127,13 @@ E2E_DIST="${MEMGEN_E2E_DIST:-dist}"
 if ((built)) && [[ -f "$E2E_DIST/index.html" ]]; then
   rm -rf test-artifacts
   mkdir -p test-artifacts
-  # Two test files at a time (MEMGEN_E2E_JOBS=1 runs one): a browser test mostly waits on one
-  # page's thread. Measured earlier: 606 s against about 750 s one at a time. The train probe's
-  # click once outwaited Playwright's default 30 s with two at a time; it now waits 120 s.
-  step "browser e2e: node --test tests/e2e/ (${MEMGEN_E2E_JOBS:-2} files at a time)" \
-    node --test --test-concurrency="${MEMGEN_E2E_JOBS:-2}" --test-force-exit --test-reporter=spec tests/e2e/
+  # Three test files at a time (MEMGEN_E2E_JOBS=1 runs one): a browser test mostly waits on
+  # one page's thread. Measured on the 2-core VM beside the native tests: 629 s with three at a
+  # time against 874 s with two (before the toy's WebGPU test was cut from 345 s to 79 s, so
+  # the comparison favours three by less than it seems). Under that load the tests' waits are
+  # hang guards only (300 s and more), and no assertion is on wall time.
+  step "browser e2e: node --test tests/e2e/ (${MEMGEN_E2E_JOBS:-3} files at a time)" \
+    node --test --test-concurrency="${MEMGEN_E2E_JOBS:-3}" --test-force-exit --test-reporter=spec tests/e2e/
 else
   skip "browser e2e: node --test tests/e2e/" "no build in $E2E_DIST/"
   failed=1

@@ -261,6 +261,22 @@ pub fn curves_plot(
     let _ = root.present();
 }
 
+/// A loss curve in words (its canvas's text alternative): steps, and the mean loss at the
+/// start and at the end.
+pub fn loss_description(losses: &[f32]) -> String {
+    if losses.is_empty() {
+        return "Training loss: no step trained yet.".to_string();
+    }
+    let mean = |w: &[f32]| w.iter().map(|v| *v as f64).sum::<f64>() / w.len().max(1) as f64;
+    let w = losses.len().min(25);
+    format!(
+        "Training loss over {} steps: mean of the first {w} steps {:.3}, of the last {w} steps {:.3}.",
+        losses.len(),
+        mean(&losses[..w]),
+        mean(&losses[losses.len() - w..])
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -287,5 +303,13 @@ mod tests {
         assert!(svg.matches("<circle").count() >= 2);
         assert!(svg.contains("<polygon"));
         assert_eq!(fractions_svg(100, 100, "empty", &[], &[], None).matches("<circle").count(), 0);
+    }
+
+    #[test]
+    fn loss_description_gives_the_first_and_last_means() {
+        assert_eq!(loss_description(&[]), "Training loss: no step trained yet.");
+        let l: Vec<f32> = (0..50).map(|i| if i < 25 { 2.0 } else { 1.0 }).collect();
+        assert_eq!(loss_description(&l), "Training loss over 50 steps: mean of the first 25 steps 2.000, of the last 25 steps 1.000.");
+        assert_eq!(loss_description(&[3.0]), "Training loss over 1 steps: mean of the first 1 steps 3.000, of the last 1 steps 3.000.");
     }
 }

@@ -237,7 +237,7 @@ pub fn SystemPanel() -> impl IntoView {
                         Some(Err(e)) => e,
                     }}
                 </span>
-                <canvas data-testid="bench-canvas" width="512" height="512" class="bench"></canvas>
+                <canvas data-testid="bench-canvas" width="512" height="512" class="bench" role="img" aria-label="The benchmark's energy frame, drawn off screen to time the GPU against the CPU."></canvas>
             </div>
         </PanelFrame>
     }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openLab, openView, describeLog, screenshot, ROOT } from './lab.mjs';
+import { openLab, openView, describeLog, screenshot, waitForResult, ROOT } from './lab.mjs';
 
 const VIEWS = ['memory', 'data', 'toy', 'images', 'system'];
 const AXE = fs.readFileSync(path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
@@ -42,8 +42,17 @@ test('accessibility: axe-core finds no serious or critical violation on any view
     await openView(page, slug);
     await settle(page, slug);
     const bad = await axeViolations(page);
+    // Every canvas in the view (figures, maps, plots, thumbnails) is an image with words: its
+    // role and a text alternative that says what it shows (axe does not ask this of a canvas).
+    const canvases = await page.evaluate((s) => {
+      const all = [...document.querySelectorAll(`[data-testid="view-${s}"] canvas`)];
+      const mute = all.filter((c) => c.getAttribute('role') !== 'img' || (c.getAttribute('aria-label') || '').trim().length < 12);
+      return { n: all.length, mute: mute.slice(0, 5).map((c) => c.dataset.testid || c.className || c.outerHTML.slice(0, 60)), muteCount: mute.length };
+    }, slug);
     report[slug] = bad;
-    t.diagnostic(`${slug}: ${bad.length} serious/critical: ${JSON.stringify(bad)}`);
+    t.diagnostic(`${slug}: ${bad.length} serious/critical: ${JSON.stringify(bad)}; ${canvases.n} canvases, ${canvases.muteCount} without a text alternative ${JSON.stringify(canvases.mute)}`);
+    assert.ok(canvases.n > 0 || slug === 'system' || slug === 'data', `${slug}: no canvas found in the view`);
+    assert.equal(canvases.muteCount, 0, `${slug}: canvases without a text alternative: ${JSON.stringify(canvases.mute)}`);
   }
   for (const slug of VIEWS) assert.deepEqual(report[slug], [], `${slug}: ${JSON.stringify(report[slug], null, 1)}`);
 
@@ -60,6 +69,36 @@ test('accessibility: axe-core finds no serious or critical violation on any view
   assert.ok(focused.outline !== 'none' && focused.width >= 2, `no visible focus ring: ${JSON.stringify(focused)}`);
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.querySelector('[data-testid="views"]')?.dataset.view === 'toy', null, { timeout: 300_000 });
+  // The maps from the keyboard: on the energy map N chooses a memory, the arrows move it, A adds
+  // one, Delete removes it; on the basin map the arrows move a start point and Enter traces.
+  await openView(page, 'memory');
+  const keysLine = page.locator('[data-testid="energy-keys"]');
+  const at = async () => {
+    const m = /Memory (\d+) of (\d+) chosen, at \((-?[\d.]+), (-?[\d.]+)\)/.exec(await keysLine.textContent());
+    assert.ok(m, `no chosen memory: ${await keysLine.textContent()}`);
+    return { j: Number(m[1]), n: Number(m[2]), x: Number(m[3]), y: Number(m[4]) };
+  };
+  await page.locator('[data-testid="energy-canvas"]').focus();
+  await page.keyboard.press('n');
+  const before = await at();
+  assert.equal(before.j, 1);
+  for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('Shift+ArrowUp');
+  const moved = await at();
+  // Steps of 2% of the view's half width (1.5), Shift 10%: +0.09 in x, +0.15 in y.
+  assert.ok(Math.abs(moved.x - before.x - 0.09) < 2e-3 && Math.abs(moved.y - before.y - 0.15) < 2e-3, `moved ${JSON.stringify(before)} → ${JSON.stringify(moved)}`);
+  assert.match(page.url(), /pts=/, 'the moved memory is in the link');
+  await page.keyboard.press('a');
+  const added = await at();
+  assert.deepEqual([added.n, added.j, added.x, added.y], [before.n + 1, before.n + 1, 0, 0], `added ${JSON.stringify(added)}`);
+  await page.keyboard.press('Delete');
+  await page.waitForFunction((n) => new RegExp(`^${n} memories`).test(document.querySelector('[data-testid="energy-keys"]')?.textContent || ''), before.n, { timeout: 300_000 });
+  await waitForResult(page, 'attractor-summary');
+  await page.locator('[data-testid="basin-canvas"]').focus();
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /^From \(0\.000, 0\.030\)/.test(document.querySelector('[data-testid="trajectory"]')?.textContent || ''), null, { timeout: 300_000 });
+  t.diagnostic(`keyboard: memory ${before.j} moved (${before.x}, ${before.y}) → (${moved.x}, ${moved.y}); ${await page.locator('[data-testid="trajectory"]').textContent()}`);
   // A gallery sample opens from the keyboard (Enter on its card).
   await openView(page, 'images');
   await settle(page, 'images');

@@ -293,3 +293,24 @@ export async function takeFrameGap(page) {
     return out;
   });
 }
+
+/** Clicks `[data-testid=<testid>]` and returns the download's name and bytes. */
+export async function download(page, testid) {
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 300_000 }), page.locator(`[data-testid="${testid}"]`).click()]);
+  const file = await dl.path();
+  return { name: dl.suggestedFilename(), bytes: fs.readFileSync(file) };
+}
+
+/** Width and height of a PNG (its IHDR), after checking its signature. */
+export function pngSize(bytes) {
+  assert.deepEqual([...bytes.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], 'not a PNG');
+  assert.equal(bytes.subarray(12, 16).toString('latin1'), 'IHDR');
+  return [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
+}
+
+/** A CSV without quoted commas: its header and its rows as objects. */
+export function parseCsv(text) {
+  const lines = text.trim().split('\n');
+  const header = lines[0].split(',');
+  return { header, rows: lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v]))) };
+}

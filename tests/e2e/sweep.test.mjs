@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { openLab, describeLog, memgenBin, frameLags, DIST, ARTIFACTS } from './lab.mjs';
+import { openLab, describeLog, memgenBin, download, parseCsv, DIST, ARTIFACTS } from './lab.mjs';
 
 const PANEL = '[data-testid="panel-sweep"]';
 
@@ -268,152 +268,6 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
 
-test('sweep panel: a point trained, sampled and labelled in this tab (S_K from the Datasets panel)', { timeout: 600_000 }, async (t) => {
-  const lab = await openLab(t, { webgpu: true, query: '?ds=mnist&dk=4&dseed=0#/images' });
-  const { page, log } = lab;
-  await page.locator('[data-testid="sweep-live-subset"]').waitFor({ timeout: 300_000 });
-  await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 300_000 });
-  // On a software adapter (SwiftShader here) WebGPU trains far slower than the CPU backend in
-  // WebAssembly, so the panel defaults to the CPU and says why.
-  assert.equal(await page.locator('[data-testid="backend"]').getAttribute('data-backend'), 'webgpu');
-  assert.equal(await page.locator('[data-testid="live-gpu"]').isChecked(), false);
-  assert.match(await page.locator('[data-testid="sweep-live"]').textContent(), /software renderer/);
-  for (const [id, v] of [['live-steps', '8'], ['live-batch', '4'], ['live-eval', '6'], ['live-mult', '2'], ['live-sampler-steps', '3']]) {
-    const input = page.locator(`[data-testid="${id}"]`);
-    await input.fill(v);
-    await input.dispatchEvent('change');
-  }
-  const t0 = Date.now();
-  await page.locator('[data-testid="live-run"]').click();
-  await page.waitForFunction(() => ['done'].includes(document.querySelector('[data-testid="live-progress"]')?.dataset.state) || /^error/.test(document.querySelector('[data-testid="live-progress"]')?.dataset.state || ''), null, { timeout: 540_000 });
-  const prog = page.locator('[data-testid="live-progress"]');
-  assert.equal(await prog.getAttribute('data-state'), 'done', await prog.textContent());
-  t.diagnostic(`8 training steps (batch 4) + 6 + 8 images × 3 DDIM steps on the CPU backend in wasm: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  assert.equal(await prog.getAttribute('data-losses'), '8');
-  const rel = page.locator('[data-testid="sweep-relabelled"]');
-  assert.equal(await rel.getAttribute('data-n'), '6');
-  assert.equal(await page.locator('[data-testid="sweep-sample"]').count(), 6);
-  // Each sample lists its K = 4 training neighbours (all of S_K), nearest first.
-  const train = (await page.locator('[data-testid="sweep-sample"]').first().getAttribute('data-train')).split(',');
-  assert.equal(new Set(train).size, 4, train.join(','));
-  // Eight steps make noise, and the tab says so beside its labels (issue 15, item 5).
-  const lq = page.locator('[data-testid="live-quality"]');
-  t.diagnostic(`in-tab quality after 8 steps: ${await lq.textContent()}`);
-  assert.equal(await lq.getAttribute('data-level'), 'not_yet');
-  assert.ok(Number(await lq.getAttribute('data-precision')) < 0.3);
-  assert.ok(Number(await lq.getAttribute('data-real')) > 0.85);
-  assert.match(await lq.textContent(), /not digits yet.*needs more training.*trained each K for 20000 steps/s);
-  await page.locator('[data-testid="panel-sweep"]').screenshot({ path: path.join(ARTIFACTS, 'sweep-live.png') });
-  assert.deepEqual(log.pageErrors, [], describeLog(log));
-});
-
-test('sweep panel: a K schedule swept in this tab resumes after a reload from browser storage', { timeout: 600_000 }, async (t) => {
-  const query = '?ds=mnist&dk=4&dseed=0#/images';
-  const lab = await openLab(t, { webgpu: false, query });
-  const { page, log } = lab;
-  await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 300_000 });
-  for (const [id, v] of [['live-steps', '4'], ['live-batch', '4'], ['live-eval', '4'], ['live-mult', '2'], ['live-sampler-steps', '2'], ['live-schedule', '2,3,5']]) {
-    const input = page.locator(`[data-testid="${id}"]`);
-    await input.fill(v);
-    await input.dispatchEvent('change');
-  }
-  await page.locator('[data-testid="live-sweep"]').click();
-  const ks = () => page.locator('[data-testid="live-sweep-points"]').getAttribute('data-ks');
-  await page.waitForFunction(() => document.querySelector('[data-testid="live-sweep-points"]')?.dataset.ks === '2', null, { timeout: 300_000 });
-  const stored = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('memgen-sweep-point:')).length);
-  assert.equal(stored, 1, 'one finished point kept in browser storage');
-  // Reload in the middle of the sweep: it resumes, K = 2 from storage, the rest computed.
-  await page.reload({ waitUntil: 'load' });
-  await page.waitForFunction(() => document.querySelector('[data-testid="live-progress"]')?.dataset.state === 'sweep-done', null, { timeout: 400_000 });
-  assert.equal(await ks(), '2,3,5');
-  assert.equal(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('memgen-sweep-point:')).length), 3);
-  assert.equal(await page.evaluate(() => localStorage.getItem('memgen-sweep-active')), null, 'the finished sweep is no longer active');
-  assert.equal(await page.locator('[data-testid="live-steps"]').inputValue(), '4', 'the resumed sweep kept its settings');
-  await page.locator('[data-testid="panel-sweep"]').screenshot({ path: path.join(ARTIFACTS, 'sweep-resumed.png') });
-  assert.deepEqual(log.pageErrors, [], describeLog(log));
-});
-
-test('sweep panel: a point training in this tab is kept in browser storage; after a reload it goes on from the kept step', { timeout: 600_000 }, async (t) => {
-  const query = '?ds=mnist&dk=4&dseed=0#/images';
-  const lab = await openLab(t, { webgpu: false, query });
-  const { page, log } = lab;
-  // The pause below is clicked inside the page the moment the first loss shows (an event, not a
-  // sleep or a round trip per action), so it lands a step or two in at any speed of the
-  // machine; an assertion below says so if it did not land mid-run.
-  const STEPS = 20;
-  const settings = [['live-steps', String(STEPS)], ['live-batch', '4'], ['live-eval', '4'], ['live-mult', '2'], ['live-sampler-steps', '2']];
-  const fill = async () => {
-    await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 300_000 });
-    for (const [id, v] of settings) {
-      const input = page.locator(`[data-testid="${id}"]`);
-      await input.fill(v);
-      await input.dispatchEvent('change');
-    }
-  };
-  await fill();
-  await page.locator('[data-testid="live-run"]').click();
-  const prog = page.locator('[data-testid="live-progress"]');
-  // A pause keeps the run in browser storage at once (and every 5 s while it trains).
-  await page.waitForFunction(() => {
-    if (!(Number(document.querySelector('[data-testid="live-progress"]')?.dataset.losses) > 0)) return false;
-    document.querySelector('[data-testid="live-pause"]').click();
-    return true;
-  }, null, { timeout: 300_000 });
-  await page.waitForFunction(() => Number(document.querySelector('[data-testid="live-progress"]')?.dataset.savedStep) > 0, null, { timeout: 300_000 });
-  const saved = Number(await prog.getAttribute('data-saved-step'));
-  assert.equal(Number(await prog.getAttribute('data-losses')), saved, 'the kept step is the step the pause holds');
-  const kept = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('memgen-sweep-train:')).length);
-  assert.equal(kept, 1, 'one training run kept in browser storage');
-  assert.ok(saved > 0 && saved < STEPS, `kept step ${saved}`);
-  // Reload mid-training; the same settings go on from the kept step, not from 0.
-  await page.reload({ waitUntil: 'load' });
-  await fill();
-  await page.locator('[data-testid="live-run"]').click();
-  await page.waitForFunction(() => ['done'].includes(document.querySelector('[data-testid="live-progress"]')?.dataset.state) || /^error/.test(document.querySelector('[data-testid="live-progress"]')?.dataset.state || ''), null, { timeout: 400_000 })
-    .catch(async (e) => { throw new Error(`${e.message}; progress: ${await prog.textContent()}; ${JSON.stringify(log.console.slice(-20))}; ${log.pageErrors}`); });
-  assert.equal(await prog.getAttribute('data-state'), 'done', await prog.textContent());
-  const resumedAt = Number(await prog.getAttribute('data-resumed-at'));
-  t.diagnostic(`kept at step ${saved}, resumed at step ${resumedAt} of ${STEPS}`);
-  assert.ok(resumedAt >= saved, `resumed at ${resumedAt}, kept ${saved}`);
-  assert.equal(await prog.getAttribute('data-losses'), String(STEPS), 'the loss curve holds every step, before and after the reload');
-  assert.equal(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('memgen-sweep-train:')).length), 0, 'the finished run is no longer kept');
-  assert.deepEqual(log.pageErrors, [], describeLog(log));
-});
-
-test('sweep panel: a small K trains on WebGPU in a worker, then generates, is labelled, and the gallery renders', { timeout: 900_000 }, async (t) => {
-  const lab = await openLab(t, { webgpu: true, query: '?ds=mnist&dk=4&dseed=0#/images' });
-  const { page, log } = lab;
-  await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 300_000 });
-  assert.equal(await page.locator('[data-testid="backend"]').getAttribute('data-backend'), 'webgpu');
-  const STEPS = 3;
-  for (const [id, v] of [['live-steps', String(STEPS)], ['live-batch', '4'], ['live-eval', '4'], ['live-mult', '2'], ['live-sampler-steps', '2']]) {
-    const input = page.locator(`[data-testid="${id}"]`);
-    await input.fill(v);
-    await input.dispatchEvent('change');
-  }
-  await page.locator('[data-testid="live-gpu"]').check();
-  const t0 = Date.now();
-  await page.locator('[data-testid="live-run"]').click();
-  const prog = page.locator('[data-testid="live-progress"]');
-  // While the worker builds its kernels and trains, the page answers at once.
-  await page.waitForFunction(() => /worker/.test(document.querySelector('[data-testid="live-progress"]')?.textContent || ''), null, { timeout: 300_000 });
-  const lags = await frameLags(page, 5, 500);
-  assert.ok(Math.max(...lags) < 2000, `the page froze while the worker trained: ${lags}`);
-  await page.waitForFunction(() => ['done'].includes(document.querySelector('[data-testid="live-progress"]')?.dataset.state) || /^error/.test(document.querySelector('[data-testid="live-progress"]')?.dataset.state || ''), null, { timeout: 840_000 })
-    .catch(async (e) => { throw new Error(`${e.message}; progress: ${await prog.textContent()}; ${JSON.stringify(log.console.slice(-20))}; ${log.pageErrors}`); });
-  const secs = (Date.now() - t0) / 1000;
-  assert.equal(await prog.getAttribute('data-state'), 'done', await prog.textContent());
-  t.diagnostic(`K = 4, ${STEPS} UNet steps at batch 4 on WebGPU (SwiftShader) in a worker, then 4 + 8 images with 2 DDIM steps on the CPU: ${secs.toFixed(1)} s; frames answered in ${lags.join(', ')} ms`);
-  const losses = Number(await prog.getAttribute('data-losses'));
-  assert.equal(losses, STEPS);
-  assert.equal(await page.locator('[data-testid="sweep-relabelled"]').getAttribute('data-n'), '4');
-  assert.equal(await page.locator('[data-testid="sweep-sample"]').count(), 4);
-  const train = (await page.locator('[data-testid="sweep-sample"]').first().getAttribute('data-train')).split(',');
-  assert.equal(train.length, 4, 'each sample shows its 4 nearest training images (K = 4)');
-  await page.locator('[data-testid="panel-sweep"]').screenshot({ path: path.join(ARTIFACTS, 'sweep-live-webgpu.png') });
-  assert.deepEqual(log.pageErrors, [], describeLog(log));
-});
-
 test('sweep panel: a bundle made with --timeline shows the K × training-steps phase diagram, figures on hover; a sample made again from its weights', { timeout: 600_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memgen-timeline-e2e-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -445,6 +299,18 @@ test('sweep panel: a bundle made with --timeline shows the K × training-steps p
   assert.match(text, new RegExp(`K = 4 after ${tp.steps} steps \\(${tp.images_seen} training images\\)`));
   assert.match(text, new RegExp(`${Math.round(100 * tp.fractions.generalized)}% generalized of 8 samples`));
   await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'sweep-phase-diagram.png') });
+  // From the keyboard: focused, the diagram shows its first cell; the arrows move between cells.
+  await page.mouse.move(0, 0);
+  await canvas.focus();
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowUp');
+  const tk = m.results[1].timeline[1];
+  await page.waitForFunction((s) => document.querySelector('[data-testid="sweep-phase-detail"]')?.textContent.startsWith(`K = 4 after ${s} steps`), tk.steps, { timeout: 300_000 });
+  assert.match(await canvas.getAttribute('aria-label'), /K = 2: \w+ → \w+ → \w+; K = 4: /);
+  // Its table: one row per cell, the manifest's figures.
+  const cellsCsv = parseCsv((await download(page, 'export-phase-diagram-csv')).bytes.toString('utf8'));
+  assert.equal(cellsCsv.rows.length, want.length);
+  assert.deepEqual(cellsCsv.rows.map((r) => `${r.k}:${r.steps}:${r.dominant}:${Number(r.precision).toFixed(3)}`), want);
 
   // A gallery sample made again here from the bundle's weights of its K (issue 15, item 3):
   // the stored pixels, to at most one grey level.

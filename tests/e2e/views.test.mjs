@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openLab, openView, launchBrowser, watchPage, waitForResult, readResult, describeLog, screenshot, DIST } from './lab.mjs';
+import { openLab, openView, launchBrowser, watchPage, waitForResult, readResult, describeLog, screenshot, download, pngSize, parseCsv, DIST } from './lab.mjs';
 
 const VIEWS = ['memory', 'data', 'toy', 'images', 'system'];
 const viewShown = (page, slug) =>
@@ -222,26 +222,6 @@ test('share: the button copies the full-state link with the version; two fresh b
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
 
-/** Clicks `[data-testid=<testid>]` and returns the download's name and bytes. */
-async function download(page, testid) {
-  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 300_000 }), page.locator(`[data-testid="${testid}"]`).click()]);
-  const file = await dl.path();
-  return { name: dl.suggestedFilename(), bytes: fs.readFileSync(file) };
-}
-
-/** Width and height of a PNG (its IHDR), after checking its signature. */
-function pngSize(bytes) {
-  assert.deepEqual([...bytes.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], 'not a PNG');
-  assert.equal(bytes.subarray(12, 16).toString('latin1'), 'IHDR');
-  return [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];
-}
-
-function parseCsv(text) {
-  const lines = text.trim().split('\n');
-  const header = lines[0].split(',');
-  return { header, rows: lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v]))) };
-}
-
 test('exports: figures as PNG, the fractions plot as SVG, tables as CSV; each file parsed and checked against what the page shows', { timeout: 600_000 }, async (t) => {
   const lab = await openLab(t, { webgpu: false, query: '?ds=mnist&dk=16#/memory' });
   const { page, log } = lab;
@@ -273,6 +253,17 @@ test('exports: figures as PNG, the fractions plot as SVG, tables as CSV; each fi
       assert.ok(Math.abs(Number(mine.fraction) - Number(row[label])) < 1e-12, `${label} at K = ${row.k}: ${mine.fraction} vs ${row[label]}`);
       assert.ok(Math.abs(Number(mine.std) - Number(row[`${label}_std`])) < 1e-12);
     }
+  }
+  // The quality plot and its table: the shipped manifest's precision and recall, K for K.
+  assert.deepEqual(pngSize((await download(page, 'export-quality-png')).bytes), [640, 220]);
+  const q = parseCsv((await download(page, 'export-quality-csv')).bytes.toString('utf8'));
+  const manifest = JSON.parse(fs.readFileSync(path.join(DIST, 'www', 'bundles', 'mnist', 'manifest.json'), 'utf8'));
+  const withQ = manifest.results.filter((r) => r.quality);
+  assert.equal(q.rows.length, withQ.length);
+  for (const r of withQ) {
+    const mine = q.rows.find((x) => Number(x.k) === r.k);
+    assert.ok(mine && Math.abs(Number(mine.precision) - r.quality.samples.precision) < 1e-12, `precision at K = ${r.k}: ${mine?.precision} vs ${r.quality.samples.precision}`);
+    assert.ok(Math.abs(Number(mine.real_precision) - r.quality.real.precision) < 1e-12);
   }
   // The gallery's table: one row per sample, labelled as the page's percentages say.
   const rel = await readResult(page, 'sweep-relabelled');

@@ -138,7 +138,8 @@ pub(super) fn PreviewFigure(
                 data-state=move || if p.drawn.with(|d| d.is_some()) { "done" } else if p.loaded.with(|l| l.is_some()) { "running" } else { "empty" }
                 data-count=move || p.drawn.with(|d| d.as_ref().map(|d| d.k.to_string()).unwrap_or_default())
                 data-drawn=move || p.drawn.with(|d| d.as_ref().map(|d| d.shown.to_string()).unwrap_or_default())
-                data-sha=move || p.drawn.with(|d| d.as_ref().map(|d| d.sha.clone()).unwrap_or_default())></canvas>
+                data-sha=move || p.drawn.with(|d| d.as_ref().map(|d| d.sha.clone()).unwrap_or_default())
+                role="img" aria-label=caption></canvas>
             <figcaption>{caption}" " <crate::export::ExportButtons name="training-subset" canvas=canvas_ref /></figcaption>
         </figure>
     }

@@ -173,6 +173,82 @@ impl Panel {
     fn trace(self, ev: web_sys::MouseEvent) {
         let Some(canvas) = self.basin_ref.get_untracked() else { return };
         let (_, _, p) = self.canvas_point(&canvas, ev.client_x() as f64, ev.client_y() as f64);
+        self.trace_from(p);
+    }
+
+    /// The energy map from the keyboard: N / P choose a memory, the arrows move it (Shift: five
+    /// times as far), A adds one at the view's centre, Delete removes the chosen one.
+    fn energy_key(self, ev: web_sys::KeyboardEvent) {
+        let s = self.state.get_untracked();
+        let mems = s.memories();
+        let step = s.view[2] * if ev.shift_key() { 0.1 } else { 0.02 };
+        let chosen = self.keys.get_untracked().memory.filter(|j| *j < mems.len());
+        let key = ev.key();
+        let handled = match key.as_str() {
+            "n" | "N" | "p" | "P" if !mems.is_empty() => {
+                let n = mems.len();
+                let j = match (chosen, key.eq_ignore_ascii_case("n")) {
+                    (None, _) => 0,
+                    (Some(j), true) => (j + 1) % n,
+                    (Some(j), false) => (j + n - 1) % n,
+                };
+                self.keys.update(|k| k.memory = Some(j));
+                true
+            }
+            "a" | "A" | "+" => {
+                let n = mems.len();
+                if n < MAX_K {
+                    self.edit_points(|pts| pts.push([s.view[0], s.view[1]]));
+                    self.keys.update(|k| k.memory = Some(n));
+                }
+                true
+            }
+            "Delete" | "Backspace" | "-" => {
+                if let Some(j) = chosen {
+                    self.edit_points(|pts| {
+                        pts.remove(j);
+                    });
+                    self.keys.update(|k| k.memory = None);
+                }
+                true
+            }
+            "ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown" => {
+                let (dx, dy) = arrow(&key);
+                if let Some(j) = chosen {
+                    self.edit_points(|pts| pts[j] = [pts[j][0] + dx * step, pts[j][1] + dy * step]);
+                }
+                true
+            }
+            _ => false,
+        };
+        if handled {
+            ev.prevent_default();
+        }
+    }
+
+    /// The basin map from the keyboard: the arrows move the start point (Shift: five times as
+    /// far), Enter or Space traces the retrieval from it.
+    fn basin_key(self, ev: web_sys::KeyboardEvent) {
+        let s = self.state.get_untracked();
+        let step = s.view[2] * if ev.shift_key() { 0.1 } else { 0.02 };
+        let key = ev.key();
+        let start = self.keys.get_untracked().start.unwrap_or([s.view[0], s.view[1]]);
+        match key.as_str() {
+            "ArrowLeft" | "ArrowRight" | "ArrowUp" | "ArrowDown" => {
+                let (dx, dy) = arrow(&key);
+                self.keys.update(|k| k.start = Some([start[0] + dx * step, start[1] + dy * step]));
+            }
+            "Enter" | " " => {
+                self.keys.update(|k| k.start = Some(start));
+                self.trace_from(start);
+            }
+            _ => return,
+        }
+        ev.prevent_default();
+    }
+
+    /// Traces the retrieval from `p` and says where it ends.
+    fn trace_from(self, p: [f64; 2]) {
         let s = self.state.get_untracked();
         let mems = s.memories();
         let flat = compute::flat(&mems);
@@ -189,6 +265,34 @@ impl Panel {
         self.trajectory.set(Some(Trace { path: path.iter().map(|v| [v[0], v[1]]).collect(), text }));
         self.redraw_energy();
         self.draw_basin();
+    }
+}
+
+/// What the keyboard holds on the two maps.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct Keys {
+    /// The chosen memory on the energy map.
+    memory: Option<usize>,
+    /// The start point on the basin map.
+    start: Option<[f64; 2]>,
+}
+
+/// An arrow key's direction in the plane (up is +y).
+fn arrow(key: &str) -> (f64, f64) {
+    match key {
+        "ArrowLeft" => (-1.0, 0.0),
+        "ArrowRight" => (1.0, 0.0),
+        "ArrowUp" => (0.0, 1.0),
+        _ => (0.0, -1.0),
+    }
+}
+
+/// The keyboard's memory in words (the energy map's live line).
+fn energy_keys_line(p: &Panel) -> String {
+    let mems = p.state.with(|s| s.memories());
+    match p.keys.with(|k| k.memory).filter(|j| *j < mems.len()) {
+        Some(j) => format!("Memory {} of {} chosen, at ({:.3}, {:.3}).", j + 1, mems.len(), mems[j][0], mems[j][1]),
+        None => format!("{} memories; press N to choose one.", mems.len()),
     }
 }
 
@@ -243,10 +347,14 @@ pub(super) fn EnergyFigure(
             <canvas node_ref=energy_ref width=CANVAS height=CANVAS data-testid="energy-canvas" class="plane"
                 on:pointerdown=move |ev| p.energy_down(ev) on:pointermove=move |ev| p.energy_move(ev)
                 on:pointerup=move |_| p.dragging.set_value(None)
-                on:contextmenu=|ev| ev.prevent_default() role="img" aria-label=move || energy_description(&p)></canvas>
+                on:contextmenu=|ev| ev.prevent_default() role="img" aria-label=move || energy_description(&p)
+                tabindex="0" aria-describedby="energy-keys" on:keydown=move |ev| p.energy_key(ev)></canvas>
             <figcaption>
                 "Energy landscape (dark = low energy, contour lines every band). "
                 "Click to add a memory, drag to move, shift-click or right-click to remove. "
+                "From the keyboard: N / P choose a memory, the arrows move it (Shift: further), A adds one, Delete removes it. "
+                <span id="energy-keys" data-testid="energy-keys" aria-live="polite" class="muted"
+                    data-memory=move || p.keys.with(|k| k.memory.map(|j| j.to_string()).unwrap_or_default())>{move || energy_keys_line(&p)}</span>" "
                 <span data-testid="frame-info" class="muted">{move || p.frame_info.get()}</span>" "
                 <crate::export::ExportButtons name="energy" canvas=energy_ref />
             </figcaption>
@@ -264,11 +372,15 @@ pub(super) fn BasinFigure(
     view! {
         <figure>
             <canvas node_ref=basin_ref width=CANVAS height=CANVAS data-testid="basin-canvas" class="plane" on:click=move |ev| p.trace(ev)
-                role="img" aria-label=move || basin_description(&p)></canvas>
+                role="img" aria-label=move || basin_description(&p) tabindex="0" aria-describedby="basin-keys" on:keydown=move |ev| p.basin_key(ev)></canvas>
             <figcaption>
                 "Basins of attraction: every start on a grid is iterated to its fixed point and coloured by where it ends "
                 "(memories: bright colours; spurious states: muted colours; grey: a saddle on a boundary; black: no convergence within 300 updates). "
-                "Click to trace one retrieval. "
+                "Click to trace one retrieval; from the keyboard, the arrows move the start point and Enter traces from it. "
+                <span id="basin-keys" data-testid="basin-keys" class="muted"
+                    data-start=move || p.keys.with(|k| k.start.map(|s| format!("{:.4},{:.4}", s[0], s[1])).unwrap_or_default())>
+                    {move || p.keys.with(|k| k.start).map(|s| format!("Start point ({:.3}, {:.3}). ", s[0], s[1])).unwrap_or_default()}
+                </span>
                 <crate::export::ExportButtons name="basins" canvas=basin_ref />
             </figcaption>
         </figure>

@@ -132,6 +132,9 @@ pub(crate) struct Panel {
     frame_gen: StoredValue<u64>,
     /// The memory being dragged on the energy canvas.
     dragging: StoredValue<Option<usize>>,
+    /// The keyboard's memory on the energy map (arrows move it) and its start point on the basin
+    /// map (Enter traces from it), with the line that says so.
+    keys: RwSignal<figures::Keys>,
     /// The last energy frame's pixels and side, redrawn under new overlays.
     last_frame: StoredValue<Option<(Vec<u8>, u32)>>,
     energy_ref: NodeRef<Canvas>,
@@ -156,6 +159,7 @@ impl Panel {
             sweep_gen: StoredValue::new(0),
             frame_gen: StoredValue::new(0),
             dragging: StoredValue::new(None),
+            keys: RwSignal::new(figures::Keys::default()),
             last_frame: StoredValue::new(None),
             energy_ref: NodeRef::new(),
             basin_ref: NodeRef::new(),

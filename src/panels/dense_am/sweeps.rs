@@ -132,10 +132,43 @@ pub(super) fn SweepPlots(
             counts_plot(&c, "Spurious attractors and retrieval (scaled) vs K", "K (log)", &sw.by_k);
         }
     });
+    let table = move |by_k: bool| {
+        Callback::new(move |()| {
+            let sw = p.sweep.get_untracked();
+            let pts = if by_k { sw.by_k } else { sw.by_beta };
+            (!pts.is_empty()).then(|| {
+                crate::export::csv(
+                    &[if by_k { "k" } else { "beta" }, "spurious", "retrieval"],
+                    pts.iter().map(|(x, sp, rf)| vec![x.to_string(), sp.to_string(), rf.to_string()]),
+                )
+            })
+        })
+    };
+    let shown = move |by_k: bool| move || if p.sweep.with(|sw| if by_k { sw.by_k.is_empty() } else { sw.by_beta.is_empty() }) { "display:none" } else { "" };
     view! {
         <div class="canvases">
-            <canvas node_ref=beta_plot_ref width="512" height="300" data-testid="sweep-beta-plot"></canvas>
-            <canvas node_ref=k_plot_ref width="512" height="300" data-testid="sweep-k-plot"></canvas>
+            <figure style=shown(false)>
+                <canvas node_ref=beta_plot_ref width="512" height="300" data-testid="sweep-beta-plot" role="img"
+                    aria-label=move || p.sweep.with(|sw| sweep_description("β", &sw.by_beta))></canvas>
+                <figcaption><crate::export::ExportButtons name="densam-sweep-beta" canvas=beta_plot_ref csv=table(false) /></figcaption>
+            </figure>
+            <figure style=shown(true)>
+                <canvas node_ref=k_plot_ref width="512" height="300" data-testid="sweep-k-plot" role="img"
+                    aria-label=move || p.sweep.with(|sw| sweep_description("K", &sw.by_k))></canvas>
+                <figcaption><crate::export::ExportButtons name="densam-sweep-k" canvas=k_plot_ref csv=table(true) /></figcaption>
+            </figure>
         </div>
     }
+}
+
+/// A sweep's plot in words: its range, and where the spurious count peaks.
+fn sweep_description(x: &str, points: &[(f64, f64, f64)]) -> String {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return format!("Sweep over {x}: not run yet.");
+    };
+    let peak = points.iter().fold(first, |a, b| if b.1 > a.1 { b } else { a });
+    format!(
+        "Spurious attractors and retrieval fraction against {x} from {} to {}: retrieval {:.2} at {x} = {} and {:.2} at {x} = {}; most spurious attractors ({}) at {x} = {}.",
+        first.0, last.0, first.2, first.0, last.2, last.0, peak.1, peak.0
+    )
 }

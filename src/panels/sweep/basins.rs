@@ -282,10 +282,26 @@ pub(crate) fn Basins(
                 Load::Done => None,
             }}
             <div style=move || if state.get() == Load::Done { "" } else { "display:none" }>
-                <canvas node_ref=lv_ref width="640" height="260" data-testid="basins-log-volume"></canvas>
-                <canvas node_ref=pt_ref width="640" height="220" data-testid="basins-p-t"></canvas>
-                <canvas node_ref=sv_ref width="640" height="240" data-testid="basins-spectra"></canvas>
-                <canvas node_ref=tr_ref width="640" height="240" data-testid="basins-train-spectra"></canvas>
+                <figure>
+                    <canvas node_ref=lv_ref width="640" height="260" data-testid="basins-log-volume" role="img"
+                        aria-label="Log-volume of the basins of attraction by label against K: box plots with means and bootstrap intervals. The table below gives each label's count, mean and interval."></canvas>
+                    <figcaption>"Basin log-volume by label against K (Fig. 4B). " <crate::export::ExportButtons name="basins-log-volume" canvas=lv_ref /></figcaption>
+                </figure>
+                <figure>
+                    <canvas node_ref=pt_ref width="640" height="220" data-testid="basins-p-t" role="img"
+                        aria-label="Probability of recovering a sample against the noise level t, one curve per label (mean over the samples of that label)."></canvas>
+                    <figcaption>"P(t) by label. " <crate::export::ExportButtons name="basins-p-t" canvas=pt_ref /></figcaption>
+                </figure>
+                <figure>
+                    <canvas node_ref=sv_ref width="640" height="240" data-testid="basins-spectra" role="img"
+                        aria-label="Singular values of the score's Jacobian at each sample, by label: mean and spread on a log axis, largest first. The table below gives the mean leading singular value per label."></canvas>
+                    <figcaption>"Curvature spectra by label (Fig. 5A). " <crate::export::ExportButtons name="basins-spectra" canvas=sv_ref /></figcaption>
+                </figure>
+                <figure>
+                    <canvas node_ref=tr_ref width="640" height="240" data-testid="basins-train-spectra" role="img"
+                        aria-label="Mean singular-value spectrum of the training points, one curve per K, on a log axis."></canvas>
+                    <figcaption>"Training points' spectra by K. " <crate::export::ExportButtons name="basins-train-spectra" canvas=tr_ref /></figcaption>
+                </figure>
                 {table}
             </div>
             <LiveProbe p=p probes=probes />
@@ -499,8 +515,9 @@ fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl IntoView {
         let trial_thumbs = move || {
             let thumb = |(i, (noised, back, dist)): (usize, (String, String, f64))| {
                 view! {
-                    <Thumb image=noised shape=shape caption=format!("trial {} noised", i + 1) />
-                    <Thumb image=back shape=shape caption=format!("back: {dist:.2} {}", if dist <= delta { "✓" } else { "✗" }) />
+                    <Thumb image=noised shape=shape caption=format!("trial {} noised", i + 1) alt=format!("trial {}: the sample noised to the chosen t", i + 1) />
+                    <Thumb image=back shape=shape caption=format!("back: {dist:.2} {}", if dist <= delta { "✓" } else { "✗" })
+                        alt=format!("trial {}: denoised back, distance {dist:.2} from the sample, {}", i + 1, if dist <= delta { "recovered" } else { "not recovered" }) />
                 }
             };
             trials.get().into_iter().enumerate().map(thumb).collect::<Vec<_>>()
@@ -521,7 +538,8 @@ fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl IntoView {
                     Live::Cancelled => "Cancelled.".into(),
                     Live::Failed(e) => format!("Could not probe it: {e}"),
                 }}</span>
-                <canvas node_ref=plot_ref width="480" height="180" data-testid="basins-live-plot"></canvas>
+                <canvas node_ref=plot_ref width="480" height="180" data-testid="basins-live-plot" role="img"
+                    aria-label="This sample's probability of recovery P(t) against the noise level t, filled in as the probe runs; the line above says its critical time."></canvas>
                 <div class="thumbs" data-testid="basins-live-trials" data-count=move || trials.with(Vec::len).to_string()>
                     {trial_thumbs}
                 </div>

@@ -46,7 +46,11 @@ pub(super) fn Thumb(
     shape: [usize; 3],
     /// Shown under the image.
     caption: String,
+    /// What a screen reader says of the image (the caption, when not given).
+    #[prop(optional)]
+    alt: Option<String>,
 ) -> impl IntoView {
+    let alt = alt.unwrap_or_else(|| caption.clone());
     let r = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
         if let (Some(c), Some(px)) = (r.get(), unbase64(&image)) {
@@ -55,7 +59,7 @@ pub(super) fn Thumb(
     });
     view! {
         <figure class="thumb">
-            <canvas node_ref=r class="pixelated" role="img" aria-label=caption.clone()></canvas>
+            <canvas node_ref=r class="pixelated" role="img" aria-label=alt></canvas>
             <figcaption>{caption}</figcaption>
         </figure>
     }
@@ -138,7 +142,7 @@ pub fn GalleryRows(
                         view! {
                             <button class="strip-item" data-testid=format!("sweep-strip-{lab}") aria-label=format!("open sample {} ({lab})", s.index)
                                 on:click=move |_| { filter.set(lab.to_string()); picked.set(Some(i)); }>
-                                <Thumb image=s.image.clone() shape=shape caption=format!("#{}", s.index) />
+                                <Thumb image=s.image.clone() shape=shape caption=format!("#{}", s.index) alt=format!("generated sample #{}, labelled {lab}", s.index) />
                             </button>
                         }
                     }).collect_view();
@@ -156,8 +160,8 @@ pub fn GalleryRows(
                     let s = g.samples[i].clone();
                     let c: Classified = cls[i];
                     let train_attr = s.train_neighbours.iter().map(|j| j.to_string()).collect::<Vec<_>>().join(",");
-                    let tops = s.train_neighbours.iter().zip(&s.train_distances).take(NEIGHBOURS).map(|(&j, &d)| view! { <Thumb image=find(&g.train_images, j) shape=shape caption=format!("S#{j} {d:.3}") /> }).collect_view();
-                    let bottoms = s.synthetic_neighbours.iter().zip(&s.synthetic_distances).take(NEIGHBOURS).map(|(&j, &d)| view! { <Thumb image=find(&g.synthetic_images, j) shape=shape caption=format!("S′#{j} {d:.3}") /> }).collect_view();
+                    let tops = s.train_neighbours.iter().zip(&s.train_distances).take(NEIGHBOURS).map(|(&j, &d)| view! { <Thumb image=find(&g.train_images, j) shape=shape caption=format!("S#{j} {d:.3}") alt=format!("training image #{j}, distance {d:.3} from the sample") /> }).collect_view();
+                    let bottoms = s.synthetic_neighbours.iter().zip(&s.synthetic_distances).take(NEIGHBOURS).map(|(&j, &d)| view! { <Thumb image=find(&g.synthetic_images, j) shape=shape caption=format!("S′#{j} {d:.3}") alt=format!("synthetic image #{j} (S′), distance {d:.3} from the sample") /> }).collect_view();
                     let label = c.label.as_str();
                     let toggle = move || picked.set(Some(i));
                     view! {
@@ -167,7 +171,8 @@ pub fn GalleryRows(
                             tabindex="0" role="button" aria-pressed=move || (picked.get() == Some(i)).to_string()
                             on:click=move |_| toggle()
                             on:keydown=move |e: web_sys::KeyboardEvent| if e.key() == "Enter" || e.key() == " " { e.prevent_default(); toggle() }>
-                            <div class="gallery-sample"><Thumb image=s.image.clone() shape=shape caption=format!("x̂ #{} · {}", s.index, c.label.as_str()) /></div>
+                            <div class="gallery-sample"><Thumb image=s.image.clone() shape=shape caption=format!("x̂ #{} · {}", s.index, c.label.as_str())
+                                alt=format!("generated sample #{}, labelled {}; its nearest training image at distance {}", s.index, c.label.as_str(), s.train_distances.first().map(|d| format!("{d:.3}")).unwrap_or("–".into())) /></div>
                             <div class="gallery-neighbours">
                                 <div class="gallery-line">{tops}</div>
                                 <div class="gallery-line">{bottoms}</div>

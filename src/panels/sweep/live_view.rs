@@ -276,7 +276,13 @@ fn LossCurve(
     // No empty plot box before a run has a loss to draw.
     view! {
         <canvas node_ref=loss_ref width="340" height="200" data-testid="live-loss"
-            style:display=move || if p.ctl.losses.with(Vec::is_empty) { "none" } else { "inline-block" }></canvas>
+            style:display=move || if p.ctl.losses.with(Vec::is_empty) { "none" } else { "inline-block" }
+            role="img" aria-label=move || p.ctl.losses.with(|l| crate::plot::loss_description(l))></canvas>
+        <span style:display=move || if p.ctl.losses.with(Vec::is_empty) { "none" } else { "inline" }>
+            <crate::export::ExportButtons name="live-loss" canvas=loss_ref csv=Callback::new(move |()| {
+                p.ctl.losses.with_untracked(|l| (!l.is_empty()).then(|| crate::export::csv(&["step", "loss"], l.iter().enumerate().map(|(i, v)| vec![(i + 1).to_string(), v.to_string()]))))
+            }) />
+        </span>
     }
 }
 

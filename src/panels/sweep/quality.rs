@@ -37,6 +37,40 @@ fn list(v: impl Iterator<Item = f64>) -> String {
     v.map(|x| format!("{x:.3}")).collect::<Vec<_>>().join(",")
 }
 
+/// The quality plot in words (its text alternative).
+fn description(pts: &[(usize, PointQuality)]) -> String {
+    if pts.is_empty() {
+        return "Sample quality: this bundle measured none.".to_string();
+    }
+    let per_k = pts
+        .iter()
+        .map(|(k, q)| format!("K = {k}: precision {:.2}, {} of 10 classes", q.samples.precision, q.samples.classes_present()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    format!("Sample quality against K (real test images' precision {:.2}). {per_k}.", pts[0].1.real.precision)
+}
+
+/// The quality figures as a table (CSV).
+fn table(pts: &[(usize, PointQuality)]) -> String {
+    let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    crate::export::csv(
+        &["k", "precision", "recall", "frechet", "classes_present", "samples", "real_precision", "real_recall", "classifier_accuracy"],
+        pts.iter().map(|(k, q)| {
+            vec![
+                k.to_string(),
+                q.samples.precision.to_string(),
+                opt(q.samples.recall),
+                opt(q.samples.frechet),
+                q.samples.classes_present().to_string(),
+                q.samples.samples.to_string(),
+                q.real.precision.to_string(),
+                opt(q.real.recall),
+                q.samples.classifier_accuracy.to_string(),
+            ]
+        }),
+    )
+}
+
 /// Precision and recall against K, with real images' precision; hidden when the bundle has none.
 #[component]
 pub(crate) fn QualityPlot(
@@ -71,7 +105,11 @@ pub(crate) fn QualityPlot(
     });
     view! {
         <div style=move || if pts.get().is_empty() { "display:none" } else { "" }>
-            <canvas node_ref=plot_ref width="640" height="220" data-testid="sweep-quality-canvas"></canvas>
+            <canvas node_ref=plot_ref width="640" height="220" data-testid="sweep-quality-canvas" role="img" aria-label=move || description(&pts.get())></canvas>
+            <crate::export::ExportButtons name="quality" canvas=plot_ref csv=Callback::new(move |()| {
+                let pts = pts.get_untracked();
+                (!pts.is_empty()).then(|| table(&pts))
+            }) />
             <span data-testid="sweep-quality" data-ks=move || ks(&pts.get())
                 data-precision=move || list(pts.get().iter().map(|(_, q)| q.samples.precision))
                 data-real=move || list(pts.get().iter().map(|(_, q)| q.real.precision))

@@ -113,7 +113,7 @@ pub(crate) fn RegenerateSample(
                     Regen::Running(m) => view! { <span>{m}</span> }.into_any(),
                     Regen::Failed(e) => view! { <span class="notice">{format!("Could not make it again: {e}")}</span> }.into_any(),
                     Regen::Done { image, max_diff, index } => view! {
-                        <Thumb image=image shape=shape caption=format!("#{index} made again here") />
+                        <Thumb image=image shape=shape caption=format!("#{index} made again here") alt=format!("sample #{index} made again in this tab from the bundle's weights") />
                         <span>{format!("Largest pixel difference from the stored sample: {max_diff} grey level{}.", if max_diff == 1 { "" } else { "s" })}</span>
                     }.into_any(),
                 }}

@@ -85,6 +85,35 @@ fn draw(canvas: &web_sys::HtmlCanvasElement, g: &[(usize, Vec<TimePoint>)]) {
     let _ = root.present();
 }
 
+/// The phase diagram in words: per K, the dominant label at each training time.
+fn description(g: &[(usize, Vec<TimePoint>)]) -> String {
+    let per_k =
+        g.iter().map(|(k, tl)| format!("K = {k}: {}", tl.iter().map(|t| t.dominant().as_str()).collect::<Vec<_>>().join(" → "))).collect::<Vec<_>>().join("; ");
+    format!("K × training-steps phase diagram, each cell coloured by its dominant label, from early to all steps. {per_k}. Focus it and use the arrow keys for a cell's figures.")
+}
+
+/// The diagram's cells as a table (CSV).
+fn table(g: &[(usize, Vec<TimePoint>)]) -> String {
+    crate::export::csv(
+        &["k", "steps", "images_seen", "n_eval", "memorized", "spurious", "generalized", "dominant", "precision"],
+        g.iter().flat_map(|(k, tl)| {
+            tl.iter().map(move |t| {
+                vec![
+                    k.to_string(),
+                    t.steps.to_string(),
+                    t.images_seen.to_string(),
+                    t.n_eval.to_string(),
+                    t.fractions.memorized.to_string(),
+                    t.fractions.spurious.to_string(),
+                    t.fractions.generalized.to_string(),
+                    t.dominant().as_str().to_string(),
+                    t.quality.as_ref().map(|q| q.precision.to_string()).unwrap_or_default(),
+                ]
+            })
+        }),
+    )
+}
+
 /// The phase diagram, with a line of figures for the cell under the pointer.
 #[component]
 pub(crate) fn PhaseDiagram(
@@ -136,14 +165,41 @@ pub(crate) fn PhaseDiagram(
     view! {
         <div style=move || if g.get().is_empty() { "display:none" } else { "" }>
             <canvas node_ref=canvas width=W.to_string() height=H.to_string() data-testid="sweep-phase-diagram"
+                role="img" aria-label=move || description(&g.get()) tabindex="0"
+                aria-describedby="sweep-phase-detail"
+                on:focus=move |_| if hover.get_untracked().is_none() { hover.set(Some((0, 0))) }
+                on:keydown=move |ev| {
+                    // The arrow keys move between cells (columns: K; rows: training time).
+                    let (c, r) = hover.get_untracked().unwrap_or((0, 0));
+                    let g = g.get_untracked();
+                    let cols = g.len();
+                    let rows = g.get(c).map(|(_, t)| t.len()).unwrap_or(0);
+                    let next = match ev.key().as_str() {
+                        "ArrowLeft" => Some((c.saturating_sub(1), r)),
+                        "ArrowRight" => Some(((c + 1).min(cols.saturating_sub(1)), r)),
+                        "ArrowDown" => Some((c, r.saturating_sub(1))),
+                        "ArrowUp" => Some((c, (r + 1).min(rows.saturating_sub(1)))),
+                        _ => None,
+                    };
+                    if let Some((c, r)) = next {
+                        ev.prevent_default();
+                        let rows = g.get(c).map(|(_, t)| t.len()).unwrap_or(0);
+                        hover.set(Some((c, r.min(rows.saturating_sub(1)))));
+                    }
+                }
                 on:mousemove=move |ev| {
                     // The canvas may be drawn smaller than its pixel size (narrow windows).
                     let scale = canvas.get_untracked().map(|c| c.width() as f64 / (c.client_width().max(1) as f64)).unwrap_or(1.0);
                     hover.set(cell_at(&g.get_untracked(), ev.offset_x() as f64 * scale, ev.offset_y() as f64 * scale))
                 }
-                on:mouseleave=move |_| hover.set(None)></canvas>
+                on:mouseleave=move |_| hover.set(None)
+                on:blur=move |_| hover.set(None)></canvas>
             <span data-testid="sweep-phase-cells" data-cells=cells></span>
-            <p class="muted" data-testid="sweep-phase-detail">
+            <crate::export::ExportButtons name="phase-diagram" canvas=canvas csv=Callback::new(move |()| {
+                let g = g.get_untracked();
+                (!g.is_empty()).then(|| table(&g))
+            }) />
+            <p class="muted" id="sweep-phase-detail" data-testid="sweep-phase-detail" aria-live="polite">
                 {move || detail().unwrap_or_else(|| "Point at a cell for its figures. Each K trains its own model; a column shows it at fractions of its training, from the same starting noise.".into())}
             </p>
         </div>

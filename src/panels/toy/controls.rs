@@ -160,6 +160,7 @@ fn TrainingProgress(
             data-saved-step=move || p.saved_step.get().map(|s| if s == usize::MAX { "refused".to_string() } else { s.to_string() }).unwrap_or_default()
             data-rate=move || format!("{:.2}", speed.get().rate)
             data-longest-slice-ms=move || format!("{:.0}", p.sample_longest_slice.get())
+            data-median-slice-ms=move || format!("{:.0}", p.sample_median_slice.get())
             data-device=move || p.train_device.get().attr()
             data-worker-paused-at=move || p.worker_pause.get().paused_at.map(|d| d.to_string()).unwrap_or_default()
             data-worker-resumed-from=move || p.worker_pause.get().resumed_from.map(|d| d.to_string()).unwrap_or_default()

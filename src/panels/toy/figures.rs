@@ -191,6 +191,19 @@ fn draw_loss_curve(p: Panel, loss_ref: NodeRef<Canvas>) {
     });
 }
 
+/// A 2-D view in words (the canvas's text alternative): what it shows and its counts.
+pub(super) fn scene_description(what: &str, train: usize, samples: usize, counts: Option<(usize, usize, usize)>) -> String {
+    let mut out = format!("{what}: {train} training point{} on the unit circle", if train == 1 { "" } else { "s" });
+    if samples > 0 {
+        out.push_str(&format!(", {samples} samples"));
+    }
+    match counts {
+        Some((m, s, g)) if m + s + g > 0 => out.push_str(&format!("; Ward centroids of the samples: {m} memorized, {s} spurious, {g} generalized.")),
+        _ => out.push('.'),
+    }
+    out
+}
+
 /// The four figures: trained network, ideal score, exact K → ∞ energy, loss curve.
 #[component]
 pub fn Figures(
@@ -207,20 +220,26 @@ pub fn Figures(
     view! {
         <div class="canvases">
             <figure>
-                <canvas node_ref=learned_ref width=CANVAS height=CANVAS data-testid="toy-learned" class="toy"></canvas>
+                <canvas node_ref=learned_ref width=CANVAS height=CANVAS data-testid="toy-learned" class="toy" role="img"
+                    aria-label=move || scene_description("Trained network's view", p.train.with(Vec::len), p.samples.with(Vec::len), Some(p.centroid_counts()))></canvas>
                 <figcaption>"(a) Trained network: score arrows t·s(x, t), samples (orange), training points (white), Ward centroids (blue memorized, magenta spurious, green generalized) with their energies once the learned energy is computed." " " <crate::export::ExportButtons name="toy-learned" canvas=learned_ref /></figcaption>
             </figure>
             <figure>
-                <canvas node_ref=ideal_ref width=CANVAS height=CANVAS data-testid="toy-ideal" class="toy"></canvas>
+                <canvas node_ref=ideal_ref width=CANVAS height=CANVAS data-testid="toy-ideal" class="toy" role="img"
+                    aria-label=move || scene_description(&format!("Ideal score's energy at t = {}, with its score arrows", p.settings.with(|s| s.t)), p.train.with(Vec::len), p.ideal_samples.with(Vec::len), None)></canvas>
                 <figcaption>"(b) Ideal score of the same K points (a DenseAM with β = 1/t, no training): energy −2t log p_t(x), its score arrows and samples. It memorizes perfectly." " " <crate::export::ExportButtons name="toy-ideal" canvas=ideal_ref /></figcaption>
             </figure>
             <figure>
-                <canvas node_ref=exact_ref width=CANVAS height=CANVAS data-testid="toy-exact" class="toy"></canvas>
+                <canvas node_ref=exact_ref width=CANVAS height=CANVAS data-testid="toy-exact" class="toy" role="img"
+                    aria-label=move || format!("Exact K → ∞ energy at t = {}: rotationally symmetric, lowest on a ring near the unit circle, with no separate wells.", p.settings.with(|s| s.t))></canvas>
                 <figcaption>"(c) Exact K → ∞ energy E(R) = R² + 1 − β⁻¹ log I₀(2βR), β = 1/(2t): a continuous ring, the generalizing limit." " " <crate::export::ExportButtons name="toy-exact" canvas=exact_ref /></figcaption>
             </figure>
             <figure>
-                <canvas node_ref=loss_ref width="340" height="240" data-testid="toy-loss"></canvas>
+                <canvas node_ref=loss_ref width="340" height="240" data-testid="toy-loss" role="img" aria-label=move || p.losses.with(|l| crate::plot::loss_description(l))></canvas>
                 <CentroidsCaption p=p />
+                <crate::export::ExportButtons name="toy-loss" canvas=loss_ref csv=Callback::new(move |()| {
+                    p.losses.with(|l| (!l.is_empty()).then(|| crate::export::csv(&["step", "loss"], l.iter().enumerate().map(|(i, v)| vec![(i + 1).to_string(), v.to_string()]))))
+                }) />
             </figure>
         </div>
     }

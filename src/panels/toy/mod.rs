@@ -171,6 +171,8 @@ pub(crate) struct Panel {
     sample_before: StoredValue<Phase>,
     /// The longest stretch of sampling work between two yields to the page, in ms.
     sample_longest_slice: RwSignal<f64>,
+    /// The median of those stretches, in ms.
+    sample_median_slice: RwSignal<f64>,
     /// Fractions of samples within 0.1 and within 0.25 of a training point.
     near_fraction: RwSignal<Option<(f64, f64)>>,
     /// The last message (`toy-status`).
@@ -211,6 +213,7 @@ impl Panel {
             sample_gen: StoredValue::new(0),
             sample_before: StoredValue::new(Phase::Trained),
             sample_longest_slice: RwSignal::new(0.0),
+            sample_median_slice: RwSignal::new(0.0),
             near_fraction: RwSignal::new(None),
             status: RwSignal::new(String::new()),
             notices: RwSignal::new(url_notices.into_iter().map(Notice).collect()),

@@ -183,7 +183,12 @@ pub fn ThreeRegimes() -> impl IntoView {
                 {(0..3).map(|i| view! {
                     <figure>
                         <canvas node_ref=refs[i] width=CANVAS height=CANVAS class="toy" data-testid=format!("toy-regime-k{}", KS[i])
-                            data-memorized=counts(i, CentroidKind::Memorized) data-spurious=counts(i, CentroidKind::Spurious) data-generalized=counts(i, CentroidKind::Generalized)></canvas>
+                            data-memorized=counts(i, CentroidKind::Memorized) data-spurious=counts(i, CentroidKind::Spurious) data-generalized=counts(i, CentroidKind::Generalized)
+                            role="img" aria-label=move || regimes.with(|rs| match rs.get(i) {
+                                Some(r) => super::figures::scene_description(&format!("Pretrained network, K = {}", r.k), r.train.len(), r.samples.len(),
+                                    Some((r.count(CentroidKind::Memorized), r.count(CentroidKind::Spurious), r.count(CentroidKind::Generalized)))),
+                                None => format!("Pretrained network, K = {}: loading.", KS[i]),
+                            })></canvas>
                         <figcaption>{caption(i)}</figcaption>
                     </figure>
                 }).collect_view()}

@@ -40,6 +40,8 @@ impl Panel {
             let t0 = crate::browser::now_ms();
             let mut last_shown = t0;
             let mut longest = 0.0f64;
+            // Every stretch of work between two yields, for their median.
+            let mut stretches: Vec<f64> = Vec::new();
             while !(run.finished() && ideal.finished()) {
                 if self.run_gen.get_value() != gen || self.sample_gen.get_value() != sample_gen {
                     return;
@@ -62,8 +64,13 @@ impl Panel {
                         rows[which] = (rows[which] * 2).min(s.samples.max(16));
                     }
                 }
-                longest = longest.max(crate::browser::now_ms() - start);
+                let stretch = crate::browser::now_ms() - start;
+                longest = longest.max(stretch);
+                stretches.push(stretch);
                 self.sample_longest_slice.set(longest);
+                let mut sorted = stretches.clone();
+                sorted.sort_by(f64::total_cmp);
+                self.sample_median_slice.set(sorted[sorted.len() / 2]);
                 let now = crate::browser::now_ms();
                 if now - last_shown > 150.0 {
                     let done = (run.rows_done() + ideal.rows_done()) as f64;
