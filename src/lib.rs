@@ -15,6 +15,7 @@ pub mod render;
 pub mod route;
 pub mod share;
 pub mod state;
+pub mod tabs;
 pub mod url;
 pub mod widgets;
 pub mod worker;

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { openLab, describeLog, frameLags, ARTIFACTS } from './lab.mjs';
+import { openLab, watchPage, describeLog, frameLags, ARTIFACTS } from './lab.mjs';
 
 test('sweep panel: a point trained, sampled and labelled in this tab (S_K from the Datasets panel)', { timeout: 600_000 }, async (t) => {
   const lab = await openLab(t, { webgpu: true, query: '?ds=mnist&dk=4&dseed=0#/images' });
@@ -152,4 +152,52 @@ test('sweep panel: a small K trains on WebGPU in a worker, then generates, is la
   assert.equal(train.length, 4, 'each sample shows its 4 nearest training images (K = 4)');
   await page.locator('[data-testid="panel-sweep"]').screenshot({ path: path.join(ARTIFACTS, 'sweep-live-webgpu.png') });
   assert.deepEqual(log.pageErrors, [], describeLog(log));
+});
+
+test('sweep panel: a point runs in one tab at a time; a second tab on the same link says so, and takes it over on request from the kept step', { timeout: 600_000, todo: 'not yet run in CI: its failures are reported, not counted' }, async (t) => {
+  const query = '?ds=mnist&dk=4&dseed=0#/images';
+  const lab = await openLab(t, { webgpu: false, query });
+  const a = lab.page;
+  const settings = [['live-steps', '400'], ['live-batch', '4'], ['live-eval', '4'], ['live-mult', '2'], ['live-sampler-steps', '2']];
+  const fill = async (page) => {
+    await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 300_000 });
+    for (const [id, v] of settings) {
+      const input = page.locator(`[data-testid="${id}"]`);
+      await input.fill(v);
+      await input.dispatchEvent('change');
+    }
+  };
+  const hook = (page) => page.locator('[data-testid="live-progress"]');
+  const losses = async (page) => Number(await hook(page).getAttribute('data-losses'));
+  await fill(a);
+  await a.locator('[data-testid="live-run"]').click();
+  // Tab A trains until it has kept a step in browser storage.
+  await a.waitForFunction(() => Number(document.querySelector('[data-testid="live-progress"]')?.dataset.savedStep) > 0, null, { timeout: 300_000 });
+  // Tab B, the same link in the same browser: its run does not start, it says why and offers
+  // to take over; tab A goes on.
+  const b = await lab.context.newPage();
+  const logB = watchPage(b);
+  await b.goto(lab.url(query), { waitUntil: 'load', timeout: 300_000 });
+  await fill(b);
+  await b.locator('[data-testid="live-run"]').click();
+  await b.waitForFunction(() => /^error: another tab of this browser is running this point/.test(document.querySelector('[data-testid="live-progress"]')?.dataset.state || ''), null, { timeout: 300_000 });
+  assert.equal(await losses(b), 0, 'tab B trained');
+  const takeOver = b.locator('[data-testid="live-take-over"]');
+  await takeOver.waitFor({ timeout: 300_000 });
+  const aBefore = await losses(a);
+  await a.waitForFunction((n) => Number(document.querySelector('[data-testid="live-progress"]')?.dataset.losses) > n, aBefore, { timeout: 300_000 });
+  assert.equal(await hook(a).getAttribute('data-state'), 'training', 'tab A stopped when tab B was refused');
+  // Take over: B goes on from the step A kept; A stops at its next heartbeat and says so.
+  await takeOver.click();
+  await a.waitForFunction(() => /^error: another tab of this browser took this run over/.test(document.querySelector('[data-testid="live-progress"]')?.dataset.state || ''), null, { timeout: 300_000 });
+  const aStopped = await losses(a);
+  await b.waitForFunction(() => Number(document.querySelector('[data-testid="live-progress"]')?.dataset.losses) > Number(document.querySelector('[data-testid="live-progress"]')?.dataset.resumedAt) + 3, null, { timeout: 300_000 });
+  const resumedAt = Number(await hook(b).getAttribute('data-resumed-at'));
+  t.diagnostic(`tab A trained to step ${aStopped} and was taken over; tab B resumed at step ${resumedAt} and is at ${await losses(b)}`);
+  assert.ok(resumedAt > 0 && resumedAt <= aStopped, `tab B resumed at ${resumedAt}, tab A stopped at ${aStopped}`);
+  assert.equal(await losses(a), aStopped, 'tab A went on after it was taken over');
+  assert.equal(await hook(b).getAttribute('data-state'), 'training');
+  await b.locator('[data-testid="live-cancel"]').click();
+  assert.deepEqual(lab.log.pageErrors, [], describeLog(lab.log));
+  assert.deepEqual(logB.pageErrors, [], describeLog(logB));
 });

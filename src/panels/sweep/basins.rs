@@ -282,30 +282,30 @@ pub(crate) fn Basins(
                 Load::Done => None,
             }}
             <div style=move || if state.get() == Load::Done { "" } else { "display:none" }>
-                <figure>
-                    <canvas node_ref=lv_ref width="640" height="260" data-testid="basins-log-volume" role="img"
-                        aria-label="Log-volume of the basins of attraction by label against K: box plots with means and bootstrap intervals. The table below gives each label's count, mean and interval."></canvas>
-                    <figcaption>"Basin log-volume by label against K (Fig. 4B). " <crate::export::ExportButtons name="basins-log-volume" canvas=lv_ref /></figcaption>
-                </figure>
-                <figure>
-                    <canvas node_ref=pt_ref width="640" height="220" data-testid="basins-p-t" role="img"
-                        aria-label="Probability of recovering a sample against the noise level t, one curve per label (mean over the samples of that label)."></canvas>
-                    <figcaption>"P(t) by label. " <crate::export::ExportButtons name="basins-p-t" canvas=pt_ref /></figcaption>
-                </figure>
-                <figure>
-                    <canvas node_ref=sv_ref width="640" height="240" data-testid="basins-spectra" role="img"
-                        aria-label="Singular values of the score's Jacobian at each sample, by label: mean and spread on a log axis, largest first. The table below gives the mean leading singular value per label."></canvas>
-                    <figcaption>"Curvature spectra by label (Fig. 5A). " <crate::export::ExportButtons name="basins-spectra" canvas=sv_ref /></figcaption>
-                </figure>
-                <figure>
-                    <canvas node_ref=tr_ref width="640" height="240" data-testid="basins-train-spectra" role="img"
-                        aria-label="Mean singular-value spectrum of the training points, one curve per K, on a log axis."></canvas>
-                    <figcaption>"Training points' spectra by K. " <crate::export::ExportButtons name="basins-train-spectra" canvas=tr_ref /></figcaption>
-                </figure>
+                <PlotFigure canvas=lv_ref testid="basins-log-volume" height=260 name="basins-log-volume" caption="Basin log-volume by label against K (Fig. 4B). "
+                    alt="Log-volume of the basins of attraction by label against K: box plots with means and bootstrap intervals. The table below gives each label's count, mean and interval." />
+                <PlotFigure canvas=pt_ref testid="basins-p-t" height=220 name="basins-p-t" caption="P(t) by label. "
+                    alt="Probability of recovering a sample against the noise level t, one curve per label (mean over the samples of that label)." />
+                <PlotFigure canvas=sv_ref testid="basins-spectra" height=240 name="basins-spectra" caption="Curvature spectra by label (Fig. 5A). "
+                    alt="Singular values of the score's Jacobian at each sample, by label: mean and spread on a log axis, largest first. The table below gives the mean leading singular value per label." />
+                <PlotFigure canvas=tr_ref testid="basins-train-spectra" height=240 name="basins-train-spectra" caption="Training points' spectra by K. "
+                    alt="Mean singular-value spectrum of the training points, one curve per K, on a log axis." />
                 {table}
             </div>
             <LiveProbe p=p probes=probes />
         </section>
+    }
+}
+
+/// One of the panel's plots (640 px wide): the canvas with its text alternative, a caption and
+/// its PNG export.
+#[component]
+fn PlotFigure(canvas: NodeRef<Canvas>, testid: &'static str, height: u32, name: &'static str, caption: &'static str, alt: &'static str) -> impl IntoView {
+    view! {
+        <figure>
+            <canvas node_ref=canvas width="640" height=height.to_string() data-testid=testid role="img" aria-label=alt></canvas>
+            <figcaption>{caption}<crate::export::ExportButtons name=name canvas=canvas /></figcaption>
+        </figure>
     }
 }
 

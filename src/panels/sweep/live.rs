@@ -13,6 +13,7 @@ use memgen_models::unet::{SamplerConfig, UNet, UNetConfig, UNetTrainConfig};
 use crate::browser::{b64, storage_get, storage_remove, storage_set, unbase64};
 use crate::browser::{now_ms, sleep_ms, yield_now};
 use crate::panels::datasets::SubsetK;
+use crate::tabs::Claim;
 use crate::widgets::time_left;
 
 /// The browser-storage key of the sweep in progress.
@@ -189,6 +190,13 @@ pub struct LiveCtl {
     /// Why browser storage did not keep the run (full, or unavailable), while it goes on in
     /// memory.
     pub storage_note: RwSignal<Option<String>>,
+    /// Another tab of this browser runs the point this tab was asked to run (issue 18): the
+    /// view offers to take it over.
+    pub elsewhere: RwSignal<bool>,
+    /// The next run takes its point over from another tab (set by the view's Take over).
+    pub take_over: StoredValue<bool>,
+    /// Whether the last run asked for was a K schedule (else a point): what Take over repeats.
+    pub last_was_schedule: StoredValue<bool>,
 }
 
 impl LiveCtl {
@@ -205,6 +213,9 @@ impl LiveCtl {
             resumed_at: RwSignal::new(0),
             saved_step: RwSignal::new(0),
             storage_note: RwSignal::new(None),
+            elsewhere: RwSignal::new(false),
+            take_over: StoredValue::new(false),
+            last_was_schedule: StoredValue::new(false),
         }
     }
 
@@ -278,7 +289,13 @@ struct TabProgress {
     snap_key: String,
     saved_at: f64,
     seed: u64,
+    /// This tab's claim on the run: renewed at every checkpoint, and the run stops when another
+    /// tab has taken it over.
+    claim: Claim,
 }
+
+/// The message of a run that another tab took over.
+const TAKEN_OVER: &str = "another tab of this browser took this run over; it goes on there";
 
 impl PointProgress for TabProgress {
     fn now_s(&self) -> f64 {
@@ -286,6 +303,9 @@ impl PointProgress for TabProgress {
     }
     async fn checkpoint(&mut self) -> Result<(), PointError> {
         self.ctl.checkpoint(self.gen).await?;
+        if !self.claim.still_mine() {
+            return Err(PointError::Failed(TAKEN_OVER.into()));
+        }
         self.slice_t0 = now_ms();
         Ok(())
     }
@@ -365,6 +385,7 @@ async fn train_in_worker(
     ctl: LiveCtl,
     gen: u64,
     plain: &burn::tensor::Device,
+    claim: &mut Claim,
 ) -> Result<(UNet, Vec<f32>), PointError> {
     use crate::worker::{FromWorker, ToWorker, UNetJob, WorkerHandle, TRAIN_WORKER_URL};
     let (tx, mut rx) = futures_channel::mpsc::unbounded::<(FromWorker, Option<Vec<u8>>)>();
@@ -379,6 +400,9 @@ async fn train_in_worker(
     loop {
         if ctl.gen.get_value() != gen {
             return Err(PointError::Cancelled);
+        }
+        if !claim.still_mine() {
+            return Err(PointError::Failed(TAKEN_OVER.into()));
         }
         let paused = ctl.paused.get_untracked();
         if paused != paused_sent {
@@ -427,16 +451,32 @@ pub struct LiveResult {
 /// Runs point `sub.k` of `sweep` in this tab: trains on WebGPU in a worker when `gpu`, else with
 /// the fused CPU trainer here (kept in browser storage as it goes), then the library samples,
 /// labels and builds the gallery exactly as `memgen sweep` does.
+///
+/// The run is owned by this tab (`crate::tabs`): when another tab of this browser runs the same
+/// point, this one does not start (`ctl.elsewhere` is set) unless `ctl.take_over` was set.
 pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl, gen: u64) -> Result<LiveResult, PointError> {
     sweep.validate().map_err(PointError::Failed)?;
     let point = sweep.point(sub.k);
     let tc = point.training.ok_or(PointError::Failed("the tab trains UNet points".into()))?;
+    let snap_key = point_key(&sub, &point).replacen("memgen-sweep-point:", TRAIN_SNAPSHOT_PREFIX, 1);
+    let take_over = ctl.take_over.get_value();
+    ctl.take_over.set_value(false);
+    let mut claim = match Claim::new(&snap_key, take_over) {
+        Ok(c) => c,
+        Err(age_ms) => {
+            ctl.elsewhere.set(true);
+            return Err(PointError::Failed(format!(
+                "another tab of this browser is running this point (it said so {:.1} s ago); it goes on there. Take over to run it here from its last kept step",
+                age_ms / 1000.0
+            )));
+        }
+    };
+    ctl.elsewhere.set(false);
     ctl.losses.set(Vec::new());
     ctl.phase.set(Phase::Training);
     let plain = memgen_models::device::LabDevice::cpu().device.inner();
-    let snap_key = point_key(&sub, &point).replacen("memgen-sweep-point:", TRAIN_SNAPSHOT_PREFIX, 1);
     let model = if gpu {
-        let (ema, losses) = train_in_worker(&sub, tc, point.seed, ctl, gen, &plain).await?;
+        let (ema, losses) = train_in_worker(&sub, tc, point.seed, ctl, gen, &plain, &mut claim).await?;
         PointModel::Trained { ema: Box::new(ema), losses }
     } else {
         let resume = storage_get(&snap_key).ok().flatten().and_then(|v| parse_stored_run(&v));
@@ -446,11 +486,14 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
         PointModel::Train { resume }
     };
     let mut progress =
-        TabProgress { ctl, gen, slice_t0: now_ms(), train_t0: None, sample_t0: None, snap_key: snap_key.clone(), saved_at: now_ms(), seed: point.seed };
+        TabProgress { ctl, gen, slice_t0: now_ms(), train_t0: None, sample_t0: None, snap_key: snap_key.clone(), saved_at: now_ms(), seed: point.seed, claim };
     let data = PointData { pixels: &sub.pixels, indices: &sub.indices, hwc: sub.hwc };
     let out = run_point(&point, data, model, &plain, &mut progress).await;
-    // Finished, failed or cancelled: the kept run is of no more use (a reload keeps it).
-    let _ = storage_remove(&snap_key);
+    // Finished, failed or cancelled: the kept run is of no more use (a reload keeps it), unless
+    // another tab took it over and goes on from it.
+    if !matches!(&out, Err(PointError::Failed(m)) if m == TAKEN_OVER) {
+        let _ = storage_remove(&snap_key);
+    }
     let out = out?;
     // Quality beside the labels (the datasets with a reference classifier): a failure to load
     // the classifier is said, and the labels stand.

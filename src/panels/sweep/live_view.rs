@@ -69,8 +69,20 @@ impl Panel {
             return;
         };
         self.ctl.sweep_label.set(String::new());
+        self.ctl.last_was_schedule.set_value(false);
         let sweep = self.live_cfg.get_untracked().sweep(&sub);
         self.start_point(sub, sweep);
+    }
+
+    /// Runs here what another tab of this browser runs (the last point or schedule asked for),
+    /// from its last kept step; that tab stops at its next heartbeat and says so.
+    fn take_over(self) {
+        self.ctl.take_over.set_value(true);
+        if self.ctl.last_was_schedule.get_value() {
+            self.sweep_here();
+        } else {
+            self.run_here();
+        }
     }
 
     /// Re-runs the bundle's point K here with the bundle's settings: its training subset (the
@@ -139,6 +151,7 @@ impl Panel {
                 return;
             }
         };
+        self.ctl.last_was_schedule.set_value(true);
         let cfg = self.live_cfg.get_untracked();
         let schedule_text = ks.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(",");
         let _ = storage_set(ACTIVE_SWEEP, &serde_json::to_string(&(schedule_text, cfg)).unwrap_or_default());
@@ -347,6 +360,9 @@ pub fn LiveControls(
                     }) />
                 </span>
                 {move || ctl.storage_note.get().map(|n| view! { <span class="notice" data-testid="live-storage-note">{n}</span> })}
+                {move || (ctl.elsewhere.get() && !busy()).then(|| view! {
+                    <button data-testid="live-take-over" on:click=move |_| p.take_over()>"Take over: run it in this tab"</button>
+                })}
             </div>
             <div class="controls">
                 <label>"K schedule "
