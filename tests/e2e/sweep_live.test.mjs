@@ -8,6 +8,16 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { openLab, watchPage, describeLog, frameLags, ARTIFACTS } from './lab.mjs';
 
+/** Waits for the Datasets panel's MNIST K = 4 subset, then sets the in-tab point's settings. */
+async function fillLive(page, settings) {
+  await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 300_000 });
+  for (const [id, v] of settings) {
+    const input = page.locator(`[data-testid="${id}"]`);
+    await input.fill(v);
+    await input.dispatchEvent('change');
+  }
+}
+
 test('sweep panel: a point trained, sampled and labelled in this tab (S_K from the Datasets panel)', { timeout: 600_000 }, async (t) => {
   const lab = await openLab(t, { webgpu: true, query: '?ds=mnist&dk=4&dseed=0#/images' });
   const { page, log } = lab;
@@ -82,14 +92,7 @@ test('sweep panel: a point training in this tab is kept in browser storage; afte
   // machine; an assertion below says so if it did not land mid-run.
   const STEPS = 20;
   const settings = [['live-steps', String(STEPS)], ['live-batch', '4'], ['live-eval', '4'], ['live-mult', '2'], ['live-sampler-steps', '2']];
-  const fill = async () => {
-    await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 300_000 });
-    for (const [id, v] of settings) {
-      const input = page.locator(`[data-testid="${id}"]`);
-      await input.fill(v);
-      await input.dispatchEvent('change');
-    }
-  };
+  const fill = () => fillLive(page, settings);
   await fill();
   await page.locator('[data-testid="live-run"]').click();
   const prog = page.locator('[data-testid="live-progress"]');
@@ -159,14 +162,7 @@ test('sweep panel: a point runs in one tab at a time; a second tab on the same l
   const lab = await openLab(t, { webgpu: false, query });
   const a = lab.page;
   const settings = [['live-steps', '400'], ['live-batch', '4'], ['live-eval', '4'], ['live-mult', '2'], ['live-sampler-steps', '2']];
-  const fill = async (page) => {
-    await page.waitForFunction(() => /mnist, K = 4, seed 0/.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 300_000 });
-    for (const [id, v] of settings) {
-      const input = page.locator(`[data-testid="${id}"]`);
-      await input.fill(v);
-      await input.dispatchEvent('change');
-    }
-  };
+  const fill = (page) => fillLive(page, settings);
   const hook = (page) => page.locator('[data-testid="live-progress"]');
   const losses = async (page) => Number(await hook(page).getAttribute('data-losses'));
   await fill(a);

@@ -68,11 +68,12 @@ impl Panel {
                 longest = longest.max(stretch);
                 stretches.push(stretch);
                 self.sample_longest_slice.set(longest);
-                let mut sorted = stretches.clone();
-                sorted.sort_by(f64::total_cmp);
-                self.sample_median_slice.set(sorted[sorted.len() / 2]);
                 let now = crate::browser::now_ms();
-                if now - last_shown > 150.0 {
+                if now - last_shown > 150.0 || stretches.len() == 1 {
+                    // The median with the progress line (a few times a second), not per slice.
+                    let mut sorted = stretches.clone();
+                    sorted.sort_by(f64::total_cmp);
+                    self.sample_median_slice.set(sorted[sorted.len() / 2]);
                     let done = (run.rows_done() + ideal.rows_done()) as f64;
                     let total = (run.rows_total() + ideal.rows_total()) as f64;
                     let rate = done / ((now - t0) / 1000.0).max(1e-6);
@@ -80,6 +81,10 @@ impl Panel {
                     last_shown = now;
                 }
                 crate::browser::yield_now().await;
+            }
+            if !stretches.is_empty() {
+                stretches.sort_by(f64::total_cmp);
+                self.sample_median_slice.set(stretches[stretches.len() / 2]);
             }
             let (Ok(x), Ok(xi)) = (run.samples().await, ideal.samples().await) else {
                 self.phase.set(Phase::Failed("could not read the samples back".into()));
