@@ -682,6 +682,17 @@ impl Gallery {
 mod tests {
     use super::*;
 
+    /// The K = 32 point of the MNIST bundle: serde_json without `float_roundtrip` read its
+    /// generalized std one ULP off the CSV's, and the finished bundle refused to merge.
+    #[test]
+    fn manifest_floats_read_back_to_the_bits_the_csv_has() {
+        for x in [0.013252589693716357_f64, 0.0010034474525355058, 0.013299138384121181, 0.0014102729345768122, 0.003290763071082473] {
+            let back: f64 = serde_json::from_str(&serde_json::to_string(&x).unwrap()).unwrap();
+            assert_eq!(back.to_bits(), x.to_bits(), "{x}");
+            assert_eq!(format!("{x}").parse::<f64>().unwrap().to_bits(), x.to_bits());
+        }
+    }
+
     #[test]
     fn csv_rows_parse_and_bad_rows_are_named() {
         let ok = format!("{CSV_HEADER}\n2,1,0,0,0,0,0\n8,0.5,0.05,0.25,0.04,0.25,0.04\n");
