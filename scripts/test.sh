@@ -132,8 +132,14 @@ if ((built)) && [[ -f "$E2E_DIST/index.html" ]]; then
   # time against 874 s with two (before the toy's WebGPU test was cut from 345 s to 79 s, so
   # the comparison favours three by less than it seems). Under that load the tests' waits are
   # hang guards only (300 s and more), and no assertion is on wall time.
-  step "browser e2e: node --test tests/e2e/ (${MEMGEN_E2E_JOBS:-3} files at a time)" \
-    node --test --test-concurrency="${MEMGEN_E2E_JOBS:-3}" --test-force-exit --test-reporter=spec tests/e2e/
+  # The output is kept in test-artifacts/e2e.log so that, when a test fails, its name and
+  # error are printed again after the summary (CI shows only the tail, and the native tests'
+  # log comes after this step's).
+  e2e_run() {
+    set -o pipefail
+    node --test --test-concurrency="${MEMGEN_E2E_JOBS:-3}" --test-force-exit --test-reporter=spec tests/e2e/ 2>&1 | tee test-artifacts/e2e.log
+  }
+  step "browser e2e: node --test tests/e2e/ (${MEMGEN_E2E_JOBS:-3} files at a time)" e2e_run
 else
   skip "browser e2e: node --test tests/e2e/" "no build in $E2E_DIST/"
   failed=1
@@ -143,4 +149,8 @@ if [[ "${MEMGEN_E2E_ONLY:-0}" != 1 ]]; then
 fi
 
 summary
+if ((failed)) && [[ -f test-artifacts/e2e.log ]] && grep -q "failing tests:" test-artifacts/e2e.log; then
+  echo "==================== failing browser tests (from test-artifacts/e2e.log) ===================="
+  sed -n '/failing tests:/,$p' test-artifacts/e2e.log | head -n 150
+fi
 exit $failed
