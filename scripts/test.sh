@@ -135,10 +135,10 @@ if ((built)) && [[ -f "$E2E_DIST/index.html" ]]; then
   # The output is kept in test-artifacts/e2e.log so that, when a test fails, its name and
   # error are printed again after the summary (CI shows only the tail, and the native tests'
   # log comes after this step's).
-  e2e_run() {
+  e2e_run() ( # a subshell, so pipefail stays in this step
     set -o pipefail
     node --test --test-concurrency="${MEMGEN_E2E_JOBS:-3}" --test-force-exit --test-reporter=spec tests/e2e/ 2>&1 | tee test-artifacts/e2e.log
-  }
+  )
   step "browser e2e: node --test tests/e2e/ (${MEMGEN_E2E_JOBS:-3} files at a time)" e2e_run
 else
   skip "browser e2e: node --test tests/e2e/" "no build in $E2E_DIST/"
