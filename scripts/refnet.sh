@@ -10,7 +10,8 @@
 #
 # Cached in .cache/refnet/ (the build cache) under a key of the classifier's code and the
 # training file's checksum: a second run with the same code and data copies the file back.
-# Needs the datasets (scripts/datasets.sh); builds memgen with the native-test profile.
+# Needs the datasets (scripts/datasets.sh); builds memgen with the native-test profile
+# unless MEMGEN_BIN names one.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -18,8 +19,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 DATASETS="${DATASETS:-mnist fashion-mnist}"
 PROFILE="${MEMGEN_PROFILE:-native-test}"
 [[ -f www/data/datasets.json ]] || bash scripts/datasets.sh
-BIN="${CARGO_TARGET_DIR:-target}/$PROFILE/memgen"
-if [[ "${MEMGEN_REFNET_NO_BUILD:-0}" != 1 || ! -x "$BIN" ]]; then
+# MEMGEN_BIN=path uses a memgen built before (as make-bundle.sh does), and builds nothing.
+BIN="${MEMGEN_BIN:-${CARGO_TARGET_DIR:-target}/$PROFILE/memgen}"
+if [[ -z "${MEMGEN_BIN:-}" ]] && [[ "${MEMGEN_REFNET_NO_BUILD:-0}" != 1 || ! -x "$BIN" ]]; then
   cargo build --quiet --profile "$PROFILE" -p memgen-cli
 fi
 CACHE=.cache/refnet
