@@ -147,12 +147,12 @@ pub const LESSONS: [Lesson; 3] = [
             },
             Step {
                 view: View::Images,
-                query: "ik=8",
+                query: "ik=64",
                 title: "Past capacity",
-                look: "The gallery at K = 8, and the plot around K = 4–16 where the blue curve falls.",
+                look: "The gallery at K = 64, and the plot around K = 32–128 where the blue curve falls.",
                 change: "Set “show” to spurious, then to generalized, and open a sample.",
                 question: "Where does the memorized fraction fall below one half?",
-                answer: "Read it off the plot: the blue curve falls below ½ within the first few doublings of K. The marks MC, SC and GC estimate the memorization, spurious and generalization capacities. Spurious samples are rare and brief in images: the paper finds them near the transition.",
+                answer: "Read it off the plot: in the shipped bundle the blue curve falls below ½ between K = 32 (0.78) and K = 64 (0.36), and is near 0 from K = 128. The marks MC, SC and GC estimate the memorization, spurious and generalization capacities. Spurious samples are rare and brief in images: the paper finds them near the transition.",
             },
             Step {
                 view: View::Images,
@@ -165,7 +165,7 @@ pub const LESSONS: [Lesson; 3] = [
             },
             Step {
                 view: View::Images,
-                query: "ik=8&idm=0.5",
+                query: "ik=64&idm=0.5",
                 title: "The labels depend on δ",
                 look: "δ_m is now 0.5 instead of the paper's 1/3.",
                 change: "Move δ_m and δ_s and watch the percentages and the mark on the plot.",

@@ -149,7 +149,7 @@ test('lessons: every step sets its view and state through its link and shows its
   assert.ok(seen['memory-3'].stored < 9 && seen['memory-3'].spurious >= 1, JSON.stringify(seen['memory-3']));
   assert.equal(seen['memory-4'].stored, 0, JSON.stringify(seen['memory-4']));
   assert.equal(seen['memory-5'].stored, 0, JSON.stringify(seen['memory-5']));
-  // The images lesson: memorized at K = 2, far less at 1024; raising δ_m raises the memorized share at K = 16.
+  // The images lesson: memorized at K = 2, far less at 1024; raising δ_m raises the memorized share at K = 64.
   assert.ok(Number(seen['images-1'].memorized) > 0.8, JSON.stringify(seen['images-1']));
   assert.ok(Number(seen['images-3'].memorized) < 0.2, JSON.stringify(seen['images-3']));
   assert.ok(Number(seen['images-4'].memorized) >= Number(seen['images-2'].memorized), `${JSON.stringify(seen['images-2'])} vs ${JSON.stringify(seen['images-4'])}`);
