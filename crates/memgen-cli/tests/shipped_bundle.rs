@@ -66,6 +66,38 @@ fn the_shipped_mnist_bundle_shows_the_transition() {
     }
 }
 
+/// Issue 15's criteria on the shipped files: K reaches 4096; at the three largest K the samples
+/// lie on the manifold of real digits (precision ≥ 0.8 in the reference classifier's features)
+/// and cover all ten classes; every K's weights are in the bundle with the manifest's SHA-256;
+/// at least 6 K values carry a timeline of 4 or more points; the bundle stays under 15 MB.
+#[test]
+fn the_shipped_mnist_bundle_generalizes_to_real_digits() {
+    let dir = shipped();
+    let m = json(&dir.join("manifest.json"));
+    let results = m["results"].as_array().unwrap();
+    let k = |r: &Value| r["k"].as_u64().unwrap();
+    assert!(k(results.last().unwrap()) >= 4096, "the largest K is {}", k(results.last().unwrap()));
+    for r in &results[results.len() - 3..] {
+        let q = &r["quality"]["samples"];
+        let precision = q["precision"].as_f64().unwrap();
+        assert!(precision >= 0.8, "K = {}: precision {precision} (real images {})", k(r), r["quality"]["real"]["precision"]);
+        let classes = usizes(&q["classes"]);
+        assert!(classes.len() == 10 && classes.iter().all(|&c| c > 0), "K = {}: classes {classes:?}", k(r));
+    }
+    let mut total = 0u64;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        total += e.unwrap().metadata().unwrap().len();
+    }
+    assert!(total < 15_000_000, "the bundle is {total} bytes");
+    for r in results {
+        let name = r["files"]["weights"].as_str().unwrap_or_else(|| panic!("K = {}: no weights", k(r)));
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(memgen_data::packed::sha256_hex(&bytes), r["checksums"][name].as_str().unwrap(), "{name}");
+    }
+    let timelines = results.iter().filter(|r| r["timeline"].as_array().is_some_and(|t| t.len() >= 4)).count();
+    assert!(timelines >= 6, "only {timelines} K values have a timeline of 4 points");
+}
+
 fn shipped() -> PathBuf {
     let index = json(&www().join("bundles/index.json"));
     assert!(
