@@ -188,14 +188,18 @@ fn the_shipped_bundle_records_quality_that_the_classifier_reproduces() {
     assert_eq!(points.len(), results.len());
     for (p, r) in points.iter().zip(results) {
         let stored = &r["quality"];
-        assert_eq!(stored["of"], "gallery", "K = {}: no quality record", r["k"]);
-        let n = stored["samples"]["samples"].as_f64().unwrap();
-        // Another machine's classifier (other matrix kernels) may differ in the last bits:
-        // allow two samples either way.
+        let of = stored["of"].as_str().unwrap_or_else(|| panic!("K = {}: no quality record", r["k"]));
+        assert!(of == "gallery" || of == "S_eval", "K = {}: quality of {of}", r["k"]);
         assert_eq!(p["k"], r["k"]);
         for (key, now) in [("samples", "quality"), ("real", "real")] {
             let (a, b) = (stored[key]["precision"].as_f64().unwrap(), p[now]["precision"].as_f64().unwrap());
-            assert!((a - b).abs() <= 2.0 / n + 1e-9, "K = {}: stored {key} precision {a}, measured now {b}", r["k"]);
+            let (n, m) = (stored[key]["samples"].as_f64().unwrap(), p[now]["samples"].as_f64().unwrap());
+            // The same images: another machine's classifier (other matrix kernels) may differ
+            // in the last bits, so two samples either way. A record of all S_eval (or of as
+            // many real images) against the gallery's first samples of it: the gallery's
+            // figure is a binomial estimate of the stored one, within 4 standard errors.
+            let tol = if of == "gallery" { 2.0 / n + 1e-9 } else { 4.0 * (a * (1.0 - a) / m).sqrt() + 2.0 / m };
+            assert!((a - b).abs() <= tol, "K = {}: stored {key} precision {a} ({n} samples), measured now {b} ({m})", r["k"]);
         }
         assert!(stored["real"]["precision"].as_f64().unwrap() >= 0.85, "{stored}");
     }
