@@ -230,9 +230,14 @@ pub fn RerunControls(
             memgen_models::unet::SamplerKind::Ddim => "DDIM",
             memgen_models::unet::SamplerKind::Ddpm => "DDPM",
         };
+        // Steps that depend on K (`--epochs-per-k`) are said as the rule (`for_k` applies it).
+        let steps = match t.steps_by_k {
+            Some(r) => format!("for ⌈{}·K/{}⌉ steps (at least {}, at most {})", r.epochs, t.batch, r.min_steps, r.max_steps),
+            None => format!("for {} steps", t.steps),
+        };
         let what = format!(
-            "Trains the bundle's network (base width {}, {} parameters at {h}×{w}) for {} steps at batch {} with Adam lr {} on the bundle's S_K (seed {}), then samples |S_eval| = {} and S′ = {}·K with {sampler} ({} steps) and labels them: the point's own `memgen sweep` run, repeated in this tab, where it is slower. Progress, pause and cancel are below; the result is drawn beside the bundle's.",
-            t.net.base_channels, t.net.parameter_count(), t.steps, t.batch, t.lr, sweep.seed, sweep.n_eval, sweep.sprime_mult, sweep.sampler.steps
+            "Trains the bundle's network (base width {}, {} parameters at {h}×{w}) {steps} at batch {} with Adam lr {} on the bundle's S_K (seed {}), then samples |S_eval| = {} and S′ = {}·K with {sampler} ({} steps) and labels them: the point's own `memgen sweep` run, repeated in this tab, where it is slower. Progress, pause and cancel are below; the result is drawn beside the bundle's.",
+            t.net.base_channels, t.net.parameter_count(), t.batch, t.lr, sweep.seed, sweep.n_eval, sweep.sprime_mult, sweep.sampler.steps
         );
         let sweep = StoredValue::new(sweep.clone());
         view! {
