@@ -32,6 +32,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$PATH"
+# DATASET=fashion-mnist makes the Fashion-MNIST bundle (the paper's δ_s = 0.3, memgen sweep's
+# default for it) with the same network and schedule, into www/bundles/fashion-mnist/.
+DATASET="${DATASET:-mnist}"
 KS="${KS:-2,4,8,16,32,64,128,256,512,1024,2048,4096}"
 # The network: base 16, three levels (28, 14, 7) with 16, 32 and 64 channels: 356,753 parameters.
 BASE="${BASE:-16}"
@@ -74,7 +77,7 @@ else
   cargo build --profile "$PROFILE" -p memgen-cli "${FEATURES[@]}"
   BIN="${CARGO_TARGET_DIR:-target}/$PROFILE/memgen"
 fi
-args=(sweep --data-dir www/data --dataset mnist --ks "$KS" --model unet --steps "$STEPS" --batch "$BATCH" --lr "$LR"
+args=(sweep --data-dir www/data --dataset "$DATASET" --ks "$KS" --model unet --steps "$STEPS" --batch "$BATCH" --lr "$LR"
   --lr-schedule "$LR_SCHEDULE" --warmup "$WARMUP" --base-channels "$BASE" --mult "$MULT" --eval "$EVAL" --gallery "$GALLERY" --sampler ddim --sampler-steps "$SAMPLER_STEPS"
   --weights-dtype "$WEIGHTS" --device "$DEVICE" --engine "$ENGINE" --seed "$SEED")
 if [[ "$EPOCHS_PER_K" != 0 ]]; then
@@ -88,7 +91,7 @@ N=$(tr ',' '\n' <<<"$KS" | grep -c .)
 # span sittings on fresh machines: commit a shard when it is done), and so is the checkpoint of
 # the K in training (in partial/: commit it at the end of a sitting, and the next sitting's run
 # goes on from it).
-WORK="${BUNDLE_WORK:-bundle-shards/mnist-$(printf '%s' "${args[*]}" | sha256sum | cut -c1-12)}"
+WORK="${BUNDLE_WORK:-bundle-shards/$DATASET-$(printf '%s' "${args[*]}" | sha256sum | cut -c1-12)}"
 CKPT_DIR="${BUNDLE_CHECKPOINTS:-$WORK/partial}"
 # WHERE=1 only prints the folder these settings' shards go to.
 if [[ "${WHERE:-0}" == 1 ]]; then echo "$WORK"; exit 0; fi
@@ -126,20 +129,22 @@ if ((missing > 0)); then
   echo "make-bundle: $((N - missing)) of $N shards done in $WORK; run it again to go on (commit the finished shards to keep them)"
   exit 0
 fi
-MERGED=target/bundle-work/mnist
+MERGED="target/bundle-work/$DATASET"
 rm -rf "$MERGED"
 # The page shows this line as the way to make the bundle again (every setting that changes it).
-reproduce="KS=$KS STEPS=$STEPS MIN_STEPS=$MIN_STEPS EPOCHS_PER_K=$EPOCHS_PER_K BATCH=$BATCH LR=$LR LR_SCHEDULE=$LR_SCHEDULE WARMUP=$WARMUP BASE=$BASE MULT=$MULT EVAL=$EVAL GALLERY=$GALLERY SAMPLER_STEPS=$SAMPLER_STEPS WEIGHTS=$WEIGHTS DEVICE=$DEVICE ENGINE=$ENGINE SEED=$SEED TIMELINE=$TIMELINE bash scripts/make-bundle.sh"
+reproduce="DATASET=$DATASET KS=$KS STEPS=$STEPS MIN_STEPS=$MIN_STEPS EPOCHS_PER_K=$EPOCHS_PER_K BATCH=$BATCH LR=$LR LR_SCHEDULE=$LR_SCHEDULE WARMUP=$WARMUP BASE=$BASE MULT=$MULT EVAL=$EVAL GALLERY=$GALLERY SAMPLER_STEPS=$SAMPLER_STEPS WEIGHTS=$WEIGHTS DEVICE=$DEVICE ENGINE=$ENGINE SEED=$SEED TIMELINE=$TIMELINE bash scripts/make-bundle.sh"
 "$BIN" merge "${dirs[@]}" --out "$MERGED" --reproduce "$reproduce"
-rm -rf www/bundles/mnist
+rm -rf "www/bundles/$DATASET"
 mkdir -p www/bundles
-cp -r "$MERGED" www/bundles/mnist
-python3 - <<'PY'
+cp -r "$MERGED" "www/bundles/$DATASET"
+DATASET="$DATASET" python3 - <<'PY'
+import os
 import json
 p = "www/bundles/index.json"
 d = json.load(open(p))
-d["bundles"] = sorted(set(d.get("bundles", [])) | {"mnist"})
+# MNIST first: the panel opens the first bundle.
+d["bundles"] = sorted(set(d.get("bundles", [])) | {os.environ["DATASET"]}, key=lambda b: (b != "mnist", b))
 json.dump(d, open(p, "w"), indent=2)
 open(p, "a").write("\n")
 PY
-cat www/bundles/mnist/fractions.csv
+cat "www/bundles/$DATASET/fractions.csv"

@@ -15,6 +15,20 @@ import { openLab, describeLog, memgenBin, download, parseCsv, DIST, ARTIFACTS } 
 
 const PANEL = '[data-testid="panel-sweep"]';
 
+/** Little-endian f16 values from base64 (a probe file's `spectrum_f16`). */
+function f16s(text) {
+  const b = Buffer.from(text, 'base64');
+  const out = [];
+  for (let i = 0; i + 1 < b.length; i += 2) {
+    const h = b.readUInt16LE(i);
+    const sign = h >> 15 ? -1 : 1;
+    const e = (h >> 10) & 31;
+    const m = h & 1023;
+    out.push(e === 0 ? sign * m * 2 ** -24 : e === 31 ? (m ? NaN : sign * Infinity) : sign * (1 + m / 1024) * 2 ** (e - 15));
+  }
+  return out;
+}
+
 test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ relabelling, a point re-run in the tab', { timeout: 600_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memgen-sweep-e2e-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -402,6 +416,40 @@ test('basins: a bundle probed by memgen probe shows its boxes, spectra and table
   await page.locator('[data-testid="basins-live-show"]').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="basins-live"]')?.dataset.state === 'done', null, { timeout: 300_000 });
   assert.equal(await page.locator('[data-testid="basins-live-trials"]').getAttribute('data-count'), '3');
+  // Its spectrum on demand: the tab's 784 singular values are memgen probe's at the ranks its
+  // file keeps (256 of them, log-spaced, as f16).
+  await page.locator('[data-testid="basins-live-spectrum"]').click();
+  await page.waitForFunction(() => /^(done|error|cancelled)/.test(document.querySelector('[data-testid="basins-live"]')?.dataset.state || ''), null, { timeout: 300_000 });
+  assert.equal(await live.getAttribute('data-state'), 'done', await live.textContent());
+  const mine = (await live.getAttribute('data-spectrum')).split(',').map(Number);
+  const theirs = f16s(cli.spectrum_f16);
+  const ranks = (await live.getAttribute('data-stored-ranks')).split(',').map(Number);
+  assert.equal(mine.length, 784);
+  assert.equal(theirs.length, 256);
+  assert.equal(ranks.length, 256);
+  assert.deepEqual([ranks[0], ranks[255]], [1, 784]);
+  assert.deepEqual(probe.settings.spectrum_ranks, ranks);
+  assert.ok(mine[0] > 0 && mine.every((v, i) => i === 0 || v <= mine[i - 1]), 'descending, positive');
+  let worst = 0;
+  ranks.forEach((r, i) => { worst = Math.max(worst, Math.abs(mine[r - 1] - theirs[i]) / Math.max(Math.abs(theirs[i]), 1e-3 * theirs[0])); });
+  assert.ok(worst <= 2e-3, `tab against memgen probe: largest relative difference ${worst}`);
+  const inkedSpectrum = await page.evaluate(() => {
+    const c = document.querySelector('[data-testid="basins-live-spectrum-plot"]');
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) if (px[i] < 200 || px[i + 1] < 200 || px[i + 2] < 200) n++;
+    return n;
+  });
+  assert.ok(inkedSpectrum > 500, `spectrum plot: ${inkedSpectrum} inked pixels`);
+  // Benchmark figures (not asserted): the tab's probe and spectrum of this sample against
+  // memgen probe's of one sample of the same bundle, natively, in this run.
+  const copy = path.join(dir, 'copy');
+  fs.cpSync(out, copy, { recursive: true });
+  for (const f of fs.readdirSync(copy)) if (f.startsWith('probe-')) fs.rmSync(path.join(copy, f));
+  const native = JSON.parse(execFileSync(memgenBin(), ['probe', '--bundle', copy, '--ks', '8', '--samples', '1', '--train-points', '0', '--stride', '200',
+    '--trials', '3', '--sampler-steps', '4', '--data-dir', data], { stdio: ['ignore', 'pipe', 'pipe'] }).toString());
+  const [probeMs, spectrumMs] = [Number(await live.getAttribute('data-probe-ms')), Number(await live.getAttribute('data-spectrum-ms'))];
+  t.diagnostic(`spectrum: tab against memgen probe, largest relative difference ${worst.toExponential(2)}; the tab took ${probeMs} ms to probe and ${spectrumMs} ms for the spectrum, memgen probe ${(native.seconds * 1000).toFixed(0)} ms for one sample's both natively (${((probeMs + spectrumMs) / (native.seconds * 1000)).toFixed(1)}×)`);
   await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'sweep-basins.png') });
   await page.locator('[data-testid="basins-live-run"]').click();
   await page.locator('[data-testid="basins-live-cancel"]').click();

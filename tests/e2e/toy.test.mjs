@@ -92,10 +92,15 @@ test('toy K=2: training in the tab (fused CPU trainer in wasm) lowers the loss a
   assert.ok(memorized >= 1, `no memorized centroid`);
   // A memorized centroid probed here (issue 16): its basin search runs to the end and the
   // learned energy there is a well (both Hessian eigenvalues positive).
-  await page.locator('[data-testid^="toy-probe-"][data-kind="memorized"]').first().click();
+  // It is clicked on the trained network's view (plane [−1.5, 1.5]², y up), not on its button.
+  const button = page.locator('[data-testid^="toy-probe-"][data-kind="memorized"]').first();
+  const [ax, ay] = (await button.getAttribute('data-at')).split(',').map(Number);
+  const view = page.locator('[data-testid="toy-learned"]');
+  const box = await view.boundingBox();
+  await view.click({ position: { x: ((ax + 1.5) / 3) * box.width, y: ((1.5 - ay) / 3) * box.height } });
   await page.waitForFunction(() => /^(done|error)/.test(document.querySelector('[data-testid="toy-probe"]')?.dataset.state || ''), null, { timeout: 300_000 });
   const probe = page.locator('[data-testid="toy-probe"]');
-  assert.match(await probe.getAttribute('data-state'), /^done:/, await probe.textContent());
+  assert.equal(await probe.getAttribute('data-state'), `done:${await button.getAttribute('data-index')}`, await probe.textContent());
   const eig = (await probe.getAttribute('data-eigenvalues')).split(',').map(Number);
   t.diagnostic(`memorized centroid: t_c ${await probe.getAttribute('data-t-c')}, Hessian eigenvalues ${eig}`);
   assert.ok(eig.length === 2 && eig[0] > 0 && eig[1] > 0, `not a well: eigenvalues ${eig}`);

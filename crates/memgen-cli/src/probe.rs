@@ -5,7 +5,7 @@
 
 use crate::CliError;
 use memgen_models::bundle::{decode_image, Gallery, Manifest, MANIFEST_FILE};
-use memgen_models::probe::{encode_f16, mean_spectrum, probe_sample, BasinSettings, KProbe, ProbeSettings, SampleProbe, Search, PROBE_FORMAT};
+use memgen_models::probe::{decode_f16, mean_spectrum, probe_sample, BasinSettings, KProbe, ProbeSettings, SampleProbe, Search, PROBE_FORMAT};
 use memgen_models::unet::fused::FusedUNet;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -62,6 +62,12 @@ pub struct ProbeArgs {
     /// Seed of the trials' noise
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Singular values kept per gallery sample: this many ranks from the first to the last,
+    /// spaced evenly on a log axis but at least one apart (so every rank at the top of the
+    /// spectrum; each sample's mean over every rank is kept too); 0 keeps every rank. A file probed with every rank is cut to these, not
+    /// probed again
+    #[arg(long, default_value_t = 256)]
+    pub spectrum_ranks: usize,
     /// Data folder (for the training points: the bundle's dataset file)
     #[arg(long, default_value = "www/data")]
     pub data_dir: PathBuf,
@@ -97,10 +103,11 @@ pub fn probe(a: &ProbeArgs) -> Result<Value, CliError> {
     if a.curvature_t >= 1000 || !(a.curvature_h > 0.0 && a.curvature_h.is_finite()) {
         return Err(input("--curvature-t must be below 1000 and --curvature-h finite and > 0".into()));
     }
-    let settings = ProbeSettings { basin, curvature_t: a.curvature_t, curvature_h: a.curvature_h, seed: a.seed };
     let hwc = m.identity.sweep.image_hwc;
     let chw = [hwc[2], hwc[0], hwc[1]];
     let d = hwc.iter().product::<usize>();
+    let ranks = (a.spectrum_ranks > 0 && a.spectrum_ranks < d).then(|| memgen_models::probe::spectrum_ranks(d, a.spectrum_ranks));
+    let settings = ProbeSettings { basin, curvature_t: a.curvature_t, curvature_h: a.curvature_h, seed: a.seed, spectrum_ranks: ranks };
     let chosen: Vec<usize> = m.results.iter().filter(|r| r.files.contains_key("weights") && (a.ks.is_empty() || a.ks.contains(&r.k))).map(|r| r.k).collect();
     if let Some(k) = a.ks.iter().find(|k| !chosen.contains(k)) {
         return Err(input(format!("--ks: K = {k} has no weights in {}", a.bundle.display())));
@@ -150,13 +157,23 @@ pub fn probe(a: &ProbeArgs) -> Result<Value, CliError> {
         if rec.checksums.get(wname).is_some_and(|s| *s != wsha) {
             return Err(input(format!("{wname}: its SHA-256 is not the manifest's")));
         }
-        // Done before with the same settings and weights: keep it.
-        if let Some(old) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<KProbe>(&b).ok()) {
-            if old.settings == settings
-                && old.weights_sha256 == wsha
-                && old.samples.len() == n
-                && old.train.as_ref().map_or(0, |t| t.count) == a.train_points.min(k)
-            {
+        // Done before with the same settings and weights: keep it; with every rank of the
+        // spectra and otherwise the same: cut them to these settings' ranks.
+        if let Some(mut old) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<KProbe>(&b).ok()) {
+            let same_work = old.weights_sha256 == wsha && old.samples.len() == n && old.train.as_ref().map_or(0, |t| t.count) == a.train_points.min(k);
+            let full = ProbeSettings { spectrum_ranks: None, ..settings.clone() };
+            if same_work && (old.settings == settings || (old.settings == full && settings.spectrum_ranks.is_some())) {
+                if old.settings != settings {
+                    for s in old.samples.iter_mut() {
+                        let spectrum: Vec<f64> = decode_f16(&s.spectrum_f16).map_err(|e| input(format!("{name}: {e}")))?.into_iter().map(f64::from).collect();
+                        if spectrum.len() != d {
+                            return Err(input(format!("{name}: sample {} has {} singular values, not {d}", s.index, spectrum.len())));
+                        }
+                        *s = SampleProbe::new(s.index, s.label, s.basin.clone(), &spectrum, &settings);
+                    }
+                    old.settings = settings.clone();
+                    write_atomic(&a.bundle, &name, &old)?;
+                }
                 bar.inc((n + a.train_points.min(k)) as u64);
                 written.push((k, name));
                 continue;
@@ -173,7 +190,7 @@ pub fn probe(a: &ProbeArgs) -> Result<Value, CliError> {
             let x0 = memgen_models::unet::to_model(&px, hwc[0], hwc[1], hwc[2]);
             let (basin, spectrum) = pollster::block_on(probe_sample(&model, &x0, chw, s.index, &settings, &device))
                 .map_err(|e| input(format!("K = {k}, sample {}: {e}", s.index)))?;
-            samples.push(SampleProbe { index: s.index, label: s.label, basin, spectrum_f16: encode_f16(&spectrum) });
+            samples.push(SampleProbe::new(s.index, s.label, basin, &spectrum, &settings));
             bar.inc(1);
         }
         let train = match &train_data {
@@ -194,10 +211,8 @@ pub fn probe(a: &ProbeArgs) -> Result<Value, CliError> {
             }
             _ => None,
         };
-        let kp = KProbe { format: PROBE_FORMAT.into(), k, settings, weights_sha256: wsha, samples, train };
-        let tmp = a.bundle.join(format!("{name}.tmp"));
-        std::fs::write(&tmp, serde_json::to_vec(&kp).map_err(|e| input(e.to_string()))?).map_err(|e| input(format!("cannot write {}: {e}", tmp.display())))?;
-        std::fs::rename(&tmp, &path).map_err(|e| input(format!("cannot write {}: {e}", path.display())))?;
+        let kp = KProbe { format: PROBE_FORMAT.into(), k, settings: settings.clone(), weights_sha256: wsha, samples, train };
+        write_atomic(&a.bundle, &name, &kp)?;
         written.push((k, name));
     }
     bar.finish_and_clear();
@@ -219,6 +234,14 @@ pub fn probe(a: &ProbeArgs) -> Result<Value, CliError> {
         "written": a.write,
         "seconds": started.elapsed().as_secs_f64(),
     }))
+}
+
+/// Writes a probe file whole or not at all (a temporary file renamed).
+fn write_atomic(dir: &std::path::Path, name: &str, kp: &KProbe) -> Result<(), CliError> {
+    let input = CliError::Input;
+    let (tmp, path) = (dir.join(format!("{name}.tmp")), dir.join(name));
+    std::fs::write(&tmp, serde_json::to_vec(kp).map_err(|e| input(e.to_string()))?).map_err(|e| input(format!("cannot write {}: {e}", tmp.display())))?;
+    std::fs::rename(&tmp, &path).map_err(|e| input(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Quantiles of `v` (sorted in place): 10%, 50%, 90% and the largest.

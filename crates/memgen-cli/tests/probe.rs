@@ -33,7 +33,7 @@ fn probe_writes_basins_and_spectra_per_k_and_resumes() {
         "--bootstrap", "20", "--data-dir", &data, "--out", &b_s]);
     #[rustfmt::skip]
     let args = ["probe", "--bundle", &b_s, "--delta", "1.5", "--samples", "3", "--train-points", "2", "--stride", "200",
-        "--trials", "4", "--sampler-steps", "5", "--data-dir", &data, "--write"];
+        "--trials", "4", "--sampler-steps", "5", "--data-dir", &data, "--write", "--spectrum-ranks", "0"];
     let first = ok_json(&args);
     assert_eq!(first["ks"], serde_json::json!([2, 4]));
     let m = Manifest::parse(&std::fs::read(b.join("manifest.json")).unwrap()).unwrap();
@@ -69,6 +69,26 @@ fn probe_writes_basins_and_spectra_per_k_and_resumes() {
     let before = std::fs::read(b.join("probe-k4.json")).unwrap();
     ok_json(&args);
     assert_eq!(std::fs::read(b.join("probe-k4.json")).unwrap(), before);
+    // Fewer ranks kept: the files are cut to 16 log-spaced ranks, not probed again (each mean
+    // is that of the stored f16 values, where a new probe would average the f64 spectrum).
+    let full: KProbe = serde_json::from_slice(&before).unwrap();
+    let mut cut_args = args.to_vec();
+    *cut_args.last_mut().unwrap() = "16";
+    ok_json(&cut_args);
+    let cut: KProbe = serde_json::from_slice(&std::fs::read(b.join("probe-k4.json")).unwrap()).unwrap();
+    let ranks = memgen_models::probe::spectrum_ranks(784, 16);
+    assert_eq!(cut.settings.spectrum_ranks.as_ref(), Some(&ranks));
+    assert_eq!((cut.train, cut.weights_sha256), (full.train, full.weights_sha256));
+    for (c, f) in cut.samples.iter().zip(&full.samples) {
+        let fv = decode_f16(&f.spectrum_f16).unwrap();
+        assert_eq!((&c.basin, c.index), (&f.basin, f.index));
+        assert_eq!(decode_f16(&c.spectrum_f16).unwrap(), ranks.iter().map(|r| fv[r - 1]).collect::<Vec<_>>());
+        let mean = fv.iter().map(|v| *v as f64).sum::<f64>() / 784.0;
+        assert!((c.mean_singular_value.unwrap() - mean).abs() <= 1e-12 * mean, "{:?} against {mean}", c.mean_singular_value);
+    }
+    let m = Manifest::parse(&std::fs::read(b.join("manifest.json")).unwrap()).unwrap();
+    let r4 = m.results.iter().find(|r| r.k == 4).unwrap();
+    assert_eq!(r4.checksums["probe-k4.json"], memgen_data::sha256_hex(&std::fs::read(b.join("probe-k4.json")).unwrap()));
     // --calibrate: the δ rule on MNIST's first 2,000 training images gives the default δ, and
     // a probe without --delta uses it.
     let c = ok_json(&["probe", "--bundle", &b_s, "--calibrate", "--samples", "2", "--trials", "2", "--sampler-steps", "5", "--data-dir", &data]);

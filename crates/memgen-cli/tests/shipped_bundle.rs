@@ -98,6 +98,39 @@ fn the_shipped_mnist_bundle_generalizes_to_real_digits() {
     assert!(timelines >= 6, "only {timelines} K values have a timeline of 4 points");
 }
 
+/// Issue 16 on the shipped files: every K carries `memgen probe`'s file (named in the manifest
+/// with its SHA-256, made from that K's weights): every gallery sample's basin and spectrum (the
+/// kept ranks, and its mean over all 784), and the mean spectrum of the K's first 16 training
+/// points (all of them below K = 16).
+#[test]
+fn the_shipped_mnist_bundle_carries_basins_and_spectra_for_every_gallery_sample() {
+    let dir = shipped();
+    let m = json(&dir.join("manifest.json"));
+    for r in m["results"].as_array().unwrap() {
+        let k = r["k"].as_u64().unwrap();
+        let name = r["files"]["probe"].as_str().unwrap_or_else(|| panic!("K = {k}: no probe file (memgen probe --write)"));
+        let bytes = std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(memgen_data::packed::sha256_hex(&bytes), r["checksums"][name].as_str().unwrap(), "{name}");
+        let p: memgen_models::probe::KProbe = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(p.weights_sha256, r["checksums"][r["files"]["weights"].as_str().unwrap()].as_str().unwrap(), "{name}: other weights");
+        let g = json(&dir.join(r["gallery"].as_str().unwrap()));
+        let gallery = g["samples"].as_array().unwrap();
+        assert_eq!(p.samples.len(), gallery.len(), "{name}: not every gallery sample");
+        let ranks = p.settings.spectrum_ranks.clone().unwrap_or_else(|| (1..=784).collect());
+        for (s, gs) in p.samples.iter().zip(gallery) {
+            assert_eq!(s.index as u64, gs["index"].as_u64().unwrap());
+            let sv = memgen_models::probe::decode_f16(&s.spectrum_f16).unwrap();
+            assert_eq!(sv.len(), ranks.len(), "{name}: sample {}", s.index);
+            assert!(sv.windows(2).all(|w| w[0] >= w[1]) && sv[0] > 0.0, "{name}: sample {}: spectrum not descending", s.index);
+            let mean = s.mean_singular_value.unwrap_or(f64::NAN);
+            assert!(mean <= sv[0] as f64 && mean >= *sv.last().unwrap() as f64, "{name}: sample {}: mean {mean}", s.index);
+            assert!(!s.basin.levels.is_empty());
+        }
+        let t = p.train.as_ref().unwrap_or_else(|| panic!("{name}: no training spectra"));
+        assert_eq!((t.count, t.mean.len()), (16.min(k as usize), 784), "{name}");
+    }
+}
+
 fn shipped() -> PathBuf {
     let index = json(&www().join("bundles/index.json"));
     assert!(

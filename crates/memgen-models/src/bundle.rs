@@ -715,8 +715,9 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_version_1_manifest_reads_and_unknown_versions_are_refused_by_name() {
-        let v1 = include_bytes!("../../../www/bundles/mnist/manifest.json");
+    fn version_1_and_the_shipped_version_2_manifests_read_and_unknown_versions_are_refused_by_name() {
+        // The bundle shipped before the K = 2..4096 one (commit 17c97f0^), kept as a fixture.
+        let v1 = include_bytes!("../tests/data/manifest-v1.json");
         let m = Manifest::parse(v1).unwrap();
         assert_eq!(m.identity.format_version, 1);
         assert_eq!(m.k_done, vec![2, 4, 8, 12, 16, 24, 32, 64, 128, 256, 512, 1024]);
@@ -725,6 +726,13 @@ mod tests {
         // A version 1 point's settings follow from the identity.
         let c = m.point_config(4).unwrap();
         assert_eq!((c.k, c.seed, c.n_eval, c.n_synthetic), (4, memgen_core::spec::sweep_point_seed(0, 4), 256, 16));
+        // The shipped bundle is version 2: each point records its own settings (steps by K).
+        let v2 = Manifest::parse(include_bytes!("../../../www/bundles/mnist/manifest.json")).unwrap();
+        assert_eq!(v2.identity.format_version, 2);
+        assert_eq!(v2.k_done, vec![2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]);
+        let steps = |k| v2.point_config(k).and_then(|c| c.training).map(|t| t.steps);
+        assert_eq!((steps(4), steps(1024), steps(4096)), (Some(2000), Some(16000), Some(32000)));
+        assert_eq!(v2.point_config(4096).map(|c| c.n_eval), Some(1000));
         let text = String::from_utf8_lossy(v1);
         for (from, to, needle) in [
             ("\"format_version\": 1", "\"format_version\": 7", "format_version 7 is not one this build reads (1 to 2)"),

@@ -224,41 +224,94 @@ pub fn trial_noise(trials: usize, d: usize, noise: &mut impl NoiseSource) -> Vec
     (0..trials * d).map(|_| noise.normal() as f32).collect()
 }
 
-/// The Jacobian `∂s_i/∂x_j` of the score `s(x, t) = −ε̂(x, t)/√(1 − ᾱ_t)` at `x` (`[C·H·W]`,
-/// model scale), by central differences of step `h`, `batch` network inputs at a time: a
-/// `d × d` matrix (row `i`: output, column `j`: input).
-pub fn score_jacobian<M: EpsilonModel>(model: &M, x: &[f32], t: usize, chw: [usize; 3], h: f32, batch: usize, device: &Device) -> Result<Matrix, String> {
-    let d = x.len();
-    if d != chw.iter().product::<usize>() || d == 0 || !(h > 0.0 && h.is_finite()) || t >= 1000 {
-        return Err(format!("score_jacobian: an image of {chw:?}, h > 0 and t < 1000 (got {d} values, h = {h}, t = {t})"));
+/// The score Jacobian filled in a few columns at a time, so that a page can hand the event
+/// loop back between network evaluations (and show progress, and stop) while the CLI runs it
+/// in large batches: both compute the same columns from the same inputs.
+pub struct ScoreJacobian {
+    x: Vec<f32>,
+    t: usize,
+    chw: [usize; 3],
+    h: f32,
+    sigma: f64,
+    jac: Vec<f32>,
+    next: usize,
+}
+
+impl ScoreJacobian {
+    /// The Jacobian at `x` (`[C·H·W]`, model scale), `t` and central-difference step `h`.
+    pub fn new(x: &[f32], t: usize, chw: [usize; 3], h: f32) -> Result<ScoreJacobian, String> {
+        let d = x.len();
+        if d != chw.iter().product::<usize>() || d == 0 || !(h > 0.0 && h.is_finite()) || t >= 1000 {
+            return Err(format!("score_jacobian: an image of {chw:?}, h > 0 and t < 1000 (got {d} values, h = {h}, t = {t})"));
+        }
+        let sigma = (1.0 - DdpmSchedule::paper().alpha_bars[t]).sqrt();
+        Ok(ScoreJacobian { x: x.to_vec(), t, chw, h, sigma, jac: vec![0f32; d * d], next: 0 })
     }
-    let sigma = (1.0 - DdpmSchedule::paper().alpha_bars[t]).sqrt();
-    let [c, hh, ww] = chw;
-    let mut jac = vec![0f32; d * d];
-    // Inputs 2j (x + h e_j) and 2j + 1 (x − h e_j), `batch` at a time.
-    let per = (batch.max(2) / 2).max(1);
-    let mut j0 = 0;
-    while j0 < d {
-        let n = per.min(d - j0);
+
+    /// Columns done, of [`ScoreJacobian::columns`].
+    pub fn done(&self) -> usize {
+        self.next
+    }
+
+    /// The data dimension `d`: the columns in all.
+    pub fn columns(&self) -> usize {
+        self.x.len()
+    }
+
+    /// Whether every column is done.
+    pub fn finished(&self) -> bool {
+        self.next >= self.x.len()
+    }
+
+    /// The next `n` columns (at least one), `2n` network inputs in one batch.
+    pub fn step<M: EpsilonModel>(&mut self, model: &M, n: usize, device: &Device) -> Result<(), String> {
+        let d = self.x.len();
+        let (j0, [c, hh, ww]) = (self.next, self.chw);
+        let n = n.max(1).min(d - j0);
+        if n == 0 {
+            return Ok(());
+        }
+        // Inputs 2j (x + h e_j) and 2j + 1 (x − h e_j).
         let mut xs = Vec::with_capacity(2 * n * d);
         for j in j0..j0 + n {
             for sign in [1.0f32, -1.0] {
-                let mut v = x.to_vec();
-                v[j] += sign * h;
+                let mut v = self.x.clone();
+                v[j] += sign * self.h;
                 xs.extend(v);
             }
         }
-        let eps = model.epsilon(Tensor::<4>::from_data(TensorData::new(xs, [2 * n, c, hh, ww]), device), t);
+        let eps = model.epsilon(Tensor::<4>::from_data(TensorData::new(xs, [2 * n, c, hh, ww]), device), self.t);
         let e = eps.into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
         for (jj, j) in (j0..j0 + n).enumerate() {
             let (plus, minus) = (&e[2 * jj * d..(2 * jj + 1) * d], &e[(2 * jj + 1) * d..(2 * jj + 2) * d]);
             for i in 0..d {
-                jac[i * d + j] = (-((plus[i] - minus[i]) as f64) / (2.0 * h as f64 * sigma)) as f32;
+                self.jac[i * d + j] = (-((plus[i] - minus[i]) as f64) / (2.0 * self.h as f64 * self.sigma)) as f32;
             }
         }
-        j0 += n;
+        self.next = j0 + n;
+        Ok(())
     }
-    Matrix::new(jac, d, d).map_err(|e| e.to_string())
+
+    /// The finished `d × d` matrix (row `i`: output, column `j`: input).
+    pub fn matrix(self) -> Result<Matrix, String> {
+        if !self.finished() {
+            return Err(format!("score_jacobian: {} of {} columns done", self.next, self.x.len()));
+        }
+        let d = self.x.len();
+        Matrix::new(self.jac, d, d).map_err(|e| e.to_string())
+    }
+}
+
+/// The Jacobian `∂s_i/∂x_j` of the score `s(x, t) = −ε̂(x, t)/√(1 − ᾱ_t)` at `x` (`[C·H·W]`,
+/// model scale), by central differences of step `h`, `batch` network inputs at a time: a
+/// `d × d` matrix (row `i`: output, column `j`: input).
+pub fn score_jacobian<M: EpsilonModel>(model: &M, x: &[f32], t: usize, chw: [usize; 3], h: f32, batch: usize, device: &Device) -> Result<Matrix, String> {
+    let mut jac = ScoreJacobian::new(x, t, chw, h)?;
+    let per = (batch.max(2) / 2).max(1);
+    while !jac.finished() {
+        jac.step(model, per, device)?;
+    }
+    jac.matrix()
 }
 
 /// Singular values of the score Jacobian at `x`, descending: the curvature spectrum.
@@ -271,7 +324,7 @@ pub fn curvature_spectrum<M: EpsilonModel>(model: &M, x: &[f32], t: usize, chw: 
 pub const PROBE_FORMAT: &str = "memgen-probe/1";
 
 /// Settings of a bundle probe: the basin procedure and the curvature's `t` and step.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeSettings {
     /// The basin probe.
     pub basin: BasinSettings,
@@ -281,6 +334,52 @@ pub struct ProbeSettings {
     pub curvature_h: f32,
     /// Seed of the trials' noise (each sample draws from its own stream, its gallery index).
     pub seed: u64,
+    /// The ranks (1-based, increasing) whose singular values each sample's file keeps: the
+    /// spectrum's quantiles, to keep a bundle small ([`spectrum_ranks`]); absent: every rank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spectrum_ranks: Option<Vec<usize>>,
+}
+
+/// `n` ranks of a `d`-value spectrum, 1-based and increasing, from 1 to `d`: points spaced
+/// evenly on a log axis, each at least one above the last, so every rank where that spacing
+/// would be finer than one rank (1 to about 200 of 784 for `n` = 256) and a constant ratio
+/// from there on (about 2.4% for 256 of 784). Every rank when `n ≥ d`.
+pub fn spectrum_ranks(d: usize, n: usize) -> Vec<usize> {
+    match n {
+        _ if n >= d => return (1..=d).collect(),
+        0 => return Vec::new(),
+        1 => return vec![1],
+        _ => {}
+    }
+    let mut r = Vec::with_capacity(n);
+    for i in 0..n {
+        let at = ((d as f64).ln() * i as f64 / (n - 1) as f64).exp().round() as usize;
+        let prev = r.last().copied().unwrap_or(0);
+        r.push(at.max(prev + 1));
+    }
+    // Pushed past d by the +1 steps: pull the tail back under d.
+    for i in (0..n).rev() {
+        r[i] = r[i].min(d - (n - 1 - i));
+    }
+    r
+}
+
+impl ProbeSettings {
+    /// The values of a full spectrum these settings keep.
+    pub fn keep(&self, spectrum: &[f64]) -> Vec<f64> {
+        match &self.spectrum_ranks {
+            Some(r) => r.iter().filter_map(|&i| spectrum.get(i.wrapping_sub(1)).copied()).collect(),
+            None => spectrum.to_vec(),
+        }
+    }
+
+    /// The ranks of a stored spectrum of `len` values.
+    pub fn ranks(&self, len: usize) -> Vec<usize> {
+        match &self.spectrum_ranks {
+            Some(r) if r.len() == len => r.clone(),
+            _ => (1..=len).collect(),
+        }
+    }
 }
 
 /// One gallery sample's basin and spectrum.
@@ -292,8 +391,20 @@ pub struct SampleProbe {
     pub label: memgen_core::metrics::Label,
     /// The basin probe.
     pub basin: BasinProbe,
-    /// Singular values of the score Jacobian, descending, as little-endian f16, base64.
+    /// Singular values of the score Jacobian, descending, as little-endian f16, base64: every
+    /// rank, or those of [`ProbeSettings::spectrum_ranks`].
     pub spectrum_f16: String,
+    /// The mean of all its singular values (every rank, before any were dropped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_singular_value: Option<f64>,
+}
+
+impl SampleProbe {
+    /// A probed sample's record: its spectrum cut to the settings' ranks, its mean kept.
+    pub fn new(index: usize, label: memgen_core::metrics::Label, basin: BasinProbe, spectrum: &[f64], settings: &ProbeSettings) -> SampleProbe {
+        let mean = (!spectrum.is_empty()).then(|| spectrum.iter().sum::<f64>() / spectrum.len() as f64);
+        SampleProbe { index, label, basin, spectrum_f16: encode_f16(&settings.keep(spectrum)), mean_singular_value: mean }
+    }
 }
 
 /// The training points' spectra at one `K`.
@@ -374,7 +485,8 @@ pub struct LabelSummary {
     pub log_volume: Option<memgen_core::metrics::Summary>,
     /// Critical time over the samples with a basin.
     pub t_c: Option<memgen_core::metrics::Summary>,
-    /// Each sample's mean singular value (its spectrum's average stiffness), over all samples.
+    /// Each sample's mean singular value over every rank (its spectrum's average stiffness),
+    /// over all samples.
     pub mean_singular_value: Option<memgen_core::metrics::Summary>,
     /// Mean spectrum by rank.
     pub spectrum_mean: Vec<f32>,
@@ -396,7 +508,12 @@ pub fn label_summaries(samples: &[SampleProbe], resamples: usize, seed: u64) -> 
         let summary = |v: Vec<f64>| if v.is_empty() { Ok(None) } else { bootstrap_mean(&v, resamples, seed).map(Some).map_err(|e| e.to_string()) };
         let spectra: Vec<Vec<f64>> =
             of.iter().map(|s| decode_f16(&s.spectrum_f16).map(|v| v.into_iter().map(f64::from).collect())).collect::<Result<_, _>>()?;
-        let mean_sv: Vec<f64> = spectra.iter().filter(|s| !s.is_empty()).map(|s| s.iter().sum::<f64>() / s.len() as f64).collect();
+        let mean_sv: Vec<f64> = of
+            .iter()
+            .zip(&spectra)
+            .filter(|(_, s)| !s.is_empty())
+            .map(|(p, s)| p.mean_singular_value.unwrap_or_else(|| s.iter().sum::<f64>() / s.len() as f64))
+            .collect();
         let ms = mean_spectrum(&spectra);
         out.push(LabelSummary {
             label,

@@ -3,7 +3,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 use memgen_core::spec::NoiseStream;
-use memgen_models::probe::{curvature_spectrum, probe_basin, score_jacobian, BasinSettings, Search};
+use memgen_models::probe::{curvature_spectrum, probe_basin, score_jacobian, spectrum_ranks, BasinSettings, ProbeSettings, ScoreJacobian, Search};
 use memgen_models::unet::{IdealDenoiser, UNetConfig};
 
 #[allow(deprecated)]
@@ -90,6 +90,7 @@ fn a_point_off_the_memories_has_no_basin() {
         label: memgen_core::metrics::Label::Spurious,
         basin: p.clone(),
         spectrum_f16: memgen_models::probe::encode_f16(&[3.0, 1.0]),
+        mean_singular_value: None,
     };
     let deep = memgen_models::probe::BasinProbe { t_c: Some(101), radius: 2.0, log_volume: 1.5, levels: vec![(1, 1.0)] };
     let g = |lv: f64| memgen_models::probe::SampleProbe {
@@ -105,6 +106,11 @@ fn a_point_off_the_memories_has_no_basin() {
     let lv = sums[1].log_volume.unwrap();
     assert!((lv.mean - 2.0).abs() < 0.15 && lv.lo >= 1.0 && lv.hi <= 3.0, "{lv:?}");
     assert_eq!(sums[1].spectrum_mean, vec![3.0, 1.0]);
+    // A cut spectrum's record keeps the mean over every rank, and the summary uses it.
+    let cut = ProbeSettings { basin: settings(Search::Linear), curvature_t: 10, curvature_h: 0.01, seed: 0, spectrum_ranks: Some(vec![1, 4]) };
+    let rec = memgen_models::probe::SampleProbe::new(5, memgen_core::metrics::Label::Memorized, deep.clone(), &[8.0, 4.0, 2.0, 2.0], &cut);
+    assert_eq!((rec.mean_singular_value, memgen_models::probe::decode_f16(&rec.spectrum_f16).unwrap()), (Some(4.0), vec![8.0, 2.0]));
+    assert_eq!(memgen_models::probe::label_summaries(&[rec], 200, 1).unwrap()[0].mean_singular_value.unwrap().mean, 4.0);
     let bad = BasinSettings { delta: -1.0, ..settings(Search::Linear) };
     assert!(pollster::block_on(probe_basin(&ideal, &mid, [1, 8, 8], &bad, &device, &mut NoiseStream::new(1, 1), |_, _| {})).is_err());
     assert!(pollster::block_on(probe_basin(&ideal, &mid[..10], [1, 8, 8], &settings(Search::Linear), &device, &mut NoiseStream::new(1, 1), |_, _| {})).is_err());
@@ -144,4 +150,52 @@ fn score_jacobian_equals_autodiff() {
     assert!(sv.windows(2).all(|w| w[0] >= w[1]) && sv[d - 1] >= 0.0);
     let fro: f64 = fd.data().iter().map(|v| (*v as f64).powi(2)).sum::<f64>();
     assert!((sv.iter().map(|s| s * s).sum::<f64>() - fro).abs() <= 1e-3 * fro, "Σσ² equals ‖J‖²_F");
+    // The page's way, a few columns at a time (uneven chunks, the last one short), gives the
+    // same matrix as the CLI's batches; an unfinished one is refused.
+    let mut steps = ScoreJacobian::new(&x, t, [1, 8, 8], 1e-2).unwrap();
+    assert_eq!((steps.done(), steps.columns()), (0, d));
+    for n in [3, 0, 7].iter().cycle() {
+        if steps.finished() {
+            break;
+        }
+        let before = steps.done();
+        steps.step(&model, *n, &ad).unwrap();
+        assert_eq!(steps.done(), (before + (*n).max(1)).min(d));
+    }
+    let chunked = steps.matrix().unwrap();
+    let worst_chunk = chunked.data().iter().zip(fd.data()).map(|(a, b)| (a - b).abs() as f64).fold(0f64, f64::max);
+    assert!(worst_chunk <= 1e-5 * scale, "chunked against batched: {worst_chunk}");
+    let mut part = ScoreJacobian::new(&x, t, [1, 8, 8], 1e-2).unwrap();
+    part.step(&model, 5, &ad).unwrap();
+    assert_eq!(part.matrix().unwrap_err(), "score_jacobian: 5 of 64 columns done");
+    assert!(ScoreJacobian::new(&x, 1000, [1, 8, 8], 1e-2).is_err() && ScoreJacobian::new(&x[..10], t, [1, 8, 8], 1e-2).is_err());
+}
+
+/// The kept ranks of a spectrum: `n` of them, 1 and `d` included, strictly increasing, about
+/// evenly spaced in log rank; all of them when `n ≥ d`. A settings' `keep` takes those values.
+#[test]
+fn spectrum_ranks_are_log_spaced_and_keep_takes_them() {
+    for (d, n) in [(784, 256), (784, 2), (784, 783), (64, 16), (10, 9), (3072, 256)] {
+        let r = spectrum_ranks(d, n);
+        assert_eq!(r.len(), n, "{d}, {n}");
+        assert_eq!((r[0], r[n - 1]), (1, d), "{d}, {n}");
+        assert!(r.windows(2).all(|w| w[0] < w[1]), "{d}, {n}: {r:?}");
+    }
+    assert_eq!(spectrum_ranks(784, 784), (1..=784).collect::<Vec<_>>());
+    assert_eq!(spectrum_ranks(5, 100), vec![1, 2, 3, 4, 5]);
+    assert_eq!((spectrum_ranks(784, 0), spectrum_ranks(784, 1)), (vec![], vec![1]));
+    // Every rank up to where the log spacing passes one rank, then a near-constant ratio.
+    let r = spectrum_ranks(784, 256);
+    let dense = r.windows(2).take_while(|w| w[1] == w[0] + 1).count() + 1;
+    assert!((150..240).contains(&dense), "every rank up to {}", r[dense - 1]);
+    let tail: Vec<f64> = r[dense - 1..].windows(2).map(|w| (w[1] as f64 / w[0] as f64).ln()).collect();
+    let step = ((784.0 / r[dense - 1] as f64).ln()) / tail.len() as f64;
+    assert!(tail.iter().all(|g| (g - step).abs() < 0.5 * step), "log steps {tail:?} around {step}");
+    let full: Vec<f64> = (0..784).map(|i| 784.0 - i as f64).collect();
+    let basin = BasinSettings::paper(1.7);
+    let cut = ProbeSettings { basin, curvature_t: 10, curvature_h: 0.01, seed: 0, spectrum_ranks: Some(r.clone()) };
+    assert_eq!(cut.keep(&full), r.iter().map(|&i| 785.0 - i as f64).collect::<Vec<_>>());
+    assert_eq!(cut.ranks(256), r);
+    let all = ProbeSettings { spectrum_ranks: None, ..cut };
+    assert_eq!((all.keep(&full), all.ranks(3)), (full.clone(), vec![1, 2, 3]));
 }

@@ -14,7 +14,8 @@ use memgen_core::basin::GridSearch;
 use memgen_core::metrics::Label;
 use memgen_data::sha256_hex;
 use memgen_models::probe::{
-    basin_radius, label_summaries, pixel_distance, sample_noise, trial_noise, BasinSettings, KProbe, LabelSummary, ProbeSettings, Search, PROBE_FORMAT,
+    basin_radius, decode_f16, label_summaries, pixel_distance, sample_noise, trial_noise, BasinSettings, KProbe, LabelSummary, ProbeSettings, ScoreJacobian,
+    Search, PROBE_FORMAT,
 };
 use memgen_models::unet::{to_model, ImageSampling, SamplerConfig};
 use plotters::style::RGBColor;
@@ -180,7 +181,8 @@ pub(crate) fn Basins(
             let mut curves = Vec::new();
             for s in summaries.get().iter().filter(|s| s.0 == kp.k).flat_map(|s| s.1.iter()) {
                 let col = COLOURS[label_index(s.label)];
-                let rank = |v: &[f32]| v.iter().enumerate().map(|(i, x)| (i as f64 + 1.0, *x as f64)).collect::<Vec<_>>();
+                let ranks = kp.settings.ranks(s.spectrum_mean.len());
+                let rank = |v: &[f32]| ranks.iter().zip(v).map(|(r, x)| (*r as f64, *x as f64)).collect::<Vec<_>>();
                 curves.push((col, 2, rank(&s.spectrum_mean)));
                 let up: Vec<f32> = s.spectrum_mean.iter().zip(&s.spectrum_sd).map(|(m, d)| m + d).collect();
                 let down: Vec<f32> = s.spectrum_mean.iter().zip(&s.spectrum_sd).map(|(m, d)| m - d).collect();
@@ -355,7 +357,11 @@ fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl IntoView {
     let result = RwSignal::new(Option::<(Option<usize>, f64)>::None);
     let show_t = RwSignal::new(101usize);
     let trials = RwSignal::new(Vec::<(String, String, f64)>::new());
+    // This sample's singular values computed here, and the milliseconds it took (probe, spectrum).
+    let spectrum = RwSignal::new(Vec::<f64>::new());
+    let took_ms = RwSignal::new((f64::NAN, f64::NAN));
     let plot_ref = NodeRef::<Canvas>::new();
+    let spectrum_ref = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
         let _ = (p.picked.get(), p.selected_k.get());
         cancel.set(true);
@@ -363,6 +369,43 @@ fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl IntoView {
         levels.set(Vec::new());
         result.set(None);
         trials.set(Vec::new());
+        spectrum.set(Vec::new());
+        took_ms.set((f64::NAN, f64::NAN));
+    });
+    // The bundle's stored spectrum of this sample and its K's training points' mean, if probed.
+    // (rank, value) pairs: a probe file may keep only some ranks of a sample's spectrum.
+    let stored = move || -> (Option<Vec<(usize, f32)>>, Option<Vec<f32>>) {
+        let (Some(k), Some(g), Some(i)) = (p.selected_k.get_untracked(), p.gallery.get_untracked(), p.picked.get_untracked()) else { return (None, None) };
+        let Some(index) = g.samples.get(i).map(|s| s.index) else { return (None, None) };
+        let all = probes.get_untracked();
+        let Some(kp) = all.iter().find(|kp| kp.k == k) else { return (None, None) };
+        let sample = kp
+            .samples
+            .iter()
+            .find(|s| s.index == index)
+            .and_then(|s| decode_f16(&s.spectrum_f16).ok())
+            .map(|v| kp.settings.ranks(v.len()).into_iter().zip(v).collect());
+        (sample, kp.train.as_ref().map(|t| t.mean.clone()))
+    };
+    Effect::new(move |_| {
+        let sv = spectrum.get();
+        let Some(c) = spectrum_ref.get() else { return };
+        if sv.is_empty() {
+            return;
+        }
+        let rank = |v: &mut dyn Iterator<Item = f64>| v.enumerate().map(|(i, s)| ((i + 1) as f64, s)).collect::<Vec<_>>();
+        let (kept, train) = stored();
+        let mut curves = vec![(RGBColor(20, 20, 20), 2, rank(&mut sv.iter().copied()))];
+        let mut legend = vec![("computed here", RGBColor(20, 20, 20))];
+        if let Some(k) = kept {
+            curves.push((RGBColor(230, 120, 20), 1, k.iter().map(|&(r, v)| (r as f64, v as f64)).collect()));
+            legend.push(("memgen probe (bundle)", RGBColor(230, 120, 20)));
+        }
+        if let Some(t) = train {
+            curves.push((RGBColor(150, 150, 150), 1, rank(&mut t.iter().map(|v| *v as f64))));
+            legend.push(("training points' mean", RGBColor(150, 150, 150)));
+        }
+        curves_plot(&c, "Singular values of this sample's score Jacobian", ("rank", "singular value"), true, &curves, &legend);
     });
     Effect::new(move |_| {
         let lv = levels.get();
@@ -384,11 +427,12 @@ fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl IntoView {
         let g = p.gallery.get_untracked()?;
         let s = g.samples.get(p.picked.get_untracked()?)?.clone();
         let dataset = p.loaded.with_untracked(|l| l.as_ref().map(|l| l.manifest.identity.sweep.dataset.clone()))?;
-        let settings = probes.get_untracked().iter().find(|kp| kp.k == k).map(|kp| kp.settings).unwrap_or(ProbeSettings {
+        let settings = probes.get_untracked().iter().find(|kp| kp.k == k).map(|kp| kp.settings.clone()).unwrap_or(ProbeSettings {
             basin: BasinSettings { search: Search::Bisection, ..BasinSettings::paper(memgen_models::probe::default_delta(&dataset).unwrap_or(1.7)) },
             curvature_t: 10,
             curvature_h: 1e-2,
             seed: 0,
+            spectrum_ranks: None,
         });
         Some((k, s.index, s.image, settings, g.shape))
     };
@@ -437,6 +481,7 @@ fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl IntoView {
                 }
                 let t_c = search.t_c().map(|i| grid[i]);
                 let (_, log_volume) = basin_radius(&x0, t_c, &mut noise)?;
+                took_ms.update(|m| m.0 = now_ms() - started);
                 Ok::<_, String>(Some((t_c, log_volume)))
             };
             match go.await {
@@ -484,6 +529,54 @@ fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl IntoView {
             }
         });
     };
+    // Its curvature: the score Jacobian two columns (four network evaluations) between frames,
+    // then its singular values; the same columns memgen probe computes in larger batches.
+    let run_spectrum = move |_| {
+        let Some((k, _, image, settings, [h, w, c])) = target() else { return };
+        let Some(px) = unbase64(&image) else { return };
+        cancel.set(false);
+        spectrum.set(Vec::new());
+        state.set(Live::Running("the spectrum: starting…".into()));
+        spawn_local(async move {
+            let go = async {
+                let (model, _, _) = super::regen::point_model(p, k, &|m| state.set(Live::Running(m))).await?;
+                let device = memgen_models::device::LabDevice::cpu().device.inner();
+                let x0 = to_model(&px, h, w, c);
+                let mut jac = ScoreJacobian::new(&x0, settings.curvature_t, [c, h, w], settings.curvature_h)?;
+                let started = now_ms();
+                while !jac.finished() {
+                    if cancel.get_untracked() {
+                        return Ok(None);
+                    }
+                    jac.step(&model, 2, &device)?;
+                    let rate = jac.done() as f64 / ((now_ms() - started) / 1000.0);
+                    state.set(Live::Running(format!(
+                        "the spectrum at t = {}: column {} of {} of the score's Jacobian; {}",
+                        settings.curvature_t,
+                        jac.done(),
+                        jac.columns(),
+                        time_left((jac.columns() - jac.done()) as f64, rate)
+                    )));
+                    yield_now().await;
+                }
+                let d = jac.columns();
+                state.set(Live::Running(format!("the spectrum: the singular values of the {d} × {d} Jacobian (a few seconds)…")));
+                yield_now().await;
+                let sv = memgen_core::basin::singular_values(&jac.matrix()?).map_err(|e| e.to_string())?;
+                took_ms.update(|m| m.1 = now_ms() - started);
+                Ok::<_, String>(Some((sv, settings.curvature_t)))
+            };
+            match go.await {
+                Ok(Some((sv, t))) => {
+                    let (n, top) = (sv.len(), sv.first().copied().unwrap_or(f64::NAN));
+                    spectrum.set(sv);
+                    state.set(Live::Done(format!("its {n} singular values at t = {t}, the largest {top:.2}")));
+                }
+                Ok(None) => state.set(Live::Cancelled),
+                Err(e) => state.set(Live::Failed(e)),
+            }
+        });
+    };
     move || {
         p.picked.get()?;
         let has_weights = p.loaded.with(|l| {
@@ -511,6 +604,10 @@ fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl IntoView {
             v.iter().map(|(t, p)| format!("{t}:{p}")).collect::<Vec<_>>().join(",")
         };
         let delta = target().map(|t| t.3.basin.delta).unwrap_or(f64::NAN);
+        let spectrum_attr = spectrum.with(|v| v.iter().map(|s| format!("{s:.6}")).collect::<Vec<_>>().join(","));
+        let stored_ranks = stored().0.map(|v| v.iter().map(|(r, _)| r.to_string()).collect::<Vec<_>>().join(",")).unwrap_or_default();
+        let (probe_ms, spectrum_ms) = took_ms.get();
+        let ms = |v: f64| if v.is_finite() { format!("{v:.0}") } else { String::new() };
         let shape = p.gallery.get().map(|g| g.shape).unwrap_or([28, 28, 1]);
         let trial_thumbs = move || {
             let thumb = |(i, (noised, back, dist)): (usize, (String, String, f64))| {
@@ -523,16 +620,18 @@ fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl IntoView {
             trials.get().into_iter().enumerate().map(thumb).collect::<Vec<_>>()
         };
         Some(view! {
-            <div class="controls" data-testid="basins-live" data-state=attr data-t-c=tc_attr data-log-volume=lv_attr data-levels=levels_attr>
+            <div class="controls" data-testid="basins-live" data-state=attr data-t-c=tc_attr data-log-volume=lv_attr data-levels=levels_attr
+                data-spectrum=spectrum_attr data-stored-ranks=stored_ranks data-probe-ms=ms(probe_ms) data-spectrum-ms=ms(spectrum_ms)>
                 <button data-testid="basins-live-run" disabled=running on:click=run>"Probe this sample's basin here"</button>
                 <label>" Show its trials at t = "
                     <input type="number" min="1" max="999" data-testid="basins-live-t" prop:value=move || show_t.get().to_string()
                         on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<usize>() { show_t.set(v.clamp(1, 999)); } } />
                 </label>
                 <button data-testid="basins-live-show" disabled=running on:click=show>"Show"</button>
+                <button data-testid="basins-live-spectrum" disabled=running on:click=run_spectrum>"Its curvature spectrum"</button>
                 <button data-testid="basins-live-cancel" disabled=!running on:click=move |_| cancel.set(true)>"Cancel"</button>
                 <span>{match st {
-                    Live::Idle => "Runs the probe of memgen probe on this sample with this K's weights: nothing is trained.".to_string(),
+                    Live::Idle => "Runs the probe of memgen probe on this sample with this K's weights, or its curvature spectrum: nothing is trained.".to_string(),
                     Live::Running(m) => m,
                     Live::Done(m) => format!("Done: {m}."),
                     Live::Cancelled => "Cancelled.".into(),
@@ -540,6 +639,9 @@ fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl IntoView {
                 }}</span>
                 <canvas node_ref=plot_ref width="480" height="180" data-testid="basins-live-plot" role="img"
                     aria-label="This sample's probability of recovery P(t) against the noise level t, filled in as the probe runs; the line above says its critical time."></canvas>
+                <canvas node_ref=spectrum_ref width="480" height="180" data-testid="basins-live-spectrum-plot" role="img"
+                    style=move || if spectrum.with(Vec::is_empty) { "display:none" } else { "" }
+                    aria-label="This sample's singular values of the score Jacobian by rank on a log axis, computed here, beside the bundle's stored spectrum of it and its K's training points' mean."></canvas>
                 <div class="thumbs" data-testid="basins-live-trials" data-count=move || trials.with(Vec::len).to_string()>
                     {trial_thumbs}
                 </div>

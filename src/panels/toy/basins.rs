@@ -106,6 +106,15 @@ pub(super) fn CentroidProbes(
             }
         });
     };
+    // A centroid clicked on the trained network's view.
+    Effect::new(move |_| {
+        if let Some(i) = p.probe_request.get() {
+            p.probe_request.set(None);
+            if !matches!(state.get_untracked(), Probe::Running(..)) {
+                start(i);
+            }
+        }
+    });
     move || {
         let cents = p.centroids.get();
         if cents.is_empty() {
@@ -120,7 +129,7 @@ pub(super) fn CentroidProbes(
                 view! {
                     <li>
                         {format!("{} centroid at ({:.2}, {:.2}), {} samples ", kind_name(c.kind), c.at[0], c.at[1], c.count)}
-                        <button data-testid=format!("toy-probe-{i}") data-kind=kind_name(c.kind) disabled=running on:click=move |_| start(i)>"Probe its basin and curvature"</button>
+                        <button data-testid=format!("toy-probe-{i}") data-kind=kind_name(c.kind) data-index=i.to_string() data-at=format!("{},{}", c.at[0], c.at[1]) disabled=running on:click=move |_| start(i)>"Probe its basin and curvature"</button>
                     </li>
                 }
             })
@@ -128,7 +137,7 @@ pub(super) fn CentroidProbes(
         let (attr, text, tc, eig) = match &st {
             Probe::Idle => (
                 "idle".to_string(),
-                "Probe a centroid: 10 noised copies per level of t, taken back by the sampler; its basin ends where fewer than 9 come back within 0.01."
+                "Probe a centroid (its button, or click it on the trained network's view): 10 noised copies per level of t, taken back by the sampler; its basin ends where fewer than 9 come back within 0.01."
                     .to_string(),
                 String::new(),
                 String::new(),

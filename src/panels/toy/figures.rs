@@ -156,6 +156,20 @@ fn draw_reference_views(p: Panel, ideal_ref: NodeRef<Canvas>, exact_ref: NodeRef
     });
 }
 
+/// The centroid drawn nearest to canvas pixel `(x, y)` of a `size`-pixel view, if within 10 px.
+fn centroid_at(centroids: &[Centroid], size: f64, x: f64, y: f64) -> Option<usize> {
+    centroids
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (cx, cy) = render::to_canvas(VIEW, size, [c.at[0] as f64, c.at[1] as f64]);
+            (i, (cx - x).hypot(cy - y))
+        })
+        .filter(|(_, d)| *d <= 10.0)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
 /// The trained network's view: its energy (once computed), arrows, samples and centroids.
 fn draw_learned_view(p: Panel, learned_ref: NodeRef<Canvas>) {
     Effect::new(move |_| {
@@ -221,6 +235,17 @@ pub fn Figures(
         <div class="canvases">
             <figure>
                 <canvas node_ref=learned_ref width=CANVAS height=CANVAS data-testid="toy-learned" class="toy" role="img"
+                    title="Click a Ward centroid to probe its basin and curvature"
+                    on:click=move |ev| {
+                        // The canvas may be drawn smaller than its pixel size (narrow windows).
+                        let Some(c) = canvas_of(learned_ref) else { return };
+                        let size = c.width() as f64;
+                        let scale = size / (c.client_width().max(1) as f64);
+                        let (x, y) = (ev.offset_x() as f64 * scale, ev.offset_y() as f64 * scale);
+                        if let Some(i) = centroid_at(&p.centroids.get_untracked(), size, x, y) {
+                            p.probe_request.set(Some(i));
+                        }
+                    }
                     aria-label=move || scene_description("Trained network's view", p.train.with(Vec::len), p.samples.with(Vec::len), Some(p.centroid_counts()))></canvas>
                 <figcaption>"(a) Trained network: score arrows t·s(x, t), samples (orange), training points (white), Ward centroids (blue memorized, magenta spurious, green generalized) with their energies once the learned energy is computed." " " <crate::export::ExportButtons name="toy-learned" canvas=learned_ref /></figcaption>
             </figure>

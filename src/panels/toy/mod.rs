@@ -190,6 +190,8 @@ pub(crate) struct Panel {
     worker_pause: RwSignal<WorkerPause>,
     /// The step of the in-tab run last kept in browser storage (`usize::MAX`: storage refused).
     saved_step: RwSignal<Option<usize>>,
+    /// A centroid clicked on the trained network's view: its probe starts (`CentroidProbes`).
+    probe_request: RwSignal<Option<usize>>,
 }
 
 impl Panel {
@@ -224,6 +226,7 @@ impl Panel {
             train_device: RwSignal::new(TrainDevice::NotYet),
             worker_pause: RwSignal::new(WorkerPause::default()),
             saved_step: RwSignal::new(None),
+            probe_request: RwSignal::new(None),
         }
     }
 
