@@ -430,9 +430,17 @@ test('basins: a bundle probed by memgen probe shows its boxes, spectra and table
   assert.deepEqual([ranks[0], ranks[255]], [1, 784]);
   assert.deepEqual(probe.settings.spectrum_ranks, ranks);
   assert.ok(mine[0] > 0 && mine.every((v, i) => i === 0 || v <= mine[i - 1]), 'descending, positive');
+  // Allowed: f16's rounding (2⁻¹¹ relative) and 0.1% of the largest value for the float
+  // ordering of wasm against native code, which the central differences carry into every
+  // entry (another t or step h moves the spectrum by far more). Measured here: the largest
+  // difference was 0.2% of its value.
   let worst = 0;
-  ranks.forEach((r, i) => { worst = Math.max(worst, Math.abs(mine[r - 1] - theirs[i]) / Math.max(Math.abs(theirs[i]), 1e-3 * theirs[0])); });
-  assert.ok(worst <= 2e-3, `tab against memgen probe: largest relative difference ${worst}`);
+  let worstRank = 0;
+  ranks.forEach((r, i) => {
+    const excess = Math.abs(mine[r - 1] - theirs[i]) / (2 ** -11 * Math.abs(theirs[i]) + 1e-3 * theirs[0]);
+    if (excess > worst) [worst, worstRank] = [excess, r];
+  });
+  assert.ok(worst <= 1, `tab against memgen probe at rank ${worstRank}: ${mine[worstRank - 1]} against ${theirs[ranks.indexOf(worstRank)]}`);
   const inkedSpectrum = await page.evaluate(() => {
     const c = document.querySelector('[data-testid="basins-live-spectrum-plot"]');
     const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -449,7 +457,7 @@ test('basins: a bundle probed by memgen probe shows its boxes, spectra and table
   const native = JSON.parse(execFileSync(memgenBin(), ['probe', '--bundle', copy, '--ks', '8', '--samples', '1', '--train-points', '0', '--stride', '200',
     '--trials', '3', '--sampler-steps', '4', '--data-dir', data], { stdio: ['ignore', 'pipe', 'pipe'] }).toString());
   const [probeMs, spectrumMs] = [Number(await live.getAttribute('data-probe-ms')), Number(await live.getAttribute('data-spectrum-ms'))];
-  t.diagnostic(`spectrum: tab against memgen probe, largest relative difference ${worst.toExponential(2)}; the tab took ${probeMs} ms to probe and ${spectrumMs} ms for the spectrum, memgen probe ${(native.seconds * 1000).toFixed(0)} ms for one sample's both natively (${((probeMs + spectrumMs) / (native.seconds * 1000)).toFixed(1)}×)`);
+  t.diagnostic(`spectrum: tab against memgen probe, largest difference ${(worst * 100).toFixed(0)}% of the allowance (rank ${worstRank}); the tab took ${probeMs} ms to probe and ${spectrumMs} ms for the spectrum, memgen probe ${(native.seconds * 1000).toFixed(0)} ms for one sample's both natively (${((probeMs + spectrumMs) / (native.seconds * 1000)).toFixed(1)}×)`);
   await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'sweep-basins.png') });
   await page.locator('[data-testid="basins-live-run"]').click();
   await page.locator('[data-testid="basins-live-cancel"]').click();

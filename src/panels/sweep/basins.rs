@@ -117,14 +117,23 @@ pub(crate) fn Basins(
 ) -> impl IntoView {
     let probes = RwSignal::new(Vec::<Arc<KProbe>>::new());
     let state = RwSignal::new(Load::None);
+    // Bumped by every bundle loaded: the files of a bundle replaced while they were fetched
+    // (the shipped one, when a user loads their own) are dropped, not shown as the new one's.
+    let generation = StoredValue::new(0u64);
     Effect::new(move |_| {
         if p.loaded.with(|l| l.is_none()) {
             return;
         }
+        let mine = generation.get_value() + 1;
+        generation.set_value(mine);
         state.set(Load::Loading);
         probes.set(Vec::new());
         spawn_local(async move {
-            match load_probes(p).await {
+            let loaded = load_probes(p).await;
+            if generation.get_value() != mine {
+                return;
+            }
+            match loaded {
                 Ok(v) if v.is_empty() => state.set(Load::None),
                 Ok(v) => {
                     probes.set(v);
