@@ -358,20 +358,45 @@ test('basins: a bundle probed by memgen probe shows its boxes, spectra and table
   const probe = JSON.parse(fs.readFileSync(path.join(out, 'probe-k8.json'), 'utf8'));
   assert.equal(probe.samples.length, 8);
   // What the table must say: per label, samples, with a basin, the mean finite log-volume.
-  const want = ['memorized', 'spurious', 'generalized'].flatMap((label) => {
-    const of = probe.samples.filter((s) => s.label === label);
+  const summaryOf = (kp) => ['memorized', 'spurious', 'generalized'].flatMap((label) => {
+    const of = kp.samples.filter((s) => s.label === label);
     if (of.length === 0) return [];
     const lv = of.filter((s) => s.basin.log_volume !== null).map((s) => s.basin.log_volume);
     const mean = lv.length ? (lv.reduce((a, b) => a + b, 0) / lv.length).toFixed(3) : '';
     return [`${label}:${of.length}:${lv.length}:${mean}`];
   });
+  const want = summaryOf(probe);
+  const inkedOf = (page, id) => page.evaluate((id) => {
+    const c = document.querySelector(`[data-testid="${id}"]`);
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) if (px[i] < 200 || px[i + 1] < 200 || px[i + 2] < 200) n++;
+    return n;
+  }, id);
   const lab = await openLab(t, { webgpu: false, query: '#/images' });
   const { page, log } = lab;
   await page.locator(PANEL).waitFor({ timeout: 300_000 });
   await page.waitForFunction(() => document.querySelector('[data-testid="sweep-state"]')?.dataset.state !== 'loading', null, { timeout: 300_000 });
+  // The shipped bundle's probe files first: every K, its table at K = 64 (where memorized and
+  // generalized samples meet) from the shipped file, and its four plots drawn.
+  const shipped = path.join(DIST, 'www', 'bundles', 'mnist');
+  const shippedKs = JSON.parse(fs.readFileSync(path.join(shipped, 'manifest.json'), 'utf8')).k_done.join(',');
+  await page.waitForFunction((ks) => document.querySelector('[data-testid="basins"]')?.dataset.ks === ks, shippedKs, { timeout: 300_000 });
+  await page.locator('[data-testid="sweep-k64"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="basins-table"]')?.dataset.k === '64', null, { timeout: 300_000 });
+  const shipped64 = JSON.parse(fs.readFileSync(path.join(shipped, 'probe-k64.json'), 'utf8'));
+  assert.deepEqual((await page.locator('[data-testid="basins-table"]').getAttribute('data-summary')).split(';'), summaryOf(shipped64));
+  t.diagnostic(`shipped K = 64: log-volume ${await page.locator('[data-testid="basins-table"]').getAttribute('data-log-volume-order')}, spectrum ${await page.locator('[data-testid="basins-table"]').getAttribute('data-spectrum-order')} with the paper`);
+  for (const id of ['basins-log-volume', 'basins-p-t', 'basins-spectra', 'basins-train-spectra']) {
+    const inked = await inkedOf(page, id);
+    assert.ok(inked > 500, `shipped bundle, ${id}: ${inked} inked pixels`);
+  }
   await page.locator('[data-testid="sweep-upload"]').setInputFiles(fs.readdirSync(out).map((f) => path.join(out, f)));
-  await page.waitForFunction(() => document.querySelector('[data-testid="basins"]')?.dataset.state === 'loaded', null, { timeout: 300_000 });
-  assert.equal(await page.locator('[data-testid="basins"]').getAttribute('data-ks'), '2,8');
+  // The shipped bundle's probes were loaded before: wait for the new bundle's.
+  await page.waitForFunction(() => {
+    const b = document.querySelector('[data-testid="basins"]');
+    return b?.dataset.state === 'loaded' && b.dataset.ks === '2,8';
+  }, null, { timeout: 300_000 });
   await page.locator('[data-testid="sweep-k8"]').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="basins-table"]')?.dataset.k === '8', null, { timeout: 300_000 });
   const table = page.locator('[data-testid="basins-table"]');
@@ -380,13 +405,7 @@ test('basins: a bundle probed by memgen probe shows its boxes, spectra and table
   assert.match(await page.locator('[data-testid="basins-verdict"]').textContent(), /Log-volume: .*Singular values: /);
   // The plots are drawn (not blank canvases).
   for (const id of ['basins-log-volume', 'basins-p-t', 'basins-spectra', 'basins-train-spectra']) {
-    const inked = await page.evaluate((id) => {
-      const c = document.querySelector(`[data-testid="${id}"]`);
-      const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      for (let i = 0; i < px.length; i += 4) if (px[i] < 200 || px[i + 1] < 200 || px[i + 2] < 200) n++;
-      return n;
-    }, id);
+    const inked = await inkedOf(page, id);
     assert.ok(inked > 500, `${id}: ${inked} inked pixels`);
   }
   await page.waitForFunction(() => document.querySelector('[data-testid="sweep-relabelled"]')?.dataset.state === 'done', null, { timeout: 300_000 });

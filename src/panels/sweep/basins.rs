@@ -263,10 +263,12 @@ pub(crate) fn Basins(
             })
             .collect::<Vec<_>>();
         Some(view! {
-            <table data-testid="basins-table" data-k=kp.k.to_string() data-summary=attr data-log-volume-order=lv.clone() data-spectrum-order=sv.clone()>
-                <thead><tr><th>"label"</th><th>"samples"</th><th>"with a basin"</th><th>"log-volume, mean [95% CI]"</th><th>"t_c, mean"</th><th>"mean singular value"</th></tr></thead>
-                <tbody>{rows}</tbody>
-            </table>
+            <div class="table-scroll">
+                <table data-testid="basins-table" data-k=kp.k.to_string() data-summary=attr data-log-volume-order=lv.clone() data-spectrum-order=sv.clone()>
+                    <thead><tr><th>"label"</th><th>"samples"</th><th>"with a basin"</th><th>"log-volume, mean [95% CI]"</th><th>"t_c, mean"</th><th>"mean singular value"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
             <p data-testid="basins-verdict">{verdict("Log-volume", &lv)}" "{verdict("Singular values", &sv)}</p>
             <p class="muted">{format!(
                 "Probed with δ = {} (L2 on p/255), {} trials per level, DDIM {} steps, {} search on a stride-{} grid; the spectrum at t = {}. A sample without a basin (its first level already fails) counts in “samples” but not in the log-volume.",
