@@ -24,6 +24,7 @@ use crate::plot::{fractions_plot, ErrorSeries};
 mod basins;
 mod gallery;
 mod live;
+mod live_probe;
 pub use live::{parse_stored_run, stored_run_value};
 mod live_view;
 mod quality;

@@ -1,0 +1,358 @@
+//! A gallery sample probed live in the tab from the bundle's weights (docs/SCIENCE.md §5–6):
+//! its basin search (the library's search and noise, one trial and one DDIM step between
+//! frames), its trials at a chosen t, and its curvature spectrum on demand; cancellable.
+
+use std::sync::Arc;
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use memgen_core::basin::GridSearch;
+use memgen_models::probe::{basin_radius, decode_f16, pixel_distance, sample_noise, trial_noise, BasinSettings, KProbe, ProbeSettings, ScoreJacobian, Search};
+use memgen_models::unet::{to_model, ImageSampling, SamplerConfig};
+use plotters::style::RGBColor;
+
+use super::gallery::Thumb;
+use super::Panel;
+use crate::browser::{b64, now_ms, unbase64, yield_now};
+use crate::plot::curves_plot;
+use crate::widgets::time_left;
+
+/// Where a live probe stands.
+#[derive(Clone, PartialEq)]
+enum Live {
+    Idle,
+    Running(String),
+    Done(String),
+    Cancelled,
+    Failed(String),
+}
+
+/// One DDIM run of one trial from `x_t`, a step at a time with the event loop handed back
+/// between steps (each is one network evaluation); `None` when cancelled.
+async fn denoise_one(
+    model: &memgen_models::unet::fused::FusedUNet,
+    xt: Vec<f32>,
+    t: usize,
+    chw: [usize; 3],
+    steps: usize,
+    cancel: RwSignal<bool>,
+) -> Result<Option<Vec<f32>>, String> {
+    let device = memgen_models::device::LabDevice::cpu().device.inner();
+    let [c, h, w] = chw;
+    let x = burn::tensor::Tensor::<4>::from_data(burn::tensor::TensorData::new(xt, [1, c, h, w]), &device);
+    let mut unused = memgen_core::spec::NoiseStream::new(0, 0);
+    let mut s = ImageSampling::from_noised(model, SamplerConfig::ddim(steps), x, t, &device, &mut unused);
+    while !s.finished() {
+        if cancel.get_untracked() {
+            return Ok(None);
+        }
+        s.run_steps_synced(1).await?;
+        yield_now().await;
+    }
+    Ok(Some(s.samples().await?))
+}
+
+/// The gallery sample picked above, probed here: its basin search (the bundle's probe settings
+/// for this K when it has them), `P(t)` filling in level by level, and its trials at a chosen t
+/// shown noised and denoised.
+#[component]
+pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl IntoView {
+    let state = RwSignal::new(Live::Idle);
+    let cancel = RwSignal::new(false);
+    let levels = RwSignal::new(Vec::<(usize, f64)>::new());
+    let result = RwSignal::new(Option::<(Option<usize>, f64)>::None);
+    let show_t = RwSignal::new(101usize);
+    let trials = RwSignal::new(Vec::<(String, String, f64)>::new());
+    // This sample's singular values computed here, and the milliseconds it took (probe, spectrum).
+    let spectrum = RwSignal::new(Vec::<f64>::new());
+    let took_ms = RwSignal::new((f64::NAN, f64::NAN));
+    let plot_ref = NodeRef::<Canvas>::new();
+    let spectrum_ref = NodeRef::<Canvas>::new();
+    Effect::new(move |_| {
+        let _ = (p.picked.get(), p.selected_k.get());
+        cancel.set(true);
+        state.set(Live::Idle);
+        levels.set(Vec::new());
+        result.set(None);
+        trials.set(Vec::new());
+        spectrum.set(Vec::new());
+        took_ms.set((f64::NAN, f64::NAN));
+    });
+    // The bundle's stored spectrum of this sample and its K's training points' mean, if probed.
+    // (rank, value) pairs: a probe file may keep only some ranks of a sample's spectrum.
+    let stored = move || -> (Option<Vec<(usize, f32)>>, Option<Vec<f32>>) {
+        let (Some(k), Some(g), Some(i)) = (p.selected_k.get_untracked(), p.gallery.get_untracked(), p.picked.get_untracked()) else { return (None, None) };
+        let Some(index) = g.samples.get(i).map(|s| s.index) else { return (None, None) };
+        let all = probes.get_untracked();
+        let Some(kp) = all.iter().find(|kp| kp.k == k) else { return (None, None) };
+        let sample = kp
+            .samples
+            .iter()
+            .find(|s| s.index == index)
+            .and_then(|s| decode_f16(&s.spectrum_f16).ok())
+            .map(|v| kp.settings.ranks(v.len()).into_iter().zip(v).collect());
+        (sample, kp.train.as_ref().map(|t| t.mean.clone()))
+    };
+    Effect::new(move |_| {
+        let sv = spectrum.get();
+        let Some(c) = spectrum_ref.get() else { return };
+        if sv.is_empty() {
+            return;
+        }
+        let rank = |v: &mut dyn Iterator<Item = f64>| v.enumerate().map(|(i, s)| ((i + 1) as f64, s)).collect::<Vec<_>>();
+        let (kept, train) = stored();
+        let mut curves = vec![(RGBColor(20, 20, 20), 2, rank(&mut sv.iter().copied()))];
+        let mut legend = vec![("computed here", RGBColor(20, 20, 20))];
+        if let Some(k) = kept {
+            curves.push((RGBColor(230, 120, 20), 1, k.iter().map(|&(r, v)| (r as f64, v as f64)).collect()));
+            legend.push(("memgen probe (bundle)", RGBColor(230, 120, 20)));
+        }
+        if let Some(t) = train {
+            curves.push((RGBColor(150, 150, 150), 1, rank(&mut t.iter().map(|v| *v as f64))));
+            legend.push(("training points' mean", RGBColor(150, 150, 150)));
+        }
+        curves_plot(&c, "Singular values of this sample's score Jacobian", ("rank", "singular value"), true, &curves, &legend);
+    });
+    Effect::new(move |_| {
+        let lv = levels.get();
+        let Some(c) = plot_ref.get() else { return };
+        let mut v = lv.clone();
+        v.sort_by_key(|l| l.0);
+        curves_plot(
+            &c,
+            "P(t) of this sample, probed here",
+            ("DDPM step t", "P(t)"),
+            false,
+            &[(RGBColor(60, 60, 60), 2, v.iter().map(|&(t, p)| (t as f64, p)).collect())],
+            &[],
+        );
+    });
+    // The sample, its K's settings and shape.
+    let target = move || -> Option<(usize, usize, String, ProbeSettings, [usize; 3])> {
+        let k = p.selected_k.get_untracked()?;
+        let g = p.gallery.get_untracked()?;
+        let s = g.samples.get(p.picked.get_untracked()?)?.clone();
+        let dataset = p.loaded.with_untracked(|l| l.as_ref().map(|l| l.manifest.identity.sweep.dataset.clone()))?;
+        let settings = probes.get_untracked().iter().find(|kp| kp.k == k).map(|kp| kp.settings.clone()).unwrap_or(ProbeSettings {
+            basin: BasinSettings { search: Search::Bisection, ..BasinSettings::paper(memgen_models::probe::default_delta(&dataset).unwrap_or(1.7)) },
+            curvature_t: 10,
+            curvature_h: 1e-2,
+            seed: 0,
+            spectrum_ranks: None,
+        });
+        Some((k, s.index, s.image, settings, g.shape))
+    };
+    let run = move |_| {
+        let Some((k, index, image, settings, [h, w, c])) = target() else { return };
+        let Some(px) = unbase64(&image) else { return };
+        cancel.set(false);
+        levels.set(Vec::new());
+        result.set(None);
+        state.set(Live::Running("starting…".into()));
+        spawn_local(async move {
+            let go = async {
+                let (model, _, _) = super::regen::point_model(p, k, &|m| state.set(Live::Running(m))).await?;
+                let x0 = to_model(&px, h, w, c);
+                let d = x0.len();
+                let mut noise = sample_noise(&settings, index);
+                let b = settings.basin;
+                let eps = trial_noise(b.trials, d, &mut noise);
+                let grid = b.grid();
+                let mut search = GridSearch::new(b.search, grid.len(), b.threshold);
+                let started = now_ms();
+                let mut done_trials = 0usize;
+                while let Some(i) = search.next() {
+                    let t = grid[i];
+                    let mut hit = 0;
+                    for trial in 0..b.trials {
+                        let mut xt = x0.clone();
+                        memgen_core::schedules::DdpmSchedule::paper().forward(&mut xt, t, &eps[trial * d..(trial + 1) * d]);
+                        let Some(y) = denoise_one(&model, xt, t, [c, h, w], b.sampler_steps, cancel).await? else { return Ok(None) };
+                        hit += usize::from(pixel_distance(&y, &x0) <= b.delta);
+                        done_trials += 1;
+                        let most = search.most() * b.trials;
+                        let rate = done_trials as f64 / ((now_ms() - started) / 1000.0);
+                        state.set(Live::Running(format!(
+                            "level t = {t}: trial {} of {}; {} of at most {} levels read; {}",
+                            trial + 1,
+                            b.trials,
+                            search.levels().len(),
+                            search.most(),
+                            time_left(most.saturating_sub(done_trials) as f64, rate)
+                        )));
+                    }
+                    let share = hit as f64 / b.trials as f64;
+                    search.record(i, share);
+                    levels.update(|l| l.push((t, share)));
+                }
+                let t_c = search.t_c().map(|i| grid[i]);
+                let (_, log_volume) = basin_radius(&x0, t_c, &mut noise)?;
+                took_ms.update(|m| m.0 = now_ms() - started);
+                Ok::<_, String>(Some((t_c, log_volume)))
+            };
+            match go.await {
+                Ok(Some((t_c, lv))) => {
+                    result.set(Some((t_c, lv)));
+                    state.set(Live::Done(match t_c {
+                        Some(t) => format!("t_c = {t}, log-volume {lv:.1}"),
+                        None => "no basin: the first level already fails".into(),
+                    }));
+                }
+                Ok(None) => state.set(Live::Cancelled),
+                Err(e) => state.set(Live::Failed(e)),
+            }
+        });
+    };
+    let show = move |_| {
+        let Some((k, index, image, settings, [h, w, c])) = target() else { return };
+        let Some(px) = unbase64(&image) else { return };
+        let t = show_t.get_untracked().clamp(1, 999);
+        cancel.set(false);
+        trials.set(Vec::new());
+        state.set(Live::Running(format!("the trials at t = {t}…")));
+        spawn_local(async move {
+            let go = async {
+                let (model, _, _) = super::regen::point_model(p, k, &|m| state.set(Live::Running(m))).await?;
+                let x0 = to_model(&px, h, w, c);
+                let d = x0.len();
+                let b = settings.basin;
+                let eps = trial_noise(b.trials, d, &mut sample_noise(&settings, index));
+                let q = |x: &[f32]| b64(&memgen_models::unet::to_packed(&memgen_models::unet::quantize_u8(x), h, w, c));
+                for trial in 0..b.trials {
+                    let mut xt = x0.clone();
+                    memgen_core::schedules::DdpmSchedule::paper().forward(&mut xt, t, &eps[trial * d..(trial + 1) * d]);
+                    let Some(y) = denoise_one(&model, xt.clone(), t, [c, h, w], b.sampler_steps, cancel).await? else { return Ok(false) };
+                    let dist = pixel_distance(&y, &x0);
+                    trials.update(|v| v.push((q(&xt), q(&y), dist)));
+                    state.set(Live::Running(format!("the trials at t = {t}: {} of {}", trial + 1, b.trials)));
+                }
+                Ok::<_, String>(true)
+            };
+            match go.await {
+                Ok(true) => state.set(Live::Done(format!("the {} trials at t = {t}", trials.with_untracked(Vec::len)))),
+                Ok(false) => state.set(Live::Cancelled),
+                Err(e) => state.set(Live::Failed(e)),
+            }
+        });
+    };
+    // Its curvature: the score Jacobian two columns (four network evaluations) between frames,
+    // then its singular values; the same columns memgen probe computes in larger batches.
+    let run_spectrum = move |_| {
+        let Some((k, _, image, settings, [h, w, c])) = target() else { return };
+        let Some(px) = unbase64(&image) else { return };
+        cancel.set(false);
+        spectrum.set(Vec::new());
+        state.set(Live::Running("the spectrum: starting…".into()));
+        spawn_local(async move {
+            let go = async {
+                let (model, _, _) = super::regen::point_model(p, k, &|m| state.set(Live::Running(m))).await?;
+                let device = memgen_models::device::LabDevice::cpu().device.inner();
+                let x0 = to_model(&px, h, w, c);
+                let mut jac = ScoreJacobian::new(&x0, settings.curvature_t, [c, h, w], settings.curvature_h)?;
+                let started = now_ms();
+                while !jac.finished() {
+                    if cancel.get_untracked() {
+                        return Ok(None);
+                    }
+                    jac.step(&model, 2, &device)?;
+                    let rate = jac.done() as f64 / ((now_ms() - started) / 1000.0);
+                    state.set(Live::Running(format!(
+                        "the spectrum at t = {}: column {} of {} of the score's Jacobian; {}",
+                        settings.curvature_t,
+                        jac.done(),
+                        jac.columns(),
+                        time_left((jac.columns() - jac.done()) as f64, rate)
+                    )));
+                    yield_now().await;
+                }
+                let d = jac.columns();
+                state.set(Live::Running(format!("the spectrum: the singular values of the {d} × {d} Jacobian (a few seconds)…")));
+                yield_now().await;
+                let sv = memgen_core::basin::singular_values(&jac.matrix()?).map_err(|e| e.to_string())?;
+                took_ms.update(|m| m.1 = now_ms() - started);
+                Ok::<_, String>(Some((sv, settings.curvature_t)))
+            };
+            match go.await {
+                Ok(Some((sv, t))) => {
+                    let (n, top) = (sv.len(), sv.first().copied().unwrap_or(f64::NAN));
+                    spectrum.set(sv);
+                    state.set(Live::Done(format!("its {n} singular values at t = {t}, the largest {top:.2}")));
+                }
+                Ok(None) => state.set(Live::Cancelled),
+                Err(e) => state.set(Live::Failed(e)),
+            }
+        });
+    };
+    move || {
+        p.picked.get()?;
+        let has_weights = p.loaded.with(|l| {
+            l.as_ref().and_then(|l| l.manifest.results.iter().find(|r| Some(r.k) == p.selected_k.get())).is_some_and(|r| r.files.contains_key("weights"))
+        });
+        if !has_weights {
+            return None;
+        }
+        let st = state.get();
+        let running = matches!(st, Live::Running(_));
+        let attr = match &st {
+            Live::Idle => "idle".to_string(),
+            Live::Running(_) => "running".into(),
+            Live::Done(_) => "done".into(),
+            Live::Cancelled => "cancelled".into(),
+            Live::Failed(e) => format!("error: {e}"),
+        };
+        let (tc_attr, lv_attr) = match result.get() {
+            Some((t, lv)) => (t.map(|t| t.to_string()).unwrap_or("none".into()), if lv.is_finite() { format!("{lv:.6}") } else { "none".into() }),
+            None => (String::new(), String::new()),
+        };
+        let levels_attr = {
+            let mut v = levels.get();
+            v.sort_by_key(|l| l.0);
+            v.iter().map(|(t, p)| format!("{t}:{p}")).collect::<Vec<_>>().join(",")
+        };
+        let delta = target().map(|t| t.3.basin.delta).unwrap_or(f64::NAN);
+        let spectrum_attr = spectrum.with(|v| v.iter().map(|s| format!("{s:.6}")).collect::<Vec<_>>().join(","));
+        let stored_ranks = stored().0.map(|v| v.iter().map(|(r, _)| r.to_string()).collect::<Vec<_>>().join(",")).unwrap_or_default();
+        let (probe_ms, spectrum_ms) = took_ms.get();
+        let ms = |v: f64| if v.is_finite() { format!("{v:.0}") } else { String::new() };
+        let shape = p.gallery.get().map(|g| g.shape).unwrap_or([28, 28, 1]);
+        let trial_thumbs = move || {
+            let thumb = |(i, (noised, back, dist)): (usize, (String, String, f64))| {
+                view! {
+                    <Thumb image=noised shape=shape caption=format!("trial {} noised", i + 1) alt=format!("trial {}: the sample noised to the chosen t", i + 1) />
+                    <Thumb image=back shape=shape caption=format!("back: {dist:.2} {}", if dist <= delta { "✓" } else { "✗" })
+                        alt=format!("trial {}: denoised back, distance {dist:.2} from the sample, {}", i + 1, if dist <= delta { "recovered" } else { "not recovered" }) />
+                }
+            };
+            trials.get().into_iter().enumerate().map(thumb).collect::<Vec<_>>()
+        };
+        Some(view! {
+            <div class="controls" data-testid="basins-live" data-state=attr data-t-c=tc_attr data-log-volume=lv_attr data-levels=levels_attr
+                data-spectrum=spectrum_attr data-stored-ranks=stored_ranks data-probe-ms=ms(probe_ms) data-spectrum-ms=ms(spectrum_ms)>
+                <button data-testid="basins-live-run" disabled=running on:click=run>"Probe this sample's basin here"</button>
+                <label>" Show its trials at t = "
+                    <input type="number" min="1" max="999" data-testid="basins-live-t" prop:value=move || show_t.get().to_string()
+                        on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<usize>() { show_t.set(v.clamp(1, 999)); } } />
+                </label>
+                <button data-testid="basins-live-show" disabled=running on:click=show>"Show"</button>
+                <button data-testid="basins-live-spectrum" disabled=running on:click=run_spectrum>"Its curvature spectrum"</button>
+                <button data-testid="basins-live-cancel" disabled=!running on:click=move |_| cancel.set(true)>"Cancel"</button>
+                <span>{match st {
+                    Live::Idle => "Runs the probe of memgen probe on this sample with this K's weights, or its curvature spectrum: nothing is trained.".to_string(),
+                    Live::Running(m) => m,
+                    Live::Done(m) => format!("Done: {m}."),
+                    Live::Cancelled => "Cancelled.".into(),
+                    Live::Failed(e) => format!("Could not probe it: {e}"),
+                }}</span>
+                <canvas node_ref=plot_ref width="480" height="180" data-testid="basins-live-plot" role="img"
+                    aria-label="This sample's probability of recovery P(t) against the noise level t, filled in as the probe runs; the line above says its critical time."></canvas>
+                <canvas node_ref=spectrum_ref width="480" height="180" data-testid="basins-live-spectrum-plot" role="img"
+                    style=move || if spectrum.with(Vec::is_empty) { "display:none" } else { "" }
+                    aria-label="This sample's singular values of the score Jacobian by rank on a log axis, computed here, beside the bundle's stored spectrum of it and its K's training points' mean."></canvas>
+                <div class="thumbs" data-testid="basins-live-trials" data-count=move || trials.with(Vec::len).to_string()>
+                    {trial_thumbs}
+                </div>
+            </div>
+        })
+    }
+}
