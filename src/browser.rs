@@ -80,6 +80,7 @@ pub(crate) async fn read_file(file: &JsFile) -> Result<Vec<u8>, String> {
 }
 
 /// The whole body of `url` (small files: checkpoints, manifests).
+#[cfg(feature = "engine")]
 pub(crate) async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     let resp = fetch_response(url).await?;
     let buf = JsFuture::from(resp.array_buffer()).await.map_err(|e| format!("could not read {url}: {}", js_err(e)))?;

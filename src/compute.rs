@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use memgen_core::dense_am::{label_fixed_points, BasinMap, BasinParams, DenseAm, EnergyForm};
+#[cfg(feature = "engine")]
 use memgen_models::device::LabDevice;
 use wasm_bindgen::prelude::*;
 
@@ -16,6 +17,7 @@ use crate::gpu::{GridSpec, Kernels};
 /// What the page computes on.
 pub struct Backend {
     /// burn device (autodiff) for training.
+    #[cfg(feature = "engine")]
     pub lab: LabDevice,
     /// The WGSL kernels, when WebGPU is up.
     pub kernels: Option<Kernels>,
@@ -49,21 +51,50 @@ pub async fn init_backend() -> Rc<Backend> {
         return b;
     }
     let b = Rc::new(match probe_webgpu().await {
-        Ok(adapter_label) => match LabDevice::gpu().await {
-            Ok(lab) => {
-                let kernels = gpu_kernels(&lab);
-                Backend { lab, kernels, label: format!("WebGPU · {adapter_label}"), fallback_reason: None }
-            }
-            Err(e) => cpu_backend(format!("burn could not open the WebGPU device: {e}")),
-        },
+        Ok(adapter_label) => gpu_backend(adapter_label).await,
         Err(reason) => cpu_backend(reason),
     });
     BACKEND.with(|slot| *slot.borrow_mut() = Some(b.clone()));
     b
 }
 
+/// burn's WebGPU device, and the lab's WGSL kernels on its wgpu device and queue.
+#[cfg(feature = "engine")]
+async fn gpu_backend(adapter_label: String) -> Backend {
+    match LabDevice::gpu().await {
+        Ok(lab) => {
+            let kernels = gpu_kernels(&lab);
+            Backend { lab, kernels, label: format!("WebGPU · {adapter_label}"), fallback_reason: None }
+        }
+        Err(e) => cpu_backend(format!("burn could not open the WebGPU device: {e}")),
+    }
+}
+
+/// The lite module (no training engine, [`crate::lite`]): the lab's WGSL kernels on a wgpu
+/// device of their own, with the adapter's limits as burn asks for them.
+#[cfg(not(feature = "engine"))]
+async fn gpu_backend(adapter_label: String) -> Backend {
+    async fn open() -> Result<Kernels, String> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: wgpu::Backends::BROWSER_WEBGPU,
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        let adapter = instance.request_adapter(&wgpu::RequestAdapterOptions::default()).await.map_err(|e| e.to_string())?;
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor { label: Some("memgen-lab (lite)"), required_limits: limits, ..Default::default() })
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Kernels::new(device, queue))
+    }
+    match open().await {
+        Ok(k) => Backend { kernels: Some(k), label: format!("WebGPU · {adapter_label}"), fallback_reason: None },
+        Err(e) => cpu_backend(format!("the WebGPU device could not be opened: {e}")),
+    }
+}
+
 /// The lab's WGSL kernels on burn's own wgpu device and queue.
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "engine"))]
 fn gpu_kernels(lab: &LabDevice) -> Option<Kernels> {
     let setup = lab.wgpu.as_ref().expect("gpu device carries its wgpu setup");
     Some(Kernels::new(setup.device.clone(), setup.queue.clone()))
@@ -71,13 +102,19 @@ fn gpu_kernels(lab: &LabDevice) -> Option<Kernels> {
 
 /// Natively the app's library is built for its unit tests only, without burn's GPU backend
 /// (memgen-models' `gpu` feature), so [`LabDevice::gpu`] never succeeds there.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "engine"))]
 fn gpu_kernels(_: &LabDevice) -> Option<Kernels> {
     None
 }
 
 fn cpu_backend(reason: String) -> Backend {
-    Backend { lab: LabDevice::cpu(), kernels: None, label: "CPU fallback · wasm, one thread (slower)".into(), fallback_reason: Some(reason) }
+    Backend {
+        #[cfg(feature = "engine")]
+        lab: LabDevice::cpu(),
+        kernels: None,
+        label: "CPU fallback · wasm, one thread (slower)".into(),
+        fallback_reason: Some(reason),
+    }
 }
 
 /// Asks `navigator.gpu` for an adapter; returns its vendor and architecture.

@@ -8,8 +8,10 @@ pub mod compute;
 pub mod export;
 pub mod gpu;
 pub mod lessons;
+pub mod lite;
 pub mod panels;
 pub mod plot;
+#[cfg(feature = "engine")]
 pub mod quality;
 pub mod render;
 pub mod route;
@@ -18,6 +20,7 @@ pub mod state;
 pub mod tabs;
 pub mod url;
 pub mod widgets;
+#[cfg(feature = "engine")]
 pub mod worker;
 
 use leptos::prelude::*;
@@ -61,6 +64,7 @@ fn read_app_keys() -> (lessons::AppKeys, Vec<state::Notice>) {
 }
 
 /// One view's panel.
+#[cfg(feature = "engine")]
 fn view_panel(v: route::View) -> AnyView {
     match v {
         route::View::Memory => view! { <panels::dense_am::DenseAmPanel /> }.into_any(),
@@ -68,6 +72,16 @@ fn view_panel(v: route::View) -> AnyView {
         route::View::Toy => view! { <panels::toy::ToyPanel /> }.into_any(),
         route::View::Images => view! { <panels::sweep::SweepPanel /> }.into_any(),
         route::View::System => view! { <panels::system::SystemPanel /> }.into_any(),
+    }
+}
+
+/// One view's panel in the lite module: only the first view; the router hands every other
+/// view over to the full module before it is shown ([`route::Router`]).
+#[cfg(not(feature = "engine"))]
+fn view_panel(v: route::View) -> AnyView {
+    match v {
+        route::View::Memory => view! { <panels::dense_am::DenseAmPanel /> }.into_any(),
+        _ => view! { <p class="loading">"Loading the training engine…"</p> }.into_any(),
     }
 }
 
@@ -167,6 +181,10 @@ pub fn start() {
     console_error_panic_hook::set_once();
     // The training worker loads this same module; there is no page to mount there.
     if web_sys::window().is_none() {
+        return;
+    }
+    if !lite::serves_here() {
+        lite::load_engine();
         return;
     }
     if let Some(boot) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("boot")) {

@@ -115,6 +115,9 @@ impl Router {
         let follow = move || {
             crate::url::restore_query();
             let v = parse_hash(&location_hash()).unwrap_or(View::Memory);
+            if crate::lite::hand_over_view(v) {
+                return;
+            }
             if r.open.get_untracked() != v {
                 r.mount(v);
                 r.open.set(v);

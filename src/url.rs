@@ -83,8 +83,10 @@ pub fn view_notices(search: &str) -> Vec<String> {
     let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let (_, dense) = crate::state::DenseAmState::from_pairs(pairs.iter().copied());
     let mut out: Vec<String> = dense.into_iter().map(|n| n.0).collect();
+    #[cfg(feature = "engine")]
     out.extend(crate::panels::toy::url_notices(&pairs));
     out.extend(crate::panels::datasets::url_notices(&pairs));
+    #[cfg(feature = "engine")]
     out.extend(crate::panels::sweep::url_notices(&pairs));
     out.extend(crate::lessons::parse_app_keys(&pairs).1.into_iter().map(|n| n.0));
     if truncated {

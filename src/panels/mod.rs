@@ -2,6 +2,9 @@
 
 pub mod datasets;
 pub mod dense_am;
+#[cfg(feature = "engine")]
 pub mod sweep;
+#[cfg(feature = "engine")]
 pub mod system;
+#[cfg(feature = "engine")]
 pub mod toy;

@@ -4,7 +4,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
 import {
+  DIST,
   openLab,
   openView,
   waitForFirstFrame,
@@ -18,8 +22,11 @@ import {
 const FIRST_FRAME_BUDGET_MS = 20_000;
 
 test('loads on WebGPU with no console errors and draws the first frame', { timeout: WEBGPU_TEST_TIMEOUT }, async (t) => {
-  const lab = await openLab(t, { webgpu: true });
+  const lab = await openLab(t, { webgpu: true, query: null });
   const { page, log } = lab;
+  const fetched = [];
+  page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
+  await lab.goto('');
 
   const firstFrameMs = await waitForFirstFrame(page);
   t.diagnostic(`first frame at ${firstFrameMs} ms after navigation start`);
@@ -44,6 +51,14 @@ test('loads on WebGPU with no console errors and draws the first frame', { timeo
   const summary = await waitForResult(page, 'attractor-summary');
   assert.equal(summary.state, 'done', `attractor summary: ${summary.text}`);
   assert.ok(Number(summary.attrs['data-stored']) >= 1, `data-stored=${summary.attrs['data-stored']}`);
+
+  // The first view loads the lite module only (src/lite.rs): the full one is for views that train.
+  const code = fetched.filter((p) => /\.(wasm|m?js)$/.test(p));
+  assert.ok(code.includes('/lite/memgen-lab_bg.wasm'), `the lite module was not loaded: ${code}`);
+  assert.ok(!code.includes('/memgen-lab_bg.wasm') && !code.includes('/memgen-lab.js'), `the full module was loaded for the first view: ${code}`);
+  const gz = code.reduce((a, p) => a + zlib.gzipSync(fs.readFileSync(path.join(DIST, p))).length, 0);
+  t.diagnostic(`first load: ${code.join(', ')}: ${(gz / 1024).toFixed(0)} KiB gzipped`);
+  assert.ok(gz <= 3e6, `the first load is ${gz} bytes gzipped, over 3 MB`);
 
   await lab.screenshot('webgpu-page');
   await screenshotPanels(page, 'webgpu');

@@ -60,6 +60,35 @@ test('views: a top bar of routes; a view mounts (and fetches) only when opened; 
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
 
+test('first load: the first view runs on the lite module; a view that trains, opened from it, loads the full module with the link\'s state; other links start on the full module', { timeout: 600_000 }, async (t) => {
+  const lab = await openLab(t, { webgpu: false, query: null });
+  const { page, log } = lab;
+  const code = [];
+  page.on('request', (r) => { const p = new URL(r.url()).pathname; if (/\.wasm$/.test(p)) code.push(p); });
+  await lab.goto('?beta=3&k=5#/memory');
+  const first = await waitForResult(page, 'attractor-summary', 300_000);
+  assert.equal(first.state, 'done', first.text);
+  assert.deepEqual(code, ['/lite/memgen-lab_bg.wasm']);
+  const beta = (await page.locator('[data-testid="beta-value"]').textContent()).trim();
+  // The top bar's link to a view that trains: the page loads again at that link, on the full module.
+  await openView(page, 'toy');
+  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 300_000 });
+  assert.deepEqual(code, ['/lite/memgen-lab_bg.wasm', '/memgen-lab_bg.wasm']);
+  assert.equal(new URL(page.url()).hash, '#/toy');
+  // Back on the first view, now in the full module: the same state from the link, the same figures.
+  await openView(page, 'memory');
+  const again = await waitForResult(page, 'attractor-summary', 300_000);
+  for (const k of ['data-stored', 'data-spurious', 'data-retrieval-fraction']) assert.equal(again.attrs[k], first.attrs[k], k);
+  assert.equal((await page.locator('[data-testid="beta-value"]').textContent()).trim(), beta);
+  // A link to the first view that carries another view's keys (or a lesson) starts on the full
+  // module, so that view's notices and state are read as always.
+  code.length = 0;
+  await lab.goto('?tk=abc#/memory');
+  await waitForResult(page, 'attractor-summary', 300_000);
+  assert.ok(code.includes('/memgen-lab_bg.wasm'), `a link with a toy key loaded ${code}`);
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+});
+
 /** What a step's view shows once its work is done, as numbers to compare. */
 async function viewValues(page, slug) {
   if (slug === 'memory') {

@@ -29,7 +29,7 @@ use sweeps::{SweepControls, SweepPlots};
 const CANVAS: u32 = 512;
 
 /// This panel's URL keys.
-const OWN_KEYS: [&str; 7] = ["beta", "form", "preset", "k", "seed", "view", "pts"];
+pub const OWN_KEYS: [&str; 7] = ["beta", "form", "preset", "k", "seed", "view", "pts"];
 
 /// Reads the panel state from `location.search`.
 fn read_url() -> (DenseAmState, Vec<Notice>) {
