@@ -107,6 +107,23 @@ pub fn storage_set(key: &str, value: &str) -> Result<(), String> {
     local_set(key, value).map_err(js_err)
 }
 
+/// The entry kept under `key`, read by `parse`: `Ok(None)` when there is none. Storage that
+/// cannot be read, or an entry that `parse` refuses (corrupt; it is removed), is an `Err` with
+/// the sentence to show, naming `what` the entry was; the caller goes on in memory.
+pub fn read_stored<T>(key: &str, what: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<Option<T>, String> {
+    match storage_get(key) {
+        Ok(None) => Ok(None),
+        Ok(Some(v)) => match parse(&v) {
+            Some(t) => Ok(Some(t)),
+            None => {
+                let _ = storage_remove(key);
+                Err(format!("The {what} kept in this browser's storage was unreadable and has been removed."))
+            }
+        },
+        Err(e) => Err(format!("This browser's storage cannot be read ({e}); runs are kept in memory only.")),
+    }
+}
+
 /// Removes `key` from browser storage.
 pub fn storage_remove(key: &str) -> Result<(), String> {
     local_remove(key).map_err(js_err)

@@ -295,7 +295,7 @@ test('toy: settings come from the URL (bad ones get a notice); the three regimes
 });
 
 test('toy: when browser storage refuses the run (quota exceeded), the panel says so and training goes on in memory', { timeout: 600_000 }, async (t) => {
-  const lab = await openLab(t, { webgpu: false, query: '?tk=2&tseed=1&tsteps=60&tn=300&tlr=0.003#/toy' });
+  const lab = await openLab(t, { webgpu: false, query: '?tk=2&tseed=1&tsteps=60&tn=800&tlr=0.003#/toy' });
   const { page, log } = lab;
   await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 300_000 });
   // What a full storage does: every write throws QuotaExceededError.
@@ -312,7 +312,52 @@ test('toy: when browser storage refuses the run (quota exceeded), the panel says
   const status = await page.locator('[data-testid="toy-status"]').textContent();
   t.diagnostic(status);
   assert.match(status, /did not keep the run .*quota.*goes on in memory/i);
-  // The trained model is there to sample.
+  // The trained model is there to sample. 800 samples are clustered (Ward, n²/2 distances) in a
+  // worker of their own, not in the tab (src/worker.rs, cluster_off_the_tab).
   assert.equal(await page.locator('[data-testid="toy-sample"]').isEnabled(), true);
+  await startFrameGaps(page);
+  await takeFrameGap(page);
+  const workers = [];
+  page.on('worker', (w) => workers.push(w.url()));
+  await page.locator('[data-testid="toy-sample"]').click();
+  await page.waitForFunction(() => (document.querySelector('[data-testid="toy-centroids"]')?.dataset.nearFraction || '') !== '', null, { timeout: 300_000 });
+  const gap = await takeFrameGap(page);
+  const c = page.locator('[data-testid="toy-centroids"]');
+  const counts = ['data-memorized', 'data-spurious', 'data-generalized'].map(async (k) => Number(await c.getAttribute(k)));
+  const total = (await Promise.all(counts)).reduce((a, b) => a + b, 0);
+  t.diagnostic(`800 samples clustered in ${workers.length} worker(s): ${total} centroids; longest frame gap ${gap.max.toFixed(0)} ms over ${gap.frames} frames`);
+  assert.ok(total >= 1, `no centroids: ${await c.textContent()}`);
+  assert.ok(workers.some((u) => u.includes('train-worker.js')), `the clustering ran in no worker: ${workers}`);
+  assert.doesNotMatch(await page.locator('[data-testid="toy-status"]').textContent(), /clustering failed/);
+  assert.ok(gap.max < FREEZE_MS, `the tab froze ${gap.max.toFixed(0)} ms while sampling and clustering`);
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+});
+
+test('corrupt entries in browser storage: the toy\'s kept run and the images view\'s unfinished sweep each get a notice and are removed; the views work on in memory', { timeout: 600_000 }, async (t) => {
+  const lab = await openLab(t, { webgpu: false, query: null });
+  const { page, log } = lab;
+  // Entries as a broken or foreign write would leave them, in place before the page reads them.
+  await page.addInitScript(() => {
+    if (sessionStorage.getItem('corrupted')) return;
+    sessionStorage.setItem('corrupted', '1');
+    localStorage.setItem('memgen-toy-run', '{"v":1,"snapshot":"%%%not base64","losses":[1,2');
+    localStorage.setItem('memgen-sweep-active', '["2,4", {"steps": "many"');
+  });
+  await lab.goto('?tk=2&tseed=1&tsteps=30&tn=200&tlr=0.003#/toy');
+  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 300_000 });
+  await page.waitForFunction(() => /unreadable and has been removed/.test(document.querySelector('[data-testid="toy-status"]')?.textContent || ''), null, { timeout: 300_000 });
+  assert.match(await page.locator('[data-testid="toy-status"]').textContent(), /toy run kept in this browser's storage was unreadable/);
+  assert.equal(await page.evaluate(() => localStorage.getItem('memgen-toy-run')), null, 'the corrupt toy run is removed');
+  // The toy still trains (and keeps its new run).
+  await page.locator('[data-testid="toy-train"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'trained', null, { timeout: 300_000 });
+  assert.equal(Number(await page.locator('[data-testid="toy-progress"]').getAttribute('data-step')), 30);
+  // The images view: the unfinished sweep's record is refused with a notice and removed.
+  await page.locator('[data-testid="view-link-images"]').click();
+  await page.locator('[data-testid="panel-sweep"]').waitFor({ timeout: 300_000 });
+  const notice = page.locator('[data-testid="panel-sweep"] [data-testid="notice"]', { hasText: 'unfinished sweep' });
+  await notice.first().waitFor({ timeout: 300_000 });
+  assert.match(await notice.first().textContent(), /unfinished sweep kept in this browser's storage was unreadable and has been removed/);
+  assert.equal(await page.evaluate(() => localStorage.getItem('memgen-sweep-active')), null, 'the corrupt sweep record is removed');
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });

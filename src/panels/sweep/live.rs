@@ -10,7 +10,7 @@ use memgen_models::sweep::{run_point, PointConfig, PointData, PointError, PointM
 use memgen_models::unet::fused::{FusedUNetTraining, DEFAULT_SHARDS};
 use memgen_models::unet::{SamplerConfig, UNet, UNetConfig, UNetTrainConfig};
 
-use crate::browser::{b64, storage_get, storage_remove, storage_set, unbase64};
+use crate::browser::{b64, storage_remove, storage_set, unbase64};
 use crate::browser::{now_ms, sleep_ms, yield_now};
 use crate::panels::datasets::SubsetK;
 use crate::tabs::Claim;
@@ -411,7 +411,7 @@ async fn train_in_worker(
         }
         while let Ok((msg, bytes)) = rx.try_recv() {
             match msg {
-                FromWorker::Ready | FromWorker::Paused { .. } | FromWorker::Resumed { .. } => {}
+                FromWorker::Ready | FromWorker::Paused { .. } | FromWorker::Resumed { .. } | FromWorker::Clustered { .. } => {}
                 FromWorker::Device { label } => device = label,
                 FromWorker::Progress { done, total, losses: chunk, secs } => {
                     ctl.losses.update(|v| v.extend_from_slice(&chunk));
@@ -479,7 +479,12 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
         let (ema, losses) = train_in_worker(&sub, tc, point.seed, ctl, gen, &plain, &mut claim).await?;
         PointModel::Trained { ema: Box::new(ema), losses }
     } else {
-        let resume = storage_get(&snap_key).ok().flatten().and_then(|v| parse_stored_run(&v));
+        // A kept state that is corrupt (removed) or storage that cannot be read: said, and the
+        // point trains from the start in memory.
+        let resume = crate::browser::read_stored(&snap_key, "training state of this point", parse_stored_run).unwrap_or_else(|e| {
+            ctl.status.set(e);
+            None
+        });
         if let Some(r) = &resume {
             ctl.losses.set(r.losses.clone());
         }

@@ -17,7 +17,7 @@ use memgen_core::metrics::{capacities, fractions, Classified, Label, Rule, CAPAC
 use memgen_models::bundle::{Bundle, Gallery, MAX_FILE_BYTES};
 use plotters::style::RGBColor;
 
-use crate::browser::{input_files, read_file, storage_get};
+use crate::browser::{input_files, read_file};
 use crate::panels::datasets::{SubsetK, SubsetSignal};
 use crate::plot::{fractions_plot, ErrorSeries};
 
@@ -137,7 +137,12 @@ pub fn url_notices(pairs: &[(&str, &str)]) -> Vec<String> {
 impl Panel {
     fn new() -> Panel {
         // An unfinished sweep of this browser: its schedule and settings.
-        let active: Option<(String, LiveSettings)> = storage_get(ACTIVE_SWEEP).ok().flatten().and_then(|v| serde_json::from_str(&v).ok());
+        // A corrupt record (removed) or unreadable storage: said beside the link's notices.
+        let (active, stored_notice): (Option<(String, LiveSettings)>, Option<String>) =
+            match crate::browser::read_stored(ACTIVE_SWEEP, "unfinished sweep", |v| serde_json::from_str(v).ok()) {
+                Ok(a) => (a, None),
+                Err(e) => (None, Some(e)),
+            };
         let gpu_available = crate::compute::backend().is_some_and(|b| b.kernels.is_some());
         // On a software adapter (SwiftShader) WebGPU is far slower than the CPU in wasm: opt-in.
         let software = crate::compute::software_adapter();
@@ -148,7 +153,7 @@ impl Panel {
             filter: RwSignal::new(from_url.filter.clone().unwrap_or_else(|| "all".into())),
             sort_by_ratio: RwSignal::new(from_url.sort),
             from_url: StoredValue::new(Some(from_url)),
-            url_notices: RwSignal::new(notices.into_iter().map(crate::state::Notice).collect()),
+            url_notices: RwSignal::new(notices.into_iter().chain(stored_notice).map(crate::state::Notice).collect()),
             loaded: RwSignal::new(None),
             state: RwSignal::new(LoadState::Loading),
             notice: RwSignal::new(None),

@@ -206,7 +206,7 @@ impl Panel {
             return;
         }
         match msg {
-            FromWorker::Ready => {}
+            FromWorker::Ready | FromWorker::Clustered { .. } => {}
             FromWorker::Device { label } => self.status.set(format!("Training on {label} in a worker; the page stays free.")),
             FromWorker::Progress { done, losses: l, secs, .. } => {
                 self.losses.update(|v| v.extend(l));
@@ -291,18 +291,13 @@ impl Panel {
     /// other settings is left alone (the next run replaces it); an unreadable one is removed,
     /// with a notice.
     pub(super) fn restore_run(self) {
-        let stored = match crate::browser::storage_get(STORE_KEY) {
-            Ok(Some(v)) => v,
+        let resume = match crate::browser::read_stored(STORE_KEY, "toy run", crate::panels::sweep::parse_stored_run) {
+            Ok(Some(r)) => r,
             Ok(None) => return,
             Err(e) => {
-                self.status.set(format!("This browser's storage cannot be read ({e}); runs are kept in memory only."));
+                self.status.set(e);
                 return;
             }
-        };
-        let Some(resume) = crate::panels::sweep::parse_stored_run(&stored) else {
-            let _ = crate::browser::storage_remove(STORE_KEY);
-            self.status.set("The toy run kept in this browser's storage was unreadable and has been removed.".into());
-            return;
         };
         let s = self.settings.get_untracked();
         let points = circle_points(s.k, s.seed);
