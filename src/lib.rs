@@ -17,6 +17,8 @@ pub mod render;
 pub mod route;
 pub mod share;
 pub mod state;
+#[cfg(feature = "engine")]
+pub mod store;
 pub mod tabs;
 pub mod url;
 pub mod widgets;

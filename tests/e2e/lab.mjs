@@ -314,3 +314,35 @@ export function parseCsv(text) {
   const header = lines[0].split(',');
   return { header, rows: lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v]))) };
 }
+
+/** The keys of the lab's binary storage (IndexedDB `memgen-lab`, store `runs`: www/store.js)
+ * that start with `prefix`. */
+export async function keptRuns(page, prefix = '') {
+  return page.evaluate((p) => new Promise((resolve, reject) => {
+    const r = indexedDB.open('memgen-lab', 1);
+    r.onupgradeneeded = () => r.result.createObjectStore('runs');
+    r.onerror = () => reject(r.error);
+    r.onsuccess = () => {
+      const db = r.result;
+      const q = db.transaction('runs', 'readonly').objectStore('runs').getAllKeys();
+      q.onsuccess = () => { db.close(); resolve(q.result.map(String).filter((k) => k.startsWith(p))); };
+      q.onerror = () => reject(q.error);
+    };
+  }), prefix);
+}
+
+/** Puts `bytes` (an array of numbers) under `key` in the lab's binary storage. */
+export async function keepRun(page, key, bytes) {
+  return page.evaluate(([k, b]) => new Promise((resolve, reject) => {
+    const r = indexedDB.open('memgen-lab', 1);
+    r.onupgradeneeded = () => r.result.createObjectStore('runs');
+    r.onerror = () => reject(r.error);
+    r.onsuccess = () => {
+      const db = r.result;
+      const tx = db.transaction('runs', 'readwrite');
+      tx.objectStore('runs').put(new Uint8Array(b), k);
+      tx.oncomplete = () => { db.close(); resolve(); };
+      tx.onerror = () => reject(tx.error);
+    };
+  }), [key, bytes]);
+}

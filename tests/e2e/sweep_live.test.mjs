@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
-import { openLab, watchPage, describeLog, frameLags, ARTIFACTS, DIST } from './lab.mjs';
+import { openLab, watchPage, describeLog, frameLags, keptRuns, ARTIFACTS, DIST } from './lab.mjs';
 
 /** Waits for the Datasets panel's MNIST K = 4 subset, then sets the in-tab point's settings. */
 async function fillLive(page, settings) {
@@ -108,8 +108,9 @@ test('sweep panel: a point training in this tab is kept in browser storage; afte
   await page.waitForFunction(() => Number(document.querySelector('[data-testid="live-progress"]')?.dataset.savedStep) > 0, null, { timeout: 300_000 });
   const saved = Number(await prog.getAttribute('data-saved-step'));
   assert.equal(Number(await prog.getAttribute('data-losses')), saved, 'the kept step is the step the pause holds');
-  const kept = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('memgen-sweep-train:')).length);
-  assert.equal(kept, 1, 'one training run kept in browser storage');
+  const kept = (await keptRuns(page, 'memgen-sweep-train:')).length;
+  assert.equal(kept, 1, 'one training run kept in browser storage (binary, IndexedDB)');
+  assert.equal(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('memgen-sweep-train:')).length), 0, 'no run kept as text');
   assert.ok(saved > 0 && saved < STEPS, `kept step ${saved}`);
   // Reload mid-training; the same settings go on from the kept step, not from 0.
   await page.reload({ waitUntil: 'load' });
@@ -122,7 +123,7 @@ test('sweep panel: a point training in this tab is kept in browser storage; afte
   t.diagnostic(`kept at step ${saved}, resumed at step ${resumedAt} of ${STEPS}`);
   assert.ok(resumedAt >= saved, `resumed at ${resumedAt}, kept ${saved}`);
   assert.equal(await prog.getAttribute('data-losses'), String(STEPS), 'the loss curve holds every step, before and after the reload');
-  assert.equal(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('memgen-sweep-train:')).length), 0, 'the finished run is no longer kept');
+  assert.deepEqual(await keptRuns(page, 'memgen-sweep-train:'), [], 'the finished run is no longer kept');
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { openLab, describeLog, frameLags, memgenBin, startFrameGaps, takeFrameGap } from './lab.mjs';
+import { openLab, describeLog, frameLags, memgenBin, startFrameGaps, takeFrameGap, keptRuns, keepRun } from './lab.mjs';
 
 /** The float32 values of a little-endian .npy file (the header's length, then the data). */
 function readNpyF32(file) {
@@ -298,11 +298,14 @@ test('toy: when browser storage refuses the run (quota exceeded), the panel says
   const lab = await openLab(t, { webgpu: false, query: '?tk=2&tseed=1&tsteps=60&tn=800&tlr=0.003#/toy' });
   const { page, log } = lab;
   await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 300_000 });
-  // What a full storage does: every write throws QuotaExceededError.
+  // What a full storage does: every write throws QuotaExceededError (runs are kept as bytes in
+  // IndexedDB, the small records in localStorage).
   await page.evaluate(() => {
-    Storage.prototype.setItem = function () {
+    const full = function () {
       throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
     };
+    Storage.prototype.setItem = full;
+    IDBObjectStore.prototype.put = full;
   });
   await page.locator('[data-testid="toy-train"]').click();
   const progress = page.locator('[data-testid="toy-progress"]');
@@ -334,24 +337,29 @@ test('toy: when browser storage refuses the run (quota exceeded), the panel says
 });
 
 test('corrupt entries in browser storage: the toy\'s kept run and the images view\'s unfinished sweep each get a notice and are removed; the views work on in memory', { timeout: 600_000 }, async (t) => {
-  const lab = await openLab(t, { webgpu: false, query: null });
+  const lab = await openLab(t, { webgpu: false, query: '?tk=2&tseed=1&tsteps=30&tn=200&tlr=0.003#/toy' });
   const { page, log } = lab;
-  // Entries as a broken or foreign write would leave them, in place before the page reads them.
-  await page.addInitScript(() => {
-    if (sessionStorage.getItem('corrupted')) return;
-    sessionStorage.setItem('corrupted', '1');
-    localStorage.setItem('memgen-toy-run', '{"v":1,"snapshot":"%%%not base64","losses":[1,2');
-    localStorage.setItem('memgen-sweep-active', '["2,4", {"steps": "many"');
-  });
-  await lab.goto('?tk=2&tseed=1&tsteps=30&tn=200&tlr=0.003#/toy');
   await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 300_000 });
-  await page.waitForFunction(() => /unreadable and has been removed/.test(document.querySelector('[data-testid="toy-status"]')?.textContent || ''), null, { timeout: 300_000 });
-  assert.match(await page.locator('[data-testid="toy-status"]').textContent(), /toy run kept in this browser's storage was unreadable/);
-  assert.equal(await page.evaluate(() => localStorage.getItem('memgen-toy-run')), null, 'the corrupt toy run is removed');
-  // The toy still trains (and keeps its new run).
+  // Entries as a broken or foreign write would leave them: bytes that are not a kept run, and a
+  // cut JSON record; then the page reads them at its next load.
+  await keepRun(page, 'memgen-toy-run', [...new TextEncoder().encode('MGRUN\u00001\n')].concat([255, 255, 255, 255, 0, 0, 0, 0, 1, 2, 3]));
+  await page.evaluate(() => localStorage.setItem('memgen-sweep-active', '["2,4", {"steps": "many"'));
+  await page.reload({ waitUntil: 'load' });
+  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 300_000 });
+  await page.waitForFunction(() => /unreadable .*and has been removed/.test(document.querySelector('[data-testid="toy-status"]')?.textContent || ''), null, { timeout: 300_000 });
+  const status = await page.locator('[data-testid="toy-status"]').textContent();
+  t.diagnostic(status);
+  assert.match(status, /toy run kept in this browser's storage was unreadable \(a kept run claims \d+ losses/);
+  await page.waitForFunction(async () => !(await new Promise((res) => {
+    const r = indexedDB.open('memgen-lab', 1);
+    r.onsuccess = () => { const q = r.result.transaction('runs').objectStore('runs').get('memgen-toy-run'); q.onsuccess = () => { r.result.close(); res(q.result); }; };
+  })), null, { timeout: 60_000 });
+  // The toy still trains, and keeps its new run as bytes.
   await page.locator('[data-testid="toy-train"]').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'trained', null, { timeout: 300_000 });
   assert.equal(Number(await page.locator('[data-testid="toy-progress"]').getAttribute('data-step')), 30);
+  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.savedStep === '30', null, { timeout: 60_000 });
+  assert.deepEqual(await keptRuns(page, 'memgen-toy-run'), ['memgen-toy-run']);
   // The images view: the unfinished sweep's record is refused with a notice and removed.
   await page.locator('[data-testid="view-link-images"]').click();
   await page.locator('[data-testid="panel-sweep"]').waitFor({ timeout: 300_000 });

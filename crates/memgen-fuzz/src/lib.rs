@@ -54,7 +54,7 @@ pub fn targets() -> Vec<Target> {
         Target { name: "image_upload", text: false, run: image_upload, seeds: seeds_images },
         Target { name: "toy_checkpoint", text: false, run: toy_checkpoint, seeds: seeds_toy },
         Target { name: "unet_snapshot", text: false, run: unet_snapshot, seeds: seeds_snapshot },
-        Target { name: "stored_run", text: true, run: stored_run, seeds: seeds_stored_run },
+        Target { name: "stored_run", text: false, run: stored_run, seeds: seeds_stored_run },
     ]
 }
 
@@ -137,9 +137,9 @@ pub fn unet_snapshot(data: &[u8]) -> Result<(), String> {
     FusedUNetTraining::resume(cfg, &images, seed, 1, data).map(|_| ()).map_err(|e| format!("snapshot: {e}"))
 }
 
-/// The page's stored run (browser storage): the value read back, then its snapshot resumed.
+/// The page's kept run (IndexedDB bytes, `memgen_lab::store`): read back, then its snapshot resumed.
 pub fn stored_run(data: &[u8]) -> Result<(), String> {
-    let r = memgen_lab::panels::sweep::parse_stored_run(&text(data)).ok_or("stored run: not one")?;
+    let r = memgen_lab::store::parse_run(data).map_err(|e| format!("stored run: {e}"))?;
     unet_snapshot(&r.snapshot)
 }
 
@@ -244,7 +244,7 @@ fn seeds_snapshot() -> Vec<Vec<u8>> {
 }
 
 fn seeds_stored_run() -> Vec<Vec<u8>> {
-    seeds_snapshot().iter().map(|s| memgen_lab::panels::sweep::stored_run_value(s, &[0.5, 0.25]).into_bytes()).collect()
+    seeds_snapshot().iter().map(|s| memgen_lab::store::run_bytes(s, &[0.5, 0.25])).collect()
 }
 
 // ---------------------------------------------------------------- the short run's mutator

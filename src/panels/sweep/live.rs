@@ -6,11 +6,10 @@
 use leptos::prelude::*;
 use memgen_core::spec::fnv1a64;
 use memgen_models::bundle::{Bundle, Engine, Gallery, ModelKind, Timing};
-use memgen_models::sweep::{run_point, PointConfig, PointData, PointError, PointModel, PointProgress, Resume, SweepConfig, SweepData};
+use memgen_models::sweep::{run_point, PointConfig, PointData, PointError, PointModel, PointProgress, SweepConfig, SweepData};
 use memgen_models::unet::fused::{FusedUNetTraining, DEFAULT_SHARDS};
 use memgen_models::unet::{SamplerConfig, UNet, UNetConfig, UNetTrainConfig};
 
-use crate::browser::{b64, storage_remove, storage_set, unbase64};
 use crate::browser::{now_ms, sleep_ms, yield_now};
 use crate::panels::datasets::SubsetK;
 use crate::tabs::Claim;
@@ -258,25 +257,6 @@ pub fn point_key(sub: &SubsetK, point: &PointConfig) -> String {
     format!("memgen-sweep-point:{}:{}:{}:{:016x}", sub.name, sub.seed, sub.balanced, fnv1a64(&settings))
 }
 
-/// A training run kept in browser storage: the snapshot (base64) and the losses so far.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct StoredTraining {
-    snapshot: String,
-    losses: Vec<f32>,
-}
-
-/// The browser-storage value of a run: its snapshot and its losses so far.
-pub fn stored_run_value(snapshot: &[u8], losses: &[f32]) -> String {
-    serde_json::to_string(&StoredTraining { snapshot: b64(snapshot), losses: losses.to_vec() }).unwrap_or_default()
-}
-
-/// A run kept in browser storage, read back (`None` when the entry is not one: the run then
-/// starts afresh, and the library checks the snapshot itself when it resumes).
-pub fn parse_stored_run(value: &str) -> Option<Resume> {
-    let st = serde_json::from_str::<StoredTraining>(value).ok()?;
-    Some(Resume { snapshot: unbase64(&st.snapshot)?, losses: st.losses })
-}
-
 /// The page's handle on a running point: signals for progress, the generation for cancel,
 /// browser storage for the fused run.
 struct TabProgress {
@@ -339,21 +319,24 @@ impl PointProgress for TabProgress {
         }
         self.saved_at = now_ms();
         if let Ok(bytes) = run.snapshot(self.seed) {
-            match storage_set(&self.snap_key, &stored_run_value(&bytes, losses)) {
-                Ok(()) => {
-                    self.ctl.saved_step.set(run.steps_done());
-                    self.ctl.storage_note.set(None);
+            // Kept as bytes (crate::store); the write finishes while training goes on.
+            let (ctl, key, step, rec) = (self.ctl, self.snap_key.clone(), run.steps_done(), crate::store::run_bytes(&bytes, losses));
+            wasm_bindgen_futures::spawn_local(async move {
+                match crate::store::put(&key, &rec).await {
+                    Ok(()) => {
+                        ctl.saved_step.set(step);
+                        ctl.storage_note.set(None);
+                    }
+                    Err(e) => ctl.storage_note.set(Some(format!(
+                        "This browser's storage did not keep the run at step {step} ({e}); it goes on in memory, but a reload would start it again (last kept: step {}).",
+                        ctl.saved_step.get_untracked()
+                    ))),
                 }
-                Err(e) => self.ctl.storage_note.set(Some(format!(
-                    "This browser's storage did not keep the run at step {} ({e}); it goes on in memory, but a reload would start it again (last kept: step {}).",
-                    run.steps_done(),
-                    self.ctl.saved_step.get_untracked()
-                ))),
-            }
+            });
         }
     }
     fn resume_refused(&mut self, why: &str) {
-        let _ = storage_remove(&self.snap_key);
+        crate::store::delete(&self.snap_key);
         self.ctl.losses.set(Vec::new());
         self.ctl.status.set(format!("The stored training state could not be used ({why}); training from the start."));
     }
@@ -481,7 +464,7 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
     } else {
         // A kept state that is corrupt (removed) or storage that cannot be read: said, and the
         // point trains from the start in memory.
-        let resume = crate::browser::read_stored(&snap_key, "training state of this point", parse_stored_run).unwrap_or_else(|e| {
+        let resume = crate::store::read_run(&snap_key, "training state of this point").await.unwrap_or_else(|e| {
             ctl.status.set(e);
             None
         });
@@ -497,7 +480,7 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
     // Finished, failed or cancelled: the kept run is of no more use (a reload keeps it), unless
     // another tab took it over and goes on from it.
     if !matches!(&out, Err(PointError::Failed(m)) if m == TAKEN_OVER) {
-        let _ = storage_remove(&snap_key);
+        crate::store::delete(&snap_key);
     }
     let out = out?;
     // Quality beside the labels (the datasets with a reference classifier): a failure to load

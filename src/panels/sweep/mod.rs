@@ -25,7 +25,6 @@ mod basins;
 mod gallery;
 mod live;
 mod live_probe;
-pub use live::{parse_stored_run, stored_run_value};
 mod live_view;
 mod quality;
 mod regen;

@@ -263,7 +263,7 @@ impl Panel {
         self.run_gen.update_value(|g| *g += 1);
         RUN.with(|r| *r.borrow_mut() = None);
         // A cancelled run is the user's choice to drop it: not restored after a reload.
-        let _ = crate::browser::storage_remove(STORE_KEY);
+        crate::store::delete(STORE_KEY);
         WORKER.with(|w| *w.borrow_mut() = None);
         WORKER_MODEL.with(|m| *m.borrow_mut() = None);
         self.phase.set(Phase::Idle);
@@ -274,15 +274,25 @@ impl Panel {
     /// runs); when storage is full or unavailable the panel says so and the run goes on in memory.
     fn save_run(self, run: &ToyTraining, losses: &[f32]) {
         let seed = self.settings.get_untracked().seed;
-        let saved = run.snapshot(seed).and_then(|bytes| crate::browser::storage_set(STORE_KEY, &crate::panels::sweep::stored_run_value(&bytes, losses)));
-        match saved {
-            Ok(()) => self.saved_step.set(Some(run.steps_done())),
-            Err(e) => {
-                if self.saved_step.get_untracked() != Some(usize::MAX) {
-                    self.status.set(format!("This browser's storage did not keep the run ({e}); it goes on in memory, but a reload would lose it."));
-                }
-                self.saved_step.set(Some(usize::MAX));
+        let step = run.steps_done();
+        let refused = move |e: String| {
+            if self.saved_step.get_untracked() != Some(usize::MAX) {
+                self.status.set(format!("This browser's storage did not keep the run ({e}); it goes on in memory, but a reload would lose it."));
             }
+            self.saved_step.set(Some(usize::MAX));
+        };
+        match run.snapshot(seed) {
+            // Kept as bytes (crate::store); the write finishes while training goes on.
+            Ok(bytes) => {
+                let rec = crate::store::run_bytes(&bytes, losses);
+                wasm_bindgen_futures::spawn_local(async move {
+                    match crate::store::put(STORE_KEY, &rec).await {
+                        Ok(()) => self.saved_step.set(Some(step)),
+                        Err(e) => refused(e),
+                    }
+                });
+            }
+            Err(e) => refused(e),
         }
     }
 
@@ -291,14 +301,20 @@ impl Panel {
     /// other settings is left alone (the next run replaces it); an unreadable one is removed,
     /// with a notice.
     pub(super) fn restore_run(self) {
-        let resume = match crate::browser::read_stored(STORE_KEY, "toy run", crate::panels::sweep::parse_stored_run) {
-            Ok(Some(r)) => r,
-            Ok(None) => return,
-            Err(e) => {
-                self.status.set(e);
-                return;
+        // A run kept as text by an earlier version of the page: of no use now, and it fills
+        // localStorage.
+        let _ = crate::browser::storage_remove(STORE_KEY);
+        wasm_bindgen_futures::spawn_local(async move {
+            match crate::store::read_run(STORE_KEY, "toy run").await {
+                Ok(Some(r)) => self.resume_from(r),
+                Ok(None) => {}
+                Err(e) => self.status.set(e),
             }
-        };
+        });
+    }
+
+    /// Goes on from `resume` (see [`Self::restore_run`]).
+    fn resume_from(self, resume: memgen_models::sweep::Resume) {
         let s = self.settings.get_untracked();
         let points = circle_points(s.k, s.seed);
         match ToyTraining::resume_fused(train_config(&s), &points, s.seed, 0, &toy_device(), &resume.snapshot) {
@@ -318,7 +334,7 @@ impl Panel {
             }
             Err(why) if why.starts_with("it was trained") => {}
             Err(why) => {
-                let _ = crate::browser::storage_remove(STORE_KEY);
+                crate::store::delete(STORE_KEY);
                 self.status.set(format!("The toy run kept in this browser's storage could not be used ({why}) and has been removed."));
             }
         }
