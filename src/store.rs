@@ -100,12 +100,13 @@ mod tests {
         assert_eq!(r.snapshot, b"snapshot bytes");
         assert_eq!(&r.losses[..2], &[0.5, 0.25]);
         assert!(r.losses[2].is_nan());
-        assert!(parse_run(&bytes[..bytes.len() - 14]).unwrap_err().contains("without its snapshot"));
-        assert!(parse_run(&bytes[..12]).unwrap_err().contains("header"));
-        assert!(parse_run(b"{\"snapshot\":\"\"}").unwrap_err().contains("first bytes"));
+        let why = |b: &[u8]| parse_run(b).err().unwrap_or_default();
+        assert!(why(&bytes[..bytes.len() - 14]).contains("without its snapshot"));
+        assert!(why(&bytes[..12]).contains("header"));
+        assert!(why(b"{\"snapshot\":\"\"}").contains("first bytes"));
         let mut huge = bytes.clone();
         huge[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(parse_run(&huge).unwrap_err().contains("claims"));
+        assert!(why(&huge).contains("claims"));
         assert_eq!(parse_run(&run_bytes(b"s", &[])).unwrap().losses, Vec::<f32>::new());
     }
 }
