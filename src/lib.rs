@@ -4,6 +4,7 @@
 //! one serde type that is mirrored into the URL ([`state`]).
 
 pub mod browser;
+pub mod cluster_worker;
 pub mod compute;
 pub mod export;
 pub mod gpu;

@@ -37,9 +37,6 @@ pub enum ToWorker {
     /// pixels, `[K, H, W, C]`); at the end the EMA
     /// weights come back ([`memgen_models::unet::snapshot::encode_weights_async`]).
     UnetTrain(UNetJob),
-    /// Ward clustering of 2-D points (the toy's samples): kodama's one call over n²/2
-    /// distances would hold the tab for a few hundred milliseconds; here it holds only the worker.
-    Cluster(ClusterJob),
     /// Stop after the current chunk until [`ToWorker::Resume`].
     Pause,
     /// Go on after a pause.
@@ -59,15 +56,6 @@ pub struct ToyJob {
     pub chunk: usize,
     /// Send the EMA weights every this many steps (and at the end).
     pub weights_every: usize,
-}
-
-/// A Ward clustering job ([`memgen_core::cluster::ward_clusters`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClusterJob {
-    /// The points.
-    pub points: Vec<[f32; 2]>,
-    /// The cut height.
-    pub threshold: f64,
 }
 
 /// A UNet training job (its images ride beside the message, `[K, H, W, C]` u8 pixels of the
@@ -118,11 +106,6 @@ pub enum FromWorker {
     Weights {
         /// Steps done.
         done: usize,
-    },
-    /// A [`ToWorker::Cluster`] job's result.
-    Clustered {
-        /// The flat clusters.
-        clustering: memgen_core::cluster::Clustering,
     },
     /// All steps done.
     Finished {
@@ -193,7 +176,6 @@ pub fn train_worker_start() {
                 let r = match job {
                     ToWorker::ToyTrain(job) => toy_train(&target, &paused, job).await,
                     ToWorker::UnetTrain(job) => unet_train(&target, &paused, bytes.unwrap_or_default(), job).await,
-                    ToWorker::Cluster(job) => cluster(&job).map(|clustering| reply(&target, &FromWorker::Clustered { clustering }, None)),
                     ToWorker::Pause | ToWorker::Resume => Ok(()),
                 };
                 if let Err(message) = r {
@@ -206,45 +188,6 @@ pub fn train_worker_start() {
     let _ = Reflect::set(&scope, &"onmessage".into(), onmessage.as_ref());
     onmessage.forget();
     reply(&scope, &FromWorker::Ready, None);
-}
-
-/// The most points [`cluster_off_the_tab`] clusters in the tab.
-pub const CLUSTER_HERE_MAX: usize = 600;
-
-/// The worker's side of [`ToWorker::Cluster`].
-fn cluster(job: &ClusterJob) -> Result<memgen_core::cluster::Clustering, String> {
-    let m = memgen_core::matrix::Matrix::new(job.points.iter().flatten().copied().collect(), job.points.len(), 2).map_err(|e| e.to_string())?;
-    memgen_core::cluster::ward_clusters(&m, job.threshold).map_err(|e| e.to_string())
-}
-
-/// Ward clustering in a worker of its own, so the tab never waits on it; where no worker can
-/// start, here (the same function, so the same clusters). Small sets (n²/2 distances: at most
-/// [`CLUSTER_HERE_MAX`] points, a few milliseconds) are clustered here: a worker's start costs
-/// more than that.
-pub async fn cluster_off_the_tab(points: Vec<[f32; 2]>, threshold: f64) -> Result<memgen_core::cluster::Clustering, String> {
-    let job = ClusterJob { points, threshold };
-    if job.points.len() <= CLUSTER_HERE_MAX {
-        return cluster(&job);
-    }
-    let (tx, rx) = futures_channel::oneshot::channel::<Result<memgen_core::cluster::Clustering, String>>();
-    let tx = RefCell::new(Some(tx));
-    let handle = WorkerHandle::spawn(TRAIN_WORKER_URL, move |msg, _| {
-        let r = match msg {
-            FromWorker::Clustered { clustering } => Ok(clustering),
-            FromWorker::Failed { message } => Err(message),
-            _ => return,
-        };
-        if let Some(tx) = tx.borrow_mut().take() {
-            let _ = tx.send(r);
-        }
-    });
-    let Ok(handle) = handle else { return cluster(&job) };
-    handle.send(ToWorker::Cluster(job.clone()));
-    let r = rx.await.unwrap_or_else(|_| Err("the clustering worker stopped".into()));
-    drop(handle);
-    // A worker that failed to load (not a bad input, which fails here the same way) is not
-    // the user's problem: cluster here.
-    r.or_else(|e| if e.starts_with("worker error") { cluster(&job) } else { Err(e) })
 }
 
 fn data_of(ev: &JsValue) -> JsValue {
@@ -415,18 +358,5 @@ mod tests {
         assert_eq!(j["type"], "progress");
         assert_eq!(serde_json::from_value::<FromWorker>(j).unwrap(), p);
         assert!(serde_json::from_value::<ToWorker>(serde_json::json!({"cmd": "fly"})).is_err());
-        let c = ToWorker::Cluster(ClusterJob { points: vec![[0.0, 0.0], [0.1, 0.0], [5.0, 5.0]], threshold: 1.0 });
-        let j = serde_json::to_value(&c).unwrap();
-        assert_eq!(j["cmd"], "cluster");
-        assert_eq!(serde_json::from_value::<ToWorker>(j).unwrap(), c);
-        // The worker's answer is the library's clustering, through JSON and back.
-        let ToWorker::Cluster(job) = c else { unreachable!() };
-        let clustering = cluster(&job).unwrap();
-        assert_eq!(clustering.labels, vec![0, 0, 1]);
-        let back = FromWorker::Clustered { clustering: clustering.clone() };
-        let j = serde_json::to_value(&back).unwrap();
-        assert_eq!(j["type"], "clustered");
-        assert_eq!(serde_json::from_value::<FromWorker>(j).unwrap(), back);
-        assert!(cluster(&ClusterJob { points: vec![], threshold: 1.0 }).is_err());
     }
 }

@@ -316,7 +316,7 @@ test('toy: when browser storage refuses the run (quota exceeded), the panel says
   t.diagnostic(status);
   assert.match(status, /did not keep the run .*quota.*goes on in memory/i);
   // The trained model is there to sample. 800 samples are clustered (Ward, n²/2 distances) in a
-  // worker of their own, not in the tab (src/worker.rs, cluster_off_the_tab).
+  // worker of their own on the lite module, not in the tab (src/cluster_worker.rs).
   assert.equal(await page.locator('[data-testid="toy-sample"]').isEnabled(), true);
   await startFrameGaps(page);
   await takeFrameGap(page);
@@ -330,7 +330,7 @@ test('toy: when browser storage refuses the run (quota exceeded), the panel says
   const total = (await Promise.all(counts)).reduce((a, b) => a + b, 0);
   t.diagnostic(`800 samples clustered in ${workers.length} worker(s): ${total} centroids; longest frame gap ${gap.max.toFixed(0)} ms over ${gap.frames} frames`);
   assert.ok(total >= 1, `no centroids: ${await c.textContent()}`);
-  assert.ok(workers.some((u) => u.includes('train-worker.js')), `the clustering ran in no worker: ${workers}`);
+  assert.ok(workers.some((u) => u.includes('cluster-worker.js')), `the clustering ran in no worker: ${workers}`);
   assert.doesNotMatch(await page.locator('[data-testid="toy-status"]').textContent(), /clustering failed/);
   assert.ok(gap.max < FREEZE_MS, `the tab froze ${gap.max.toFixed(0)} ms while sampling and clustering`);
   assert.deepEqual(log.pageErrors, [], describeLog(log));

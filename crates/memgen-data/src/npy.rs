@@ -90,7 +90,10 @@ pub fn decode(bytes: &[u8]) -> Result<NpyArray, DataError> {
         "|u1" | "<u1" | "u1" | "|b1" => 1,
         "<f4" => 4,
         "<f8" => 8,
-        other => return Err(err(format!("unsupported dtype {other} (use uint8, float32 or float64)"))),
+        // The file's own text, shown without its control characters (one line).
+        other => {
+            return Err(err(format!("unsupported dtype {:?} (use uint8, float32 or float64)", other.chars().filter(|c| !c.is_control()).collect::<String>())))
+        }
     };
     let need = count.checked_mul(size).ok_or_else(|| err("shape overflows".into()))?;
     if body.len() < need {

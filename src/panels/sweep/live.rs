@@ -394,7 +394,7 @@ async fn train_in_worker(
         }
         while let Ok((msg, bytes)) = rx.try_recv() {
             match msg {
-                FromWorker::Ready | FromWorker::Paused { .. } | FromWorker::Resumed { .. } | FromWorker::Clustered { .. } => {}
+                FromWorker::Ready | FromWorker::Paused { .. } | FromWorker::Resumed { .. } => {}
                 FromWorker::Device { label } => device = label,
                 FromWorker::Progress { done, total, losses: chunk, secs } => {
                     ctl.losses.update(|v| v.extend_from_slice(&chunk));

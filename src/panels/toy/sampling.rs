@@ -99,7 +99,7 @@ impl Panel {
             let sub: Vec<[f32; 2]> = x.iter().step_by((x.len() / 2000).max(1)).copied().collect();
             let before = self.status.get_untracked();
             self.status.set(format!("Clustering {} samples (Ward) in a worker…", sub.len()));
-            let clustered = crate::worker::cluster_off_the_tab(sub.clone(), s.threshold).await;
+            let clustered = crate::cluster_worker::cluster_off_the_tab(sub.clone(), s.threshold).await;
             self.status.set(before);
             match clustered {
                 Ok(c) => {

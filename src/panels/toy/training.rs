@@ -206,7 +206,7 @@ impl Panel {
             return;
         }
         match msg {
-            FromWorker::Ready | FromWorker::Clustered { .. } => {}
+            FromWorker::Ready => {}
             FromWorker::Device { label } => self.status.set(format!("Training on {label} in a worker; the page stays free.")),
             FromWorker::Progress { done, losses: l, secs, .. } => {
                 self.losses.update(|v| v.extend(l));

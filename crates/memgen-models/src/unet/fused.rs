@@ -1080,7 +1080,8 @@ impl FusedUNetTraining {
         let k = images.len() / config.net.image_len().max(1);
         let (step, _) = super::snapshot::check_snapshot(snapshot, FUSED_SNAPSHOT_FORMAT, &config, seed, k, Some(shards))?;
         let mut run = FusedUNetTraining::new(config, images, seed, shards)?;
-        let st = safetensors::SafeTensors::deserialize(snapshot).map_err(|e| format!("not a training snapshot: {e}"))?;
+        let st = safetensors::SafeTensors::deserialize(snapshot)
+            .map_err(|e| format!("not a training snapshot: {}", memgen_core::text::neutralise(&e.to_string())))?;
         let total = run.layout.total;
         let read = |name: &str| crate::run_state::finite_f32s(&st, name, total);
         (run.params, run.ema, run.m, run.v) = (read("params")?, read("ema")?, read("adam_m")?, read("adam_v")?);

@@ -252,7 +252,8 @@ pub(crate) fn check_snapshot(
     k: usize,
     shards: Option<usize>,
 ) -> Result<(usize, HashMap<String, String>), String> {
-    let (_, md) = safetensors::SafeTensors::read_metadata(snapshot).map_err(|e| format!("not a training snapshot: {e}"))?;
+    let (_, md) =
+        safetensors::SafeTensors::read_metadata(snapshot).map_err(|e| format!("not a training snapshot: {}", memgen_core::text::neutralise(&e.to_string())))?;
     let meta = md.metadata().clone().unwrap_or_default();
     if meta.get("format").map(String::as_str) != Some(format) {
         return Err(format!("not a {format} snapshot"));
@@ -331,7 +332,8 @@ impl UNetTraining {
             .ok()
             .flatten()
             .ok_or("bad parameter ids in the snapshot")?;
-        let st = safetensors::SafeTensors::deserialize(snapshot).map_err(|e| format!("not a training snapshot: {e}"))?;
+        let st = safetensors::SafeTensors::deserialize(snapshot)
+            .map_err(|e| format!("not a training snapshot: {}", memgen_core::text::neutralise(&e.to_string())))?;
         let tensor = |name: &str| read_f32(&st, name);
         let read = |prefix: &str| -> Result<Vec<(Vec<usize>, Vec<f32>)>, String> { (0..ids.len()).map(|i| tensor(&format!("{prefix}.{i}"))).collect() };
         let (model_v, ema_v) = (read("model")?, read("ema")?);
