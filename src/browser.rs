@@ -120,8 +120,13 @@ pub fn read_stored<T>(key: &str, what: &str, parse: impl FnOnce(&str) -> Option<
                 Err(format!("The {what} kept in this browser's storage was unreadable and has been removed."))
             }
         },
-        Err(e) => Err(format!("This browser's storage cannot be read ({e}); runs are kept in memory only.")),
+        Err(e) => Err(storage_unreadable(&e)),
     }
+}
+
+/// What the page says when browser storage (localStorage or IndexedDB) cannot be read.
+pub fn storage_unreadable(why: &str) -> String {
+    format!("This browser's storage cannot be read ({why}); runs are kept in memory only.")
 }
 
 /// Removes `key` from browser storage.

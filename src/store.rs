@@ -54,13 +54,9 @@ pub fn parse_run(bytes: &[u8]) -> Result<Resume, String> {
     Ok(Resume { snapshot: snapshot.to_vec(), losses })
 }
 
-fn js_text(e: JsValue) -> String {
-    crate::browser::js_err(e)
-}
-
 /// Keeps `bytes` under `key`.
 pub async fn put(key: &str, bytes: &[u8]) -> Result<(), String> {
-    idb_put(key, bytes).await.map(|_| ()).map_err(js_text)
+    idb_put(key, bytes).await.map(|_| ()).map_err(crate::browser::js_err)
 }
 
 /// Removes `key` (a failure is of no consequence: a stale run is refused when read).
@@ -75,7 +71,7 @@ pub fn delete(key: &str) {
 /// entry that is not a kept run (it is removed), is an `Err` with the sentence to show, naming
 /// `what` the entry was.
 pub async fn read_run(key: &str, what: &str) -> Result<Option<Resume>, String> {
-    let v = idb_get(key).await.map_err(|e| format!("This browser's storage cannot be read ({}); runs are kept in memory only.", js_text(e)))?;
+    let v = idb_get(key).await.map_err(|e| crate::browser::storage_unreadable(&crate::browser::js_err(e)))?;
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
