@@ -262,9 +262,14 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
   px[400] = 255 - px[400];
   tg.train_images[0].image = px.toString('base64');
   fs.writeFileSync(path.join(tampered, 'gallery-k4.json'), JSON.stringify(tg));
+  // Its K are the loaded bundle's, so wait until the panel shows it (one more bundle adopted)
+  // before choosing K = 4: a click before then picks the previous bundle's gallery.
+  const adopted = Number(await page.locator('[data-testid="sweep-state"]').getAttribute('data-adopted'));
   await page.locator('[data-testid="sweep-upload"]').setInputFiles(fs.readdirSync(tampered).map((f) => path.join(tampered, f)));
+  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="sweep-state"]')?.dataset.adopted) === n + 1, adopted, { timeout: 300_000 });
   await page.locator('[data-testid="sweep-k4"]').click();
-  await page.waitForFunction(() => document.querySelector('[data-testid="sweep-relabelled"]')?.dataset.state === 'done', null, { timeout: 300_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="sweep-relabelled"]')?.dataset.state === 'done'
+    && document.querySelector('[data-testid="sweep-relabelled"]')?.dataset.k === '4', null, { timeout: 300_000 });
   await page.locator('[data-testid="sweep-rerun"]').click();
   await page.locator(`${PANEL} [data-testid="notice"]`).waitFor({ timeout: 300_000 });
   assert.match(await page.locator(`${PANEL} [data-testid="notice"]`).textContent(), new RegExp(`not the set this bundle was trained on \\(training image ${tg.train_images[0].index} of S_K differs\\); nothing was started`));

@@ -90,6 +90,8 @@ impl GalleryState {
 #[derive(Clone, Copy)]
 pub(crate) struct Panel {
     loaded: RwSignal<Option<Loaded>>,
+    /// How many bundles this view has shown (a test hook: which one is loaded).
+    adopted: RwSignal<u32>,
     state: RwSignal<LoadState>,
     notice: RwSignal<Option<String>>,
     selected_k: RwSignal<Option<usize>>,
@@ -154,6 +156,7 @@ impl Panel {
             from_url: StoredValue::new(Some(from_url)),
             url_notices: RwSignal::new(notices.into_iter().chain(stored_notice).map(crate::state::Notice).collect()),
             loaded: RwSignal::new(None),
+            adopted: RwSignal::new(0),
             state: RwSignal::new(LoadState::Loading),
             notice: RwSignal::new(None),
             selected_k: RwSignal::new(None),
@@ -203,6 +206,7 @@ impl Panel {
         self.pending_pick.set_value(asked.pick.filter(|_| k == asked.k));
         self.selected_k.set(k);
         self.loaded.set(Some(l));
+        self.adopted.update(|n| *n += 1);
     }
 
     /// Shows a gallery made in this tab.
@@ -400,7 +404,8 @@ fn BundleHeader(
                 <div class="controls">
                     <span>"Gallery at K: "</span>
                     {ks.into_iter().map(|k| view! {
-                        <button data-testid=format!("sweep-k{k}") class:active=move || p.selected_k.get() == Some(k) on:click=move |_| p.selected_k.set(Some(k))>{k.to_string()}</button>
+                        <button data-testid=format!("sweep-k{k}") class:active=move || p.selected_k.get() == Some(k)
+                            aria-pressed=move || (p.selected_k.get() == Some(k)).to_string() on:click=move |_| p.selected_k.set(Some(k))>{k.to_string()}</button>
                     }).collect_view()}
                 </div>
                 <RerunControls p=p sweep=l.sweep() />
@@ -457,6 +462,7 @@ fn RelabelSummary(
     let relabelled = Memo::new(move |_| label_fractions(&classified.get()));
     view! {
         <p data-testid="sweep-relabelled" data-state=move || p.gallery_state.get().attr()
+            data-k=move || p.gallery.with(|g| g.as_ref().map(|g| g.k.to_string()).unwrap_or_default())
             data-memorized=move || format!("{:.4}", relabelled.get().memorized)
             data-spurious=move || format!("{:.4}", relabelled.get().spurious)
             data-generalized=move || format!("{:.4}", relabelled.get().generalized)
@@ -544,7 +550,7 @@ pub fn SweepPanel() -> impl IntoView {
             </div>
             <crate::widgets::Notices notices=p.url_notices />
             {move || p.notice.get().map(|n| view! { <p class="notice" data-testid="notice">{n}</p> })}
-            <div data-testid="sweep-state" data-state=move || p.state.get().attr()>
+            <div data-testid="sweep-state" data-state=move || p.state.get().attr() data-adopted=move || p.adopted.get()>
                 {move || match p.state.get() {
                     LoadState::Loading => "Loading the sweep bundle…".to_string(),
                     LoadState::None(why) => format!("No sweep bundle is shipped with this build ({why}). Make one with `memgen sweep --dataset mnist --ks 2,4,8,… --out DIR` and load its files here."),
