@@ -56,6 +56,10 @@ pub struct ToyJob {
     pub chunk: usize,
     /// Send the EMA weights every this many steps (and at the end).
     pub weights_every: usize,
+    /// Send the run's snapshot ([`FromWorker::Snapshot`]) after the first chunk that ends
+    /// this many milliseconds after the last one (0: never).
+    #[serde(default)]
+    pub snapshot_every_ms: f64,
 }
 
 /// A UNet training job (its images ride beside the message, `[K, H, W, C]` u8 pixels of the
@@ -107,6 +111,20 @@ pub enum FromWorker {
         /// Steps done.
         done: usize,
     },
+    /// The run's state after `done` steps (the snapshot bytes ride under `bytes`:
+    /// [`ToyTraining::snapshot_async`]), to go on from if the worker's device is lost.
+    Snapshot {
+        /// Steps done.
+        done: usize,
+    },
+    /// The worker's GPU device was lost (posted by `www/train-worker.js` from the device's
+    /// `lost` promise); the worker is of no more use.
+    DeviceLost {
+        /// WebGPU's `GPUDeviceLostInfo.reason` (`destroyed` or `unknown`).
+        reason: String,
+        /// Its message.
+        message: String,
+    },
     /// All steps done.
     Finished {
         /// Steps done.
@@ -117,6 +135,17 @@ pub enum FromWorker {
         /// What.
         message: String,
     },
+}
+
+/// What the page says of a lost GPU device ([`FromWorker::DeviceLost`]), control characters
+/// and bidirectional overrides of the browser's message dropped.
+pub fn lost_device(reason: &str, message: &str) -> String {
+    let message = memgen_core::text::neutralise(message.trim());
+    if message.is_empty() {
+        format!("The GPU device was lost ({})", memgen_core::text::neutralise(reason))
+    } else {
+        format!("The GPU device was lost ({}: {message})", memgen_core::text::neutralise(reason))
+    }
 }
 
 /// `msg` as a plain object. 64-bit integers travel as `BigInt`: a point's seed is a full `u64`
@@ -232,7 +261,7 @@ async fn unet_train(target: &JsValue, paused: &Cell<bool>, pixels: Vec<u8>, job:
 }
 
 async fn toy_train(target: &JsValue, paused: &Cell<bool>, job: ToyJob) -> Result<(), String> {
-    let ToyJob { points, seed, config, chunk, weights_every } = job;
+    let ToyJob { points, seed, config, chunk, weights_every, snapshot_every_ms } = job;
     let steps = config.steps;
     if points.is_empty() || steps == 0 || !(config.lr > 0.0 && config.lr.is_finite()) {
         return Err("nothing to train: no points, no steps or a bad learning rate".into());
@@ -244,12 +273,18 @@ async fn toy_train(target: &JsValue, paused: &Cell<bool>, job: ToyJob) -> Result
     let (chunk, weights_every) = (chunk.max(1), weights_every.max(1));
     let t0 = crate::browser::now_ms();
     let mut next_weights = weights_every;
+    let mut snapshot_at = t0;
     loop {
         between_chunks(target, paused, run.steps_done()).await;
         let losses = run.run_steps(chunk).await?;
         let done = run.steps_done();
         let secs = (crate::browser::now_ms() - t0) / 1000.0;
         reply(target, &FromWorker::Progress { done, total: steps, losses, secs }, None);
+        if snapshot_every_ms > 0.0 && !run.finished() && crate::browser::now_ms() - snapshot_at >= snapshot_every_ms {
+            let bytes = run.snapshot_async(seed).await?;
+            reply(target, &FromWorker::Snapshot { done }, Some(&bytes));
+            snapshot_at = crate::browser::now_ms();
+        }
         if done >= next_weights || run.finished() {
             next_weights = done + weights_every;
             let mut meta = BTreeMap::new();
@@ -308,6 +343,8 @@ impl WorkerHandle {
             }
         });
         let onerror = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
+            // Handled here, and said on the page: not also an uncaught error in the console.
+            call_method(&ev, "preventDefault", &[]);
             let text = Reflect::get(&ev, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_else(|| "the worker script failed to load".into());
             (cb2.borrow_mut())(FromWorker::Failed { message: format!("worker error: {text}") }, None);
         });
@@ -346,7 +383,7 @@ mod tests {
     #[test]
     fn messages_have_the_documented_json_shape() {
         let config = memgen_models::toy::ToyTrainConfig { steps: 10, lr: 1e-3, ..memgen_models::toy::ToyTrainConfig::browser() };
-        let m = ToWorker::ToyTrain(ToyJob { points: vec![[1.0, 0.0]], seed: 3, config, chunk: 5, weights_every: 5 });
+        let m = ToWorker::ToyTrain(ToyJob { points: vec![[1.0, 0.0]], seed: 3, config, chunk: 5, weights_every: 5, snapshot_every_ms: 0.0 });
         let j = serde_json::to_value(&m).unwrap();
         assert_eq!(j["cmd"], "toy_train");
         assert_eq!(j["config"]["steps"], 10);
@@ -358,5 +395,11 @@ mod tests {
         assert_eq!(j["type"], "progress");
         assert_eq!(serde_json::from_value::<FromWorker>(j).unwrap(), p);
         assert!(serde_json::from_value::<ToWorker>(serde_json::json!({"cmd": "fly"})).is_err());
+        // What www/train-worker.js posts when the device is lost.
+        let lost = serde_json::json!({"type": "device_lost", "reason": "destroyed", "message": "Device was destroyed."});
+        assert_eq!(
+            serde_json::from_value::<FromWorker>(lost).unwrap(),
+            FromWorker::DeviceLost { reason: "destroyed".into(), message: "Device was destroyed.".into() }
+        );
     }
 }

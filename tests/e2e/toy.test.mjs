@@ -251,6 +251,72 @@ test('toy K=2 on WebGPU: a worker trains it while the tab stays responsive (paus
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
 
+// The worker's GPU device lost part way (its devices destroyed from the test, as a driver reset
+// would): the page says so and the run goes on in the tab on the CPU from the worker's last
+// snapshot, to the end, with no error in the page's or the worker's console.
+const LOST_STEPS = 40;
+test('toy on WebGPU: the worker\'s GPU device lost mid-run; the page says so and the run goes on on the CPU from its last snapshot', { timeout: 900_000 }, async (t) => {
+  const lab = await openLab(t, { webgpu: true, query: `?tk=2&tseed=0&tsteps=${LOST_STEPS}&tlr=0.01&tn=100#/toy` });
+  const { page, log } = lab;
+  const workerErrors = [];
+  const workers = [];
+  page.on('worker', (w) => {
+    workers.push(w);
+    w.on('console', (m) => { if (m.type() === 'error') workerErrors.push(`${w.url()}: ${m.text()}`); });
+  });
+  await page.locator('[data-testid="panel-toy"]').waitFor({ timeout: 300_000 });
+  assert.equal(await page.locator('[data-testid="backend"]').getAttribute('data-backend'), 'webgpu');
+  const progress = page.locator('[data-testid="toy-progress"]');
+  const losses = async () => (await progress.getAttribute('data-first-losses')).split(',').filter((x) => x !== '').map(Number);
+  // The reference: the same seed on the CPU in the tab, uninterrupted.
+  await page.locator('[data-testid="toy-train"]').click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'trained', null, { timeout: 300_000 });
+  const cpu = await losses();
+  assert.equal(cpu.length, LOST_STEPS);
+
+  await page.locator('[data-testid="toy-gpu"]').check();
+  await page.locator('[data-testid="toy-train"]').click();
+  assert.equal(await progress.getAttribute('data-device'), 'webgpu-worker');
+  // The worker's first snapshot kept (after its first chunk of 10 steps).
+  await page.waitForFunction(() => Number(document.querySelector('[data-testid="toy-progress"]')?.dataset.savedStep || 0) > 0, null, { timeout: 600_000 });
+  const snapshotAt = Number(await progress.getAttribute('data-saved-step'));
+  const trainWorker = workers.find((w) => w.url().includes('train-worker.js'));
+  assert.ok(trainWorker, `no training worker among ${workers.map((w) => w.url())}`);
+  const destroyed = await trainWorker.evaluate(() => { for (const d of self.__memgenGpuDevices) d.destroy(); return self.__memgenGpuDevices.length; });
+  assert.ok(destroyed >= 1, 'the worker opened no GPU device');
+  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.recoveredFrom !== '', null, { timeout: 300_000 });
+  const from = Number(await progress.getAttribute('data-recovered-from'));
+  assert.ok(from >= snapshotAt && from > 0 && from < LOST_STEPS, `went on from step ${from}; the snapshot kept was step ${snapshotAt}`);
+  assert.equal(await progress.getAttribute('data-device'), 'cpu');
+  const notice = await page.locator('[data-testid="panel-toy"] [data-testid="notice"]').allTextContents();
+  t.diagnostic(`device lost after the snapshot at step ${snapshotAt}; notice: ${notice.join(' | ')}`);
+  assert.ok(notice.some((n) => new RegExp(`The GPU device was lost \\(destroyed.*at step \\d+ of the WebGPU run; it goes on in this tab on the CPU from step ${from}, the worker's last snapshot`).test(n)), notice.join(' | '));
+  // The page answers while the CPU takes over, and the run ends at its last step.
+  await startFrameGaps(page);
+  await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'trained', null, { timeout: 300_000 });
+  const gap = await takeFrameGap(page);
+  t.diagnostic(`longest frame gap while the CPU went on: ${gap.max.toFixed(0)} ms over ${gap.frames} frames`);
+  assert.ok(gap.max < 2000, `the tab froze for ${gap.max} ms`);
+  assert.equal(Number(await progress.getAttribute('data-step')), LOST_STEPS);
+  const run = await losses();
+  assert.equal(run.length, LOST_STEPS, 'steps were lost or trained twice in the losses');
+  // Up to the snapshot the WebGPU run's losses are the CPU run's (same seed); the first step
+  // after it is taken from the snapshot's weights on the same batch, so it equals the
+  // uninterrupted run's too (the steps after differ a little: Adam's moments started again).
+  const rel = (i) => Math.abs(run[i] - cpu[i]) / Math.max(1e-3, Math.abs(cpu[i]));
+  const before = Math.max(...run.slice(0, from).map((_, i) => rel(i)));
+  t.diagnostic(`against the uninterrupted CPU run: largest relative loss gap up to the snapshot ${before.toExponential(2)}, at step ${from + 1} ${rel(from).toExponential(2)}; mean of the last 10 losses ${(run.slice(-10).reduce((a, b) => a + b) / 10).toFixed(4)} against ${(cpu.slice(-10).reduce((a, b) => a + b) / 10).toFixed(4)}`);
+  assert.ok(before < 2e-2 && rel(from) < 2e-2, `the resumed run is not the same run: ${run} vs ${cpu}`);
+  assert.ok(run.every(Number.isFinite));
+  // It trained: the loss went down as the uninterrupted run's did.
+  const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+  assert.ok(mean(run.slice(-10)) < 0.8 * mean(run.slice(0, 10)), `loss did not go down: ${run}`);
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+  assert.deepEqual(log.consoleErrors, [], describeLog(log));
+  assert.deepEqual(workerErrors, []);
+  await lab.screenshot('toy-device-lost');
+});
+
 test('toy: settings come from the URL (bad ones get a notice); the three regimes from the shipped checkpoints, labelled pretrained', { timeout: 600_000 }, async (t) => {
   const lab = await openLab(t, { webgpu: false, query: '?tk=9&tseed=3&tsteps=abc&tn=500#/toy' });
   const { page, log } = lab;

@@ -199,6 +199,57 @@ fn a_fused_toy_run_resumed_from_its_snapshot_ends_where_the_uninterrupted_run_do
 }
 
 #[test]
+fn a_burn_toy_run_goes_on_on_the_cpu_from_its_snapshot_with_the_same_weights_step_and_batches() {
+    // The WebGPU worker's run is a burn run: its snapshot (weights and EMA, read back without
+    // blocking; Adam's moments are not readable there) resumes on the fused CPU trainer when the
+    // device is lost. Here burn runs on flex; the WebGPU case is the browser test's.
+    let pts = circle_points(5, 3);
+    let mut config = ToyTrainConfig::browser();
+    config.steps = 30;
+    let mut whole = ToyTraining::new(config, &pts, 3, &cpu());
+    let all = pollster::block_on(whole.run_steps(30)).unwrap();
+    let mut first = ToyTraining::new(config, &pts, 3, &cpu());
+    let head = pollster::block_on(first.run_steps(12)).unwrap();
+    assert_eq!(head, all[..12], "burn runs of one seed differ");
+    let bytes = pollster::block_on(first.snapshot_async(3)).unwrap();
+    assert!(first.snapshot(3).is_err(), "a burn run has only the async snapshot");
+    let mut resumed = ToyTraining::resume_fused(config, &pts, 3, 0, &cpu(), &bytes).unwrap();
+    assert_eq!(resumed.steps_done(), 12);
+    // The weights and the EMA, bit for bit.
+    let buffers = |b: &[u8], prefix: &str| {
+        let st = safetensors::SafeTensors::deserialize(b).unwrap();
+        let mut v: Vec<(String, Vec<u8>)> = st.tensors().into_iter().filter(|(n, _)| n.starts_with(prefix)).map(|(n, t)| (n, t.data().to_vec())).collect();
+        v.sort();
+        v
+    };
+    let again = resumed.snapshot(3).unwrap();
+    for prefix in ["net.", "ema.", "adam_"] {
+        assert_eq!(buffers(&again, prefix).len(), if prefix == "adam_" { 4 * 7 } else { 2 * 7 });
+    }
+    assert!(buffers(&again, "net.") == buffers(&bytes, "net.") && buffers(&again, "ema.") == buffers(&bytes, "ema."), "the weights changed on the way");
+    assert!(buffers(&bytes, "adam_").is_empty());
+    // Step 13's loss is taken before its update, from the same weights on the same batch: equal
+    // to the uninterrupted run's up to the two engines' rounding. Later steps differ because
+    // Adam started again.
+    let tail = pollster::block_on(resumed.run_steps(100)).unwrap();
+    assert_eq!(tail.len(), 18);
+    let gap = (tail[0] - all[12]).abs() / all[12].abs();
+    assert!(gap < 1e-4, "step 13 after the resume: loss {} against {} uninterrupted", tail[0], all[12]);
+    assert!(tail.iter().all(|l| l.is_finite()));
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    let (a, b) = (mean(&tail[12..]), mean(&all[24..]));
+    println!("burn → fused resume at step 12: step 13 loss gap {gap:.2e}; mean loss of steps 25-30 {a:.4} resumed, {b:.4} uninterrupted");
+    assert!(a < 1.5 * b, "the resumed run trains worse: {a} against {b}");
+    // A snapshot claiming another Adam state is refused.
+    let mut st_meta = safetensors::SafeTensors::read_metadata(&bytes).unwrap().1.metadata().clone().unwrap();
+    st_meta.insert("adam".into(), "kept".into());
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = st.tensors();
+    let forged = safetensors::serialize(views, Some(st_meta)).unwrap();
+    assert!(ToyTraining::resume_fused(config, &pts, 3, 0, &cpu(), &forged).err().unwrap().contains("adam"));
+}
+
+#[test]
 fn training_is_deterministic_and_chunkable() {
     let pts = circle_points(4, 9);
     let mut config = ToyTrainConfig::browser();

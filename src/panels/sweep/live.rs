@@ -189,6 +189,8 @@ pub struct LiveCtl {
     /// Why browser storage did not keep the run (full, or unavailable), while it goes on in
     /// memory.
     pub storage_note: RwSignal<Option<String>>,
+    /// The worker's GPU device was lost and the point went on on the CPU (issue 18).
+    pub device_note: RwSignal<Option<String>>,
     /// Another tab of this browser runs the point this tab was asked to run (issue 18): the
     /// view offers to take it over.
     pub elsewhere: RwSignal<bool>,
@@ -212,6 +214,7 @@ impl LiveCtl {
             resumed_at: RwSignal::new(0),
             saved_step: RwSignal::new(0),
             storage_note: RwSignal::new(None),
+            device_note: RwSignal::new(None),
             elsewhere: RwSignal::new(false),
             take_over: StoredValue::new(false),
             last_was_schedule: StoredValue::new(false),
@@ -360,7 +363,8 @@ impl PointProgress for TabProgress {
 }
 
 /// Trains the point's UNet on WebGPU in a Web Worker (src/worker.rs); returns its EMA weights
-/// on `plain` (the page's CPU device), where the page samples, and its losses.
+/// on `plain` (the page's CPU device), where the page samples, and its losses, or (inner `Err`)
+/// what was said when the worker's GPU device was lost.
 async fn train_in_worker(
     sub: &SubsetK,
     tc: UNetTrainConfig,
@@ -369,8 +373,8 @@ async fn train_in_worker(
     gen: u64,
     plain: &burn::tensor::Device,
     claim: &mut Claim,
-) -> Result<(UNet, Vec<f32>), PointError> {
-    use crate::worker::{FromWorker, ToWorker, UNetJob, WorkerHandle, TRAIN_WORKER_URL};
+) -> Result<Result<(UNet, Vec<f32>), String>, PointError> {
+    use crate::worker::{lost_device, FromWorker, ToWorker, UNetJob, WorkerHandle, TRAIN_WORKER_URL};
     let (tx, mut rx) = futures_channel::mpsc::unbounded::<(FromWorker, Option<Vec<u8>>)>();
     let handle = WorkerHandle::spawn(TRAIN_WORKER_URL, move |m, b| {
         let _ = tx.unbounded_send((m, b));
@@ -394,7 +398,9 @@ async fn train_in_worker(
         }
         while let Ok((msg, bytes)) = rx.try_recv() {
             match msg {
-                FromWorker::Ready | FromWorker::Paused { .. } | FromWorker::Resumed { .. } => {}
+                FromWorker::Ready | FromWorker::Paused { .. } | FromWorker::Resumed { .. } | FromWorker::Snapshot { .. } => {}
+                // The caller goes on on the CPU; the handle's drop ends the worker.
+                FromWorker::DeviceLost { reason, message } => return Ok(Err(lost_device(&reason, &message))),
                 FromWorker::Device { label } => device = label,
                 FromWorker::Progress { done, total, losses: chunk, secs } => {
                     ctl.losses.update(|v| v.extend_from_slice(&chunk));
@@ -412,7 +418,7 @@ async fn train_in_worker(
                     weights = Some(memgen_models::unet::snapshot::decode_weights(&b, plain)?.0);
                 }
                 FromWorker::Finished { .. } => {
-                    return weights.map(|w| (w, losses)).ok_or_else(|| PointError::Failed("the worker finished without weights".into()))
+                    return weights.map(|w| Ok((w, losses))).ok_or_else(|| PointError::Failed("the worker finished without weights".into()))
                 }
                 FromWorker::Failed { message } => return Err(PointError::Failed(format!("training worker: {message}"))),
             }
@@ -458,10 +464,18 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
     ctl.losses.set(Vec::new());
     ctl.phase.set(Phase::Training);
     let plain = memgen_models::device::LabDevice::cpu().device.inner();
-    let model = if gpu {
-        let (ema, losses) = train_in_worker(&sub, tc, point.seed, ctl, gen, &plain, &mut claim).await?;
+    ctl.device_note.set(None);
+    let lost = if gpu { Some(train_in_worker(&sub, tc, point.seed, ctl, gen, &plain, &mut claim).await?) } else { None };
+    let gpu = matches!(lost, Some(Ok(_)));
+    let model = if let Some(Ok((ema, losses))) = lost {
         PointModel::Trained { ema: Box::new(ema), losses }
     } else {
+        if let Some(Err(why)) = lost {
+            // burn's UNet run in the worker keeps no snapshot: the point starts again here.
+            ctl.device_note
+                .set(Some(format!("{why}; this point starts again in this tab on the CPU (a WebGPU run of the UNet keeps no snapshot to go on from).")));
+            ctl.losses.set(Vec::new());
+        }
         // A kept state that is corrupt (removed) or storage that cannot be read: said, and the
         // point trains from the start in memory.
         let resume = crate::store::read_run(&snap_key, "training state of this point").await.unwrap_or_else(|e| {

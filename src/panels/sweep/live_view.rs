@@ -365,6 +365,7 @@ pub fn LiveControls(
                     }) />
                 </span>
                 {move || ctl.storage_note.get().map(|n| view! { <span class="notice" data-testid="live-storage-note">{n}</span> })}
+                {move || ctl.device_note.get().map(|n| view! { <span class="notice" data-testid="live-device-note">{n}</span> })}
                 {move || (ctl.elsewhere.get() && !busy()).then(|| view! {
                     <button data-testid="live-take-over" on:click=move |_| p.take_over()>"Take over: run it in this tab"</button>
                 })}

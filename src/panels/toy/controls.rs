@@ -162,6 +162,7 @@ fn TrainingProgress(
             data-longest-slice-ms=move || format!("{:.0}", p.sample_longest_slice.get())
             data-median-slice-ms=move || format!("{:.0}", p.sample_median_slice.get())
             data-device=move || p.train_device.get().attr()
+            data-recovered-from=move || p.recovered_from.get().map(|s| s.to_string()).unwrap_or_default()
             data-worker-paused-at=move || p.worker_pause.get().paused_at.map(|d| d.to_string()).unwrap_or_default()
             data-worker-resumed-from=move || p.worker_pause.get().resumed_from.map(|d| d.to_string()).unwrap_or_default()
             data-first-losses=move || losses.with(|l| l.iter().take(50).map(|v| v.to_string()).collect::<Vec<_>>().join(","))

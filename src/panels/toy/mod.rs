@@ -51,6 +51,9 @@ thread_local! {
     /// The training worker (WebGPU runs), and the last EMA weights it sent, on the CPU.
     static WORKER: RefCell<Option<WorkerHandle>> = const { RefCell::new(None) };
     static WORKER_MODEL: RefCell<Option<ToyScoreNet>> = const { RefCell::new(None) };
+    /// The worker run's last snapshot and its step: where training goes on, on the CPU, if the
+    /// worker's GPU device is lost.
+    static WORKER_SNAPSHOT: RefCell<Option<(Vec<u8>, usize)>> = const { RefCell::new(None) };
 }
 
 /// The model to draw and sample with: the worker's latest EMA weights, or the in-tab run's EMA.
@@ -192,6 +195,9 @@ pub(crate) struct Panel {
     saved_step: RwSignal<Option<usize>>,
     /// A centroid clicked on the trained network's view: its probe starts (`CentroidProbes`).
     probe_request: RwSignal<Option<usize>>,
+    /// The worker's GPU device was lost and the run went on on the CPU from this step (a test
+    /// hook).
+    recovered_from: RwSignal<Option<usize>>,
 }
 
 impl Panel {
@@ -227,6 +233,7 @@ impl Panel {
             worker_pause: RwSignal::new(WorkerPause::default()),
             saved_step: RwSignal::new(None),
             probe_request: RwSignal::new(None),
+            recovered_from: RwSignal::new(None),
         }
     }
 

@@ -12,8 +12,9 @@ use memgen_models::toy::training::{circle_points, ToyTrainConfig, ToyTraining};
 
 use super::figures::arrows_from;
 use super::state::ToySettings;
-use super::{current_model, toy_device, Panel, Phase, Speed, TrainDevice, WorkerPause, CANVAS, HI, LO, RUN, WORKER, WORKER_MODEL};
-use crate::worker::{FromWorker, ToWorker, ToyJob, WorkerHandle, TRAIN_WORKER_URL};
+use super::{current_model, toy_device, Panel, Phase, Speed, TrainDevice, WorkerPause, CANVAS, HI, LO, RUN, WORKER, WORKER_MODEL, WORKER_SNAPSHOT};
+use crate::state::Notice;
+use crate::worker::{lost_device, FromWorker, ToWorker, ToyJob, WorkerHandle, TRAIN_WORKER_URL};
 
 /// Browser-storage key of the toy's in-tab run (one: a new run replaces it), and how often the
 /// running state is kept there.
@@ -145,7 +146,9 @@ impl Panel {
     fn begin_run(self) -> u64 {
         WORKER.with(|w| *w.borrow_mut() = None);
         WORKER_MODEL.with(|m| *m.borrow_mut() = None);
+        WORKER_SNAPSHOT.with(|m| *m.borrow_mut() = None);
         RUN.with(|r| *r.borrow_mut() = None);
+        self.recovered_from.set(None);
         self.losses.set(Vec::new());
         self.near_fraction.set(None);
         self.samples.set(Vec::new());
@@ -193,6 +196,7 @@ impl Panel {
                     config,
                     chunk: WORKER_CHUNK,
                     weights_every: WORKER_WEIGHTS_EVERY,
+                    snapshot_every_ms: SAVE_EVERY_MS,
                 }));
                 WORKER.with(|w| *w.borrow_mut() = Some(h));
             }
@@ -226,6 +230,23 @@ impl Panel {
                     None => self.status.set(format!("the worker sent no weights after step {done}")),
                 }
             }
+            FromWorker::Snapshot { done } => {
+                let Some(bytes) = bytes else { return };
+                // Kept in browser storage too (a reload goes on from it, on the CPU).
+                let losses: Vec<f32> = self.losses.with_untracked(|l| l[..done.min(l.len())].to_vec());
+                let rec = crate::store::run_bytes(&bytes, &losses);
+                WORKER_SNAPSHOT.with(|s| *s.borrow_mut() = Some((bytes, done)));
+                spawn_local(async move {
+                    match crate::store::put(STORE_KEY, &rec).await {
+                        Ok(()) if self.run_gen.get_value() == gen => self.saved_step.set(Some(done)),
+                        Ok(()) => {}
+                        Err(e) => {
+                            self.status.set(format!("This browser's storage did not keep the run ({e}); it goes on in memory, but a reload would lose it."))
+                        }
+                    }
+                });
+            }
+            FromWorker::DeviceLost { reason, message } => self.device_lost(gen, &lost_device(&reason, &message)),
             FromWorker::Finished { .. } => {
                 self.phase.set(Phase::Trained);
                 WORKER.with(|w| *w.borrow_mut() = None);
@@ -235,6 +256,48 @@ impl Panel {
                 WORKER.with(|w| *w.borrow_mut() = None);
             }
         }
+    }
+
+    /// The worker's GPU device was lost during run `gen`: the worker goes, and the run goes on
+    /// in this tab on the CPU from the worker's last snapshot (its weights, EMA, step and
+    /// batches; Adam's moments start again, see `ToyTraining::snapshot_async`), or from the
+    /// start when none came yet. The steps after the snapshot are trained again.
+    fn device_lost(self, gen: u64, why: &str) {
+        WORKER.with(|w| *w.borrow_mut() = None);
+        WORKER_MODEL.with(|m| *m.borrow_mut() = None);
+        let s = self.settings.get_untracked();
+        let (config, points) = (train_config(&s), self.train.get_untracked());
+        let at = self.speed.get_untracked().done;
+        let snapshot = WORKER_SNAPSHOT.with(|x| x.borrow_mut().take());
+        let resumed = snapshot.map(|(bytes, done)| ToyTraining::resume_fused(config, &points, s.seed, 0, &toy_device(), &bytes).map(|r| (r, done)));
+        let (run, from, note) = match resumed {
+            Some(Ok((run, done))) => {
+                (run, done, format!("it goes on in this tab on the CPU from step {done}, the worker's last snapshot (Adam's moments start again there)"))
+            }
+            Some(Err(e)) => (
+                ToyTraining::new_fused(config, &points, s.seed, 0, &toy_device()),
+                0,
+                format!("its last snapshot could not be used ({e}), so it starts again in this tab on the CPU"),
+            ),
+            None => (
+                ToyTraining::new_fused(config, &points, s.seed, 0, &toy_device()),
+                0,
+                "no snapshot had come yet, so it starts again in this tab on the CPU".into(),
+            ),
+        };
+        self.notices
+            .update(|n| n.push(Notice(format!("{why} at step {at} of the WebGPU run; {note}. Train again with WebGPU ticked to try the GPU once more."))));
+        self.losses.update(|l| l.truncate(from));
+        self.speed.set(Speed { done: from, rate: 0.0, left: config.steps.saturating_sub(from) });
+        self.train_device.set(TrainDevice::Cpu);
+        self.status.set(format!("Training in this tab on the CPU from step {from} (the GPU device was lost)."));
+        self.recovered_from.set(Some(from));
+        RUN.with(|r| *r.borrow_mut() = Some(run));
+        // Paused: Resume trains in this tab (no worker is left to message).
+        if self.phase.get_untracked() == Phase::Training {
+            self.train_loop(gen);
+        }
+        self.refresh_arrows();
     }
 
     /// Pauses the worker or the loop in this tab (it stops after its chunk).

@@ -81,6 +81,29 @@ impl FusedToyNet {
         }
     }
 
+    /// The weights of a burn [`ToyScoreNet`] (on any device, read back asynchronously, so a
+    /// WebGPU run in a browser can be kept), in this layout; `config` gives the shapes.
+    pub async fn from_burn(model: &ToyScoreNet, config: &ToyNetConfig) -> Result<FusedToyNet, String> {
+        let mut net = FusedToyNet::init(config, &mut memgen_core::spec::NoiseStream::new(0, 0));
+        let read = |t: burn::tensor::Tensor<2>| async move {
+            let d = t.into_data_async().await.map_err(|e| format!("{e:?}"))?;
+            d.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))
+        };
+        let read1 = |t: burn::tensor::Tensor<1>| async move {
+            let d = t.into_data_async().await.map_err(|e| format!("{e:?}"))?;
+            d.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))
+        };
+        net.fourier_w = read(model.fourier_w.val()).await?;
+        for (d, l) in net.layers.iter_mut().zip(model.linears()) {
+            let (w, b) = (read(l.weight.val()).await?, read1(l.bias.as_ref().ok_or("a layer without bias")?.val()).await?);
+            if w.len() != d.w.len() || b.len() != d.b.len() {
+                return Err(format!("a {}×{} layer has {} weights and {} biases", d.d_in, d.d_out, w.len(), b.len()));
+            }
+            (d.w, d.b) = (w, b);
+        }
+        Ok(net)
+    }
+
     fn params_mut(&mut self) -> impl Iterator<Item = &mut Vec<f32>> {
         self.layers.iter_mut().flat_map(|d| [&mut d.w, &mut d.b])
     }
@@ -419,12 +442,7 @@ impl FusedTrainer {
     /// Restores the buffers [`state_buffers`](Self::state_buffers) names (each of its length)
     /// and Adam's step count; an error names a missing or misshapen buffer.
     pub fn restore(&mut self, mut get: impl FnMut(&str, usize) -> Result<Vec<f32>, String>, adam_steps: usize) -> Result<(), String> {
-        for (name, net) in [("net", &mut self.net), ("ema", &mut self.ema)] {
-            for (l, d) in net.layers.iter_mut().enumerate() {
-                d.w = get(&format!("{name}.{l}.w"), d.w.len())?;
-                d.b = get(&format!("{name}.{l}.b"), d.b.len())?;
-            }
-        }
+        self.restore_weights(&mut get)?;
         for (l, (mw, mb)) in self.moments.iter_mut().enumerate() {
             mw.m = get(&format!("adam_m.{l}.w"), mw.m.len())?;
             mw.v = get(&format!("adam_v.{l}.w"), mw.v.len())?;
@@ -432,6 +450,18 @@ impl FusedTrainer {
             mb.v = get(&format!("adam_v.{l}.b"), mb.v.len())?;
         }
         self.adam_steps = i32::try_from(adam_steps).map_err(|_| format!("step {adam_steps} is out of range"))?;
+        Ok(())
+    }
+
+    /// Restores the weights and the EMA only (`net.…`, `ema.…`); Adam's moments and step
+    /// count stay as they are (zero in a fresh trainer).
+    pub fn restore_weights(&mut self, mut get: impl FnMut(&str, usize) -> Result<Vec<f32>, String>) -> Result<(), String> {
+        for (name, net) in [("net", &mut self.net), ("ema", &mut self.ema)] {
+            for (l, d) in net.layers.iter_mut().enumerate() {
+                d.w = get(&format!("{name}.{l}.w"), d.w.len())?;
+                d.b = get(&format!("{name}.{l}.b"), d.b.len())?;
+            }
+        }
         Ok(())
     }
 

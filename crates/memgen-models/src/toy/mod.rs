@@ -135,6 +135,12 @@ impl ToyNetConfig {
 }
 
 impl ToyScoreNet {
+    /// The dense layers in forward order (time1, time2, input, hidden…, output), the order of
+    /// [`fused::FusedToyNet::layers`].
+    pub(crate) fn linears(&self) -> impl Iterator<Item = &Linear> {
+        [&self.time1, &self.time2, &self.input].into_iter().chain(self.hidden.iter()).chain(std::iter::once(&self.output))
+    }
+
     /// `s_θ(x, t)` for `x: [B, 2]`, `t: [B, 1]`.
     pub fn forward(&self, x: Tensor<2>, t: Tensor<2>) -> Tensor<2> {
         let proj = t.clone().matmul(self.fourier_w.val()) * (2.0 * std::f64::consts::PI);

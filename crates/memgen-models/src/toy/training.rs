@@ -238,6 +238,9 @@ impl ToyTraining {
 /// Format tag of a toy training snapshot ([`ToyTraining::snapshot`]).
 pub const TOY_SNAPSHOT_FORMAT: &str = "memgen-toy-run/1";
 
+/// Metadata `adam` of a snapshot without Adam's moments ([`ToyTraining::snapshot_async`]).
+pub const ADAM_RESET: &str = "reset";
+
 impl ToyTraining {
     /// The state of a fused run as bytes, so a run stopped part way (a reload of the page)
     /// goes on where it stopped and ends where the uninterrupted run would have: one
@@ -245,26 +248,59 @@ impl ToyTraining {
     /// [`FusedTrainer::state_buffers`](super::fused::FusedTrainer::state_buffers) names) and
     /// metadata `format`, `step`, `seed`, `shards`, `points` (a hash of the training points)
     /// and `config`. The seeded stream is not stored: [`resume_fused`](Self::resume_fused)
-    /// replays its draws. Burn runs (the WebGPU worker) have no snapshot.
+    /// replays its draws. Burn runs (the WebGPU worker) have [`snapshot_async`](Self::snapshot_async).
     pub fn snapshot(&self, seed: u64) -> Result<Vec<u8>, String> {
-        use safetensors::tensor::{Dtype, TensorView};
         let Engine::Fused { trainer, .. } = &self.engine else { return Err("only a fused (CPU) run has a snapshot".into()) };
-        let bufs: Vec<(String, Vec<u8>)> = trainer.state_buffers().into_iter().map(|(n, v)| (n, v.iter().flat_map(|x| x.to_le_bytes()).collect())).collect();
+        self.snapshot_of(trainer.state_buffers(), Some(trainer.shards()), seed)
+    }
+
+    /// The snapshot of any run: a fused run's as [`snapshot`](Self::snapshot); a burn run's (on
+    /// WebGPU, read back without blocking) holds its weights and EMA, with metadata
+    /// `adam = "reset"` and no `shards`: burn's optimizer gives its moments only by a
+    /// blocking read, which a browser's GPU device cannot do, so a run resumed from it
+    /// ([`resume_fused`](Self::resume_fused), on the CPU) starts Adam's moments and bias
+    /// correction again from zero at that step. It goes on from the same weights, EMA, step and
+    /// batches, and is not bit for bit the uninterrupted run.
+    pub async fn snapshot_async(&self, seed: u64) -> Result<Vec<u8>, String> {
+        match &self.engine {
+            Engine::Fused { .. } => self.snapshot(seed),
+            Engine::Burn { trainer, ema } => {
+                let net = super::fused::FusedToyNet::from_burn(&trainer.model.valid(), &self.config.net).await?;
+                let ema = super::fused::FusedToyNet::from_burn(ema, &self.config.net).await?;
+                let mut bufs: Vec<(String, &[f32])> = Vec::new();
+                for (name, n) in [("net", &net), ("ema", &ema)] {
+                    for (l, d) in n.layers.iter().enumerate() {
+                        bufs.push((format!("{name}.{l}.w"), &d.w));
+                        bufs.push((format!("{name}.{l}.b"), &d.b));
+                    }
+                }
+                self.snapshot_of(bufs, None, seed)
+            }
+        }
+    }
+
+    /// The snapshot file of these buffers; `shards: None` marks one without Adam's moments.
+    fn snapshot_of(&self, bufs: Vec<(String, &[f32])>, shards: Option<usize>, seed: u64) -> Result<Vec<u8>, String> {
+        use safetensors::tensor::{Dtype, TensorView};
+        let bufs: Vec<(String, Vec<u8>)> = bufs.into_iter().map(|(n, v)| (n, v.iter().flat_map(|x| x.to_le_bytes()).collect())).collect();
         let views = bufs
             .iter()
             .map(|(n, b)| TensorView::new(Dtype::F32, vec![b.len() / 4], b).map(|v| (n.clone(), v)).map_err(|e| format!("{n}: {e}")))
             .collect::<Result<Vec<_>, _>>()?;
-        let meta: std::collections::HashMap<String, String> = [
+        let mut meta: std::collections::HashMap<String, String> = [
             ("format", TOY_SNAPSHOT_FORMAT.to_string()),
             ("step", self.step.to_string()),
             ("seed", seed.to_string()),
-            ("shards", trainer.shards().to_string()),
             ("points", format!("{:016x}", points_hash(&self.points))),
             ("config", serde_json::to_string(&self.config).map_err(|e| e.to_string())?),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
+        match shards {
+            Some(s) => meta.insert("shards".into(), s.to_string()),
+            None => meta.insert("adam".into(), ADAM_RESET.into()),
+        };
         safetensors::serialize(views, Some(meta)).map_err(|e| e.to_string())
     }
 
@@ -302,10 +338,19 @@ impl ToyTraining {
             return Err(format!("step {step} is past the run's {} steps", config.steps));
         }
         let Engine::Fused { trainer, .. } = &mut run.engine else { unreachable!("new_fused makes a fused run") };
-        if field("shards")? != trainer.shards().to_string() {
-            return Err(format!("it was trained in {} shards, not {}", field("shards")?, trainer.shards()));
+        let get = |name: &str, len| crate::run_state::finite_f32s(&st, name, len);
+        match meta.get("adam").map(String::as_str) {
+            // A burn run's ([`snapshot_async`](Self::snapshot_async)): weights and EMA; Adam
+            // starts again.
+            Some(ADAM_RESET) => trainer.restore_weights(get)?,
+            Some(other) => return Err(format!("adam: {other:?}, not {ADAM_RESET:?}")),
+            None => {
+                if field("shards")? != trainer.shards().to_string() {
+                    return Err(format!("it was trained in {} shards, not {}", field("shards")?, trainer.shards()));
+                }
+                trainer.restore(get, step)?;
+            }
         }
-        trainer.restore(|name, len| crate::run_state::finite_f32s(&st, name, len), step)?;
         // The stream's draws of the steps done, replayed (cheap next to a step).
         for _ in 0..step {
             let idx: Vec<usize> = (0..run.config.batch).map(|_| run.order.next(&mut run.rng)).collect();
