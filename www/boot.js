@@ -7,8 +7,13 @@
 // Opening another view from the lite module loads the page again at its link, here.
 
 let engine = null;
+// The running module's exports (its memory: scripts/soak.mjs samples its size).
+const started = (out) => {
+  window.__memgenWasm = out;
+  return out;
+};
 window.__memgenLoadEngine = () => {
-  engine ??= import('../memgen-lab.js').then((m) => m.default());
+  engine ??= import('../memgen-lab.js').then((m) => m.default()).then(started);
   return engine;
 };
 
@@ -20,6 +25,7 @@ function firstView() {
 if (firstView() && !new URLSearchParams(location.search).has('lesson')) {
   import('../lite/memgen-lab.js')
     .then((m) => m.default())
+    .then(started)
     .catch((e) => {
       console.warn('the lite module did not load; loading the full one', e);
       return window.__memgenLoadEngine();

@@ -65,7 +65,7 @@ export async function serve(dir = DIST) {
  * it as launchPersistentContext's argument rather than as --user-data-dir). Resolves to
  * { context, page, userDataDir, close }.
  */
-export async function launchBrowser({ webgpu = true, viewport = { width: 1400, height: 1000 } } = {}) {
+export async function launchBrowser({ webgpu = true, viewport = { width: 1400, height: 1000 }, extraArgs = [] } = {}) {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} not found: run 'bash scripts/setup.sh --chromium' (apt-get install chromium)`);
   }
@@ -75,7 +75,7 @@ export async function launchBrowser({ webgpu = true, viewport = { width: 1400, h
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
-      args: chromiumFlags({ webgpu }),
+      args: [...chromiumFlags({ webgpu }), ...extraArgs],
       viewport,
       deviceScaleFactor: 1,
       timeout: 300_000,
