@@ -17,6 +17,8 @@
 //   - the in-page frame benchmark ([data-testid=run-frame-bench]) in a page opened with
 //     --bench-query (default ?k=1000): 512×512 grid, K = 1000,
 //     WebGPU vs the CPU path in the same page, and their ratio
+//   - with --live-defaults K, only the in-tab point with the panel's default settings on MNIST's
+//     S_K at K: each phase's wall time, its labels and its sample quality
 // as a table on stderr and JSON on stdout (and in --json FILE).
 // SwiftShader is a CPU emulation of a GPU: absolute GPU times here are not a real GPU's; the
 // ratio says how the two paths compare on this machine.
@@ -39,8 +41,9 @@ function parseArgs(argv) {
     else if (a === '--unet-steps') o.unetSteps = Math.max(1, Number(argv[++i]) | 0);
     else if (a === '--unet-gpu-steps') o.unetGpuSteps = Math.max(0, Number(argv[++i]) | 0);
     else if (a === '--unet-only') o.unetOnly = true;
+    else if (a === '--live-defaults') o.liveDefaults = Number(argv[++i]) | 0;
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/bench-web.mjs [--runs 3] [--json FILE] [--dist dist] [--query ""] [--bench-query "?k=1000"] [--unet-steps 40] [--unet-gpu-steps 6] [--unet-only]');
+      console.log('usage: node scripts/bench-web.mjs [--runs 3] [--json FILE] [--dist dist] [--query ""] [--bench-query "?k=1000"] [--unet-steps 40] [--unet-gpu-steps 6] [--unet-only] [--live-defaults K]');
       process.exit(0);
     } else throw new Error(`bench-web: unknown argument ${a}`);
   }
@@ -95,6 +98,57 @@ async function main() {
     toy_cpu: null,
     unet: null,
   };
+
+  // --live-defaults K: only "Run a point in this tab" with the panel's default settings on
+  // MNIST's S_K (seed 0), on the CPU in the tab, as a new user would: each phase's wall time,
+  // the labels and the sample quality the tab reports (issue 15, item 5).
+  if (opts.liveDefaults > 0) {
+    const k = opts.liveDefaults;
+    const lab = await openLab(null, { webgpu: true, query: `?ds=mnist&dk=${k}&dseed=0#/images`, dir: opts.dist });
+    try {
+      const page = lab.page;
+      await page.waitForFunction((k) => new RegExp(`mnist, K = ${k}, seed 0`).test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), k, { timeout: 300_000 });
+      const settings = {};
+      for (const id of ['live-steps', 'live-batch', 'live-eval', 'live-mult', 'live-sampler-steps']) settings[id] = Number(await page.locator(`[data-testid="${id}"]`).inputValue());
+      await page.locator('[data-testid="live-run"]').click();
+      const seen = {};
+      const t0 = Date.now();
+      for (;;) {
+        const st = await page.locator('[data-testid="live-progress"]').getAttribute('data-state');
+        if (!(st in seen)) seen[st] = Date.now();
+        if (st === 'done' || /^error/.test(st)) break;
+        if (Date.now() - t0 > 3_600_000) throw new Error('the point did not finish in an hour');
+        await page.waitForTimeout(200);
+      }
+      const at = (a, b) => ((seen[b] ?? seen.done) - (seen[a] ?? t0)) / 1000;
+      const rel = page.locator('[data-testid="sweep-relabelled"]');
+      const lq = page.locator('[data-testid="live-quality"]');
+      result.live_defaults = {
+        k,
+        settings,
+        subset: await page.locator('[data-testid="sweep-live-subset"]').textContent(),
+        state: await page.locator('[data-testid="live-progress"]').getAttribute('data-state'),
+        total_s: at('training', 'done'),
+        train_s: at('training', 'sampling'),
+        sample_s: at('sampling', 'labelling'),
+        label_and_quality_s: at('labelling', 'done'),
+        memorized: Number(await rel.getAttribute('data-memorized')),
+        spurious: Number(await rel.getAttribute('data-spurious')),
+        generalized: Number(await rel.getAttribute('data-generalized')),
+        precision: Number(await lq.getAttribute('data-precision')),
+        real_precision: Number(await lq.getAttribute('data-real')),
+        quality_text: await lq.textContent(),
+      };
+      console.error(JSON.stringify(result.live_defaults, null, 1));
+      if (lab.log.pageErrors.length) result.page_errors = lab.log.pageErrors;
+    } finally {
+      await lab.close();
+    }
+    const text = JSON.stringify(result, null, 2);
+    if (opts.json) fs.writeFileSync(opts.json, text);
+    console.log(text);
+    return;
+  }
 
   // Time to first frame: N fresh browsers (fresh profile: no code cache, no HTTP cache).
   for (let i = 0; i < (opts.unetOnly ? 0 : opts.runs); i++) {

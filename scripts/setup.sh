@@ -114,8 +114,8 @@ _memgen_setup() {
   # ---- Build cache: compiled dependencies kept per user, outside the clone ----
   # Like ~/.cargo/registry and ~/.npm: a fresh clone links target/ (and .cache/, the pinned
   # dataset downloads) to folders under ~/.cache/memgen-lab/, so a second clone on the same
-  # machine compiles only the lab's own crates (cargo's fingerprints decide what is stale;
-  # nothing is taken on trust). MEMGEN_BUILD_CACHE=0 keeps both in the clone; an existing
+  # machine compiles only the lab's own crates (cargo's fingerprints decide what is stale; see
+  # below for clones that take turns). MEMGEN_BUILD_CACHE=0 keeps both in the clone; an existing
   # target/ or .cache/ and CARGO_TARGET_DIR are left alone. Past 40 GiB (MEMGEN_BUILD_CACHE_GIB)
   # the cache is emptied and refilled.
   if [[ "${MEMGEN_BUILD_CACHE:-1}" != 0 ]]; then
@@ -125,6 +125,22 @@ _memgen_setup() {
         mkdir -p "$cache/${name#.}" && ln -s "$cache/${name#.}" "$name" && echo "setup: $name -> $cache/${name#.} (build cache)"
       fi
     done
+    # cargo names the lab's own crates' build units by their paths relative to the workspace
+    # and judges them fresh by their sources' mtimes, so clones sharing the cache share those
+    # units: a clone whose edits are older than another clone's last build would get that
+    # clone's build (seen here: a wasm module without a day's edits, and cdylibs such as the
+    # page's modules have no hash in their names at all). So when another clone used the cache
+    # last, this clone's tracked files are touched and cargo rebuilds the lab's crates (not the
+    # dependencies) from them.
+    if [[ -L target && -d "$cache/target" ]]; then
+      local owner="$cache/target/.memgen-clone" here
+      here="$(pwd -P)"
+      if [[ -f "$owner" && "$(cat "$owner")" != "$here" ]]; then
+        echo "setup: the build cache was last used by the clone at $(cat "$owner"): the lab's own crates are rebuilt from this clone's sources"
+        git ls-files -z 2>/dev/null | xargs -0 -r touch -c --
+      fi
+      printf '%s\n' "$here" >"$owner"
+    fi
     if [[ -L target && -d "$cache/target" ]]; then
       local gib
       gib="$(du -s --block-size=1G "$cache/target" 2>/dev/null | cut -f1)"

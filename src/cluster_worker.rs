@@ -4,7 +4,8 @@
 //! twentieth of the full one, [`crate::lite`]): a worker that loaded the full module spent more
 //! of the machine compiling it than the clustering costs, and held the tab's frames back on
 //! two cores (1–3 s in the browser tests). Small sets, and a page where no worker starts, are
-//! clustered here with the same function.
+//! clustered here with the same function. The same worker takes the singular values of a live
+//! probe's score Jacobian (784 × 784: about a second in wasm, one call to nalgebra).
 
 use memgen_core::cluster::{ward_clusters, Clustering};
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,24 @@ pub struct ClusterJob {
     pub threshold: f64,
 }
 
+/// Page → worker: one job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WorkerJob {
+    /// Ward clustering.
+    Cluster(ClusterJob),
+    /// The singular values of a row-major `rows × cols` matrix
+    /// ([`memgen_core::basin::singular_values`]).
+    SingularValues {
+        /// Rows.
+        rows: usize,
+        /// Columns.
+        cols: usize,
+        /// Row-major values.
+        data: Vec<f32>,
+    },
+}
+
 /// Worker → page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -34,6 +53,11 @@ pub enum ClusterReply {
     Clustered {
         /// The clusters.
         clustering: Clustering,
+    },
+    /// A matrix's singular values, descending.
+    SingularValues {
+        /// The values.
+        values: Vec<f64>,
     },
     /// The job failed (the library's message).
     Failed {
@@ -48,6 +72,18 @@ pub fn cluster(job: &ClusterJob) -> Result<Clustering, String> {
     ward_clusters(&m, job.threshold).map_err(|e| e.to_string())
 }
 
+/// A job done here (in the worker, or in the tab where no worker starts).
+pub fn run(job: &WorkerJob) -> ClusterReply {
+    let out = match job {
+        WorkerJob::Cluster(c) => cluster(c).map(|clustering| ClusterReply::Clustered { clustering }),
+        WorkerJob::SingularValues { rows, cols, data } => memgen_core::matrix::Matrix::new(data.clone(), *rows, *cols)
+            .and_then(|m| memgen_core::basin::singular_values(&m))
+            .map(|values| ClusterReply::SingularValues { values })
+            .map_err(|e| e.to_string()),
+    };
+    out.unwrap_or_else(|message| ClusterReply::Failed { message })
+}
+
 /// Ward clustering of `points` cut at `threshold`: in a worker for more than
 /// [`CLUSTER_HERE_MAX`] points, here otherwise or where no worker starts.
 pub async fn cluster_off_the_tab(points: Vec<[f32; 2]>, threshold: f64) -> Result<Clustering, String> {
@@ -55,11 +91,31 @@ pub async fn cluster_off_the_tab(points: Vec<[f32; 2]>, threshold: f64) -> Resul
     if job.points.len() <= CLUSTER_HERE_MAX {
         return cluster(&job);
     }
+    match off_the_tab(WorkerJob::Cluster(job)).await {
+        ClusterReply::Clustered { clustering } => Ok(clustering),
+        ClusterReply::Failed { message } => Err(message),
+        other => Err(format!("the worker answered {other:?}")),
+    }
+}
+
+/// The singular values of `m`, descending, in the worker (the tab stays free), or here where
+/// no worker starts.
+pub async fn singular_values_off_the_tab(m: &memgen_core::matrix::Matrix) -> Result<Vec<f64>, String> {
+    let job = WorkerJob::SingularValues { rows: m.rows(), cols: m.cols(), data: m.data().to_vec() };
+    match off_the_tab(job).await {
+        ClusterReply::SingularValues { values } => Ok(values),
+        ClusterReply::Failed { message } => Err(message),
+        other => Err(format!("the worker answered {other:?}")),
+    }
+}
+
+/// `job` in a worker of its own, or here where none starts.
+async fn off_the_tab(job: WorkerJob) -> ClusterReply {
     #[cfg(target_arch = "wasm32")]
     if let Ok(r) = page::in_worker(&job).await {
         return r;
     }
-    cluster(&job)
+    run(&job)
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -71,9 +127,9 @@ mod page {
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
 
-    use super::{ClusterJob, ClusterReply, CLUSTER_WORKER_URL};
+    use super::{ClusterReply, WorkerJob, CLUSTER_WORKER_URL};
 
-    type Answer = Result<Result<memgen_core::cluster::Clustering, String>, String>;
+    type Answer = Result<ClusterReply, String>;
 
     fn call(target: &JsValue, name: &str, args: &[JsValue]) {
         if let Some(f) = Reflect::get(target, &name.into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
@@ -82,8 +138,8 @@ mod page {
     }
 
     /// The job in a worker of its own: `Err` when no worker could run it (the caller then
-    /// clusters here), else the worker's answer.
-    pub(super) async fn in_worker(job: &ClusterJob) -> Answer {
+    /// runs it here), else the worker's answer.
+    pub(super) async fn in_worker(job: &WorkerJob) -> Answer {
         let ctor = Reflect::get(&js_sys::global(), &"Worker".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok()).ok_or("no Web Workers")?;
         let opts = Object::new();
         let _ = Reflect::set(&opts, &"type".into(), &"module".into());
@@ -99,8 +155,7 @@ mod page {
                     call(&w2, "postMessage", std::slice::from_ref(&msg));
                     return;
                 }
-                Ok(ClusterReply::Clustered { clustering }) => Ok(Ok(clustering)),
-                Ok(ClusterReply::Failed { message }) => Ok(Err(message)),
+                Ok(reply) => Ok(reply),
                 Err(e) => Err(format!("unreadable message from the worker: {e}")),
             };
             if let Some(tx) = tx2.borrow_mut().take() {
@@ -109,12 +164,12 @@ mod page {
         });
         let onerror = Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
             if let Some(tx) = tx.borrow_mut().take() {
-                let _ = tx.send(Err("the clustering worker failed to load".into()));
+                let _ = tx.send(Err("the worker failed to load".into()));
             }
         });
         let _ = Reflect::set(&worker, &"onmessage".into(), onmessage.as_ref());
         let _ = Reflect::set(&worker, &"onerror".into(), onerror.as_ref());
-        let answer = rx.await.unwrap_or_else(|_| Err("the clustering worker stopped".into()));
+        let answer = rx.await.unwrap_or_else(|_| Err("the worker stopped".into()));
         call(&worker, "terminate", &[]);
         drop((onmessage, onerror));
         answer
@@ -141,11 +196,8 @@ pub fn cluster_worker_start() {
     let target = scope.clone();
     let onmessage = Closure::<dyn FnMut(JsValue)>::new(move |ev: JsValue| {
         let data = Reflect::get(&ev, &"data".into()).unwrap_or(JsValue::UNDEFINED);
-        let reply = match serde_wasm_bindgen::from_value::<ClusterJob>(data) {
-            Ok(job) => match cluster(&job) {
-                Ok(clustering) => ClusterReply::Clustered { clustering },
-                Err(message) => ClusterReply::Failed { message },
-            },
+        let reply = match serde_wasm_bindgen::from_value::<WorkerJob>(data) {
+            Ok(job) => run(&job),
             Err(e) => ClusterReply::Failed { message: format!("unreadable message: {e}") },
         };
         post(&target, &reply);
@@ -172,5 +224,13 @@ mod tests {
         assert_eq!(serde_json::from_value::<ClusterReply>(j).unwrap(), reply);
         assert_eq!(serde_json::to_value(ClusterReply::Ready).unwrap()["type"], "ready");
         assert!(cluster(&ClusterJob { points: vec![], threshold: 1.0 }).is_err());
+        // The singular values job: the library's, and a malformed matrix refused.
+        let sv = WorkerJob::SingularValues { rows: 2, cols: 2, data: vec![3.0, 0.0, 0.0, -4.0] };
+        let j = serde_json::to_value(&sv).unwrap();
+        assert_eq!(j["kind"], "singular_values");
+        assert_eq!(serde_json::from_value::<WorkerJob>(j).unwrap(), sv);
+        assert_eq!(run(&sv), ClusterReply::SingularValues { values: vec![4.0, 3.0] });
+        assert!(matches!(run(&WorkerJob::SingularValues { rows: 2, cols: 2, data: vec![1.0] }), ClusterReply::Failed { .. }));
+        assert!(matches!(run(&WorkerJob::Cluster(job)), ClusterReply::Clustered { .. }));
     }
 }

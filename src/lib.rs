@@ -173,9 +173,23 @@ pub fn App() -> impl IntoView {
 /// binary is a "command", and wasm-ld wraps every export of one to run all static constructors
 /// again (burn's and cubecl's registries among them) on each call from JavaScript, every event
 /// and timer. Profiled in the toy's sampling: about a fifth of the page's CPU time.
+///
+/// A cdylib alone was not enough: the full module's 37 exports came out wrapped all the same
+/// (`*_command_export` in its name section), and a profile of the in-tab point's last second
+/// was mostly `__wasm_call_ctors` under `__externref_table_dealloc`. wasm-ld wraps no export
+/// when the code calls `__wasm_call_ctors` itself, so it is called here, once.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn wasm_start() {
+    static CONSTRUCTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    extern "C" {
+        fn __wasm_call_ctors();
+    }
+    if !CONSTRUCTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        // SAFETY: wasm-ld's synthetic function runs the module's static constructors; it is
+        // called once, before anything that reads what they register.
+        unsafe { __wasm_call_ctors() };
+    }
     start();
 }
 

@@ -15,6 +15,10 @@ use memgen_models::refnet::{QualityReference, RefNet};
 
 use crate::browser::{fetch_bytes, now_ms, yield_now};
 
+/// Reference images whose balls are found between two frames (3,000 at once took about 2 s
+/// in a tab: ~30 ms for 48).
+const MANIFOLD_ROWS: usize = 48;
+
 /// Test images in the tab's reference manifold.
 pub const TAB_REFERENCE: usize = 2000;
 /// Held-out real test images the tab scores beside the samples (at most this many samples'
@@ -94,9 +98,17 @@ pub async fn reference(id: DatasetId, status: &dyn Fn(String)) -> Result<Rc<Load
     let n = (TAB_REFERENCE + TAB_HELD_OUT).min(test.len());
     let images = test.images_f32(&(0..n).collect::<Vec<_>>(), PixelRange::MinusOneOne).map_err(|e| e.to_string())?;
     let (all, _) = features(&net, &images, &|i, n| status(format!("quality: classifier features of {i} of {n} test images…"))).await?;
-    status("quality: the test images' manifold…".into());
-    yield_now().await;
-    let reference = QualityReference::from_features(net, info, all, TAB_REFERENCE.min(n.saturating_sub(1)))?;
+    // The reference's balls (a k-NN of every image among the others) a block of rows between
+    // frames: all at once they held the tab about 2 s.
+    let (reference, held_out) = QualityReference::split(&net, &all, TAB_REFERENCE.min(n.saturating_sub(1)))?;
+    let mut balls = memgen_core::quality::ManifoldBuilder::new(&reference, memgen_core::quality::DEFAULT_K).map_err(|e| e.to_string())?;
+    while !balls.finished() {
+        status(format!("quality: the test images' manifold, {} of {}…", balls.done(), balls.len()));
+        yield_now().await;
+        balls.step(MANIFOLD_ROWS).map_err(|e| e.to_string())?;
+    }
+    let manifold = balls.finish().map_err(|e| e.to_string())?;
+    let reference = QualityReference::from_manifold(net, info, reference, held_out, manifold)?;
     let loaded = Rc::new(Loaded { reference, sha256: sha });
     REFERENCES.with(|r| r.borrow_mut().push((id, loaded.clone())));
     Ok(loaded)

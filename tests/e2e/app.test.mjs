@@ -15,6 +15,9 @@ import {
   waitForResult,
   screenshotPanels,
   describeLog,
+  startFrameGaps,
+  takeFrameGap,
+  assertNoFreeze,
   WEBGPU_TEST_TIMEOUT,
 } from './lab.mjs';
 
@@ -63,6 +66,66 @@ test('loads on WebGPU with no console errors and draws the first frame', { timeo
   await lab.screenshot('webgpu-page');
   await screenshotPanels(page, 'webgpu');
 
+  assert.deepEqual(log.pageErrors, [], describeLog(log));
+  assert.deepEqual(log.consoleErrors, [], describeLog(log));
+});
+
+/** A DenseAM sweep's points from its plot's hook: [{x, spurious, retrieval}]. */
+async function sweepPoints(page, id) {
+  const text = (await page.locator(`[data-testid="${id}"]`).getAttribute('data-points')) || '';
+  return text ? text.split(';').map((p) => p.split(':').map(Number)).map(([x, spurious, retrieval]) => ({ x, spurious, retrieval })) : [];
+}
+
+test('DenseAM sweeps: β and K swept between frames with progress; retrieval rises with β; cancel stops a sweep', { timeout: WEBGPU_TEST_TIMEOUT }, async (t) => {
+  const lab = await openLab(t, { webgpu: true, query: null });
+  const { page, log } = lab;
+  await lab.goto('');
+  await waitForFirstFrame(page);
+  assert.equal((await waitForResult(page, 'attractor-summary')).state, 'done');
+  await startFrameGaps(page);
+  await takeFrameGap(page);
+  await page.locator('[data-testid="sweep-beta"]').click();
+  await page.locator('[data-testid="sweep-progress"]').waitFor({ timeout: 60_000 });
+  assert.equal(await page.locator('[data-testid="sweep-progress"]').getAttribute('data-state'), 'running');
+  assert.match(await page.locator('[data-testid="sweep-progress"]').textContent(), /Sweeping β.*\d+% · about \d+ s left/s);
+  await page.waitForFunction(() => !document.querySelector('[data-testid="sweep-progress"]'), null, { timeout: WEBGPU_TEST_TIMEOUT });
+  await assertNoFreeze(t, page, 'sweeping β over 20 basin maps');
+  const beta = await sweepPoints(page, 'sweep-beta-plot');
+  t.diagnostic(`β sweep: ${beta.map((p) => `β ${p.x.toFixed(2)}: ${p.spurious} spurious, retrieval ${p.retrieval.toFixed(3)}`).join('; ')}`);
+  assert.equal(beta.length, 20);
+  assert.ok(Math.abs(beta[0].x - 0.3) < 1e-9 && Math.abs(beta[19].x - 300) < 1e-6, `β from ${beta[0].x} to ${beta[19].x}`);
+  assert.ok(beta.every((p, i) => i === 0 || p.x > beta[i - 1].x), 'β ascending');
+  assert.ok(beta.every((p) => p.retrieval >= 0 && p.retrieval <= 1 && Number.isInteger(p.spurious) && p.spurious >= 0));
+  // At small β the memories merge into one mixture state (retrieval near 0); at large β each is
+  // its own attractor and almost every start falls into one (paper Fig. 1A).
+  assert.ok(beta[0].retrieval < 0.1, `retrieval ${beta[0].retrieval} at β = 0.3`);
+  assert.ok(beta[0].spurious >= 1, `no mixture attractor at β = 0.3`);
+  assert.ok(beta[19].retrieval > 0.9, `retrieval ${beta[19].retrieval} at β = 300`);
+  assert.match(await page.locator('[data-testid="sweep-beta-plot"]').getAttribute('aria-label'), /from 0\.3 to 300/);
+
+  // The K sweep, cancelled as soon as its progress shows (after its first point; each point is
+  // a basin map and yields to the event loop): it stops, and the plot keeps what it had.
+  await page.evaluate(() => new Promise((resolve) => {
+    const seen = new MutationObserver(() => {
+      const cancel = document.querySelector('[data-testid="sweep-cancel"]');
+      if (!cancel) return;
+      seen.disconnect();
+      cancel.click();
+      resolve();
+    });
+    seen.observe(document.body, { childList: true, subtree: true });
+    document.querySelector('[data-testid="sweep-k"]').click();
+  }));
+  await page.waitForFunction(() => !document.querySelector('[data-testid="sweep-progress"]'), null, { timeout: 60_000 });
+  const atCancel = (await sweepPoints(page, 'sweep-k-plot')).length;
+  // Sixty frames later (each sweep point yields to the event loop) no point was added.
+  await page.evaluate(() => new Promise((r) => { let n = 0; const f = () => (++n >= 60 ? r() : requestAnimationFrame(f)); requestAnimationFrame(f); }));
+  const after = await sweepPoints(page, 'sweep-k-plot');
+  t.diagnostic(`K sweep cancelled at ${atCancel} of 15 points`);
+  assert.ok(atCancel >= 1 && atCancel < 15, `${atCancel} points at cancel`);
+  assert.equal(after.length, atCancel, 'the cancelled sweep went on');
+  assert.deepEqual(after.map((p) => p.x), [1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64].slice(0, atCancel));
+  await assertNoFreeze(t, page, 'sweeping K and cancelling');
   assert.deepEqual(log.pageErrors, [], describeLog(log));
   assert.deepEqual(log.consoleErrors, [], describeLog(log));
 });

@@ -13,7 +13,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import crypto from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { openLab, openView, waitForResult, readResult, describeLog, memgenBin, DIST, ARTIFACTS, ROOT } from './lab.mjs';
+import { openLab, openView, waitForResult, readResult, describeLog, memgenBin, startFrameGaps, takeFrameGap, assertNoFreeze, DIST, ARTIFACTS, ROOT } from './lab.mjs';
 
 const TIMEOUT = 600_000;
 const PANEL = '[data-testid="panel-datasets"]';
@@ -145,8 +145,12 @@ test('datasets: pick MNIST, preview S_K, upload .npy, garbage keeps the previous
   const K = 64;
   await page.locator('[data-testid="dataset-k"]').fill(String(K));
   await page.locator('[data-testid="dataset-k"]').dispatchEvent('change');
+  // Streaming and unpacking the packed set runs between frames (issue 18).
+  await startFrameGaps(page);
+  await takeFrameGap(page);
   await page.locator('[data-testid="dataset-picker"]').selectOption('mnist');
   const pv = await waitPreview(page, K);
+  await assertNoFreeze(t, page, 'loading MNIST and drawing S_K');
   assert.equal(pv.attrs['data-count'], await page.locator('[data-testid="dataset-k"]').inputValue());
   assert.equal(Number(pv.attrs['data-drawn']), K);
 
@@ -209,7 +213,7 @@ test('datasets: URL keys parse defensively and coexist with the DenseAM panel', 
   await page.locator(PANEL).waitFor({ timeout: 300_000 });
   const notes = await panelNotices(page);
   assert.equal(notes.length, 3, notes.join(' | '));
-  assert.equal(await page.locator('[data-testid="dataset-k"]').inputValue(), '100');
+  assert.equal(await page.locator('[data-testid="dataset-k"]').inputValue(), '2');
   assert.equal(await page.locator('[data-testid="dataset-picker"]').inputValue(), '');
 
   // A link naming a dataset loads it (after the first paint), with its K and seed.
@@ -267,8 +271,11 @@ test('datasets: PNG files and a zip upload; class-balanced S_K equals memgen exp
   // A zip of 40 PNGs (plus macOS metadata that is skipped), decoded in steps with progress.
   const entries = Array.from({ length: 40 }, (_, i) => [`digits/img${String(i).padStart(2, '0')}.png`, png(16, 16, (x, y) => [(x * 16 + i) % 256, (y * 16) % 256, (i * 6) % 256])]);
   entries.push(['__MACOSX/._img00.png', Buffer.from('resource fork')]);
+  await startFrameGaps(page);
+  await takeFrameGap(page);
   await page.locator('[data-testid="dataset-upload"]').setInputFiles({ name: 'digits.zip', mimeType: 'application/zip', buffer: zipStored(entries) });
   await waitPreview(page, 40);
+  await assertNoFreeze(t, page, 'decoding a zip of 40 PNGs');
   assert.match(await page.locator('[data-testid="dataset-info"]').textContent(), /digits\.zip/);
 
   // A corrupt zip: a notice naming it, the 40 images stay.

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { openLab, describeLog, memgenBin, download, parseCsv, DIST, ARTIFACTS } from './lab.mjs';
+import { openLab, describeLog, memgenBin, download, parseCsv, startFrameGaps, takeFrameGap, assertNoFreeze, DIST, ARTIFACTS } from './lab.mjs';
 
 const PANEL = '[data-testid="panel-sweep"]';
 
@@ -90,6 +90,8 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
     assert.ok(detailBox.y >= rowBox.y + rowBox.height - 1 && detailBox.y - (rowBox.y + rowBox.height) < 40, `the detail is ${detailBox.y - rowBox.y - rowBox.height} px from its row`);
   } else assert.match(initial, /^none/);
 
+  await startFrameGaps(page);
+  await takeFrameGap(page);
   await page.locator('[data-testid="sweep-upload"]').setInputFiles(files);
   await page.waitForFunction(() => document.querySelector('[data-testid="sweep-state"]')?.dataset.state === 'loaded', null, { timeout: 300_000 });
   assert.equal(await page.locator('[data-testid="sweep-plot"]').getAttribute('data-ks'), '2,4,8');
@@ -102,7 +104,11 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
 
   await page.locator('[data-testid="sweep-k4"]').click();
   const rel = page.locator('[data-testid="sweep-relabelled"]');
-  await page.waitForFunction(() => document.querySelector('[data-testid="sweep-relabelled"]')?.dataset.state === 'done', null, { timeout: 300_000 });
+  await page.waitForFunction(() => {
+    const r = document.querySelector('[data-testid="sweep-relabelled"]');
+    return r?.dataset.state === 'done' && r.dataset.k === '4';
+  }, null, { timeout: 300_000 });
+  await assertNoFreeze(t, page, 'reading a bundle, checking it whole and labelling a gallery');
   assert.equal(await rel.getAttribute('data-n'), String(gallery.samples.length));
   const q4 = made.results.find((r) => r.k === 4).quality.samples;
   const summary4 = page.locator('[data-testid="sweep-quality-summary"]');
@@ -338,8 +344,11 @@ test('sweep panel: a bundle made with --timeline shows the K × training-steps p
   const row = page.locator('[data-testid="sweep-sample"]').nth(3);
   const index = await row.getAttribute('data-index');
   await row.click();
+  await startFrameGaps(page);
+  await takeFrameGap(page);
   await page.locator('[data-testid="sweep-regen-run"]').click();
   await page.waitForFunction(() => /^(done|error)/.test(document.querySelector('[data-testid="sweep-regen"]')?.dataset.state || ''), null, { timeout: 300_000 });
+  await assertNoFreeze(t, page, 'making a sample again from its weights');
   const regen = page.locator('[data-testid="sweep-regen"]');
   assert.equal(await regen.getAttribute('data-state'), 'done', await regen.textContent());
   const maxDiff = Number(await regen.getAttribute('data-max-diff'));
@@ -418,16 +427,21 @@ test('basins: a bundle probed by memgen probe shows its boxes, spectra and table
   const index = Number(await row.getAttribute('data-index'));
   await row.click();
   // f16 weights: the page makes the stored sample again.
+  await startFrameGaps(page);
+  await takeFrameGap(page);
   await page.locator('[data-testid="sweep-regen-run"]').click();
   await page.waitForFunction(() => /^(done|error)/.test(document.querySelector('[data-testid="sweep-regen"]')?.dataset.state || ''), null, { timeout: 300_000 });
+  await assertNoFreeze(t, page, 'making a sample again from f16 weights');
   assert.equal(await page.locator('[data-testid="sweep-regen"]').getAttribute('data-state'), 'done');
   const maxDiff = Number(await page.locator('[data-testid="sweep-regen"]').getAttribute('data-max-diff'));
   t.diagnostic(`f16 weights: sample #${index} of K = 8 made again, largest pixel difference ${maxDiff}/255`);
   assert.ok(maxDiff <= 1, `largest pixel difference ${maxDiff}`);
   // The live probe: the CLI's levels, t_c and log-volume for this sample.
   const cli = probe.samples.find((s) => s.index === index);
+  await takeFrameGap(page);
   await page.locator('[data-testid="basins-live-run"]').click();
   await page.waitForFunction(() => /^(done|error|cancelled)/.test(document.querySelector('[data-testid="basins-live"]')?.dataset.state || ''), null, { timeout: 300_000 });
+  await assertNoFreeze(t, page, 'probing a sample\'s basin');
   const live = page.locator('[data-testid="basins-live"]');
   assert.equal(await live.getAttribute('data-state'), 'done', await live.textContent());
   assert.equal(await live.getAttribute('data-levels'), cli.basin.levels.map(([lt, lp]) => `${lt}:${lp}`).join(','));
@@ -442,8 +456,10 @@ test('basins: a bundle probed by memgen probe shows its boxes, spectra and table
   assert.equal(await page.locator('[data-testid="basins-live-trials"]').getAttribute('data-count'), '3');
   // Its spectrum on demand: the tab's 784 singular values are memgen probe's at the ranks its
   // file keeps (256 of them, log-spaced, as f16).
+  await takeFrameGap(page);
   await page.locator('[data-testid="basins-live-spectrum"]').click();
   await page.waitForFunction(() => /^(done|error|cancelled)/.test(document.querySelector('[data-testid="basins-live"]')?.dataset.state || ''), null, { timeout: 300_000 });
+  await assertNoFreeze(t, page, 'filling the score Jacobian for its spectrum');
   assert.equal(await live.getAttribute('data-state'), 'done', await live.textContent());
   const mine = (await live.getAttribute('data-spectrum')).split(',').map(Number);
   const theirs = f16s(cli.spectrum_f16);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { openLab, describeLog, frameLags, memgenBin, startFrameGaps, takeFrameGap, keptRuns, keepRun } from './lab.mjs';
+import { openLab, describeLog, frameLags, memgenBin, startFrameGaps, takeFrameGap, assertNoFreeze, keptRuns, keepRun } from './lab.mjs';
 
 /** The float32 values of a little-endian .npy file (the header's length, then the data). */
 function readNpyF32(file) {
@@ -25,8 +25,6 @@ const STEPS = 800;
 // bound on their median leaves room for a busy machine. Before the slicing, one chunk of
 // 10,000 samples held the tab 1.6–2.5 s.
 const SLICE_MS = 100;
-// A frame gap this long is a frozen tab whatever else the machine runs.
-const FREEZE_MS = 2000;
 
 test('toy K=2: training in the tab (fused CPU trainer in wasm) lowers the loss and samples gather at the two points', { timeout: 600_000 }, async (t) => {
   const lab = await openLab(t, { webgpu: true, query: '#/toy' });
@@ -78,12 +76,10 @@ test('toy K=2: training in the tab (fused CPU trainer in wasm) lowers the loss a
   // machine's other load (CI runs three browsers and the native tests on 2 cores: a stretch of
   // 325 ms was seen there while the median stayed near 40 ms), so they are reported, and the
   // gap is bounded only against a freeze.
-  const sampleGap = await takeFrameGap(page);
+  await assertNoFreeze(t, page, 'sampling 300 points', 10);
   const sampleSlice = Number(await progress.getAttribute('data-median-slice-ms'));
-  t.diagnostic(`sampling 300 points: stretches of work between yields: median ${sampleSlice} ms, longest ${await progress.getAttribute('data-longest-slice-ms')} ms; longest frame gap ${sampleGap.max.toFixed(0)} ms over ${sampleGap.frames} frames`);
-  assert.ok(sampleGap.frames >= 10, `only ${sampleGap.frames} frames while sampling`);
+  t.diagnostic(`sampling 300 points: stretches of work between yields: median ${sampleSlice} ms, longest ${await progress.getAttribute('data-longest-slice-ms')} ms`);
   assert.ok(sampleSlice > 0 && sampleSlice < SLICE_MS, `the sampler held the tab ${sampleSlice} ms between yields (median)`);
-  assert.ok(sampleGap.max < FREEZE_MS, `the tab froze ${sampleGap.max.toFixed(0)} ms while sampling`);
   const c = page.locator('[data-testid="toy-centroids"]');
   const near = Number(await c.getAttribute('data-near-fraction'));
   const memorized = Number(await c.getAttribute('data-memorized'));
@@ -139,12 +135,10 @@ test('toy K=2: training in the tab (fused CPU trainer in wasm) lowers the loss a
   // before it are not counted).
   await takeFrameGap(page);
   await page.waitForFunction(() => /Sampling… ([2-9]|\d\d)/.test(document.querySelector('[data-testid="toy-progress"]')?.textContent || ''), null, { timeout: 300_000 });
-  const during = await takeFrameGap(page);
-  t.diagnostic(`10,000 samples under way: longest frame gap ${during.max.toFixed(0)} ms over ${during.frames} frames, stretches of work between yields: median ${await progress.getAttribute('data-median-slice-ms')} ms, longest ${await progress.getAttribute('data-longest-slice-ms')} ms; ${await progress.textContent()}`);
-  assert.ok(during.frames >= 10, `only ${during.frames} frames while sampling 10,000 points`);
+  await assertNoFreeze(t, page, 'sampling 10,000 points', 10);
+  t.diagnostic(`10,000 samples under way: stretches of work between yields: median ${await progress.getAttribute('data-median-slice-ms')} ms, longest ${await progress.getAttribute('data-longest-slice-ms')} ms; ${await progress.textContent()}`);
   const duringSlice = Number(await progress.getAttribute('data-median-slice-ms'));
   assert.ok(duringSlice > 0 && duringSlice < SLICE_MS, `the sampler held the tab ${duringSlice} ms between yields at 10,000 points (median)`);
-  assert.ok(during.max < FREEZE_MS, `the tab froze ${during.max.toFixed(0)} ms while sampling 10,000 points`);
   assert.match(await progress.textContent(), /left/);
   await page.locator('[data-testid="toy-cancel"]').click();
   await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'trained', null, { timeout: 300_000 });
@@ -294,9 +288,7 @@ test('toy on WebGPU: the worker\'s GPU device lost mid-run; the page says so and
   // The page answers while the CPU takes over, and the run ends at its last step.
   await startFrameGaps(page);
   await page.waitForFunction(() => document.querySelector('[data-testid="toy-progress"]')?.dataset.state === 'trained', null, { timeout: 300_000 });
-  const gap = await takeFrameGap(page);
-  t.diagnostic(`longest frame gap while the CPU went on: ${gap.max.toFixed(0)} ms over ${gap.frames} frames`);
-  assert.ok(gap.max < 2000, `the tab froze for ${gap.max} ms`);
+  await assertNoFreeze(t, page, 'the CPU going on from the snapshot');
   assert.equal(Number(await progress.getAttribute('data-step')), LOST_STEPS);
   const run = await losses();
   assert.equal(run.length, LOST_STEPS, 'steps were lost or trained twice in the losses');
@@ -390,7 +382,7 @@ test('toy: when browser storage refuses the run (quota exceeded), the panel says
   page.on('worker', (w) => workers.push(w.url()));
   await page.locator('[data-testid="toy-sample"]').click();
   await page.waitForFunction(() => (document.querySelector('[data-testid="toy-centroids"]')?.dataset.nearFraction || '') !== '', null, { timeout: 300_000 });
-  const gap = await takeFrameGap(page);
+  const gap = await assertNoFreeze(t, page, 'sampling and clustering 800 points');
   const c = page.locator('[data-testid="toy-centroids"]');
   const counts = ['data-memorized', 'data-spurious', 'data-generalized'].map(async (k) => Number(await c.getAttribute(k)));
   const total = (await Promise.all(counts)).reduce((a, b) => a + b, 0);
@@ -398,7 +390,6 @@ test('toy: when browser storage refuses the run (quota exceeded), the panel says
   assert.ok(total >= 1, `no centroids: ${await c.textContent()}`);
   assert.ok(workers.some((u) => u.includes('cluster-worker.js')), `the clustering ran in no worker: ${workers}`);
   assert.doesNotMatch(await page.locator('[data-testid="toy-status"]').textContent(), /clustering failed/);
-  assert.ok(gap.max < FREEZE_MS, `the tab froze ${gap.max.toFixed(0)} ms while sampling and clustering`);
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
 

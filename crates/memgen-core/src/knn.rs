@@ -92,6 +92,43 @@ pub fn knn(query: &Matrix, data: &Matrix, k: usize, exclude_self: bool) -> Resul
     Ok(Neighbours { k, indices, distances })
 }
 
+/// [`knn`] of `data` against itself with each row's own index excluded, for the rows `rows`
+/// only: the neighbours the whole call gives those rows (the same scoring and exact `f64`
+/// re-ranking of a candidate pool), so a page can find them a few rows at a time between
+/// frames.
+pub fn knn_self_rows(data: &Matrix, rows: std::ops::Range<usize>, k: usize) -> Result<Neighbours, CoreError> {
+    validate(data, data, k, true)?;
+    if rows.start > rows.end || rows.end > data.rows() {
+        return Err(CoreError::invalid("rows", format!("{rows:?}"), &format!("must lie within the set's {} rows", data.rows())));
+    }
+    let d = data.cols();
+    let pool = (k + RERANK_MARGIN).min(data.rows() - 1);
+    let data_norms: Vec<f32> = data.iter_rows().map(|r| norm2(r) as f32).collect();
+    let n = rows.len();
+    let mut indices = vec![0usize; n * k];
+    let mut distances = vec![0f64; n * k];
+    // Blocks end where the whole call's do (multiples of QUERY_BLOCK).
+    let mut blocks: Vec<(usize, &mut [usize], &mut [f64])> = Vec::new();
+    let (mut idx_rest, mut dist_rest) = (&mut indices[..], &mut distances[..]);
+    let mut q0 = rows.start;
+    while q0 < rows.end {
+        let nq = ((q0 / QUERY_BLOCK + 1) * QUERY_BLOCK).min(rows.end) - q0;
+        let (i, ir) = idx_rest.split_at_mut(nq * k);
+        let (dd, dr) = dist_rest.split_at_mut(nq * k);
+        blocks.push((q0, i, dd));
+        (idx_rest, dist_rest) = (ir, dr);
+        q0 += nq;
+    }
+    {
+        use crate::par::*;
+        blocks.into_par_iter().for_each(|(q0, idx_out, dist_out)| {
+            let nq = idx_out.len() / k;
+            query_block(data, data, &data_norms, q0, nq, k, pool, true, d, idx_out, dist_out);
+        });
+    }
+    Ok(Neighbours { k, indices, distances })
+}
+
 fn norm2(r: &[f32]) -> f64 {
     r.iter().map(|v| (*v as f64) * (*v as f64)).sum()
 }

@@ -21,7 +21,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::CoreError;
-use crate::knn::knn;
 use crate::matrix::{squared_distance, Matrix};
 
 /// Neighbours that set a point's ball (Kynkäänniemi et al.'s default).
@@ -39,9 +38,9 @@ impl Manifold {
     /// The manifold of `points` with balls to the `k`-th nearest neighbour (itself excluded).
     /// Errors: empty or non-finite sets, `k = 0`, or not more than `k` points.
     pub fn new(points: &Matrix, k: usize) -> Result<Manifold, CoreError> {
-        let nn = knn(points, points, k, true)?;
-        let radii = (0..points.rows()).map(|i| nn.distances_of(i)[k - 1]).collect();
-        Ok(Manifold { points: points.clone(), radii })
+        let mut b = ManifoldBuilder::new(points, k)?;
+        b.step(points.rows())?;
+        b.finish()
     }
 
     /// Whether `x` lies in some point's ball (`‖x − pᵢ‖ ≤ rᵢ`).
@@ -58,6 +57,61 @@ impl Manifold {
         use crate::par::*;
         let inside: usize = queries.data().par_chunks(queries.cols()).map(|q| usize::from(self.contains(q))).sum();
         Ok(inside as f64 / queries.rows() as f64)
+    }
+}
+
+/// A [`Manifold`] found a few points' balls at a time (a page hands the event loop back
+/// between steps): the same radii as [`Manifold::new`], which is one step of it.
+#[derive(Debug, Clone)]
+pub struct ManifoldBuilder {
+    points: Matrix,
+    k: usize,
+    radii: Vec<f64>,
+}
+
+impl ManifoldBuilder {
+    /// The manifold of `points` with balls to the `k`-th nearest other point, none found yet.
+    /// Errors as [`Manifold::new`]'s.
+    pub fn new(points: &Matrix, k: usize) -> Result<ManifoldBuilder, CoreError> {
+        crate::knn::knn_self_rows(points, 0..0, k)?;
+        Ok(ManifoldBuilder { points: points.clone(), k, radii: Vec::with_capacity(points.rows()) })
+    }
+
+    /// Balls found so far.
+    pub fn done(&self) -> usize {
+        self.radii.len()
+    }
+
+    /// Points in all.
+    pub fn len(&self) -> usize {
+        self.points.rows()
+    }
+
+    /// Whether the set is empty (never: [`new`](Self::new) refuses it).
+    pub fn is_empty(&self) -> bool {
+        self.points.rows() == 0
+    }
+
+    /// Whether every ball is found.
+    pub fn finished(&self) -> bool {
+        self.radii.len() == self.points.rows()
+    }
+
+    /// The next `n` balls (at least one).
+    pub fn step(&mut self, n: usize) -> Result<(), CoreError> {
+        let (a, rows) = (self.radii.len(), self.points.rows());
+        let b = (a + n.max(1)).min(rows);
+        let nn = crate::knn::knn_self_rows(&self.points, a..b, self.k)?;
+        self.radii.extend((0..b - a).map(|i| nn.distances_of(i)[self.k - 1]));
+        Ok(())
+    }
+
+    /// The manifold, once every ball is found.
+    pub fn finish(self) -> Result<Manifold, CoreError> {
+        if !self.finished() {
+            return Err(CoreError::invalid("manifold", format!("{} of {} balls", self.radii.len(), self.points.rows()), "is not finished"));
+        }
+        Ok(Manifold { points: self.points, radii: self.radii })
     }
 }
 
@@ -250,6 +304,33 @@ mod tests {
         NoiseStream::new(seed, 1).fill_normal_f32(&mut v);
         v.iter_mut().for_each(|x| *x = *x * scale + shift);
         Matrix::new(v, n, d).unwrap()
+    }
+
+    #[test]
+    fn a_manifold_built_in_steps_has_the_whole_call_s_radii() {
+        // 700 points: steps that cross the k-NN's query blocks (256 rows) at odd places.
+        let pts = normal(700, 12, 0.0, 1.0, 3);
+        let whole = Manifold::new(&pts, DEFAULT_K).unwrap();
+        let nn = crate::knn::knn_naive(&pts, &pts, DEFAULT_K, true).unwrap();
+        for (i, r) in whole.radii.iter().enumerate() {
+            assert!((r - nn.distances_of(i)[DEFAULT_K - 1]).abs() <= 1e-9 * r.max(1.0), "row {i}: {r} against brute force");
+        }
+        let mut b = ManifoldBuilder::new(&pts, DEFAULT_K).unwrap();
+        assert_eq!((b.done(), b.len()), (0, 700));
+        for n in [7, 0, 300, 250].iter().cycle() {
+            if b.finished() {
+                break;
+            }
+            let before = b.done();
+            b.step(*n).unwrap();
+            assert_eq!(b.done(), (before + (*n).max(1)).min(700));
+        }
+        assert_eq!(b.finish().unwrap().radii, whole.radii);
+        let mut part = ManifoldBuilder::new(&pts, DEFAULT_K).unwrap();
+        part.step(10).unwrap();
+        assert!(part.finish().is_err());
+        assert!(ManifoldBuilder::new(&normal(5, 3, 0.0, 1.0, 1), DEFAULT_K).is_err(), "not more than k points");
+        assert!(crate::knn::knn_self_rows(&pts, 690..701, DEFAULT_K).is_err());
     }
 
     /// The definition, written out: every pair, every ball.

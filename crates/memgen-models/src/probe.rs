@@ -265,13 +265,28 @@ impl ScoreJacobian {
 
     /// The next `n` columns (at least one), `2n` network inputs in one batch.
     pub fn step<M: EpsilonModel>(&mut self, model: &M, n: usize, device: &Device) -> Result<(), String> {
+        let Some((x, n)) = self.inputs(n, device) else { return Ok(()) };
+        let e = model.epsilon(x, self.t).into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+        self.absorb(&e, n)
+    }
+
+    /// [`step`](Self::step) with the network's output read back without blocking: what a
+    /// browser needs on WebGPU, where a blocking read cannot happen (the same columns).
+    pub async fn step_async<M: EpsilonModel>(&mut self, model: &M, n: usize, device: &Device) -> Result<(), String> {
+        let Some((x, n)) = self.inputs(n, device) else { return Ok(()) };
+        let e = model.epsilon(x, self.t).into_data_async().await.map_err(|e| format!("{e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+        self.absorb(&e, n)
+    }
+
+    /// The batch of the next `n` columns (inputs 2j: x + h e_j, 2j + 1: x − h e_j) and its
+    /// column count; `None` when every column is done.
+    fn inputs(&self, n: usize, device: &Device) -> Option<(Tensor<4>, usize)> {
         let d = self.x.len();
         let (j0, [c, hh, ww]) = (self.next, self.chw);
         let n = n.max(1).min(d - j0);
         if n == 0 {
-            return Ok(());
+            return None;
         }
-        // Inputs 2j (x + h e_j) and 2j + 1 (x − h e_j).
         let mut xs = Vec::with_capacity(2 * n * d);
         for j in j0..j0 + n {
             for sign in [1.0f32, -1.0] {
@@ -280,8 +295,15 @@ impl ScoreJacobian {
                 xs.extend(v);
             }
         }
-        let eps = model.epsilon(Tensor::<4>::from_data(TensorData::new(xs, [2 * n, c, hh, ww]), device), self.t);
-        let e = eps.into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+        Some((Tensor::<4>::from_data(TensorData::new(xs, [2 * n, c, hh, ww]), device), n))
+    }
+
+    /// Writes columns `next … next + n` from the network's `ε̂` of [`inputs`](Self::inputs).
+    fn absorb(&mut self, e: &[f32], n: usize) -> Result<(), String> {
+        let (d, j0) = (self.x.len(), self.next);
+        if e.len() != 2 * n * d {
+            return Err(format!("score_jacobian: the network gave {} values for {} inputs of {d}", e.len(), 2 * n));
+        }
         for (jj, j) in (j0..j0 + n).enumerate() {
             let (plus, minus) = (&e[2 * jj * d..(2 * jj + 1) * d], &e[(2 * jj + 1) * d..(2 * jj + 2) * d]);
             for i in 0..d {

@@ -512,6 +512,16 @@ impl QualityReference {
     /// [`new`](Self::new) from the test images' features, computed by the caller (the page
     /// computes them a slice at a time between frames).
     pub fn from_features(net: RefNet, info: RefNetInfo, all: Matrix, n_reference: usize) -> Result<QualityReference, String> {
+        let (reference, held_out) = Self::split(&net, &all, n_reference)?;
+        let manifold = Manifold::new(&reference, DEFAULT_K).map_err(|e| e.to_string())?;
+        Self::from_manifold(net, info, reference, held_out, manifold)
+    }
+
+    /// The reference (the first `n_reference` rows of `all`, the test split's features) and the
+    /// held-out rest, checked against the classifier's feature width: what
+    /// [`from_features`](Self::from_features) builds on, for a caller that finds the
+    /// reference's manifold in steps ([`memgen_core::quality::ManifoldBuilder`]).
+    pub fn split(net: &RefNet, all: &Matrix, n_reference: usize) -> Result<(Matrix, Matrix), String> {
         if all.cols() != net.feature_len() {
             return Err(format!("quality: features of width {}, the classifier's are {}", all.cols(), net.feature_len()));
         }
@@ -519,9 +529,11 @@ impl QualityReference {
         if n_reference <= DEFAULT_K || n_reference > n {
             return Err(format!("quality: a reference of {n_reference} images out of {n} (need more than {DEFAULT_K})"));
         }
-        let reference = all.select_rows(&(0..n_reference).collect::<Vec<_>>());
-        let held_out = all.select_rows(&(n_reference..n).collect::<Vec<_>>());
-        let manifold = Manifold::new(&reference, DEFAULT_K).map_err(|e| e.to_string())?;
+        Ok((all.select_rows(&(0..n_reference).collect::<Vec<_>>()), all.select_rows(&(n_reference..n).collect::<Vec<_>>())))
+    }
+
+    /// The reference from [`split`](Self::split)'s parts and the reference's manifold.
+    pub fn from_manifold(net: RefNet, info: RefNetInfo, reference: Matrix, held_out: Matrix, manifold: Manifold) -> Result<QualityReference, String> {
         let gaussian = Gaussian::fit(&reference).map_err(|e| e.to_string())?;
         Ok(QualityReference { net, info, reference, manifold, gaussian, held_out })
     }

@@ -165,6 +165,15 @@ fn score_jacobian_equals_autodiff() {
     let chunked = steps.matrix().unwrap();
     let worst_chunk = chunked.data().iter().zip(fd.data()).map(|(a, b)| (a - b).abs() as f64).fold(0f64, f64::max);
     assert!(worst_chunk <= 1e-5 * scale, "chunked against batched: {worst_chunk}");
+    // The page's WebGPU way reads each batch back without blocking: the same columns.
+    let mut asynced = ScoreJacobian::new(&x, t, [1, 8, 8], 1e-2).unwrap();
+    for n in [3, 0, 7].iter().cycle() {
+        if asynced.finished() {
+            break;
+        }
+        pollster::block_on(asynced.step_async(&model, *n, &ad)).unwrap();
+    }
+    assert_eq!(asynced.matrix().unwrap().data(), chunked.data(), "step_async against step");
     let mut part = ScoreJacobian::new(&x, t, [1, 8, 8], 1e-2).unwrap();
     part.step(&model, 5, &ad).unwrap();
     assert_eq!(part.matrix().unwrap_err(), "score_jacobian: 5 of 64 columns done");

@@ -86,9 +86,9 @@ pub(super) fn SweepControls(
             {move || p.sweep_progress.get().map(|s| {
                 let (label, done, eta) = s.line();
                 view! {
-                    <span class="progress" data-testid="sweep-progress">
+                    <span class="progress" data-testid="sweep-progress" data-state=if matches!(s, SweepProgress::Failed(_)) { "failed" } else { "running" }>
                         <ProgressLine fraction=done text=label /> {format!(" {:.0}% · about {:.0} s left ", 100.0 * done, eta)}
-                        <button on:click=move |_| p.cancel_sweep()>"cancel"</button>
+                        <button data-testid="sweep-cancel" on:click=move |_| p.cancel_sweep()>"cancel"</button>
                     </span>
                 }
             })}
@@ -149,16 +149,23 @@ pub(super) fn SweepPlots(
         <div class="canvases">
             <figure style=shown(false)>
                 <canvas node_ref=beta_plot_ref width="512" height="300" data-testid="sweep-beta-plot" role="img"
+                    data-points=move || p.sweep.with(|sw| hook(&sw.by_beta))
                     aria-label=move || p.sweep.with(|sw| sweep_description("β", &sw.by_beta))></canvas>
                 <figcaption><crate::export::ExportButtons name="densam-sweep-beta" canvas=beta_plot_ref csv=table(false) /></figcaption>
             </figure>
             <figure style=shown(true)>
                 <canvas node_ref=k_plot_ref width="512" height="300" data-testid="sweep-k-plot" role="img"
+                    data-points=move || p.sweep.with(|sw| hook(&sw.by_k))
                     aria-label=move || p.sweep.with(|sw| sweep_description("K", &sw.by_k))></canvas>
                 <figcaption><crate::export::ExportButtons name="densam-sweep-k" canvas=k_plot_ref csv=table(true) /></figcaption>
             </figure>
         </div>
     }
+}
+
+/// The test hook of a sweep's points: `x:spurious:retrieval` separated by `;`.
+fn hook(points: &[(f64, f64, f64)]) -> String {
+    points.iter().map(|(x, sp, rf)| format!("{x}:{sp}:{rf}")).collect::<Vec<_>>().join(";")
 }
 
 /// A sweep's plot in words: its range, and where the spurious count peaks.

@@ -8,7 +8,7 @@ use memgen_core::spec::fnv1a64;
 use memgen_models::bundle::{Bundle, Engine, Gallery, ModelKind, Timing};
 use memgen_models::sweep::{run_point, PointConfig, PointData, PointError, PointModel, PointProgress, SweepConfig, SweepData};
 use memgen_models::unet::fused::{FusedUNetTraining, DEFAULT_SHARDS};
-use memgen_models::unet::{SamplerConfig, UNet, UNetConfig, UNetTrainConfig};
+use memgen_models::unet::{LrSchedule, SamplerConfig, UNet, UNetConfig, UNetTrainConfig};
 
 use crate::browser::{now_ms, sleep_ms, yield_now};
 use crate::panels::datasets::SubsetK;
@@ -47,6 +47,12 @@ pub struct LiveSettings {
     /// GroupNorm groups.
     #[serde(default = "default_groups")]
     pub groups: usize,
+    /// The UNet's channel multiples per level (`[1, 2, 0]`: two levels).
+    #[serde(default = "default_mult")]
+    pub mult: [usize; 3],
+    /// The learning-rate schedule.
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
 }
 
 const DEFAULT_LR: f64 = 1e-3;
@@ -61,18 +67,35 @@ fn default_base() -> usize {
 fn default_groups() -> usize {
     DEFAULT_GROUPS
 }
+fn default_mult() -> [usize; 3] {
+    memgen_models::unet::TWO_LEVELS
+}
 
 impl Default for LiveSettings {
-    /// A point that takes about a minute in a tab.
+    /// A point that takes about two minutes in a tab and, at a small K, begins to memorize
+    /// (calibrated natively: README, "Run a point in this tab"): the shipped bundle's network
+    /// (three levels, 357k parameters) and schedule (lr 2e-3, cosine after 50 warm-up steps),
+    /// at batch 8.
     fn default() -> Self {
-        LiveSettings { steps: 200, batch: 32, eval: 32, sprime_mult: 4, sampler_steps: 20, lr: DEFAULT_LR, base_channels: DEFAULT_BASE, groups: DEFAULT_GROUPS }
+        LiveSettings {
+            steps: 800,
+            batch: 8,
+            eval: 32,
+            sprime_mult: 4,
+            sampler_steps: 20,
+            lr: 2e-3,
+            base_channels: DEFAULT_BASE,
+            groups: DEFAULT_GROUPS,
+            mult: [1, 2, 4],
+            lr_schedule: LrSchedule::Cosine { warmup: 50, floor: 0.05 },
+        }
     }
 }
 
 impl LiveSettings {
     /// The UNet these settings build for images of shape `hwc`.
     pub fn net(&self, [height, width, channels]: [usize; 3]) -> UNetConfig {
-        UNetConfig { channels, height, width, base_channels: self.base_channels, groups: self.groups, mult: memgen_models::unet::TWO_LEVELS }
+        UNetConfig { channels, height, width, base_channels: self.base_channels, groups: self.groups, mult: self.mult }
     }
 
     /// The sweep these settings run on `sub` (`S_K` and every seed from the Datasets panel's
@@ -80,6 +103,11 @@ impl LiveSettings {
     pub fn sweep(&self, sub: &SubsetK) -> SweepConfig {
         let mut training = UNetTrainConfig::browser(self.net(sub.hwc));
         (training.steps, training.batch, training.lr) = (self.steps, self.batch, self.lr);
+        // A warm-up longer than the run is the run (as `memgen sweep` clamps it).
+        training.lr_schedule = match self.lr_schedule {
+            LrSchedule::Cosine { warmup, floor } => LrSchedule::Cosine { warmup: warmup.min(self.steps), floor },
+            LrSchedule::Constant => LrSchedule::Constant,
+        };
         let paper = dataset_for_delta_s(&sub.name);
         SweepConfig {
             data: SweepData { name: sub.name.clone(), paper, file: sub.file.clone(), sha256: sub.sha256.clone(), hwc: sub.hwc },
@@ -112,6 +140,8 @@ impl LiveSettings {
             lr: t.lr,
             base_channels: t.net.base_channels,
             groups: t.net.groups,
+            mult: t.net.mult,
+            lr_schedule: t.lr_schedule,
         })
     }
 }

@@ -267,9 +267,9 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
                     yield_now().await;
                 }
                 let d = jac.columns();
-                state.set(Live::Running(format!("the spectrum: the singular values of the {d} × {d} Jacobian (a few seconds)…")));
+                state.set(Live::Running(format!("the spectrum: the singular values of the {d} × {d} Jacobian, in a worker (a few seconds)…")));
                 yield_now().await;
-                let sv = memgen_core::basin::singular_values(&jac.matrix()?).map_err(|e| e.to_string())?;
+                let sv = crate::cluster_worker::singular_values_off_the_tab(&jac.matrix()?).await?;
                 took_ms.update(|m| m.1 = now_ms() - started);
                 Ok::<_, String>(Some((sv, settings.curvature_t)))
             };
