@@ -82,6 +82,22 @@ function sizes(dist) {
   };
 }
 
+/** Clicks "Train, generate and label" and polls the point's phase until it is done or failed
+ * (a benchmark, so polling is fine): when each phase was first seen, and the start. */
+async function runLivePoint(page, limitMs) {
+  await page.locator('[data-testid="live-run"]').click();
+  const seen = {};
+  const t0 = Date.now();
+  for (;;) {
+    const st = await page.locator('[data-testid="live-progress"]').getAttribute('data-state');
+    if (!(st in seen)) seen[st] = Date.now();
+    if (st === 'done' || /^error/.test(st)) break;
+    if (Date.now() - t0 > limitMs) throw new Error(`the point did not finish in ${limitMs / 60_000} min`);
+    await page.waitForTimeout(100);
+  }
+  return { seen, t0 };
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (!fs.existsSync(path.join(opts.dist, 'index.html'))) {
@@ -110,16 +126,7 @@ async function main() {
       await page.waitForFunction((k) => new RegExp(`mnist, K = ${k}, seed 0`).test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), k, { timeout: 300_000 });
       const settings = {};
       for (const id of ['live-steps', 'live-batch', 'live-eval', 'live-mult', 'live-sampler-steps']) settings[id] = Number(await page.locator(`[data-testid="${id}"]`).inputValue());
-      await page.locator('[data-testid="live-run"]').click();
-      const seen = {};
-      const t0 = Date.now();
-      for (;;) {
-        const st = await page.locator('[data-testid="live-progress"]').getAttribute('data-state');
-        if (!(st in seen)) seen[st] = Date.now();
-        if (st === 'done' || /^error/.test(st)) break;
-        if (Date.now() - t0 > 3_600_000) throw new Error('the point did not finish in an hour');
-        await page.waitForTimeout(200);
-      }
+      const { seen, t0 } = await runLivePoint(page, 3_600_000);
       const at = (a, b) => ((seen[b] ?? seen.done) - (seen[a] ?? t0)) / 1000;
       const rel = page.locator('[data-testid="sweep-relabelled"]');
       const lq = page.locator('[data-testid="live-quality"]');
@@ -222,16 +229,7 @@ async function main() {
         }
         const box = page.locator('[data-testid="live-gpu"]');
         if ((await box.isChecked()) !== gpu && !(await box.isDisabled())) await box.click();
-        await page.locator('[data-testid="live-run"]').click();
-        const seen = {};
-        const t0 = Date.now();
-        for (;;) {
-          const st = await page.locator('[data-testid="live-progress"]').getAttribute('data-state');
-          if (!(st in seen)) seen[st] = Date.now();
-          if (st === 'done' || /^error/.test(st)) break;
-          if (Date.now() - t0 > 1_200_000) throw new Error('UNet point did not finish in 20 min');
-          await page.waitForTimeout(100);
-        }
+        const { seen, t0 } = await runLivePoint(page, 1_200_000);
         const evals = (evalN + mult * 8) * ddim;
         const train_s = ((seen.sampling ?? seen.done) - (seen.training ?? t0)) / 1000;
         const sample_s = ((seen.labelling ?? seen.done) - seen.sampling) / 1000;

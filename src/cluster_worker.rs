@@ -38,8 +38,10 @@ pub enum WorkerJob {
         rows: usize,
         /// Columns.
         cols: usize,
-        /// Row-major values.
-        data: Vec<f32>,
+        /// Row-major values, f32 little-endian: bytes cross to the worker as one Uint8Array
+        /// (an array of 614,656 numbers took the page's thread far longer).
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
     },
 }
 
@@ -76,10 +78,12 @@ pub fn cluster(job: &ClusterJob) -> Result<Clustering, String> {
 pub fn run(job: &WorkerJob) -> ClusterReply {
     let out = match job {
         WorkerJob::Cluster(c) => cluster(c).map(|clustering| ClusterReply::Clustered { clustering }),
-        WorkerJob::SingularValues { rows, cols, data } => memgen_core::matrix::Matrix::new(data.clone(), *rows, *cols)
-            .and_then(|m| memgen_core::basin::singular_values(&m))
-            .map(|values| ClusterReply::SingularValues { values })
-            .map_err(|e| e.to_string()),
+        WorkerJob::SingularValues { rows, cols, data } => {
+            memgen_core::matrix::Matrix::new(data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(), *rows, *cols)
+                .and_then(|m| memgen_core::basin::singular_values(&m))
+                .map(|values| ClusterReply::SingularValues { values })
+                .map_err(|e| e.to_string())
+        }
     };
     out.unwrap_or_else(|message| ClusterReply::Failed { message })
 }
@@ -101,7 +105,7 @@ pub async fn cluster_off_the_tab(points: Vec<[f32; 2]>, threshold: f64) -> Resul
 /// The singular values of `m`, descending, in the worker (the tab stays free), or here where
 /// no worker starts.
 pub async fn singular_values_off_the_tab(m: &memgen_core::matrix::Matrix) -> Result<Vec<f64>, String> {
-    let job = WorkerJob::SingularValues { rows: m.rows(), cols: m.cols(), data: m.data().to_vec() };
+    let job = WorkerJob::SingularValues { rows: m.rows(), cols: m.cols(), data: m.data().iter().flat_map(|v| v.to_le_bytes()).collect() };
     match off_the_tab(job).await {
         ClusterReply::SingularValues { values } => Ok(values),
         ClusterReply::Failed { message } => Err(message),
@@ -225,12 +229,13 @@ mod tests {
         assert_eq!(serde_json::to_value(ClusterReply::Ready).unwrap()["type"], "ready");
         assert!(cluster(&ClusterJob { points: vec![], threshold: 1.0 }).is_err());
         // The singular values job: the library's, and a malformed matrix refused.
-        let sv = WorkerJob::SingularValues { rows: 2, cols: 2, data: vec![3.0, 0.0, 0.0, -4.0] };
+        let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let sv = WorkerJob::SingularValues { rows: 2, cols: 2, data: bytes(&[3.0, 0.0, 0.0, -4.0]) };
         let j = serde_json::to_value(&sv).unwrap();
         assert_eq!(j["kind"], "singular_values");
         assert_eq!(serde_json::from_value::<WorkerJob>(j).unwrap(), sv);
         assert_eq!(run(&sv), ClusterReply::SingularValues { values: vec![4.0, 3.0] });
-        assert!(matches!(run(&WorkerJob::SingularValues { rows: 2, cols: 2, data: vec![1.0] }), ClusterReply::Failed { .. }));
+        assert!(matches!(run(&WorkerJob::SingularValues { rows: 2, cols: 2, data: bytes(&[1.0]) }), ClusterReply::Failed { .. }));
         assert!(matches!(run(&WorkerJob::Cluster(job)), ClusterReply::Clustered { .. }));
     }
 }

@@ -256,6 +256,9 @@ test('datasets: PNG files and a zip upload; class-balanced S_K equals memgen exp
   const { page, log } = lab;
   await lab.goto('#/data');
   await page.locator(PANEL).waitFor({ timeout: 300_000 });
+  // K above the uploads' sizes (the default, 2, would preview two of them).
+  await page.locator('[data-testid="dataset-k"]').fill('100');
+  await page.locator('[data-testid="dataset-k"]').dispatchEvent('change');
 
   // Three PNGs of different sizes at once, resized to 28x28 grey.
   const files = [0, 1, 2].map((i) => ({
@@ -275,7 +278,8 @@ test('datasets: PNG files and a zip upload; class-balanced S_K equals memgen exp
   await takeFrameGap(page);
   await page.locator('[data-testid="dataset-upload"]').setInputFiles({ name: 'digits.zip', mimeType: 'application/zip', buffer: zipStored(entries) });
   await waitPreview(page, 40);
-  await assertNoFreeze(t, page, 'decoding a zip of 40 PNGs');
+  // Forty 16×16 PNGs decode within a frame or two: no frame need fall inside.
+  await assertNoFreeze(t, page, 'decoding a zip of 40 PNGs', { minFrames: 0 });
   assert.match(await page.locator('[data-testid="dataset-info"]').textContent(), /digits\.zip/);
 
   // A corrupt zip: a notice naming it, the 40 images stay.

@@ -327,20 +327,33 @@ export const HANG_MS = 10_000;
  * The longest frame gap and main-thread task since `startFrameGaps`/the last take, reported as
  * a diagnostic and bounded: the page's longest task under FREEZE_MS; the frame gap under
  * FREEZE_MS, or, when the page's longest task was under FREEZE_MS / 2, under HANG_MS (see
- * there); at least `minFrames` frames drawn meanwhile.
+ * there); at least `minFrames` frames drawn meanwhile. `opts`: `{ minFrames, hangMs }` (or
+ * the number of frames alone).
  */
-export async function assertNoFreeze(t, page, what, minFrames = 2) {
+export async function assertNoFreeze(t, page, what, opts = {}) {
+  const { minFrames = 2, hangMs = HANG_MS } = typeof opts === 'number' ? { minFrames: opts } : opts;
   const g = await takeFrameGap(page);
   const measured = !Number.isNaN(g.longestTask);
   const task = measured ? `${g.longestTask.toFixed(0)} ms (${g.tasks} over 50 ms)` : 'not measured (no Long Tasks API)';
   t.diagnostic(`${what}: longest frame gap ${g.max.toFixed(0)} ms over ${g.frames} frames; longest task ${task}`);
   assert.ok(g.frames >= minFrames, `only ${g.frames} frames drawn while ${what}`);
-  assert.ok(g.max < HANG_MS, `the tab hung ${g.max.toFixed(0)} ms while ${what}`);
+  assert.ok(g.max < hangMs, `the tab hung ${g.max.toFixed(0)} ms while ${what}`);
   if (measured) assert.ok(g.longestTask < FREEZE_MS, `the page's thread was busy ${g.longestTask.toFixed(0)} ms in one task while ${what}`);
   const outside = measured && g.longestTask < FREEZE_MS / 2;
   assert.ok(g.max < FREEZE_MS || outside, `the tab froze ${g.max.toFixed(0)} ms while ${what} (longest task: ${task})`);
   if (g.max >= FREEZE_MS) t.diagnostic(`${what}: the ${g.max.toFixed(0)} ms gap came from outside the page's thread (its longest task was ${task})`);
   return g;
+}
+
+/** The page's workers as they start, and every console error any of them logs. */
+export function watchWorkers(page) {
+  const workers = [];
+  const workerErrors = [];
+  page.on('worker', (w) => {
+    workers.push(w);
+    w.on('console', (m) => { if (m.type() === 'error') workerErrors.push(`${w.url()}: ${m.text()}`); });
+  });
+  return { workers, workerErrors };
 }
 
 /** Clicks `[data-testid=<testid>]` and returns the download's name and bytes. */

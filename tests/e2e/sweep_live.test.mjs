@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
-import { openLab, watchPage, describeLog, frameLags, keptRuns, startFrameGaps, takeFrameGap, assertNoFreeze, ARTIFACTS, DIST } from './lab.mjs';
+import { openLab, watchPage, describeLog, frameLags, keptRuns, watchWorkers, startFrameGaps, takeFrameGap, assertNoFreeze, ARTIFACTS, DIST } from './lab.mjs';
 
 /** Waits for the Datasets panel's MNIST K = 4 subset, then sets the in-tab point's settings. */
 async function fillLive(page, settings) {
@@ -176,12 +176,7 @@ test('sweep panel: a small K trains on WebGPU in a worker, then generates, is la
 test('sweep panel: the worker\'s GPU device lost while the UNet trains; the page says so and the point trains again on the CPU to its end', { timeout: 900_000 }, async (t) => {
   const lab = await openLab(t, { webgpu: true, query: '?ds=mnist&dk=4&dseed=0#/images' });
   const { page, log } = lab;
-  const workerErrors = [];
-  const workers = [];
-  page.on('worker', (w) => {
-    workers.push(w);
-    w.on('console', (m) => { if (m.type() === 'error') workerErrors.push(`${w.url()}: ${m.text()}`); });
-  });
+  const { workers, workerErrors } = watchWorkers(page);
   const STEPS = 40;
   await fillLive(page, [['live-steps', String(STEPS)], ['live-batch', '4'], ['live-eval', '4'], ['live-mult', '2'], ['live-sampler-steps', '2']]);
   await page.locator('[data-testid="live-gpu"]').check();

@@ -236,7 +236,7 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
             }
         });
     };
-    // Its curvature: the score Jacobian two columns (four network evaluations) between frames,
+    // Its curvature: the score Jacobian a column (two network evaluations, about 60 ms) between frames,
     // then its singular values; the same columns memgen probe computes in larger batches.
     let run_spectrum = move |_| {
         let Some((k, _, image, settings, [h, w, c])) = target() else { return };
@@ -255,7 +255,7 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
                     if cancel.get_untracked() {
                         return Ok(None);
                     }
-                    jac.step(&model, 2, &device)?;
+                    jac.step(&model, 1, &device)?;
                     let rate = jac.done() as f64 / ((now_ms() - started) / 1000.0);
                     state.set(Live::Running(format!(
                         "the spectrum at t = {}: column {} of {} of the score's Jacobian; {}",
