@@ -499,8 +499,21 @@ test('basins: a bundle probed by memgen probe shows its boxes, spectra and table
   const [probeMs, spectrumMs] = [Number(await live.getAttribute('data-probe-ms')), Number(await live.getAttribute('data-spectrum-ms'))];
   t.diagnostic(`spectrum: tab against memgen probe, largest difference ${(worst * 100).toFixed(0)}% of the allowance (rank ${worstRank}); the tab took ${probeMs} ms to probe and ${spectrumMs} ms for the spectrum, memgen probe ${(native.seconds * 1000).toFixed(0)} ms for one sample's both natively (${((probeMs + spectrumMs) / (native.seconds * 1000)).toFixed(1)}×)`);
   await page.locator(PANEL).screenshot({ path: path.join(ARTIFACTS, 'sweep-basins.png') });
-  await page.locator('[data-testid="basins-live-run"]').click();
-  await page.locator('[data-testid="basins-live-cancel"]').click();
-  await page.waitForFunction(() => /^(cancelled|done)/.test(document.querySelector('[data-testid="basins-live"]')?.dataset.state || ''), null, { timeout: 300_000 });
+  // Cancel, clicked the moment the probe runs (it takes well under a second here, so a click
+  // from the test's side can come after its end): it stops there.
+  await page.evaluate(() => new Promise((resolve) => {
+    const cancel = () => document.querySelector('[data-testid="basins-live-cancel"]');
+    const seen = new MutationObserver(() => {
+      const c = cancel();
+      if (!c || c.disabled) return;
+      seen.disconnect();
+      c.click();
+      resolve();
+    });
+    seen.observe(document.body, { attributes: true, subtree: true, childList: true });
+    document.querySelector('[data-testid="basins-live-run"]').click();
+  }));
+  await page.waitForFunction(() => /^(cancelled|done|error)/.test(document.querySelector('[data-testid="basins-live"]')?.dataset.state || ''), null, { timeout: 300_000 });
+  assert.equal(await live.getAttribute('data-state'), 'cancelled', await live.textContent());
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });
