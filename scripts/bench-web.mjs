@@ -19,6 +19,10 @@
 //     WebGPU vs the CPU path in the same page, and their ratio
 //   - with --live-defaults K, only the in-tab point with the panel's default settings on MNIST's
 //     S_K at K: each phase's wall time, its labels and its sample quality
+//   - with --probe K, only the live probe of the shipped MNIST bundle's first gallery sample at
+//     K (its probe file's settings: the paper's 10 trials, 20 DDIM steps, stride 25): the basin
+//     and the 784-value spectrum on the CPU in the tab, then on WebGPU in the worker (its start
+//     and kernel compilation included), and `memgen probe` of the same sample natively
 // as a table on stderr and JSON on stdout (and in --json FILE).
 // SwiftShader is a CPU emulation of a GPU: absolute GPU times here are not a real GPU's; the
 // ratio says how the two paths compare on this machine.
@@ -27,7 +31,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import os from 'node:os';
-import { openLab, openView, waitForFirstFrame, waitForResult, DIST } from '../tests/e2e/lab.mjs';
+import { execFileSync } from 'node:child_process';
+import { openLab, openView, waitForFirstFrame, waitForResult, memgenBin, DIST } from '../tests/e2e/lab.mjs';
 
 function parseArgs(argv) {
   const o = { runs: 3, json: null, dist: DIST, query: '', benchQuery: '?k=1000', unetSteps: 40, unetGpuSteps: 6, unetOnly: false };
@@ -42,8 +47,9 @@ function parseArgs(argv) {
     else if (a === '--unet-gpu-steps') o.unetGpuSteps = Math.max(0, Number(argv[++i]) | 0);
     else if (a === '--unet-only') o.unetOnly = true;
     else if (a === '--live-defaults') o.liveDefaults = Number(argv[++i]) | 0;
+    else if (a === '--probe') o.probe = Number(argv[++i]) | 0;
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/bench-web.mjs [--runs 3] [--json FILE] [--dist dist] [--query ""] [--bench-query "?k=1000"] [--unet-steps 40] [--unet-gpu-steps 6] [--unet-only] [--live-defaults K]');
+      console.log('usage: node scripts/bench-web.mjs [--runs 3] [--json FILE] [--dist dist] [--query ""] [--bench-query "?k=1000"] [--unet-steps 40] [--unet-gpu-steps 6] [--unet-only] [--live-defaults K] [--probe K]');
       process.exit(0);
     } else throw new Error(`bench-web: unknown argument ${a}`);
   }
@@ -96,6 +102,55 @@ async function runLivePoint(page, limitMs) {
     await page.waitForTimeout(100);
   }
   return { seen, t0 };
+}
+
+/** The live probe of the shipped bundle's first gallery sample at K = `opts.probe`: basin and
+ * spectrum on the CPU in the tab, then on WebGPU in the worker; `memgen probe` natively. */
+async function benchProbe(opts) {
+  const k = opts.probe;
+  const live = '[data-testid="basins-live"]';
+  const run = async (page, button) => {
+    await page.locator(`[data-testid="${button}"]`).click();
+    await page.waitForFunction((sel) => /^(done|error|cancelled)/.test(document.querySelector(sel)?.dataset.state || ''), live, { timeout: 3_600_000 });
+    return page.evaluate((sel) => ({ ...document.querySelector(sel).dataset }), live);
+  };
+  const lab = await openLab(null, { webgpu: true, query: '#/images', dir: opts.dist });
+  const out = { k };
+  try {
+    const page = lab.page;
+    await page.waitForFunction((k) => (document.querySelector('[data-testid="basins"]')?.dataset.ks || '').split(',').includes(String(k)), k, { timeout: 300_000 });
+    await page.locator(`[data-testid="sweep-k${k}"]`).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="sweep-relabelled"]')?.dataset.state === 'done', null, { timeout: 300_000 });
+    const row = page.locator('[data-testid="sweep-sample"]').first();
+    out.index = Number(await row.getAttribute('data-index'));
+    await row.click();
+    const gpu = page.locator('[data-testid="basins-live-gpu"]');
+    for (const on of ['cpu', 'webgpu']) {
+      if (on === 'webgpu') await gpu.check();
+      else await gpu.uncheck();
+      const basin = await run(page, 'basins-live-run');
+      const spectrum = await run(page, 'basins-live-spectrum');
+      out[on] = { state: [basin.state, spectrum.state], ran_on: [basin.ranOn, spectrum.ranOn], basin_ms: Number(basin.probeMs), spectrum_ms: Number(spectrum.spectrumMs), t_c: basin.tC, levels: basin.levels, top_singular_value: Number(spectrum.spectrum.split(',')[0]) };
+    }
+    if (lab.log.pageErrors.length) out.page_errors = lab.log.pageErrors;
+  } finally {
+    await lab.close();
+  }
+  // memgen probe of the same sample from a copy of the bundle without its probe files (its
+  // defaults are the shipped files' settings).
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'memgen-bench-probe-'));
+  try {
+    const shipped = path.join(opts.dist, 'www', 'bundles', 'mnist');
+    for (const f of fs.readdirSync(shipped)) if (!f.startsWith('probe-')) fs.copyFileSync(path.join(shipped, f), path.join(copy, f));
+    const native = JSON.parse(execFileSync(memgenBin(), ['probe', '--bundle', copy, '--ks', String(k), '--samples', '1', '--train-points', '0',
+      '--data-dir', path.join(opts.dist, 'www', 'data')], { stdio: ['ignore', 'pipe', 'pipe'] }).toString());
+    out.native_s = native.seconds;
+  } finally {
+    fs.rmSync(copy, { recursive: true, force: true });
+  }
+  const both = (r) => (r.basin_ms + r.spectrum_ms) / 1000;
+  out.ratios = { webgpu_over_cpu_tab: both(out.webgpu) / both(out.cpu), cpu_tab_over_native: both(out.cpu) / out.native_s, webgpu_tab_over_native: both(out.webgpu) / out.native_s };
+  return out;
 }
 
 async function main() {
@@ -151,6 +206,16 @@ async function main() {
     } finally {
       await lab.close();
     }
+    const text = JSON.stringify(result, null, 2);
+    if (opts.json) fs.writeFileSync(opts.json, text);
+    console.log(text);
+    return;
+  }
+
+  // --probe K: one sample's probe and spectrum, in the tab on the CPU and on WebGPU, and natively.
+  if (opts.probe > 0) {
+    result.probe = await benchProbe(opts);
+    console.error(JSON.stringify(result.probe, null, 1));
     const text = JSON.stringify(result, null, 2);
     if (opts.json) fs.writeFileSync(opts.json, text);
     console.log(text);

@@ -120,13 +120,16 @@ pub fn GpuToggle(
     available: bool,
     /// Whether that device is a software renderer (then the CPU in wasm is faster).
     software: bool,
+    /// What runs there ("train", "probe").
+    #[prop(default = "train")]
+    verb: &'static str,
 ) -> impl IntoView {
     let note = if !available {
-        " on WebGPU (not available here: CPU in WebAssembly, slower)"
+        " on WebGPU (not available here: CPU in WebAssembly, slower)".to_string()
     } else if software {
-        " train on WebGPU, in a worker (off by default: this adapter is a software renderer, much slower here than the CPU in WebAssembly)"
+        format!(" {verb} on WebGPU, in a worker (off by default: this adapter is a software renderer, much slower here than the CPU in WebAssembly)")
     } else {
-        " train on WebGPU, in a worker (the page stays free)"
+        format!(" {verb} on WebGPU, in a worker (the page stays free)")
     };
     view! {
         <label><input type="checkbox" data-testid=testid prop:checked=move || checked.get() disabled=!available on:change=move |ev| checked.set(event_target_checked(&ev)) />{note}</label>

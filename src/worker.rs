@@ -37,6 +37,9 @@ pub enum ToWorker {
     /// pixels, `[K, H, W, C]`); at the end the EMA
     /// weights come back ([`memgen_models::unet::snapshot::encode_weights_async`]).
     UnetTrain(UNetJob),
+    /// Probe a gallery sample with a bundle point's UNet on WebGPU: its safetensors weights
+    /// ride beside the message under `bytes` ([`memgen_models::unet::snapshot::decode_weights`]).
+    UnetProbe(ProbeJob),
     /// Stop after the current chunk until [`ToWorker::Resume`].
     Pause,
     /// Go on after a pause.
@@ -72,6 +75,42 @@ pub struct UNetJob {
     pub seed: u64,
     /// Steps per chunk.
     pub chunk: usize,
+}
+
+/// A probe of one gallery sample by a bundle point's UNet ([`memgen_models::probe`]), the same
+/// procedure and noise as `memgen probe` and the page's CPU path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProbeJob {
+    /// What to compute.
+    pub task: ProbeTask,
+    /// The point's probe settings.
+    pub settings: memgen_models::probe::ProbeSettings,
+    /// The sample's gallery index (its noise stream, [`memgen_models::probe::sample_noise`]).
+    pub index: usize,
+    /// `[H, W, C]` of the image.
+    pub shape: [usize; 3],
+    /// The sample's u8 pixels, packed `[H, W, C]`.
+    #[serde(with = "serde_bytes")]
+    pub image: Vec<u8>,
+}
+
+/// What a [`ProbeJob`] computes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProbeTask {
+    /// The basin search: a [`FromWorker::ProbeLevel`] per level, then [`FromWorker::ProbeBasin`].
+    Basin,
+    /// The trials at step `t`: [`FromWorker::ProbeTrials`].
+    Trials {
+        /// The step.
+        t: usize,
+    },
+    /// The score Jacobian `columns` columns a batch, then its singular values:
+    /// [`FromWorker::ProbeColumns`] per batch, then [`FromWorker::ProbeSpectrum`].
+    Spectrum {
+        /// Columns per batch (two network inputs each).
+        columns: usize,
+    },
 }
 
 /// Worker → page.
@@ -124,6 +163,34 @@ pub enum FromWorker {
         reason: String,
         /// Its message.
         message: String,
+    },
+    /// A level of a basin search read ([`ProbeTask::Basin`]).
+    ProbeLevel {
+        /// The level.
+        level: memgen_models::probe::LevelRead,
+    },
+    /// The basin found ([`ProbeTask::Basin`]).
+    ProbeBasin {
+        /// Its levels, `t_c`, radius and log-volume.
+        basin: memgen_models::probe::BasinProbe,
+    },
+    /// The trials at a step ([`ProbeTask::Trials`]): each one's distance back from the sample;
+    /// their noised then their denoised images ride under `bytes`, u8 `[2·trials, C, H, W]`.
+    ProbeTrials {
+        /// `d(x̂₀, x₀)` of each trial, on the `[0, 1]` pixel scale.
+        distances: Vec<f64>,
+    },
+    /// Columns of the score Jacobian done ([`ProbeTask::Spectrum`]).
+    ProbeColumns {
+        /// Done.
+        done: usize,
+        /// In all.
+        total: usize,
+    },
+    /// The spectrum: the score Jacobian's singular values, descending ([`ProbeTask::Spectrum`]).
+    ProbeSpectrum {
+        /// The values.
+        values: Vec<f64>,
     },
     /// All steps done.
     Finished {
@@ -205,6 +272,7 @@ pub fn train_worker_start() {
                 let r = match job {
                     ToWorker::ToyTrain(job) => toy_train(&target, &paused, job).await,
                     ToWorker::UnetTrain(job) => unet_train(&target, &paused, bytes.unwrap_or_default(), job).await,
+                    ToWorker::UnetProbe(job) => unet_probe(&target, &bytes.unwrap_or_default(), job).await,
                     ToWorker::Pause | ToWorker::Resume => Ok(()),
                 };
                 if let Err(message) = r {
@@ -257,6 +325,53 @@ async fn unet_train(target: &JsValue, paused: &Cell<bool>, pixels: Vec<u8>, job:
     let bytes = snapshot::encode_weights_async(&run.ema_model(), &net).await?;
     reply(target, &FromWorker::Weights { done: run.steps_done() }, Some(&bytes));
     reply(target, &FromWorker::Finished { done: run.steps_done() }, None);
+    Ok(())
+}
+
+async fn unet_probe(target: &JsValue, weights: &[u8], job: ProbeJob) -> Result<(), String> {
+    use memgen_models::probe::{probe_basin, recovery_trials, sample_noise, trial_noise, ScoreJacobian};
+    use memgen_models::unet::{quantize_u8, snapshot, to_model};
+    let ProbeJob { task, settings, index, shape: [h, w, c], image } = job;
+    if image.len() != h * w * c {
+        return Err(format!("an image of {} values is not {h}×{w}×{c}", image.len()));
+    }
+    let lab = LabDevice::gpu().await.map_err(|e| format!("WebGPU is not available in the worker: {e}"))?;
+    reply(target, &FromWorker::Device { label: format!("WebGPU · {}", lab.describe()) }, None);
+    let (model, net) = snapshot::decode_weights(weights, &lab.device)?;
+    if [net.height, net.width, net.channels] != [h, w, c] {
+        return Err(format!("the weights are for {}×{}×{} images, the sample is {h}×{w}×{c}", net.height, net.width, net.channels));
+    }
+    let (x0, chw) = (to_model(&image, h, w, c), [c, h, w]);
+    match task {
+        ProbeTask::Basin => {
+            let mut noise = sample_noise(&settings, index);
+            let basin = probe_basin(&model, &x0, chw, &settings.basin, &lab.device, &mut noise, |level| {
+                reply(target, &FromWorker::ProbeLevel { level }, None);
+            })
+            .await?;
+            reply(target, &FromWorker::ProbeBasin { basin }, None);
+        }
+        ProbeTask::Trials { t } => {
+            let b = settings.basin;
+            let eps = trial_noise(b.trials, x0.len(), &mut sample_noise(&settings, index));
+            let (xt, y) = recovery_trials(&model, &x0, &eps, t, chw, b.sampler_steps, &lab.device).await?;
+            let distances = y.chunks_exact(x0.len()).map(|y| memgen_models::probe::pixel_distance(y, &x0)).collect();
+            let mut bytes = quantize_u8(&xt);
+            bytes.extend(quantize_u8(&y));
+            reply(target, &FromWorker::ProbeTrials { distances }, Some(&bytes));
+        }
+        ProbeTask::Spectrum { columns } => {
+            let mut jac = ScoreJacobian::new(&x0, settings.curvature_t, chw, settings.curvature_h)?;
+            while !jac.finished() {
+                jac.step_async(&model, columns.max(1), &lab.device).await?;
+                reply(target, &FromWorker::ProbeColumns { done: jac.done(), total: jac.columns() }, None);
+                crate::browser::yield_now().await;
+            }
+            let values = memgen_core::basin::singular_values(&jac.matrix()?).map_err(|e| e.to_string())?;
+            reply(target, &FromWorker::ProbeSpectrum { values }, None);
+        }
+    }
+    reply(target, &FromWorker::Finished { done: 1 }, None);
     Ok(())
 }
 
@@ -395,6 +510,24 @@ mod tests {
         assert_eq!(j["type"], "progress");
         assert_eq!(serde_json::from_value::<FromWorker>(j).unwrap(), p);
         assert!(serde_json::from_value::<ToWorker>(serde_json::json!({"cmd": "fly"})).is_err());
+        // A probe job: its task tagged by kind, the sample's pixels as bytes.
+        let settings = memgen_models::probe::ProbeSettings {
+            basin: memgen_models::probe::BasinSettings::paper(1.7),
+            curvature_t: 10,
+            curvature_h: 1e-2,
+            seed: 4,
+            spectrum_ranks: None,
+        };
+        let m = ToWorker::UnetProbe(ProbeJob { task: ProbeTask::Spectrum { columns: 32 }, settings, index: 3, shape: [28, 28, 1], image: vec![7; 784] });
+        let j = serde_json::to_value(&m).unwrap();
+        assert_eq!(j["cmd"], "unet_probe");
+        assert_eq!(j["task"], serde_json::json!({"kind": "spectrum", "columns": 32}));
+        assert_eq!(j["image"].as_array().map(Vec::len), Some(784));
+        assert_eq!(serde_json::from_value::<ToWorker>(j).unwrap(), m);
+        let basin = memgen_models::probe::BasinProbe { levels: vec![(1, 1.0), (26, 0.0)], t_c: None, radius: 0.0, log_volume: f64::NEG_INFINITY };
+        let j = serde_json::to_value(FromWorker::ProbeBasin { basin: basin.clone() }).unwrap();
+        assert_eq!((j["type"].as_str(), j["basin"]["log_volume"].is_null()), (Some("probe_basin"), true));
+        assert_eq!(serde_json::from_value::<FromWorker>(j).unwrap(), FromWorker::ProbeBasin { basin });
         // What www/train-worker.js posts when the device is lost.
         let lost = serde_json::json!({"type": "device_lost", "reason": "destroyed", "message": "Device was destroyed."});
         assert_eq!(

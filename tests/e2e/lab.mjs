@@ -408,3 +408,34 @@ export async function keepRun(page, key, bytes) {
     };
   }), [key, bytes]);
 }
+
+/** Little-endian f16 values from base64 (a probe file's `spectrum_f16`). */
+export function f16s(text) {
+  const b = Buffer.from(text, 'base64');
+  const out = [];
+  for (let i = 0; i + 1 < b.length; i += 2) {
+    const h = b.readUInt16LE(i);
+    const sign = h >> 15 ? -1 : 1;
+    const e = (h >> 10) & 31;
+    const m = h & 1023;
+    out.push(e === 0 ? sign * m * 2 ** -24 : e === 31 ? (m ? NaN : sign * Infinity) : sign * (1 + m / 1024) * 2 ** (e - 15));
+  }
+  return out;
+}
+
+/**
+ * How far a spectrum computed in the tab (`mine`, every rank) lies from a probe file's
+ * (`theirs`, f16 at 1-based `ranks`): the largest difference as a share of its allowance,
+ * f16's rounding (2⁻¹¹ relative) and 0.1% of the largest value for the float ordering of wasm
+ * (or a GPU) against native code, which the central differences carry into every entry
+ * (another t or step h moves the spectrum by far more). `{ worst, rank }`: within when ≤ 1.
+ */
+export function spectrumExcess(mine, theirs, ranks) {
+  let worst = 0;
+  let rank = 0;
+  ranks.forEach((r, i) => {
+    const excess = Math.abs(mine[r - 1] - theirs[i]) / (2 ** -11 * Math.abs(theirs[i]) + 1e-3 * theirs[0]);
+    if (excess > worst) [worst, rank] = [excess, r];
+  });
+  return { worst, rank };
+}

@@ -11,23 +11,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { openLab, describeLog, memgenBin, download, parseCsv, startFrameGaps, takeFrameGap, assertNoFreeze, DIST, ARTIFACTS } from './lab.mjs';
+import { openLab, describeLog, memgenBin, download, parseCsv, startFrameGaps, takeFrameGap, assertNoFreeze, f16s, spectrumExcess, DIST, ARTIFACTS } from './lab.mjs';
 
 const PANEL = '[data-testid="panel-sweep"]';
-
-/** Little-endian f16 values from base64 (a probe file's `spectrum_f16`). */
-function f16s(text) {
-  const b = Buffer.from(text, 'base64');
-  const out = [];
-  for (let i = 0; i + 1 < b.length; i += 2) {
-    const h = b.readUInt16LE(i);
-    const sign = h >> 15 ? -1 : 1;
-    const e = (h >> 10) & 31;
-    const m = h & 1023;
-    out.push(e === 0 ? sign * m * 2 ** -24 : e === 31 ? (m ? NaN : sign * Infinity) : sign * (1 + m / 1024) * 2 ** (e - 15));
-  }
-  return out;
-}
 
 test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ relabelling, a point re-run in the tab', { timeout: 600_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memgen-sweep-e2e-'));
@@ -470,16 +456,9 @@ test('basins: a bundle probed by memgen probe shows its boxes, spectra and table
   assert.deepEqual([ranks[0], ranks[255]], [1, 784]);
   assert.deepEqual(probe.settings.spectrum_ranks, ranks);
   assert.ok(mine[0] > 0 && mine.every((v, i) => i === 0 || v <= mine[i - 1]), 'descending, positive');
-  // Allowed: f16's rounding (2⁻¹¹ relative) and 0.1% of the largest value for the float
-  // ordering of wasm against native code, which the central differences carry into every
-  // entry (another t or step h moves the spectrum by far more). Measured here: the largest
-  // difference was 0.2% of its value.
-  let worst = 0;
-  let worstRank = 0;
-  ranks.forEach((r, i) => {
-    const excess = Math.abs(mine[r - 1] - theirs[i]) / (2 ** -11 * Math.abs(theirs[i]) + 1e-3 * theirs[0]);
-    if (excess > worst) [worst, worstRank] = [excess, r];
-  });
+  // Within f16's rounding and 0.1% of the largest value (spectrumExcess). Measured here: the
+  // largest difference was 0.2% of its value.
+  const { worst, rank: worstRank } = spectrumExcess(mine, theirs, ranks);
   assert.ok(worst <= 1, `tab against memgen probe at rank ${worstRank}: ${mine[worstRank - 1]} against ${theirs[ranks.indexOf(worstRank)]}`);
   const inkedSpectrum = await page.evaluate(() => {
     const c = document.querySelector('[data-testid="basins-live-spectrum-plot"]');

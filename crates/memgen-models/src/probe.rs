@@ -141,8 +141,27 @@ pub async fn recovery_distances<M: EpsilonModel>(
     sampler_steps: usize,
     device: &Device,
 ) -> Result<Vec<f64>, String> {
+    let (_, out) = recovery_trials(model, x0, eps, t, chw, sampler_steps, device).await?;
+    Ok(out.chunks_exact(x0.len().max(1)).map(|y| pixel_distance(y, x0)).collect())
+}
+
+/// The trials at step `t`, all in one batch: their noised `x_t` and the DDIM (η = 0,
+/// `sampler_steps`) `x̂₀` each goes back to, both `[trials, d]` on the model scale, for shared
+/// trial noises `eps` (`[trials, d]`).
+pub async fn recovery_trials<M: EpsilonModel>(
+    model: &M,
+    x0: &[f32],
+    eps: &[f32],
+    t: usize,
+    chw: [usize; 3],
+    sampler_steps: usize,
+    device: &Device,
+) -> Result<(Vec<f32>, Vec<f32>), String> {
     let d = x0.len();
-    let trials = eps.len() / d.max(1);
+    if d == 0 || d != chw.iter().product::<usize>() || !eps.len().is_multiple_of(d) || eps.is_empty() || !(1..1000).contains(&t) {
+        return Err(format!("recovery_trials: an image of {chw:?} ({d} values), whole trials of noise ({}) and 1 ≤ t < 1000 (t = {t})", eps.len()));
+    }
+    let trials = eps.len() / d;
     let schedule = DdpmSchedule::paper();
     let mut xt = Vec::with_capacity(trials * d);
     for k in 0..trials {
@@ -151,14 +170,13 @@ pub async fn recovery_distances<M: EpsilonModel>(
         xt.extend(x);
     }
     let [c, h, w] = chw;
-    let x = Tensor::<4>::from_data(TensorData::new(xt, [trials, c, h, w]), device);
+    let x = Tensor::<4>::from_data(TensorData::new(xt.clone(), [trials, c, h, w]), device);
     // DDIM draws no noise: the stream is never read.
     let mut unused = memgen_core::spec::NoiseStream::new(0, 0);
     let mut s = ImageSampling::from_noised(model, SamplerConfig::ddim(sampler_steps), x, t, device, &mut unused);
     let n = s.total_steps();
     s.run_steps_synced(n).await?;
-    let out = s.samples().await?;
-    Ok(out.chunks_exact(d).map(|y| pixel_distance(y, x0)).collect())
+    Ok((xt, s.samples().await?))
 }
 
 /// L2 distance of two model-scale images on the `[0, 1]` pixel scale (half the model-scale
@@ -167,8 +185,22 @@ pub fn pixel_distance(a: &[f32], b: &[f32]) -> f64 {
     0.5 * a.iter().zip(b).map(|(x, y)| ((*x - *y) as f64).powi(2)).sum::<f64>().sqrt()
 }
 
-/// Probes the basin of `x0` (`[C·H·W]`, model scale). `noise` gives the trials' shared `ε`
-/// then the radius's fresh one; `progress(levels_done, levels_at_most)` after every level.
+/// A level of a basin search, just read: what [`probe_basin`] reports after each.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LevelRead {
+    /// The level's step `t`.
+    pub t: usize,
+    /// Its `P(t)`.
+    pub share: f64,
+    /// Levels read so far, this one included.
+    pub read: usize,
+    /// Levels the search reads at most.
+    pub most: usize,
+}
+
+/// Probes the basin of `x0` (`[C·H·W]`, model scale), each level's trials in one batch.
+/// `noise` gives the trials' shared `ε` then the radius's fresh one; `progress` after every
+/// level.
 pub async fn probe_basin<M: EpsilonModel>(
     model: &M,
     x0: &[f32],
@@ -176,7 +208,7 @@ pub async fn probe_basin<M: EpsilonModel>(
     settings: &BasinSettings,
     device: &Device,
     noise: &mut impl NoiseSource,
-    mut progress: impl FnMut(usize, usize),
+    mut progress: impl FnMut(LevelRead),
 ) -> Result<BasinProbe, String> {
     settings.validate()?;
     let d = x0.len();
@@ -189,7 +221,7 @@ pub async fn probe_basin<M: EpsilonModel>(
     while let Some(i) = search.next() {
         let p = recovery_at(model, x0, &eps, grid[i], chw, settings, device).await?;
         search.record(i, p);
-        progress(search.levels().len(), search.most());
+        progress(LevelRead { t: grid[i], share: p, read: search.levels().len(), most: search.most() });
     }
     let levels: Vec<(usize, f64)> = search.levels().into_iter().map(|(i, p)| (grid[i], p)).collect();
     let t_c = search.t_c().map(|i| grid[i]);
@@ -561,7 +593,7 @@ pub async fn probe_sample<M: EpsilonModel>(
     device: &Device,
 ) -> Result<(BasinProbe, Vec<f64>), String> {
     let mut noise = sample_noise(settings, index);
-    let basin = probe_basin(model, x0, chw, &settings.basin, device, &mut noise, |_, _| {}).await?;
+    let basin = probe_basin(model, x0, chw, &settings.basin, device, &mut noise, |_| {}).await?;
     let spectrum = curvature_spectrum(model, x0, settings.curvature_t, chw, settings.curvature_h, device)?;
     Ok((basin, spectrum))
 }

@@ -30,7 +30,7 @@ fn a_single_memory_is_recovered_at_every_noise_level() {
     let ideal = IdealDenoiser::new(&x0, d, &device).unwrap();
     let s = settings(Search::Linear);
     let grid = s.grid();
-    let p = pollster::block_on(probe_basin(&ideal, &x0, [1, 8, 8], &s, &device, &mut NoiseStream::new(2, 9), |_, _| {})).unwrap();
+    let p = pollster::block_on(probe_basin(&ideal, &x0, [1, 8, 8], &s, &device, &mut NoiseStream::new(2, 9), |_| {})).unwrap();
     assert_eq!(p.t_c, Some(*grid.last().unwrap()));
     assert_eq!(p.levels.len(), grid.len());
     assert!(p.levels.iter().all(|l| l.1 == 1.0), "{:?}", p.levels);
@@ -53,11 +53,10 @@ fn training_points_have_deep_basins_and_bisection_finds_the_scan_t_c() {
         let ideal = IdealDenoiser::new(&train, d, &device).unwrap();
         for i in 0..k.min(3) {
             let x0 = &train[i * d..(i + 1) * d];
-            let lin =
-                pollster::block_on(probe_basin(&ideal, x0, [1, 8, 8], &settings(Search::Linear), &device, &mut NoiseStream::new(seed, i as u64), |_, _| {}))
-                    .unwrap();
+            let lin = pollster::block_on(probe_basin(&ideal, x0, [1, 8, 8], &settings(Search::Linear), &device, &mut NoiseStream::new(seed, i as u64), |_| {}))
+                .unwrap();
             let bis =
-                pollster::block_on(probe_basin(&ideal, x0, [1, 8, 8], &settings(Search::Bisection), &device, &mut NoiseStream::new(seed, i as u64), |_, _| {}))
+                pollster::block_on(probe_basin(&ideal, x0, [1, 8, 8], &settings(Search::Bisection), &device, &mut NoiseStream::new(seed, i as u64), |_| {}))
                     .unwrap();
             let t_c = lin.t_c.expect("a training point recovers at t = 1");
             assert!(t_c >= 301, "K = {k}, point {i}: t_c = {t_c}, levels {:?}", lin.levels);
@@ -76,7 +75,7 @@ fn a_point_off_the_memories_has_no_basin() {
     let train = random_images(2, d, 8);
     let ideal = IdealDenoiser::new(&train, d, &device).unwrap();
     let mid: Vec<f32> = (0..d).map(|j| 0.5 * (train[j] + train[d + j])).collect();
-    let p = pollster::block_on(probe_basin(&ideal, &mid, [1, 8, 8], &settings(Search::Linear), &device, &mut NoiseStream::new(1, 1), |_, _| {})).unwrap();
+    let p = pollster::block_on(probe_basin(&ideal, &mid, [1, 8, 8], &settings(Search::Linear), &device, &mut NoiseStream::new(1, 1), |_| {})).unwrap();
     assert_eq!(p.t_c, None);
     assert_eq!(p.levels.len(), 1);
     assert!(p.log_volume == f64::NEG_INFINITY && p.radius == 0.0);
@@ -112,8 +111,8 @@ fn a_point_off_the_memories_has_no_basin() {
     assert_eq!((rec.mean_singular_value, memgen_models::probe::decode_f16(&rec.spectrum_f16).unwrap()), (Some(4.0), vec![8.0, 2.0]));
     assert_eq!(memgen_models::probe::label_summaries(&[rec], 200, 1).unwrap()[0].mean_singular_value.unwrap().mean, 4.0);
     let bad = BasinSettings { delta: -1.0, ..settings(Search::Linear) };
-    assert!(pollster::block_on(probe_basin(&ideal, &mid, [1, 8, 8], &bad, &device, &mut NoiseStream::new(1, 1), |_, _| {})).is_err());
-    assert!(pollster::block_on(probe_basin(&ideal, &mid[..10], [1, 8, 8], &settings(Search::Linear), &device, &mut NoiseStream::new(1, 1), |_, _| {})).is_err());
+    assert!(pollster::block_on(probe_basin(&ideal, &mid, [1, 8, 8], &bad, &device, &mut NoiseStream::new(1, 1), |_| {})).is_err());
+    assert!(pollster::block_on(probe_basin(&ideal, &mid[..10], [1, 8, 8], &settings(Search::Linear), &device, &mut NoiseStream::new(1, 1), |_| {})).is_err());
 }
 
 /// The finite-difference score Jacobian of a small UNet equals burn's autodiff Jacobian, row by
@@ -207,4 +206,49 @@ fn spectrum_ranks_are_log_spaced_and_keep_takes_them() {
     assert_eq!(cut.ranks(256), r);
     let all = ProbeSettings { spectrum_ranks: None, ..cut };
     assert_eq!((all.keep(&full), all.ranks(3)), (full.clone(), vec![1, 2, 3]));
+}
+
+/// A level's trials in one batch (how the WebGPU worker reads a level) equal each trial taken
+/// back alone (how the page's CPU path does, between frames): the same noised `x_t` and, to
+/// float rounding, the same `x̂₀`, so both read the same `P(t)`; the progress reports each
+/// level as it is read.
+#[test]
+fn a_levels_trials_batched_equal_each_trial_alone() {
+    use memgen_models::probe::{recovery_distances, recovery_trials};
+    let net = UNetConfig { base_channels: 8, groups: 4, height: 8, width: 8, mult: [1, 2, 2], ..UNetConfig::grey() };
+    let (d, t, steps) = (64, 301, 5);
+    let device = cpu();
+    let model = net.init(&device, &mut NoiseStream::new(4, 4));
+    let x0 = random_images(1, d, 9);
+    let eps: Vec<f32> = (0..4 * d)
+        .map({
+            let mut n = NoiseStream::new(5, 5);
+            move |_| n.normal() as f32
+        })
+        .collect();
+    let (xt, y) = pollster::block_on(recovery_trials(&model, &x0, &eps, t, [1, 8, 8], steps, &device)).unwrap();
+    assert_eq!((xt.len(), y.len()), (4 * d, 4 * d));
+    let mut worst = 0f32;
+    for k in 0..4 {
+        let (xk, yk) = pollster::block_on(recovery_trials(&model, &x0, &eps[k * d..(k + 1) * d], t, [1, 8, 8], steps, &device)).unwrap();
+        assert_eq!(xk, xt[k * d..(k + 1) * d], "trial {k}: the same noised image");
+        worst = worst.max(yk.iter().zip(&y[k * d..(k + 1) * d]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max));
+    }
+    assert!(worst < 1e-4, "batched against alone: {worst}");
+    assert!(y.iter().any(|v| (v - x0[0]).abs() > 1e-3), "the untrained net does not just copy x0");
+    let dist = pollster::block_on(recovery_distances(&model, &x0, &eps, t, [1, 8, 8], steps, &device)).unwrap();
+    let want: Vec<f64> = y.chunks_exact(d).map(|yk| memgen_models::probe::pixel_distance(yk, &x0)).collect();
+    assert_eq!(dist, want);
+    // Bad shapes are refused, not run.
+    assert!(pollster::block_on(recovery_trials(&model, &x0, &eps[..d + 1], t, [1, 8, 8], steps, &device)).is_err());
+    assert!(pollster::block_on(recovery_trials(&model, &x0, &eps, 0, [1, 8, 8], steps, &device)).is_err());
+    // Progress: one report a level, in the order read, ending with the search's levels.
+    let mut seen = Vec::new();
+    let s = settings(Search::Bisection);
+    let p = pollster::block_on(probe_basin(&model, &x0, [1, 8, 8], &s, &device, &mut NoiseStream::new(6, 6), |l| seen.push(l))).unwrap();
+    assert_eq!(seen.len(), p.levels.len());
+    assert!(seen.iter().enumerate().all(|(i, l)| l.read == i + 1 && l.most >= l.read));
+    let mut by_t: Vec<(usize, f64)> = seen.iter().map(|l| (l.t, l.share)).collect();
+    by_t.sort_by_key(|l| l.0);
+    assert_eq!(by_t, p.levels);
 }

@@ -428,7 +428,15 @@ async fn train_in_worker(
         }
         while let Ok((msg, bytes)) = rx.try_recv() {
             match msg {
-                FromWorker::Ready | FromWorker::Paused { .. } | FromWorker::Resumed { .. } | FromWorker::Snapshot { .. } => {}
+                FromWorker::Ready
+                | FromWorker::Paused { .. }
+                | FromWorker::Resumed { .. }
+                | FromWorker::Snapshot { .. }
+                | FromWorker::ProbeLevel { .. }
+                | FromWorker::ProbeBasin { .. }
+                | FromWorker::ProbeTrials { .. }
+                | FromWorker::ProbeColumns { .. }
+                | FromWorker::ProbeSpectrum { .. } => {}
                 // The caller goes on on the CPU; the handle's drop ends the worker.
                 FromWorker::DeviceLost { reason, message } => return Ok(Err(lost_device(&reason, &message))),
                 FromWorker::Device { label } => device = label,

@@ -8,15 +8,18 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use memgen_core::basin::GridSearch;
+use memgen_core::schedules::DdpmSchedule;
 use memgen_models::probe::{basin_radius, decode_f16, pixel_distance, sample_noise, trial_noise, BasinSettings, KProbe, ProbeSettings, ScoreJacobian, Search};
-use memgen_models::unet::{to_model, ImageSampling, SamplerConfig};
+use memgen_models::unet::fused::FusedUNet;
+use memgen_models::unet::{quantize_u8, to_model, to_packed, ImageSampling, SamplerConfig};
 use plotters::style::RGBColor;
 
 use super::gallery::Thumb;
 use super::Panel;
-use crate::browser::{b64, now_ms, unbase64, yield_now};
+use crate::browser::{b64, now_ms, sleep_ms, unbase64, yield_now};
 use crate::plot::curves_plot;
-use crate::widgets::time_left;
+use crate::widgets::{time_left, GpuToggle};
+use crate::worker::{ProbeJob, ProbeTask};
 
 /// Where a live probe stands.
 #[derive(Clone, PartialEq)]
@@ -30,14 +33,7 @@ enum Live {
 
 /// One DDIM run of one trial from `x_t`, a step at a time with the event loop handed back
 /// between steps (each is one network evaluation); `None` when cancelled.
-async fn denoise_one(
-    model: &memgen_models::unet::fused::FusedUNet,
-    xt: Vec<f32>,
-    t: usize,
-    chw: [usize; 3],
-    steps: usize,
-    cancel: RwSignal<bool>,
-) -> Result<Option<Vec<f32>>, String> {
+async fn denoise_one(model: &FusedUNet, xt: Vec<f32>, t: usize, chw: [usize; 3], steps: usize, cancel: RwSignal<bool>) -> Result<Option<Vec<f32>>, String> {
     let device = memgen_models::device::LabDevice::cpu().device.inner();
     let [c, h, w] = chw;
     let x = burn::tensor::Tensor::<4>::from_data(burn::tensor::TensorData::new(xt, [1, c, h, w]), &device);
@@ -51,6 +47,247 @@ async fn denoise_one(
         yield_now().await;
     }
     Ok(Some(s.samples().await?))
+}
+
+/// What a live probe computes.
+#[derive(Clone, Copy, PartialEq)]
+enum Action {
+    /// The basin search.
+    Basin,
+    /// The trials at step `t`, noised and denoised.
+    Trials(usize),
+    /// The curvature spectrum.
+    Spectrum,
+}
+
+impl Action {
+    fn task(self) -> ProbeTask {
+        match self {
+            Action::Basin => ProbeTask::Basin,
+            Action::Trials(t) => ProbeTask::Trials { t },
+            Action::Spectrum => ProbeTask::Spectrum { columns: GPU_COLUMNS },
+        }
+    }
+}
+
+/// Columns of the score Jacobian a batch on WebGPU (two network inputs each): one network
+/// evaluation of 64 images a message.
+const GPU_COLUMNS: usize = 32;
+
+/// Where a live probe's results go: the panel's signals.
+#[derive(Clone, Copy)]
+struct Sinks {
+    state: RwSignal<Live>,
+    cancel: RwSignal<bool>,
+    levels: RwSignal<Vec<(usize, f64)>>,
+    result: RwSignal<Option<(Option<usize>, f64)>>,
+    trials: RwSignal<Vec<(String, String, f64)>>,
+    spectrum: RwSignal<Vec<f64>>,
+    took_ms: RwSignal<(f64, f64)>,
+    /// "cpu" or "webgpu": where the last result was computed.
+    ran_on: RwSignal<&'static str>,
+}
+
+impl Sinks {
+    /// Empties what `action` fills.
+    fn clear(self, action: Action) {
+        match action {
+            Action::Basin => {
+                self.levels.set(Vec::new());
+                self.result.set(None);
+            }
+            Action::Trials(_) => self.trials.set(Vec::new()),
+            Action::Spectrum => self.spectrum.set(Vec::new()),
+        }
+        self.ran_on.set("");
+    }
+
+    fn running(self, m: String) {
+        self.state.set(Live::Running(m));
+    }
+
+    /// The line that says what a finished `action` found.
+    fn done_text(self, action: Action) -> String {
+        match action {
+            Action::Basin => match self.result.get_untracked() {
+                Some((Some(t), lv)) => format!("t_c = {t}, log-volume {lv:.1}"),
+                _ => "no basin: the first level already fails".into(),
+            },
+            Action::Trials(t) => format!("the {} trials at t = {t}", self.trials.with_untracked(Vec::len)),
+            Action::Spectrum => {
+                self.spectrum.with_untracked(|sv| format!("its {} singular values, the largest {:.2}", sv.len(), sv.first().copied().unwrap_or(f64::NAN)))
+            }
+        }
+    }
+
+    /// A trial's noised and denoised images as the gallery's thumbnails show them.
+    fn push_trial(self, noised: &[f32], back: &[f32], dist: f64, [h, w, c]: [usize; 3]) {
+        let q = |x: &[f32]| b64(&to_packed(&quantize_u8(x), h, w, c));
+        self.trials.update(|v| v.push((q(noised), q(back), dist)));
+    }
+}
+
+/// `job` run by the training worker on its WebGPU device (src/worker.rs), its replies shown
+/// as they come: `Ok(Ok(finished))`, or `Ok(Err(what was said))` when the worker's device was
+/// lost. Cancel ends the worker.
+async fn in_worker(s: Sinks, weights: Vec<u8>, job: ProbeJob) -> Result<Result<bool, String>, String> {
+    use crate::worker::{lost_device, FromWorker, ToWorker, WorkerHandle, TRAIN_WORKER_URL};
+    let (tx, mut rx) = futures_channel::mpsc::unbounded::<(FromWorker, Option<Vec<u8>>)>();
+    let handle = WorkerHandle::spawn(TRAIN_WORKER_URL, move |m, b| {
+        let _ = tx.unbounded_send((m, b));
+    })?;
+    let (settings, [h, w, c]) = (job.settings.clone(), job.shape);
+    let x0 = to_model(&job.image, h, w, c);
+    handle.send_with(ToWorker::UnetProbe(job), Some(weights));
+    s.running("starting the worker (WebGPU)…".into());
+    let started = now_ms();
+    let mut device = String::from("WebGPU");
+    loop {
+        if s.cancel.get_untracked() {
+            return Ok(Ok(false));
+        }
+        while let Ok((msg, bytes)) = rx.try_recv() {
+            let rate = |done: usize| done as f64 / ((now_ms() - started) / 1000.0);
+            match msg {
+                FromWorker::DeviceLost { reason, message } => return Ok(Err(lost_device(&reason, &message))),
+                FromWorker::Failed { message } => return Err(format!("the worker: {message}")),
+                FromWorker::Device { label } => {
+                    device = label;
+                    s.running(format!("on {device} in a worker: loading the weights and compiling its kernels…"));
+                }
+                FromWorker::ProbeLevel { level } => {
+                    s.levels.update(|l| l.push((level.t, level.share)));
+                    s.running(format!(
+                        "on {device} in a worker: level t = {} read, {} of at most {} levels; {}",
+                        level.t,
+                        level.read,
+                        level.most,
+                        time_left(level.most.saturating_sub(level.read) as f64, rate(level.read))
+                    ));
+                }
+                FromWorker::ProbeBasin { basin } => {
+                    s.result.set(Some((basin.t_c, basin.log_volume)));
+                    s.took_ms.update(|m| m.0 = now_ms() - started);
+                }
+                FromWorker::ProbeTrials { distances } => {
+                    let b = bytes.ok_or("the worker sent no trial images")?;
+                    let d = x0.len();
+                    if b.len() != 2 * distances.len() * d {
+                        return Err(format!("the worker sent {} bytes for {} trials", b.len(), distances.len()));
+                    }
+                    let m = |v: &[u8]| v.iter().map(|&p| p as f32 / 127.5 - 1.0).collect::<Vec<_>>();
+                    let (noised, back) = b.split_at(distances.len() * d);
+                    for (i, dist) in distances.iter().enumerate() {
+                        s.push_trial(&m(&noised[i * d..(i + 1) * d]), &m(&back[i * d..(i + 1) * d]), *dist, [h, w, c]);
+                    }
+                }
+                FromWorker::ProbeColumns { done, total } => s.running(format!(
+                    "on {device} in a worker: column {done} of {total} of the score's Jacobian at t = {}; {}",
+                    settings.curvature_t,
+                    time_left(total.saturating_sub(done) as f64, rate(done))
+                )),
+                FromWorker::ProbeSpectrum { values } => {
+                    s.spectrum.set(values);
+                    s.took_ms.update(|m| m.1 = now_ms() - started);
+                }
+                FromWorker::Finished { .. } => {
+                    s.ran_on.set("webgpu");
+                    return Ok(Ok(true));
+                }
+                FromWorker::Ready
+                | FromWorker::Progress { .. }
+                | FromWorker::Paused { .. }
+                | FromWorker::Resumed { .. }
+                | FromWorker::Weights { .. }
+                | FromWorker::Snapshot { .. } => {}
+            }
+        }
+        sleep_ms(50).await;
+    }
+}
+
+/// `job` run in this tab on the CPU with the fused network, a network evaluation between
+/// frames: `Ok(finished)`.
+async fn on_cpu(s: Sinks, model: &FusedUNet, job: &ProbeJob) -> Result<bool, String> {
+    let ProbeJob { task, settings, index, shape: [h, w, c], image } = job;
+    let (x0, chw) = (to_model(image, *h, *w, *c), [*c, *h, *w]);
+    let d = x0.len();
+    let b = settings.basin;
+    let mut noise = sample_noise(settings, *index);
+    let started = now_ms();
+    match *task {
+        ProbeTask::Basin => {
+            let eps = trial_noise(b.trials, d, &mut noise);
+            let grid = b.grid();
+            let mut search = GridSearch::new(b.search, grid.len(), b.threshold);
+            let mut done_trials = 0usize;
+            while let Some(i) = search.next() {
+                let t = grid[i];
+                let mut hit = 0;
+                for trial in 0..b.trials {
+                    let mut xt = x0.clone();
+                    DdpmSchedule::paper().forward(&mut xt, t, &eps[trial * d..(trial + 1) * d]);
+                    let Some(y) = denoise_one(model, xt, t, chw, b.sampler_steps, s.cancel).await? else { return Ok(false) };
+                    hit += usize::from(pixel_distance(&y, &x0) <= b.delta);
+                    done_trials += 1;
+                    let most = search.most() * b.trials;
+                    let rate = done_trials as f64 / ((now_ms() - started) / 1000.0);
+                    s.running(format!(
+                        "level t = {t}: trial {} of {}; {} of at most {} levels read; {}",
+                        trial + 1,
+                        b.trials,
+                        search.levels().len(),
+                        search.most(),
+                        time_left(most.saturating_sub(done_trials) as f64, rate)
+                    ));
+                }
+                let share = hit as f64 / b.trials as f64;
+                search.record(i, share);
+                s.levels.update(|l| l.push((t, share)));
+            }
+            let t_c = search.t_c().map(|i| grid[i]);
+            let (_, log_volume) = basin_radius(&x0, t_c, &mut noise)?;
+            s.result.set(Some((t_c, log_volume)));
+            s.took_ms.update(|m| m.0 = now_ms() - started);
+        }
+        ProbeTask::Trials { t } => {
+            let eps = trial_noise(b.trials, d, &mut noise);
+            for trial in 0..b.trials {
+                let mut xt = x0.clone();
+                DdpmSchedule::paper().forward(&mut xt, t, &eps[trial * d..(trial + 1) * d]);
+                let Some(y) = denoise_one(model, xt.clone(), t, chw, b.sampler_steps, s.cancel).await? else { return Ok(false) };
+                s.push_trial(&xt, &y, pixel_distance(&y, &x0), [*h, *w, *c]);
+                s.running(format!("the trials at t = {t}: {} of {}", trial + 1, b.trials));
+            }
+        }
+        // A column (two network evaluations, about 60 ms) between frames, then the singular
+        // values in a worker; the same columns memgen probe computes in larger batches.
+        ProbeTask::Spectrum { .. } => {
+            let device = memgen_models::device::LabDevice::cpu().device.inner();
+            let mut jac = ScoreJacobian::new(&x0, settings.curvature_t, chw, settings.curvature_h)?;
+            while !jac.finished() {
+                if s.cancel.get_untracked() {
+                    return Ok(false);
+                }
+                jac.step(model, 1, &device)?;
+                let rate = jac.done() as f64 / ((now_ms() - started) / 1000.0);
+                s.running(format!(
+                    "the spectrum at t = {}: column {} of {} of the score's Jacobian; {}",
+                    settings.curvature_t,
+                    jac.done(),
+                    jac.columns(),
+                    time_left((jac.columns() - jac.done()) as f64, rate)
+                ));
+                yield_now().await;
+            }
+            s.running(format!("the spectrum: the singular values of the {d} × {d} Jacobian, in a worker (a few seconds)…"));
+            yield_now().await;
+            let sv = crate::cluster_worker::singular_values_off_the_tab(&jac.matrix()?).await?;
+            s.spectrum.set(sv);
+            s.took_ms.update(|m| m.1 = now_ms() - started);
+        }
+    }
+    Ok(true)
 }
 
 /// The gallery sample picked above, probed here: its basin search (the bundle's probe settings
@@ -67,6 +304,9 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
     // This sample's singular values computed here, and the milliseconds it took (probe, spectrum).
     let spectrum = RwSignal::new(Vec::<f64>::new());
     let took_ms = RwSignal::new((f64::NAN, f64::NAN));
+    let ran_on = RwSignal::new("");
+    let device_note = RwSignal::new(Option::<String>::None);
+    let use_gpu = RwSignal::new(p.gpu_available && !p.software);
     let plot_ref = NodeRef::<Canvas>::new();
     let spectrum_ref = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
@@ -78,6 +318,8 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
         trials.set(Vec::new());
         spectrum.set(Vec::new());
         took_ms.set((f64::NAN, f64::NAN));
+        ran_on.set("");
+        device_note.set(None);
     });
     // The bundle's stored spectrum of this sample and its K's training points' mean, if probed.
     // (rank, value) pairs: a probe file may keep only some ranks of a sample's spectrum.
@@ -143,143 +385,36 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
         });
         Some((k, s.index, s.image, settings, g.shape))
     };
-    let run = move |_| {
-        let Some((k, index, image, settings, [h, w, c])) = target() else { return };
+    let sinks = Sinks { state, cancel, levels, result, trials, spectrum, took_ms, ran_on };
+    let start = move |action: Action| {
+        let Some((k, index, image, settings, shape)) = target() else { return };
         let Some(px) = unbase64(&image) else { return };
         cancel.set(false);
-        levels.set(Vec::new());
-        result.set(None);
+        device_note.set(None);
+        sinks.clear(action);
         state.set(Live::Running("starting…".into()));
+        let gpu = use_gpu.get_untracked() && p.gpu_available;
         spawn_local(async move {
+            let status = |m| state.set(Live::Running(m));
             let go = async {
-                let (model, _, _) = super::regen::point_model(p, k, &|m| state.set(Live::Running(m))).await?;
-                let x0 = to_model(&px, h, w, c);
-                let d = x0.len();
-                let mut noise = sample_noise(&settings, index);
-                let b = settings.basin;
-                let eps = trial_noise(b.trials, d, &mut noise);
-                let grid = b.grid();
-                let mut search = GridSearch::new(b.search, grid.len(), b.threshold);
-                let started = now_ms();
-                let mut done_trials = 0usize;
-                while let Some(i) = search.next() {
-                    let t = grid[i];
-                    let mut hit = 0;
-                    for trial in 0..b.trials {
-                        let mut xt = x0.clone();
-                        memgen_core::schedules::DdpmSchedule::paper().forward(&mut xt, t, &eps[trial * d..(trial + 1) * d]);
-                        let Some(y) = denoise_one(&model, xt, t, [c, h, w], b.sampler_steps, cancel).await? else { return Ok(None) };
-                        hit += usize::from(pixel_distance(&y, &x0) <= b.delta);
-                        done_trials += 1;
-                        let most = search.most() * b.trials;
-                        let rate = done_trials as f64 / ((now_ms() - started) / 1000.0);
-                        state.set(Live::Running(format!(
-                            "level t = {t}: trial {} of {}; {} of at most {} levels read; {}",
-                            trial + 1,
-                            b.trials,
-                            search.levels().len(),
-                            search.most(),
-                            time_left(most.saturating_sub(done_trials) as f64, rate)
-                        )));
+                let job = ProbeJob { task: action.task(), settings: settings.clone(), index, shape, image: px.clone() };
+                if gpu {
+                    let (bytes, _) = super::regen::point_weights(p, k, &status).await?;
+                    match in_worker(sinks, bytes, job.clone()).await? {
+                        Ok(finished) => return Ok(finished),
+                        Err(lost) => {
+                            device_note.set(Some(format!("{lost}; the probe runs again in this tab on the CPU.")));
+                            sinks.clear(action);
+                        }
                     }
-                    let share = hit as f64 / b.trials as f64;
-                    search.record(i, share);
-                    levels.update(|l| l.push((t, share)));
                 }
-                let t_c = search.t_c().map(|i| grid[i]);
-                let (_, log_volume) = basin_radius(&x0, t_c, &mut noise)?;
-                took_ms.update(|m| m.0 = now_ms() - started);
-                Ok::<_, String>(Some((t_c, log_volume)))
+                let (model, _, _) = super::regen::point_model(p, k, &status).await?;
+                ran_on.set("cpu");
+                on_cpu(sinks, &model, &job).await
             };
             match go.await {
-                Ok(Some((t_c, lv))) => {
-                    result.set(Some((t_c, lv)));
-                    state.set(Live::Done(match t_c {
-                        Some(t) => format!("t_c = {t}, log-volume {lv:.1}"),
-                        None => "no basin: the first level already fails".into(),
-                    }));
-                }
-                Ok(None) => state.set(Live::Cancelled),
-                Err(e) => state.set(Live::Failed(e)),
-            }
-        });
-    };
-    let show = move |_| {
-        let Some((k, index, image, settings, [h, w, c])) = target() else { return };
-        let Some(px) = unbase64(&image) else { return };
-        let t = show_t.get_untracked().clamp(1, 999);
-        cancel.set(false);
-        trials.set(Vec::new());
-        state.set(Live::Running(format!("the trials at t = {t}…")));
-        spawn_local(async move {
-            let go = async {
-                let (model, _, _) = super::regen::point_model(p, k, &|m| state.set(Live::Running(m))).await?;
-                let x0 = to_model(&px, h, w, c);
-                let d = x0.len();
-                let b = settings.basin;
-                let eps = trial_noise(b.trials, d, &mut sample_noise(&settings, index));
-                let q = |x: &[f32]| b64(&memgen_models::unet::to_packed(&memgen_models::unet::quantize_u8(x), h, w, c));
-                for trial in 0..b.trials {
-                    let mut xt = x0.clone();
-                    memgen_core::schedules::DdpmSchedule::paper().forward(&mut xt, t, &eps[trial * d..(trial + 1) * d]);
-                    let Some(y) = denoise_one(&model, xt.clone(), t, [c, h, w], b.sampler_steps, cancel).await? else { return Ok(false) };
-                    let dist = pixel_distance(&y, &x0);
-                    trials.update(|v| v.push((q(&xt), q(&y), dist)));
-                    state.set(Live::Running(format!("the trials at t = {t}: {} of {}", trial + 1, b.trials)));
-                }
-                Ok::<_, String>(true)
-            };
-            match go.await {
-                Ok(true) => state.set(Live::Done(format!("the {} trials at t = {t}", trials.with_untracked(Vec::len)))),
+                Ok(true) => state.set(Live::Done(sinks.done_text(action))),
                 Ok(false) => state.set(Live::Cancelled),
-                Err(e) => state.set(Live::Failed(e)),
-            }
-        });
-    };
-    // Its curvature: the score Jacobian a column (two network evaluations, about 60 ms) between frames,
-    // then its singular values; the same columns memgen probe computes in larger batches.
-    let run_spectrum = move |_| {
-        let Some((k, _, image, settings, [h, w, c])) = target() else { return };
-        let Some(px) = unbase64(&image) else { return };
-        cancel.set(false);
-        spectrum.set(Vec::new());
-        state.set(Live::Running("the spectrum: starting…".into()));
-        spawn_local(async move {
-            let go = async {
-                let (model, _, _) = super::regen::point_model(p, k, &|m| state.set(Live::Running(m))).await?;
-                let device = memgen_models::device::LabDevice::cpu().device.inner();
-                let x0 = to_model(&px, h, w, c);
-                let mut jac = ScoreJacobian::new(&x0, settings.curvature_t, [c, h, w], settings.curvature_h)?;
-                let started = now_ms();
-                while !jac.finished() {
-                    if cancel.get_untracked() {
-                        return Ok(None);
-                    }
-                    jac.step(&model, 1, &device)?;
-                    let rate = jac.done() as f64 / ((now_ms() - started) / 1000.0);
-                    state.set(Live::Running(format!(
-                        "the spectrum at t = {}: column {} of {} of the score's Jacobian; {}",
-                        settings.curvature_t,
-                        jac.done(),
-                        jac.columns(),
-                        time_left((jac.columns() - jac.done()) as f64, rate)
-                    )));
-                    yield_now().await;
-                }
-                let d = jac.columns();
-                state.set(Live::Running(format!("the spectrum: the singular values of the {d} × {d} Jacobian, in a worker (a few seconds)…")));
-                yield_now().await;
-                let sv = crate::cluster_worker::singular_values_off_the_tab(&jac.matrix()?).await?;
-                took_ms.update(|m| m.1 = now_ms() - started);
-                Ok::<_, String>(Some((sv, settings.curvature_t)))
-            };
-            match go.await {
-                Ok(Some((sv, t))) => {
-                    let (n, top) = (sv.len(), sv.first().copied().unwrap_or(f64::NAN));
-                    spectrum.set(sv);
-                    state.set(Live::Done(format!("its {n} singular values at t = {t}, the largest {top:.2}")));
-                }
-                Ok(None) => state.set(Live::Cancelled),
                 Err(e) => state.set(Live::Failed(e)),
             }
         });
@@ -328,14 +463,15 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
         };
         Some(view! {
             <div class="controls" data-testid="basins-live" data-state=attr data-t-c=tc_attr data-log-volume=lv_attr data-levels=levels_attr
-                data-spectrum=spectrum_attr data-stored-ranks=stored_ranks data-probe-ms=ms(probe_ms) data-spectrum-ms=ms(spectrum_ms)>
-                <button data-testid="basins-live-run" disabled=running on:click=run>"Probe this sample's basin here"</button>
+                data-spectrum=spectrum_attr data-stored-ranks=stored_ranks data-probe-ms=ms(probe_ms) data-spectrum-ms=ms(spectrum_ms) data-ran-on=move || ran_on.get()>
+                <GpuToggle testid="basins-live-gpu" checked=use_gpu available=p.gpu_available software=p.software verb="probe" />
+                <button data-testid="basins-live-run" disabled=running on:click=move |_| start(Action::Basin)>"Probe this sample's basin here"</button>
                 <label>" Show its trials at t = "
                     <input type="number" min="1" max="999" data-testid="basins-live-t" prop:value=move || show_t.get().to_string()
                         on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<usize>() { show_t.set(v.clamp(1, 999)); } } />
                 </label>
-                <button data-testid="basins-live-show" disabled=running on:click=show>"Show"</button>
-                <button data-testid="basins-live-spectrum" disabled=running on:click=run_spectrum>"Its curvature spectrum"</button>
+                <button data-testid="basins-live-show" disabled=running on:click=move |_| start(Action::Trials(show_t.get_untracked().clamp(1, 999)))>"Show"</button>
+                <button data-testid="basins-live-spectrum" disabled=running on:click=move |_| start(Action::Spectrum)>"Its curvature spectrum"</button>
                 <button data-testid="basins-live-cancel" disabled=!running on:click=move |_| cancel.set(true)>"Cancel"</button>
                 <span>{match st {
                     Live::Idle => "Runs the probe of memgen probe on this sample with this K's weights, or its curvature spectrum: nothing is trained.".to_string(),
@@ -344,6 +480,7 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
                     Live::Cancelled => "Cancelled.".into(),
                     Live::Failed(e) => format!("Could not probe it: {e}"),
                 }}</span>
+                {move || device_note.get().map(|n| view! { <p class="notice" data-testid="basins-live-device-note">{n}</p> })}
                 <canvas node_ref=plot_ref width="480" height="180" data-testid="basins-live-plot" role="img"
                     aria-label="This sample's probability of recovery P(t) against the noise level t, filled in as the probe runs; the line above says its critical time."></canvas>
                 <canvas node_ref=spectrum_ref width="480" height="180" data-testid="basins-live-spectrum-plot" role="img"

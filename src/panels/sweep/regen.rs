@@ -32,6 +32,15 @@ pub(super) async fn point_model(
     k: usize,
     status: &impl Fn(String),
 ) -> Result<(FusedUNet, memgen_models::unet::UNetConfig, memgen_models::sweep::PointConfig), String> {
+    let (bytes, cfg) = point_weights(p, k, status).await?;
+    let plain = memgen_models::device::LabDevice::cpu().device.inner();
+    let (unet, net) = decode_weights(&bytes, &plain)?;
+    Ok((FusedUNet::from_unet(&unet, net)?, net, cfg))
+}
+
+/// The safetensors bytes of point `k`'s EMA weights in the loaded bundle (fetched, and
+/// checked against the manifest's SHA-256) and the point's settings.
+pub(super) async fn point_weights(p: Panel, k: usize, status: &impl Fn(String)) -> Result<(Vec<u8>, memgen_models::sweep::PointConfig), String> {
     let (source, record) = p
         .loaded
         .with_untracked(|l| l.as_ref().and_then(|l| Some((l.source.clone(), l.manifest.results.iter().find(|r| r.k == k)?.clone()))))
@@ -46,9 +55,7 @@ pub(super) async fn point_model(
         }
     }
     let cfg = record.config.ok_or("the manifest does not record this point's settings")?;
-    let plain = memgen_models::device::LabDevice::cpu().device.inner();
-    let (unet, net) = decode_weights(&bytes, &plain)?;
-    Ok((FusedUNet::from_unet(&unet, net)?, net, cfg))
+    Ok((bytes, cfg))
 }
 
 /// Makes sample `index` of point `k` again; returns its pixels (base64) and the largest

@@ -210,7 +210,13 @@ impl Panel {
             return;
         }
         match msg {
-            FromWorker::Ready => {}
+            // A training worker sends no probe's replies.
+            FromWorker::Ready
+            | FromWorker::ProbeLevel { .. }
+            | FromWorker::ProbeBasin { .. }
+            | FromWorker::ProbeTrials { .. }
+            | FromWorker::ProbeColumns { .. }
+            | FromWorker::ProbeSpectrum { .. } => {}
             FromWorker::Device { label } => self.status.set(format!("Training on {label} in a worker; the page stays free.")),
             FromWorker::Progress { done, losses: l, secs, .. } => {
                 self.losses.update(|v| v.extend(l));
