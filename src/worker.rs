@@ -75,6 +75,11 @@ pub struct UNetJob {
     pub seed: u64,
     /// Steps per chunk.
     pub chunk: usize,
+    /// Send the run's snapshot ([`FromWorker::Snapshot`]: weights, EMA and step, in the fused
+    /// trainer's format) after the first chunk that ends this many milliseconds after the last
+    /// one (0: never), to go on from on the CPU if the device is lost.
+    #[serde(default)]
+    pub snapshot_every_ms: f64,
 }
 
 /// A probe of one gallery sample by a bundle point's UNet ([`memgen_models::probe`]), the same
@@ -151,7 +156,8 @@ pub enum FromWorker {
         done: usize,
     },
     /// The run's state after `done` steps (the snapshot bytes ride under `bytes`:
-    /// [`ToyTraining::snapshot_async`]), to go on from if the worker's device is lost.
+    /// [`ToyTraining::snapshot_async`], [`memgen_models::unet::UNetTraining::snapshot_async`]),
+    /// to go on from if the worker's device is lost.
     Snapshot {
         /// Steps done.
         done: usize,
@@ -306,13 +312,14 @@ async fn between_chunks(target: &JsValue, paused: &Cell<bool>, done: usize) {
 
 async fn unet_train(target: &JsValue, paused: &Cell<bool>, pixels: Vec<u8>, job: UNetJob) -> Result<(), String> {
     use memgen_models::unet::{snapshot, to_model, UNetTraining};
-    let UNetJob { config, seed, chunk } = job;
+    let UNetJob { config, seed, chunk, snapshot_every_ms } = job;
     let (net, steps) = (config.net, config.steps);
     let (h, w, c) = (net.height, net.width, net.channels);
     let lab = LabDevice::gpu().await.map_err(|e| format!("WebGPU is not available in the worker: {e}"))?;
     reply(target, &FromWorker::Device { label: format!("WebGPU · {}", lab.describe()) }, None);
     let mut run = UNetTraining::new(config, &to_model(&pixels, h, w, c), seed, &lab.device)?;
     let t0 = crate::browser::now_ms();
+    let mut snapshot_at = t0;
     while !run.finished() {
         between_chunks(target, paused, run.steps_done()).await;
         let losses = run.run_steps(chunk.max(1)).await?;
@@ -321,6 +328,11 @@ async fn unet_train(target: &JsValue, paused: &Cell<bool>, pixels: Vec<u8>, job:
         }
         let secs = (crate::browser::now_ms() - t0) / 1000.0;
         reply(target, &FromWorker::Progress { done: run.steps_done(), total: steps, losses, secs }, None);
+        if snapshot_every_ms > 0.0 && !run.finished() && crate::browser::now_ms() - snapshot_at >= snapshot_every_ms {
+            let bytes = run.snapshot_async(seed).await?;
+            reply(target, &FromWorker::Snapshot { done: run.steps_done() }, Some(&bytes));
+            snapshot_at = crate::browser::now_ms();
+        }
     }
     let bytes = snapshot::encode_weights_async(&run.ema_model(), &net).await?;
     reply(target, &FromWorker::Weights { done: run.steps_done() }, Some(&bytes));

@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use memgen_core::spec::fnv1a64;
 use memgen_models::bundle::{Bundle, Engine, Gallery, ModelKind, Timing};
-use memgen_models::sweep::{run_point, PointConfig, PointData, PointError, PointModel, PointProgress, SweepConfig, SweepData};
+use memgen_models::sweep::{run_point, PointConfig, PointData, PointError, PointModel, PointProgress, Resume, SweepConfig, SweepData};
 use memgen_models::unet::fused::{FusedUNetTraining, DEFAULT_SHARDS};
 use memgen_models::unet::{LrSchedule, SamplerConfig, UNet, UNetConfig, UNetTrainConfig};
 
@@ -216,6 +216,8 @@ pub struct LiveCtl {
     pub resumed_at: RwSignal<usize>,
     /// The step of the last training state kept in browser storage.
     pub saved_step: RwSignal<usize>,
+    /// The step of the last snapshot the WebGPU worker sent (0: none yet).
+    pub worker_snapshot: RwSignal<usize>,
     /// Why browser storage did not keep the run (full, or unavailable), while it goes on in
     /// memory.
     pub storage_note: RwSignal<Option<String>>,
@@ -243,6 +245,7 @@ impl LiveCtl {
             sweep_label: RwSignal::new(String::new()),
             resumed_at: RwSignal::new(0),
             saved_step: RwSignal::new(0),
+            worker_snapshot: RwSignal::new(0),
             storage_note: RwSignal::new(None),
             device_note: RwSignal::new(None),
             elsewhere: RwSignal::new(false),
@@ -305,6 +308,8 @@ struct TabProgress {
     /// This tab's claim on the run: renewed at every checkpoint, and the run stops when another
     /// tab has taken it over.
     claim: Claim,
+    /// Where a resumed run's state came from, for the progress line.
+    resumed_from: &'static str,
 }
 
 /// The message of a run that another tab took over.
@@ -336,7 +341,7 @@ impl PointProgress for TabProgress {
         ctl.losses.update(|v| v.extend_from_slice(losses));
         let rate = (done - start) as f64 / ((now_ms() - t0) / 1000.0).max(1e-3);
         ctl.progress.set(done as f64 / total.max(1) as f64);
-        let resumed = if start > 0 { format!(" (resumed at step {start} from this browser's storage)") } else { String::new() };
+        let resumed = if start > 0 { format!(" (resumed at step {start} from {})", self.resumed_from) } else { String::new() };
         ctl.status.set(format!(
             "{}training step {done} / {total}{resumed} · {rate:.2} steps/s · {}",
             ctl.sweep_label.get_untracked(),
@@ -392,9 +397,16 @@ impl PointProgress for TabProgress {
     }
 }
 
+/// A worker whose GPU device was lost: what was said, and its last snapshot with the losses
+/// up to it (the fused trainer goes on from it), if it sent one.
+struct Lost {
+    why: String,
+    resume: Option<Resume>,
+}
+
 /// Trains the point's UNet on WebGPU in a Web Worker (src/worker.rs); returns its EMA weights
 /// on `plain` (the page's CPU device), where the page samples, and its losses, or (inner `Err`)
-/// what was said when the worker's GPU device was lost.
+/// what was said when the worker's GPU device was lost, with its last snapshot.
 async fn train_in_worker(
     sub: &SubsetK,
     tc: UNetTrainConfig,
@@ -403,17 +415,19 @@ async fn train_in_worker(
     gen: u64,
     plain: &burn::tensor::Device,
     claim: &mut Claim,
-) -> Result<Result<(UNet, Vec<f32>), String>, PointError> {
+) -> Result<Result<(UNet, Vec<f32>), Lost>, PointError> {
     use crate::worker::{lost_device, FromWorker, ToWorker, UNetJob, WorkerHandle, TRAIN_WORKER_URL};
     let (tx, mut rx) = futures_channel::mpsc::unbounded::<(FromWorker, Option<Vec<u8>>)>();
     let handle = WorkerHandle::spawn(TRAIN_WORKER_URL, move |m, b| {
         let _ = tx.unbounded_send((m, b));
     })?;
-    handle.send_with(ToWorker::UnetTrain(UNetJob { config: tc, seed, chunk: 1 }), Some(sub.pixels.to_vec()));
+    handle.send_with(ToWorker::UnetTrain(UNetJob { config: tc, seed, chunk: 1, snapshot_every_ms: SNAPSHOT_EVERY_MS }), Some(sub.pixels.to_vec()));
     ctl.resumed_at.set(0);
+    ctl.worker_snapshot.set(0);
     ctl.phase.set(Phase::Training);
     ctl.status.set(format!("{}starting the training worker (WebGPU)…", ctl.sweep_label.get_untracked()));
     let (mut paused_sent, mut device, mut weights, mut losses) = (false, String::new(), None, Vec::new());
+    let mut snapshot: Option<(usize, Vec<u8>)> = None;
     loop {
         if ctl.gen.get_value() != gen {
             return Err(PointError::Cancelled);
@@ -428,17 +442,28 @@ async fn train_in_worker(
         }
         while let Ok((msg, bytes)) = rx.try_recv() {
             match msg {
+                FromWorker::Snapshot { done } => {
+                    if let Some(b) = bytes {
+                        snapshot = Some((done, b));
+                        ctl.worker_snapshot.set(done);
+                    }
+                }
                 FromWorker::Ready
                 | FromWorker::Paused { .. }
                 | FromWorker::Resumed { .. }
-                | FromWorker::Snapshot { .. }
                 | FromWorker::ProbeLevel { .. }
                 | FromWorker::ProbeBasin { .. }
                 | FromWorker::ProbeTrials { .. }
                 | FromWorker::ProbeColumns { .. }
                 | FromWorker::ProbeSpectrum { .. } => {}
                 // The caller goes on on the CPU; the handle's drop ends the worker.
-                FromWorker::DeviceLost { reason, message } => return Ok(Err(lost_device(&reason, &message))),
+                FromWorker::DeviceLost { reason, message } => {
+                    let resume = snapshot
+                        .take()
+                        .filter(|(done, _)| *done <= losses.len())
+                        .map(|(done, bytes)| Resume { snapshot: bytes, losses: losses[..done].to_vec() });
+                    return Ok(Err(Lost { why: lost_device(&reason, &message), resume }));
+                }
                 FromWorker::Device { label } => device = label,
                 FromWorker::Progress { done, total, losses: chunk, secs } => {
                     ctl.losses.update(|v| v.extend_from_slice(&chunk));
@@ -505,28 +530,48 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
     ctl.device_note.set(None);
     let lost = if gpu { Some(train_in_worker(&sub, tc, point.seed, ctl, gen, &plain, &mut claim).await?) } else { None };
     let gpu = matches!(lost, Some(Ok(_)));
-    let model = if let Some(Ok((ema, losses))) = lost {
-        PointModel::Trained { ema: Box::new(ema), losses }
-    } else {
-        if let Some(Err(why)) = lost {
-            // burn's UNet run in the worker keeps no snapshot: the point starts again here.
-            ctl.device_note
-                .set(Some(format!("{why}; this point starts again in this tab on the CPU (a WebGPU run of the UNet keeps no snapshot to go on from).")));
-            ctl.losses.set(Vec::new());
+    let mut resumed_from = "this browser's storage";
+    let model = match lost {
+        Some(Ok((ema, losses))) => PointModel::Trained { ema: Box::new(ema), losses },
+        Some(Err(Lost { why, resume: Some(resume) })) => {
+            // The worker's last snapshot: the fused trainer goes on from its step here.
+            let step = resume.losses.len();
+            ctl.device_note.set(Some(format!(
+                "{why}; this point goes on in this tab on the CPU from the worker's last snapshot, at step {step} (its weights and EMA; Adam's moments start again)."
+            )));
+            ctl.losses.set(resume.losses.clone());
+            resumed_from = "the worker's last snapshot";
+            PointModel::Train { resume: Some(resume) }
         }
-        // A kept state that is corrupt (removed) or storage that cannot be read: said, and the
-        // point trains from the start in memory.
-        let resume = crate::store::read_run(&snap_key, "training state of this point").await.unwrap_or_else(|e| {
-            ctl.status.set(e);
-            None
-        });
-        if let Some(r) = &resume {
-            ctl.losses.set(r.losses.clone());
+        lost => {
+            if let Some(Err(Lost { why, resume: None })) = lost {
+                ctl.device_note.set(Some(format!("{why}; this point starts again in this tab on the CPU (the worker had sent no snapshot yet).")));
+                ctl.losses.set(Vec::new());
+            }
+            // A kept state that is corrupt (removed) or storage that cannot be read: said, and
+            // the point trains from the start in memory.
+            let resume = crate::store::read_run(&snap_key, "training state of this point").await.unwrap_or_else(|e| {
+                ctl.status.set(e);
+                None
+            });
+            if let Some(r) = &resume {
+                ctl.losses.set(r.losses.clone());
+            }
+            PointModel::Train { resume }
         }
-        PointModel::Train { resume }
     };
-    let mut progress =
-        TabProgress { ctl, gen, slice_t0: now_ms(), train_t0: None, sample_t0: None, snap_key: snap_key.clone(), saved_at: now_ms(), seed: point.seed, claim };
+    let mut progress = TabProgress {
+        ctl,
+        gen,
+        slice_t0: now_ms(),
+        train_t0: None,
+        sample_t0: None,
+        snap_key: snap_key.clone(),
+        saved_at: now_ms(),
+        seed: point.seed,
+        claim,
+        resumed_from,
+    };
     let data = PointData { pixels: &sub.pixels, indices: &sub.indices, hwc: sub.hwc };
     let out = run_point(&point, data, model, &plain, &mut progress).await;
     // Finished, failed or cancelled: the kept run is of no more use (a reload keeps it), unless

@@ -364,7 +364,7 @@ pub fn LiveControls(
                 <button data-testid="live-pause" disabled=move || !busy() on:click=move |_| ctl.paused.update(|v| *v = !*v)>{move || if ctl.paused.get() { "Resume" } else { "Pause" }}</button>
                 <button data-testid="live-cancel" disabled=move || !busy() on:click=move |_| p.cancel()>"Cancel"</button>
                 <span class="progress" data-testid="live-progress" data-state=move || ctl.phase.get().attr() data-paused=move || ctl.paused.get().to_string() data-losses=move || ctl.losses.with(|l| l.len().to_string())
-                    data-resumed-at=move || ctl.resumed_at.get().to_string() data-saved-step=move || ctl.saved_step.get().to_string()>
+                    data-resumed-at=move || ctl.resumed_at.get().to_string() data-saved-step=move || ctl.saved_step.get().to_string() data-worker-snapshot=move || ctl.worker_snapshot.get().to_string()>
                     <ProgressLine fraction=ctl.progress text=Signal::derive(move || match ctl.phase.get() {
                         Phase::Failed(e) => format!("Failed: {e}"),
                         _ if ctl.paused.get() => format!("paused · {}", ctl.status.get()),

@@ -198,6 +198,25 @@ impl Layout {
         out
     }
 
+    /// The flat parameters of tensors in burn's layout and order (each tensor flat): the
+    /// inverse of [`to_burn_tensors`](Self::to_burn_tensors).
+    fn flat_of_burn_tensors(&self, tensors: &[Vec<f32>]) -> Result<Vec<f32>, String> {
+        if tensors.len() != self.tensors.len() {
+            return Err(format!("{} tensors for a network of {}", tensors.len(), self.tensors.len()));
+        }
+        let mut params = vec![0.0; self.total];
+        for (&(off, n, conv), v) in self.tensors.iter().zip(tensors) {
+            if v.len() != n {
+                return Err("a tensor does not fit the network".into());
+            }
+            match conv {
+                None => params[off..off + n].copy_from_slice(v),
+                Some(shape) => permute_conv(v, &mut params[off..off + n], shape, true),
+            }
+        }
+        Ok(params)
+    }
+
     /// The parameters in burn's layout and order (each tensor flat).
     fn to_burn_tensors(&self, p: &[f32]) -> Vec<Vec<f32>> {
         self.tensors
@@ -860,20 +879,7 @@ impl FusedUNet {
     /// backends only).
     pub fn from_unet(model: &UNet, net: UNetConfig) -> Result<FusedUNet, String> {
         let (layout, _) = Layout::init(net, &mut NoiseStream::new(0, 0));
-        let tensors = super::snapshot::flat_tensors(model);
-        if tensors.len() != layout.tensors.len() {
-            return Err(format!("{} tensors for a network of {}", tensors.len(), layout.tensors.len()));
-        }
-        let mut params = vec![0.0; layout.total];
-        for (&(off, n, conv), v) in layout.tensors.iter().zip(&tensors) {
-            if v.len() != n {
-                return Err("a tensor does not fit the network".into());
-            }
-            match conv {
-                None => params[off..off + n].copy_from_slice(v),
-                Some(shape) => permute_conv(v, &mut params[off..off + n], shape, true),
-            }
-        }
+        let params = layout.flat_of_burn_tensors(&super::snapshot::flat_tensors(model))?;
         Ok(FusedUNet::new(layout, params))
     }
 
@@ -930,8 +936,16 @@ pub struct FusedUNetTraining {
     rng: NoiseStream,
     order: EpochOrder,
     step: usize,
+    /// The step Adam's moments started from: 0, or that of a snapshot of another engine's
+    /// run, which keeps no moments ([`adam = "reset"`](ADAM_RESET)); bias correction counts
+    /// from it.
+    adam_from: usize,
     works: Vec<Work>,
 }
+
+/// A snapshot's `adam` when it keeps no moments: a run resumed from it starts Adam's moments
+/// and bias correction again at its step (a burn run's, [`super::UNetTraining::snapshot_async`]).
+pub const ADAM_RESET: &str = "reset";
 
 impl FusedUNetTraining {
     /// A fresh run over `images` (`[K, C·H·W]`, values in `[−1, 1]`), seeded by `seed`. A
@@ -957,6 +971,7 @@ impl FusedUNetTraining {
             rng,
             order: EpochOrder::new(images.len() / d),
             step: 0,
+            adam_from: 0,
             works,
         })
     }
@@ -1010,7 +1025,7 @@ impl FusedUNetTraining {
             None => 1.0,
         };
         let decay = crate::optim::ema_decay(self.config.ema_decay, self.config.ema_warmup, self.step);
-        let k = crate::optim::AdamStep::new(self.config.lr_at(self.step), (self.step + 1) as i32, Some(decay)).scaled(clip);
+        let k = crate::optim::AdamStep::new(self.config.lr_at(self.step), (self.step - self.adam_from + 1) as i32, Some(decay)).scaled(clip);
         crate::optim::adam_ema(&mut self.params, &mut self.ema, &mut self.m, &mut self.v, g, k);
         self.step += 1;
         loss
@@ -1065,6 +1080,9 @@ impl FusedUNetTraining {
         meta.insert("k".to_string(), (self.images.len() / self.config.net.image_len()).to_string());
         meta.insert("seed".to_string(), seed.to_string());
         meta.insert("shards".to_string(), self.works.len().to_string());
+        if self.adam_from > 0 {
+            meta.insert("adam_from".to_string(), self.adam_from.to_string());
+        }
         meta.insert("config".to_string(), serde_json::to_string(&self.config).map_err(|e| e.to_string())?);
         let views = bufs
             .iter()
@@ -1076,15 +1094,34 @@ impl FusedUNetTraining {
     /// A run that goes on from [`snapshot`](Self::snapshot)'s bytes: the same configuration,
     /// images, seed and shards, or an error that says which differs. It ends exactly where the
     /// uninterrupted run would have.
+    /// A snapshot of another engine's run ([`ADAM_RESET`]: no moments, any shards) goes on
+    /// from its weights, EMA, step and batches with Adam started again: not bit for bit the
+    /// uninterrupted run.
     pub fn resume(config: UNetTrainConfig, images: &[f32], seed: u64, shards: usize, snapshot: &[u8]) -> Result<FusedUNetTraining, String> {
         let k = images.len() / config.net.image_len().max(1);
-        let (step, _) = super::snapshot::check_snapshot(snapshot, FUSED_SNAPSHOT_FORMAT, &config, seed, k, Some(shards))?;
+        let (step, meta) = super::snapshot::check_snapshot(snapshot, FUSED_SNAPSHOT_FORMAT, &config, seed, k, None)?;
         let mut run = FusedUNetTraining::new(config, images, seed, shards)?;
         let st = safetensors::SafeTensors::deserialize(snapshot)
             .map_err(|e| format!("not a training snapshot: {}", memgen_core::text::neutralise(&e.to_string())))?;
         let total = run.layout.total;
         let read = |name: &str| crate::run_state::finite_f32s(&st, name, total);
-        (run.params, run.ema, run.m, run.v) = (read("params")?, read("ema")?, read("adam_m")?, read("adam_v")?);
+        match meta.get("adam").map(String::as_str) {
+            Some(ADAM_RESET) => {
+                (run.params, run.ema) = (read("params")?, read("ema")?);
+                run.adam_from = step;
+            }
+            Some(other) => return Err(format!("adam: {:?}, not {ADAM_RESET:?}", memgen_core::text::neutralise(other))),
+            None => {
+                if meta.get("shards") != Some(&shards.max(1).to_string()) {
+                    return Err("the snapshot was taken with another number of shards".into());
+                }
+                (run.params, run.ema, run.m, run.v) = (read("params")?, read("ema")?, read("adam_m")?, read("adam_v")?);
+                run.adam_from = match meta.get("adam_from") {
+                    Some(a) => a.parse().ok().filter(|&a| a <= step).ok_or("bad adam_from in the snapshot")?,
+                    None => 0,
+                };
+            }
+        }
         for _ in 0..step {
             run.next_batch();
         }
@@ -1095,6 +1132,31 @@ impl FusedUNetTraining {
     /// Number of training images `K`.
     pub fn k(&self) -> usize {
         self.images.len() / self.config.net.image_len()
+    }
+
+    /// A snapshot, in this engine's format, of another engine's run of `config` on `k` images
+    /// at `step`: its weights and EMA weights in burn's order and layout (each tensor flat) and
+    /// no Adam moments ([`ADAM_RESET`]), for [`resume`](Self::resume).
+    pub fn snapshot_of_weights(config: &UNetTrainConfig, k: usize, seed: u64, step: usize, weights: &[Vec<f32>], ema: &[Vec<f32>]) -> Result<Vec<u8>, String> {
+        use safetensors::tensor::{Dtype, TensorView};
+        if step > config.steps {
+            return Err(format!("step {step} is past the run's {} steps", config.steps));
+        }
+        let (layout, _) = Layout::init(config.net, &mut NoiseStream::new(0, 0));
+        let bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let bufs = [("params", bytes(&layout.flat_of_burn_tensors(weights)?)), ("ema", bytes(&layout.flat_of_burn_tensors(ema)?))];
+        let mut meta = std::collections::HashMap::new();
+        meta.insert("format".to_string(), FUSED_SNAPSHOT_FORMAT.to_string());
+        meta.insert("step".to_string(), step.to_string());
+        meta.insert("k".to_string(), k.to_string());
+        meta.insert("seed".to_string(), seed.to_string());
+        meta.insert("adam".to_string(), ADAM_RESET.to_string());
+        meta.insert("config".to_string(), serde_json::to_string(config).map_err(|e| e.to_string())?);
+        let views = bufs
+            .iter()
+            .map(|(n, b)| TensorView::new(Dtype::F32, vec![layout.total], b).map(|v| (n.to_string(), v)).map_err(|e| format!("{n}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        safetensors::serialize(views, Some(meta)).map_err(|e| e.to_string())
     }
 
     /// The EMA weights as a fused network: the fast model to sample with on a CPU.
@@ -1204,6 +1266,56 @@ mod tests {
             let e = bad.err().unwrap_or_else(|| panic!("{why}: accepted"));
             assert!(e.contains(why), "{why}: {e}");
         }
+    }
+
+    /// A burn run's snapshot (what the WebGPU worker sends) resumed by the fused trainer: the
+    /// same weights, EMA and step, bit for bit; the next step's loss, taken before its update
+    /// on the same batch, equal to the uninterrupted burn run's to the engines' rounding; Adam
+    /// starts again from that step, and a later snapshot of the fused run keeps where from.
+    #[test]
+    fn a_burn_runs_snapshot_goes_on_in_the_fused_trainer() {
+        let device = crate::device::LabDevice::cpu().device.inner();
+        let net = UNetConfig { height: 8, width: 8, base_channels: 8, groups: 4, ..UNetConfig::grey() };
+        let cfg = UNetTrainConfig { batch: 4, steps: 12, ..UNetTrainConfig::browser(net) };
+        let imgs = images(&net, 3);
+        let mut whole = UNetTraining::new(cfg, &imgs, 6, &device).unwrap();
+        let all = pollster::block_on(whole.run_steps(12)).unwrap();
+        let mut first = UNetTraining::new(cfg, &imgs, 6, &device).unwrap();
+        pollster::block_on(first.run_steps(5)).unwrap();
+        let bytes = pollster::block_on(first.snapshot_async(6)).unwrap();
+        // Any shards: the snapshot has no gradients' order to keep.
+        let mut resumed = FusedUNetTraining::resume(cfg, &imgs, 6, 3, &bytes).unwrap();
+        assert_eq!((resumed.steps_done(), resumed.adam_from), (5, 5));
+        assert_eq!(resumed.burn_tensors(), crate::unet::snapshot::flat_tensors(&first.model()));
+        assert_eq!(resumed.ema_tensors(), crate::unet::snapshot::flat_tensors(&first.ema_model()));
+        assert!(resumed.m.iter().chain(&resumed.v).all(|v| *v == 0.0), "Adam starts again");
+        let before = resumed.params.clone();
+        let tail = resumed.run_steps(3);
+        let gap = (tail[0] - all[5]).abs() / all[5].abs();
+        assert!(gap < 1e-4, "step 6 after the resume: loss {} against {} uninterrupted", tail[0], all[5]);
+        assert!(tail.iter().all(|l| l.is_finite()));
+        // Adam started again at step 5: its first update is bias-corrected as a first step,
+        // so it moves a weight by about lr (corrected as step 6 it would move it about half that).
+        let mut one = FusedUNetTraining::resume(cfg, &imgs, 6, 3, &bytes).unwrap();
+        one.run_steps(1);
+        let mut moved: Vec<f32> = one.params.iter().zip(&before).map(|(a, b)| (a - b).abs()).filter(|d| *d > 0.0).collect();
+        moved.sort_by(f32::total_cmp);
+        let median = moved[moved.len() / 2] as f64 / cfg.lr_at(5);
+        assert!((0.9..1.1).contains(&median), "median step {median} lr");
+        let again = FusedUNetTraining::resume(cfg, &imgs, 6, 3, &resumed.snapshot(6).unwrap()).unwrap();
+        assert_eq!((again.steps_done(), again.adam_from), (8, 5));
+        let mut cont = again;
+        assert_eq!(cont.run_steps(10), resumed.run_steps(10), "a later snapshot of the resumed run goes on exactly");
+        // Refused: another Adam state, another seed, a step past the run.
+        let mut meta = safetensors::SafeTensors::read_metadata(&bytes).unwrap().1.metadata().clone().unwrap();
+        meta.insert("adam".into(), "kept".into());
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = st.tensors();
+        let forged = safetensors::serialize(views, Some(meta)).unwrap();
+        assert!(FusedUNetTraining::resume(cfg, &imgs, 6, 3, &forged).err().unwrap().contains("adam"));
+        assert!(FusedUNetTraining::resume(cfg, &imgs, 7, 3, &bytes).err().unwrap().contains("seed"));
+        assert!(FusedUNetTraining::snapshot_of_weights(&cfg, 3, 6, 13, &resumed.burn_tensors(), &resumed.ema_tensors()).is_err());
+        assert!(FusedUNetTraining::snapshot_of_weights(&cfg, 3, 6, 1, &resumed.burn_tensors()[1..], &resumed.ema_tensors()).is_err());
     }
 
     /// The result depends on the shards, not on the threads that run them.

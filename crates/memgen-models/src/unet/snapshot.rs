@@ -112,11 +112,17 @@ pub const WEIGHTS_FORMAT: &str = "memgen-unet-weights/1";
 /// [`UNetConfig`](super::UNetConfig) as JSON under `net`), read back asynchronously: works on
 /// every backend, WebGPU in a browser included. The training worker sends its EMA weights so.
 pub async fn encode_weights_async(model: &UNet, net: &super::UNetConfig) -> Result<Vec<u8>, String> {
+    encode_weights(&flat_tensors_async(model).await?, net)
+}
+
+/// A network's parameters in its module order, each tensor flat, read back asynchronously
+/// (every backend, WebGPU in a browser included).
+pub(crate) async fn flat_tensors_async(model: &UNet) -> Result<Vec<Vec<f32>>, String> {
     let mut tensors = Vec::new();
     for (_, _, p) in params(model) {
         tensors.push(p.into_data_async().await.map_err(|e| format!("{e:?}"))?.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?);
     }
-    encode_weights(&tensors, net)
+    Ok(tensors)
 }
 
 /// How a weights file stores its values. A sweep that writes f16 weights samples its images
@@ -278,6 +284,17 @@ pub(crate) fn check_snapshot(
 }
 
 impl UNetTraining {
+    /// The run's weights, EMA weights and step as a snapshot the fused trainer resumes
+    /// ([`super::fused::FusedUNetTraining::resume`]), read back asynchronously, so on WebGPU
+    /// in a browser too: what the training worker sends, to go on from on the CPU if its
+    /// device is lost. Adam's moments are not kept ([`super::fused::ADAM_RESET`]): the resumed
+    /// run starts them again, and is not bit for bit the uninterrupted one.
+    pub async fn snapshot_async(&self, seed: u64) -> Result<Vec<u8>, String> {
+        let (model, ema, _, step) = self.parts();
+        let (w, e) = (flat_tensors_async(model).await?, flat_tensors_async(ema).await?);
+        super::fused::FusedUNetTraining::snapshot_of_weights(&self.config, self.k(), seed, step, &w, &e)
+    }
+
     /// The run's state as bytes (see the module docs). `seed` is recorded to be checked on
     /// resume. Fails on backends that cannot read back synchronously (WebGPU in wasm).
     pub fn snapshot(&self, seed: u64) -> Result<Vec<u8>, String> {
