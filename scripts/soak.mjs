@@ -4,7 +4,12 @@
 // WebGPU buffers sampled every minute. A benchmark, not a test: it prints each sample and the
 // least-squares slope of each measure after the warm-up, and writes them as JSON.
 //
-//   node scripts/soak.mjs [--minutes 30] [--warmup 5] [--out test-artifacts/soak.json]
+//   node scripts/soak.mjs [--minutes 30] [--warmup 5] [--out test-artifacts/soak.json] [--heap-diff]
+//
+// --heap-diff takes a V8 heap snapshot (DevTools protocol) at the first sample after the warm-up
+// and another at the end, and prints what grew between them: retained objects grouped by
+// constructor (or by kind: strings, closures, code, arrays), count and bytes, largest growth
+// first, per round — to name what a heap slope is made of.
 //
 // Needs dist/ (bash scripts/build-web.sh) and the test command's Chromium and Playwright.
 // The heap is read after a forced garbage collection (--js-flags=--expose-gc), so a slope is
@@ -22,6 +27,7 @@ const arg = (name, dflt) => {
 const MINUTES = Number(arg('minutes', 30));
 const WARMUP = Number(arg('warmup', 5));
 const OUT = arg('out', path.join('test-artifacts', 'soak.json'));
+const HEAP_DIFF = process.argv.includes('--heap-diff');
 
 const server = await serve();
 const browser = await launchBrowser({ webgpu: true, extraArgs: ['--js-flags=--expose-gc', '--enable-precise-memory-info'] });
@@ -55,6 +61,32 @@ await context.addInitScript(() => {
     return destroy.call(this);
   };
 });
+
+/** A heap snapshot (after a forced collection) as a map from group to { count, bytes }. */
+async function heapGroups() {
+  await page.evaluate(() => window.gc && window.gc());
+  const cdp = await context.newCDPSession(page);
+  const chunks = [];
+  cdp.on('HeapProfiler.addHeapSnapshotChunk', (e) => chunks.push(e.chunk));
+  await cdp.send('HeapProfiler.enable');
+  await cdp.send('HeapProfiler.collectGarbage');
+  await cdp.send('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+  await cdp.detach();
+  const snap = JSON.parse(chunks.join(''));
+  const fields = snap.snapshot.meta.node_fields;
+  const types = snap.snapshot.meta.node_types[0];
+  const [ti, ni, si] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f));
+  const groups = new Map();
+  for (let i = 0; i < snap.nodes.length; i += fields.length) {
+    const type = types[snap.nodes[i + ti]];
+    const key = type === 'object' || type === 'native' ? `${type} ${snap.strings[snap.nodes[i + ni]]}` : `(${type})`;
+    const g = groups.get(key) || { count: 0, bytes: 0 };
+    g.count += 1;
+    g.bytes += snap.nodes[i + si];
+    groups.set(key, g);
+  }
+  return groups;
+}
 
 const wait = (fn, arg, timeout = 600_000) => page.waitForFunction(fn, arg, { timeout });
 const view = async (slug) => {
@@ -106,6 +138,7 @@ await page.goto(`${server.url}?tk=2&tsteps=300&tn=400#/memory`, { waitUntil: 'lo
 await waitForFirstFrame(page);
 let rounds = 0;
 let next = 0;
+let heapAt = null;
 while ((Date.now() - start) / 60_000 < MINUTES) {
   const minute = (Date.now() - start) / 60_000;
   if (minute >= next) {
@@ -113,6 +146,7 @@ while ((Date.now() - start) / 60_000 < MINUTES) {
     samples.push(s);
     console.log(JSON.stringify(s));
     next = Math.floor(minute) + 1;
+    if (HEAP_DIFF && !heapAt && minute >= WARMUP) heapAt = { rounds, groups: await heapGroups() };
   }
   await round(rounds);
   rounds += 1;
@@ -131,12 +165,30 @@ const slope = (key) => {
   return sxx > 0 ? sxy / sxx : null;
 };
 const keys = ['js_heap_mb', 'wasm_mb', 'gpu_buffers_live', 'gpu_buffer_mb', 'dom_nodes'];
+let heapDiff = null;
+if (heapAt) {
+  const end = await heapGroups();
+  const per = Math.max(1, rounds - heapAt.rounds);
+  heapDiff = [...new Set([...end.keys(), ...heapAt.groups.keys()])]
+    .map((k) => {
+      const [a, b] = [heapAt.groups.get(k) || { count: 0, bytes: 0 }, end.get(k) || { count: 0, bytes: 0 }];
+      return { group: k, count: b.count - a.count, bytes: b.bytes - a.bytes, bytes_per_round: (b.bytes - a.bytes) / per };
+    })
+    .filter((d) => d.bytes !== 0 || d.count !== 0)
+    .sort((x, y) => y.bytes - x.bytes);
+  const total = heapDiff.reduce((a, d) => a + d.bytes, 0);
+  console.log(`heap diff over ${per} rounds (from round ${heapAt.rounds}): ${total} bytes in all, ${(total / per).toFixed(0)} a round; largest growth:`);
+  for (const d of heapDiff.slice(0, 15)) console.log(`  ${d.group}: ${d.count >= 0 ? '+' : ''}${d.count} objects, ${d.bytes >= 0 ? '+' : ''}${d.bytes} bytes (${d.bytes_per_round.toFixed(0)} a round)`);
+  console.log('largest shrink:');
+  for (const d of heapDiff.slice(-5)) console.log(`  ${d.group}: ${d.count} objects, ${d.bytes} bytes`);
+}
 const report = {
   minutes: MINUTES,
   warmup_minutes: WARMUP,
   rounds,
   samples,
   slope_per_minute_after_warmup: Object.fromEntries(keys.map((k) => [k, slope(k)])),
+  heap_diff: heapDiff?.slice(0, 40) ?? null,
   errors: { page: log.pageErrors, console: log.consoleErrors },
 };
 fs.mkdirSync(path.dirname(OUT), { recursive: true });
