@@ -111,8 +111,7 @@ test('basins: a sample probed live on WebGPU in the worker gives memgen probe\'s
   await gpu.check();
   const before = workers.length;
   await page.locator('[data-testid="basins-live-spectrum"]').click();
-  await page.waitForFunction(() => /column \d+ of 784/.test(document.querySelector('[data-testid="basins-live"]')?.textContent || '')
-    && /worker/.test(document.querySelector('[data-testid="basins-live"]')?.textContent || ''), null, { timeout: 600_000 });
+  await page.waitForFunction(() => /in a worker: column \d+ of 784/.test(document.querySelector('[data-testid="basins-live"]')?.textContent || ''), null, { timeout: 600_000 });
   const worker = workers.slice(before).find((w) => w.url().includes('train-worker.js'));
   assert.ok(worker, 'no new worker for this probe');
   const destroyed = await worker.evaluate(() => { for (const d of self.__memgenGpuDevices) d.destroy(); return self.__memgenGpuDevices.length; });

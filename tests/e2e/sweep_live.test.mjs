@@ -194,7 +194,6 @@ test('sweep panel: the worker\'s GPU device lost while the UNet trains; the page
   const note = page.locator('[data-testid="live-device-note"]');
   await note.waitFor({ timeout: 300_000 });
   t.diagnostic(`device destroyed after ${lostAt} of ${STEPS} worker steps, its last snapshot at step ${snapAt}; note: ${await note.textContent()}`);
-  assert.ok(snapAt < STEPS, `the worker's snapshot came at step ${snapAt} of ${STEPS}`);
   await startFrameGaps(page);
   await takeFrameGap(page);
   await page.waitForFunction(() => ['done'].includes(document.querySelector('[data-testid="live-progress"]')?.dataset.state) || /^error/.test(document.querySelector('[data-testid="live-progress"]')?.dataset.state || ''), null, { timeout: 600_000 });

@@ -310,7 +310,12 @@ struct TabProgress {
     claim: Claim,
     /// Where a resumed run's state came from, for the progress line.
     resumed_from: &'static str,
+    /// Whether that state was refused (the run then trained from step 0).
+    refused: bool,
 }
+
+/// Where a run resumed from the WebGPU worker's snapshot came from ([`TabProgress::resumed_from`]).
+const FROM_WORKER: &str = "the worker's last snapshot";
 
 /// The message of a run that another tab took over.
 const TAKEN_OVER: &str = "another tab of this browser took this run over; it goes on there";
@@ -374,9 +379,17 @@ impl PointProgress for TabProgress {
         }
     }
     fn resume_refused(&mut self, why: &str) {
+        self.refused = true;
         crate::store::delete(&self.snap_key);
         self.ctl.losses.set(Vec::new());
-        self.ctl.status.set(format!("The stored training state could not be used ({why}); training from the start."));
+        self.ctl.status.set(format!("The training state kept in {} could not be used ({why}); training from the start.", self.resumed_from));
+        if self.resumed_from == FROM_WORKER {
+            self.ctl.device_note.update(|n| {
+                if let Some(n) = n {
+                    *n = format!("{n} That snapshot could not be used ({why}): the point starts again from step 0.");
+                }
+            });
+        }
     }
     fn sampling(&mut self, done: usize, total: usize) {
         let ctl = self.ctl;
@@ -531,6 +544,8 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
     let lost = if gpu { Some(train_in_worker(&sub, tc, point.seed, ctl, gen, &plain, &mut claim).await?) } else { None };
     let gpu = matches!(lost, Some(Ok(_)));
     let mut resumed_from = "this browser's storage";
+    // The steps trained in the worker before its device was lost, when the point went on here from its snapshot.
+    let mut worker_steps = None;
     let model = match lost {
         Some(Ok((ema, losses))) => PointModel::Trained { ema: Box::new(ema), losses },
         Some(Err(Lost { why, resume: Some(resume) })) => {
@@ -540,7 +555,8 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
                 "{why}; this point goes on in this tab on the CPU from the worker's last snapshot, at step {step} (its weights and EMA; Adam's moments start again)."
             )));
             ctl.losses.set(resume.losses.clone());
-            resumed_from = "the worker's last snapshot";
+            resumed_from = FROM_WORKER;
+            worker_steps = Some(step);
             PointModel::Train { resume: Some(resume) }
         }
         lost => {
@@ -571,6 +587,7 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
         seed: point.seed,
         claim,
         resumed_from,
+        refused: false,
     };
     let data = PointData { pixels: &sub.pixels, indices: &sub.indices, hwc: sub.hwc };
     let out = run_point(&point, data, model, &plain, &mut progress).await;
@@ -593,8 +610,15 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
         }
         ctl.checkpoint(gen).await?;
     }
-    let backend = if gpu { "webgpu worker (burn), sampled here (fused forward pass)" } else { "this tab's cpu (fused trainer and forward pass, wasm)" };
-    let timing = Timing { backend: backend.into(), ..out.timing };
+    let backend = if gpu {
+        "webgpu worker (burn), sampled here (fused forward pass)".to_string()
+    } else if let (Some(step), false) = (worker_steps, progress.refused) {
+        // Not what `memgen sweep --engine fused` would make: say how it was trained.
+        format!("webgpu worker (burn) to step {step}, its device then lost; from there this tab's cpu (fused trainer, Adam's moments started again) and forward pass, wasm; train_s counts the cpu part")
+    } else {
+        "this tab's cpu (fused trainer and forward pass, wasm)".to_string()
+    };
+    let timing = Timing { backend, ..out.timing };
     let total = timing.train_s + timing.sample_s + timing.label_s;
     let mut bundle = Bundle::new(
         sweep.identity(),

@@ -33,14 +33,14 @@ enum Live {
 
 /// One DDIM run of one trial from `x_t`, a step at a time with the event loop handed back
 /// between steps (each is one network evaluation); `None` when cancelled.
-async fn denoise_one(model: &FusedUNet, xt: Vec<f32>, t: usize, chw: [usize; 3], steps: usize, cancel: RwSignal<bool>) -> Result<Option<Vec<f32>>, String> {
+async fn denoise_one(model: &FusedUNet, xt: Vec<f32>, t: usize, chw: [usize; 3], steps: usize, run: Sinks) -> Result<Option<Vec<f32>>, String> {
     let device = memgen_models::device::LabDevice::cpu().device.inner();
     let [c, h, w] = chw;
     let x = burn::tensor::Tensor::<4>::from_data(burn::tensor::TensorData::new(xt, [1, c, h, w]), &device);
     let mut unused = memgen_core::spec::NoiseStream::new(0, 0);
     let mut s = ImageSampling::from_noised(model, SamplerConfig::ddim(steps), x, t, &device, &mut unused);
     while !s.finished() {
-        if cancel.get_untracked() {
+        if run.stopped() {
             return Ok(None);
         }
         s.run_steps_synced(1).await?;
@@ -78,7 +78,11 @@ const GPU_COLUMNS: usize = 32;
 #[derive(Clone, Copy)]
 struct Sinks {
     state: RwSignal<Live>,
-    cancel: RwSignal<bool>,
+    /// The run under way: bumped by every start, cancel and change of sample, so a run whose
+    /// number it no longer holds stops and writes nothing more.
+    gen: StoredValue<u64>,
+    /// This run's number.
+    run: u64,
     levels: RwSignal<Vec<(usize, f64)>>,
     result: RwSignal<Option<(Option<usize>, f64)>>,
     trials: RwSignal<Vec<(String, String, f64)>>,
@@ -89,6 +93,17 @@ struct Sinks {
 }
 
 impl Sinks {
+    /// These sinks for a new run, which supersedes any under way.
+    fn start_run(self) -> Sinks {
+        self.gen.update_value(|g| *g += 1);
+        Sinks { run: self.gen.get_value(), ..self }
+    }
+
+    /// Whether this run was cancelled or superseded.
+    fn stopped(self) -> bool {
+        self.gen.get_value() != self.run
+    }
+
     /// Empties what `action` fills.
     fn clear(self, action: Action) {
         match action {
@@ -103,7 +118,9 @@ impl Sinks {
     }
 
     fn running(self, m: String) {
-        self.state.set(Live::Running(m));
+        if !self.stopped() {
+            self.state.set(Live::Running(m));
+        }
     }
 
     /// The line that says what a finished `action` found.
@@ -120,16 +137,18 @@ impl Sinks {
         }
     }
 
-    /// A trial's noised and denoised images as the gallery's thumbnails show them.
-    fn push_trial(self, noised: &[f32], back: &[f32], dist: f64, [h, w, c]: [usize; 3]) {
-        let q = |x: &[f32]| b64(&to_packed(&quantize_u8(x), h, w, c));
+    /// A trial's noised and denoised images (u8, `[C, H, W]`) as the gallery's thumbnails
+    /// show them.
+    fn push_trial(self, noised: &[u8], back: &[u8], dist: f64, [h, w, c]: [usize; 3]) {
+        let q = |x: &[u8]| b64(&to_packed(x, h, w, c));
         self.trials.update(|v| v.push((q(noised), q(back), dist)));
     }
 }
 
 /// `job` run by the training worker on its WebGPU device (src/worker.rs), its replies shown
 /// as they come: `Ok(Ok(finished))`, or `Ok(Err(what was said))` when the worker's device was
-/// lost. Cancel ends the worker.
+/// lost or the worker could not open one (the page then runs it on the CPU). Cancel ends the
+/// worker.
 async fn in_worker(s: Sinks, weights: Vec<u8>, job: ProbeJob) -> Result<Result<bool, String>, String> {
     use crate::worker::{lost_device, FromWorker, ToWorker, WorkerHandle, TRAIN_WORKER_URL};
     let (tx, mut rx) = futures_channel::mpsc::unbounded::<(FromWorker, Option<Vec<u8>>)>();
@@ -141,17 +160,21 @@ async fn in_worker(s: Sinks, weights: Vec<u8>, job: ProbeJob) -> Result<Result<b
     handle.send_with(ToWorker::UnetProbe(job), Some(weights));
     s.running("starting the worker (WebGPU)…".into());
     let started = now_ms();
-    let mut device = String::from("WebGPU");
+    let (mut device, mut on_device) = (String::from("WebGPU"), false);
     loop {
-        if s.cancel.get_untracked() {
-            return Ok(Ok(false));
-        }
         while let Ok((msg, bytes)) = rx.try_recv() {
+            if s.stopped() {
+                return Ok(Ok(false));
+            }
             let rate = |done: usize| done as f64 / ((now_ms() - started) / 1000.0);
             match msg {
                 FromWorker::DeviceLost { reason, message } => return Ok(Err(lost_device(&reason, &message))),
+                // Before it has a device (no WebGPU in the worker, or none of the weights'
+                // kernels on it): the CPU does it instead.
+                FromWorker::Failed { message } if !on_device => return Ok(Err(format!("The worker could not probe on WebGPU ({message})"))),
                 FromWorker::Failed { message } => return Err(format!("the worker: {message}")),
                 FromWorker::Device { label } => {
+                    on_device = true;
                     device = label;
                     s.running(format!("on {device} in a worker: loading the weights and compiling its kernels…"));
                 }
@@ -175,10 +198,9 @@ async fn in_worker(s: Sinks, weights: Vec<u8>, job: ProbeJob) -> Result<Result<b
                     if b.len() != 2 * distances.len() * d {
                         return Err(format!("the worker sent {} bytes for {} trials", b.len(), distances.len()));
                     }
-                    let m = |v: &[u8]| v.iter().map(|&p| p as f32 / 127.5 - 1.0).collect::<Vec<_>>();
                     let (noised, back) = b.split_at(distances.len() * d);
                     for (i, dist) in distances.iter().enumerate() {
-                        s.push_trial(&m(&noised[i * d..(i + 1) * d]), &m(&back[i * d..(i + 1) * d]), *dist, [h, w, c]);
+                        s.push_trial(&noised[i * d..(i + 1) * d], &back[i * d..(i + 1) * d], *dist, [h, w, c]);
                     }
                 }
                 FromWorker::ProbeColumns { done, total } => s.running(format!(
@@ -201,6 +223,9 @@ async fn in_worker(s: Sinks, weights: Vec<u8>, job: ProbeJob) -> Result<Result<b
                 | FromWorker::Weights { .. }
                 | FromWorker::Snapshot { .. } => {}
             }
+        }
+        if s.stopped() {
+            return Ok(Ok(false));
         }
         sleep_ms(50).await;
     }
@@ -227,7 +252,7 @@ async fn on_cpu(s: Sinks, model: &FusedUNet, job: &ProbeJob) -> Result<bool, Str
                 for trial in 0..b.trials {
                     let mut xt = x0.clone();
                     DdpmSchedule::paper().forward(&mut xt, t, &eps[trial * d..(trial + 1) * d]);
-                    let Some(y) = denoise_one(model, xt, t, chw, b.sampler_steps, s.cancel).await? else { return Ok(false) };
+                    let Some(y) = denoise_one(model, xt, t, chw, b.sampler_steps, s).await? else { return Ok(false) };
                     hit += usize::from(pixel_distance(&y, &x0) <= b.delta);
                     done_trials += 1;
                     let most = search.most() * b.trials;
@@ -255,8 +280,8 @@ async fn on_cpu(s: Sinks, model: &FusedUNet, job: &ProbeJob) -> Result<bool, Str
             for trial in 0..b.trials {
                 let mut xt = x0.clone();
                 DdpmSchedule::paper().forward(&mut xt, t, &eps[trial * d..(trial + 1) * d]);
-                let Some(y) = denoise_one(model, xt.clone(), t, chw, b.sampler_steps, s.cancel).await? else { return Ok(false) };
-                s.push_trial(&xt, &y, pixel_distance(&y, &x0), [*h, *w, *c]);
+                let Some(y) = denoise_one(model, xt.clone(), t, chw, b.sampler_steps, s).await? else { return Ok(false) };
+                s.push_trial(&quantize_u8(&xt), &quantize_u8(&y), pixel_distance(&y, &x0), [*h, *w, *c]);
                 s.running(format!("the trials at t = {t}: {} of {}", trial + 1, b.trials));
             }
         }
@@ -266,7 +291,7 @@ async fn on_cpu(s: Sinks, model: &FusedUNet, job: &ProbeJob) -> Result<bool, Str
             let device = memgen_models::device::LabDevice::cpu().device.inner();
             let mut jac = ScoreJacobian::new(&x0, settings.curvature_t, chw, settings.curvature_h)?;
             while !jac.finished() {
-                if s.cancel.get_untracked() {
+                if s.stopped() {
                     return Ok(false);
                 }
                 jac.step(model, 1, &device)?;
@@ -283,6 +308,9 @@ async fn on_cpu(s: Sinks, model: &FusedUNet, job: &ProbeJob) -> Result<bool, Str
             s.running(format!("the spectrum: the singular values of the {d} × {d} Jacobian, in a worker (a few seconds)…"));
             yield_now().await;
             let sv = crate::cluster_worker::singular_values_off_the_tab(&jac.matrix()?).await?;
+            if s.stopped() {
+                return Ok(false);
+            }
             s.spectrum.set(sv);
             s.took_ms.update(|m| m.1 = now_ms() - started);
         }
@@ -296,7 +324,7 @@ async fn on_cpu(s: Sinks, model: &FusedUNet, job: &ProbeJob) -> Result<bool, Str
 #[component]
 pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl IntoView {
     let state = RwSignal::new(Live::Idle);
-    let cancel = RwSignal::new(false);
+    let gen = StoredValue::new(0u64);
     let levels = RwSignal::new(Vec::<(usize, f64)>::new());
     let result = RwSignal::new(Option::<(Option<usize>, f64)>::None);
     let show_t = RwSignal::new(101usize);
@@ -311,7 +339,7 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
     let spectrum_ref = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
         let _ = (p.picked.get(), p.selected_k.get());
-        cancel.set(true);
+        gen.update_value(|g| *g += 1);
         state.set(Live::Idle);
         levels.set(Vec::new());
         result.set(None);
@@ -385,35 +413,42 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
         });
         Some((k, s.index, s.image, settings, g.shape))
     };
-    let sinks = Sinks { state, cancel, levels, result, trials, spectrum, took_ms, ran_on };
+    let sinks = Sinks { state, gen, run: 0, levels, result, trials, spectrum, took_ms, ran_on };
     let start = move |action: Action| {
         let Some((k, index, image, settings, shape)) = target() else { return };
         let Some(px) = unbase64(&image) else { return };
-        cancel.set(false);
+        let s = sinks.start_run();
         device_note.set(None);
-        sinks.clear(action);
-        state.set(Live::Running("starting…".into()));
+        s.clear(action);
+        s.running("starting…".into());
         let gpu = use_gpu.get_untracked() && p.gpu_available;
         spawn_local(async move {
-            let status = |m| state.set(Live::Running(m));
             let go = async {
                 let job = ProbeJob { task: action.task(), settings: settings.clone(), index, shape, image: px.clone() };
+                let (bytes, _) = super::regen::point_weights(p, k, &|m| s.running(m)).await?;
+                if s.stopped() {
+                    return Ok(false);
+                }
                 if gpu {
-                    let (bytes, _) = super::regen::point_weights(p, k, &status).await?;
-                    match in_worker(sinks, bytes, job.clone()).await? {
+                    match in_worker(s, bytes.clone(), job.clone()).await? {
                         Ok(finished) => return Ok(finished),
                         Err(lost) => {
                             device_note.set(Some(format!("{lost}; the probe runs again in this tab on the CPU.")));
-                            sinks.clear(action);
+                            s.clear(action);
                         }
                     }
                 }
-                let (model, _, _) = super::regen::point_model(p, k, &status).await?;
+                let (model, _) = super::regen::fused_of(&bytes)?;
                 ran_on.set("cpu");
-                on_cpu(sinks, &model, &job).await
+                on_cpu(s, &model, &job).await
             };
-            match go.await {
-                Ok(true) => state.set(Live::Done(sinks.done_text(action))),
+            let out = go.await;
+            // A run cancelled or superseded leaves the line to what stopped it.
+            if s.stopped() {
+                return;
+            }
+            match out {
+                Ok(true) => state.set(Live::Done(s.done_text(action))),
                 Ok(false) => state.set(Live::Cancelled),
                 Err(e) => state.set(Live::Failed(e)),
             }
@@ -472,7 +507,10 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
                 </label>
                 <button data-testid="basins-live-show" disabled=running on:click=move |_| start(Action::Trials(show_t.get_untracked().clamp(1, 999)))>"Show"</button>
                 <button data-testid="basins-live-spectrum" disabled=running on:click=move |_| start(Action::Spectrum)>"Its curvature spectrum"</button>
-                <button data-testid="basins-live-cancel" disabled=!running on:click=move |_| cancel.set(true)>"Cancel"</button>
+                <button data-testid="basins-live-cancel" disabled=!running on:click=move |_| {
+                    gen.update_value(|g| *g += 1);
+                    state.set(Live::Cancelled);
+                }>"Cancel"</button>
                 <span>{match st {
                     Live::Idle => "Runs the probe of memgen probe on this sample with this K's weights, or its curvature spectrum: nothing is trained.".to_string(),
                     Live::Running(m) => m,

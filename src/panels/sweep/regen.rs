@@ -33,9 +33,15 @@ pub(super) async fn point_model(
     status: &impl Fn(String),
 ) -> Result<(FusedUNet, memgen_models::unet::UNetConfig, memgen_models::sweep::PointConfig), String> {
     let (bytes, cfg) = point_weights(p, k, status).await?;
+    let (fused, net) = fused_of(&bytes)?;
+    Ok((fused, net, cfg))
+}
+
+/// The fused network (the page's CPU model) of a weights file, and its shape.
+pub(super) fn fused_of(bytes: &[u8]) -> Result<(FusedUNet, memgen_models::unet::UNetConfig), String> {
     let plain = memgen_models::device::LabDevice::cpu().device.inner();
-    let (unet, net) = decode_weights(&bytes, &plain)?;
-    Ok((FusedUNet::from_unet(&unet, net)?, net, cfg))
+    let (unet, net) = decode_weights(bytes, &plain)?;
+    Ok((FusedUNet::from_unet(&unet, net)?, net))
 }
 
 /// The safetensors bytes of point `k`'s EMA weights in the loaded bundle (fetched, and
