@@ -480,6 +480,16 @@ impl WorkerHandle {
         Ok(WorkerHandle { worker, ready, queue, on_message: cb3, _onmessage: onmessage, _onerror: onerror })
     }
 
+    /// Starts the module worker at `url` with its messages queued on a channel, for a page
+    /// loop that reads them between its own checks (cancel, pause) with `try_recv`.
+    pub fn spawn_queued(url: &str) -> Result<(WorkerHandle, futures_channel::mpsc::UnboundedReceiver<(FromWorker, Option<Vec<u8>>)>), String> {
+        let (tx, rx) = futures_channel::mpsc::unbounded::<(FromWorker, Option<Vec<u8>>)>();
+        let handle = WorkerHandle::spawn(url, move |m, b| {
+            let _ = tx.unbounded_send((m, b));
+        })?;
+        Ok((handle, rx))
+    }
+
     /// Sends `msg` now, or once the worker is ready.
     pub fn send(&self, msg: ToWorker) {
         self.send_with(msg, None);

@@ -97,13 +97,26 @@ pub fn knn(query: &Matrix, data: &Matrix, k: usize, exclude_self: bool) -> Resul
 /// re-ranking of a candidate pool), so a page can find them a few rows at a time between
 /// frames.
 pub fn knn_self_rows(data: &Matrix, rows: std::ops::Range<usize>, k: usize) -> Result<Neighbours, CoreError> {
+    knn_self_rows_with(data, &row_norms(data), rows, k)
+}
+
+/// Each row's squared norm, as [`knn_self_rows_with`] takes them (computed once for a caller
+/// that asks for a set's rows a few at a time).
+pub fn row_norms(data: &Matrix) -> Vec<f32> {
+    data.iter_rows().map(|r| norm2(r) as f32).collect()
+}
+
+/// [`knn_self_rows`] with the set's [`row_norms`] given.
+pub fn knn_self_rows_with(data: &Matrix, data_norms: &[f32], rows: std::ops::Range<usize>, k: usize) -> Result<Neighbours, CoreError> {
     validate(data, data, k, true)?;
     if rows.start > rows.end || rows.end > data.rows() {
         return Err(CoreError::invalid("rows", format!("{rows:?}"), &format!("must lie within the set's {} rows", data.rows())));
     }
+    if data_norms.len() != data.rows() {
+        return Err(CoreError::invalid("norms", data_norms.len(), &format!("must be one a row ({})", data.rows())));
+    }
     let d = data.cols();
     let pool = (k + RERANK_MARGIN).min(data.rows() - 1);
-    let data_norms: Vec<f32> = data.iter_rows().map(|r| norm2(r) as f32).collect();
     let n = rows.len();
     let mut indices = vec![0usize; n * k];
     let mut distances = vec![0f64; n * k];
@@ -123,7 +136,7 @@ pub fn knn_self_rows(data: &Matrix, rows: std::ops::Range<usize>, k: usize) -> R
         use crate::par::*;
         blocks.into_par_iter().for_each(|(q0, idx_out, dist_out)| {
             let nq = idx_out.len() / k;
-            query_block(data, data, &data_norms, q0, nq, k, pool, true, d, idx_out, dist_out);
+            query_block(data, data, data_norms, q0, nq, k, pool, true, d, idx_out, dist_out);
         });
     }
     Ok(Neighbours { k, indices, distances })

@@ -65,6 +65,8 @@ impl Manifold {
 #[derive(Debug, Clone)]
 pub struct ManifoldBuilder {
     points: Matrix,
+    /// The points' squared norms, computed once for every step.
+    norms: Vec<f32>,
     k: usize,
     radii: Vec<f64>,
 }
@@ -73,8 +75,9 @@ impl ManifoldBuilder {
     /// The manifold of `points` with balls to the `k`-th nearest other point, none found yet.
     /// Errors as [`Manifold::new`]'s.
     pub fn new(points: &Matrix, k: usize) -> Result<ManifoldBuilder, CoreError> {
-        crate::knn::knn_self_rows(points, 0..0, k)?;
-        Ok(ManifoldBuilder { points: points.clone(), k, radii: Vec::with_capacity(points.rows()) })
+        let norms = crate::knn::row_norms(points);
+        crate::knn::knn_self_rows_with(points, &norms, 0..0, k)?;
+        Ok(ManifoldBuilder { points: points.clone(), norms, k, radii: Vec::with_capacity(points.rows()) })
     }
 
     /// Balls found so far.
@@ -101,7 +104,7 @@ impl ManifoldBuilder {
     pub fn step(&mut self, n: usize) -> Result<(), CoreError> {
         let (a, rows) = (self.radii.len(), self.points.rows());
         let b = (a + n.max(1)).min(rows);
-        let nn = crate::knn::knn_self_rows(&self.points, a..b, self.k)?;
+        let nn = crate::knn::knn_self_rows_with(&self.points, &self.norms, a..b, self.k)?;
         self.radii.extend((0..b - a).map(|i| nn.distances_of(i)[self.k - 1]));
         Ok(())
     }
@@ -331,6 +334,7 @@ mod tests {
         assert!(part.finish().is_err());
         assert!(ManifoldBuilder::new(&normal(5, 3, 0.0, 1.0, 1), DEFAULT_K).is_err(), "not more than k points");
         assert!(crate::knn::knn_self_rows(&pts, 690..701, DEFAULT_K).is_err());
+        assert!(crate::knn::knn_self_rows_with(&pts, &crate::knn::row_norms(&pts)[1..], 0..10, DEFAULT_K).is_err(), "a norm a row");
     }
 
     /// The definition, written out: every pair, every ball.

@@ -430,10 +430,7 @@ async fn train_in_worker(
     claim: &mut Claim,
 ) -> Result<Result<(UNet, Vec<f32>), Lost>, PointError> {
     use crate::worker::{lost_device, FromWorker, ToWorker, UNetJob, WorkerHandle, TRAIN_WORKER_URL};
-    let (tx, mut rx) = futures_channel::mpsc::unbounded::<(FromWorker, Option<Vec<u8>>)>();
-    let handle = WorkerHandle::spawn(TRAIN_WORKER_URL, move |m, b| {
-        let _ = tx.unbounded_send((m, b));
-    })?;
+    let (handle, mut rx) = WorkerHandle::spawn_queued(TRAIN_WORKER_URL)?;
     handle.send_with(ToWorker::UnetTrain(UNetJob { config: tc, seed, chunk: 1, snapshot_every_ms: SNAPSHOT_EVERY_MS }), Some(sub.pixels.to_vec()));
     ctl.resumed_at.set(0);
     ctl.worker_snapshot.set(0);

@@ -151,10 +151,7 @@ impl Sinks {
 /// worker.
 async fn in_worker(s: Sinks, weights: Vec<u8>, job: ProbeJob) -> Result<Result<bool, String>, String> {
     use crate::worker::{lost_device, FromWorker, ToWorker, WorkerHandle, TRAIN_WORKER_URL};
-    let (tx, mut rx) = futures_channel::mpsc::unbounded::<(FromWorker, Option<Vec<u8>>)>();
-    let handle = WorkerHandle::spawn(TRAIN_WORKER_URL, move |m, b| {
-        let _ = tx.unbounded_send((m, b));
-    })?;
+    let (handle, mut rx) = WorkerHandle::spawn_queued(TRAIN_WORKER_URL)?;
     let (settings, [h, w, c]) = (job.settings.clone(), job.shape);
     let x0 = to_model(&job.image, h, w, c);
     handle.send_with(ToWorker::UnetProbe(job), Some(weights));
