@@ -459,31 +459,45 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
         if !has_weights {
             return None;
         }
-        let st = state.get();
-        let running = matches!(st, Live::Running(_));
-        let attr = match &st {
-            Live::Idle => "idle".to_string(),
-            Live::Running(_) => "running".into(),
-            Live::Done(_) => "done".into(),
-            Live::Cancelled => "cancelled".into(),
-            Live::Failed(e) => format!("error: {e}"),
+        // Every part below follows its own signals: a progress line or a level read redraws
+        // only what shows it, not the block (its canvases and thumbnails would be drawn again).
+        let running = move || state.with(|st| matches!(st, Live::Running(_)));
+        let attr = move || {
+            state.with(|st| match st {
+                Live::Idle => "idle".to_string(),
+                Live::Running(_) => "running".into(),
+                Live::Done(_) => "done".into(),
+                Live::Cancelled => "cancelled".into(),
+                Live::Failed(e) => format!("error: {e}"),
+            })
         };
-        let (tc_attr, lv_attr) = match result.get() {
-            Some((t, lv)) => (t.map(|t| t.to_string()).unwrap_or("none".into()), if lv.is_finite() { format!("{lv:.6}") } else { "none".into() }),
-            None => (String::new(), String::new()),
+        let line = move || {
+            state.with(|st| match st {
+                Live::Idle => "Runs the probe of memgen probe on this sample with this K's weights, or its curvature spectrum: nothing is trained.".to_string(),
+                Live::Running(m) => m.clone(),
+                Live::Done(m) => format!("Done: {m}."),
+                Live::Cancelled => "Cancelled.".into(),
+                Live::Failed(e) => format!("Could not probe it: {e}"),
+            })
         };
-        let levels_attr = {
+        let tc_attr = move || result.get().map(|(t, _)| t.map(|t| t.to_string()).unwrap_or("none".into())).unwrap_or_default();
+        let lv_attr = move || result.get().map(|(_, lv)| if lv.is_finite() { format!("{lv:.6}") } else { "none".into() }).unwrap_or_default();
+        let levels_attr = move || {
             let mut v = levels.get();
             v.sort_by_key(|l| l.0);
             v.iter().map(|(t, p)| format!("{t}:{p}")).collect::<Vec<_>>().join(",")
         };
-        let delta = target().map(|t| t.3.basin.delta).unwrap_or(f64::NAN);
-        let spectrum_attr = spectrum.with(|v| v.iter().map(|s| format!("{s:.6}")).collect::<Vec<_>>().join(","));
-        let stored_ranks = stored().0.map(|v| v.iter().map(|(r, _)| r.to_string()).collect::<Vec<_>>().join(",")).unwrap_or_default();
-        let (probe_ms, spectrum_ms) = took_ms.get();
+        let spectrum_attr = move || spectrum.with(|v| v.iter().map(|s| format!("{s:.6}")).collect::<Vec<_>>().join(","));
+        let stored_ranks = move || {
+            let _ = spectrum.with(Vec::len);
+            stored().0.map(|v| v.iter().map(|(r, _)| r.to_string()).collect::<Vec<_>>().join(",")).unwrap_or_default()
+        };
         let ms = |v: f64| if v.is_finite() { format!("{v:.0}") } else { String::new() };
-        let shape = p.gallery.get().map(|g| g.shape).unwrap_or([28, 28, 1]);
+        let probe_ms = move || ms(took_ms.get().0);
+        let spectrum_ms = move || ms(took_ms.get().1);
         let trial_thumbs = move || {
+            let delta = target().map(|t| t.3.basin.delta).unwrap_or(f64::NAN);
+            let shape = p.gallery.with_untracked(|g| g.as_ref().map(|g| g.shape)).unwrap_or([28, 28, 1]);
             let thumb = |(i, (noised, back, dist)): (usize, (String, String, f64))| {
                 view! {
                     <Thumb image=noised shape=shape caption=format!("trial {} noised", i + 1) alt=format!("trial {}: the sample noised to the chosen t", i + 1) />
@@ -495,7 +509,7 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
         };
         Some(view! {
             <div class="controls" data-testid="basins-live" data-state=attr data-t-c=tc_attr data-log-volume=lv_attr data-levels=levels_attr
-                data-spectrum=spectrum_attr data-stored-ranks=stored_ranks data-probe-ms=ms(probe_ms) data-spectrum-ms=ms(spectrum_ms) data-ran-on=move || ran_on.get()>
+                data-spectrum=spectrum_attr data-stored-ranks=stored_ranks data-probe-ms=probe_ms data-spectrum-ms=spectrum_ms data-ran-on=move || ran_on.get()>
                 <GpuToggle testid="basins-live-gpu" checked=use_gpu available=p.gpu_available software=p.software verb="probe" />
                 <button data-testid="basins-live-run" disabled=running on:click=move |_| start(Action::Basin)>"Probe this sample's basin here"</button>
                 <label>" Show its trials at t = "
@@ -504,17 +518,11 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
                 </label>
                 <button data-testid="basins-live-show" disabled=running on:click=move |_| start(Action::Trials(show_t.get_untracked().clamp(1, 999)))>"Show"</button>
                 <button data-testid="basins-live-spectrum" disabled=running on:click=move |_| start(Action::Spectrum)>"Its curvature spectrum"</button>
-                <button data-testid="basins-live-cancel" disabled=!running on:click=move |_| {
+                <button data-testid="basins-live-cancel" disabled=move || !running() on:click=move |_| {
                     gen.update_value(|g| *g += 1);
                     state.set(Live::Cancelled);
                 }>"Cancel"</button>
-                <span>{match st {
-                    Live::Idle => "Runs the probe of memgen probe on this sample with this K's weights, or its curvature spectrum: nothing is trained.".to_string(),
-                    Live::Running(m) => m,
-                    Live::Done(m) => format!("Done: {m}."),
-                    Live::Cancelled => "Cancelled.".into(),
-                    Live::Failed(e) => format!("Could not probe it: {e}"),
-                }}</span>
+                <span>{line}</span>
                 {move || device_note.get().map(|n| view! { <p class="notice" data-testid="basins-live-device-note">{n}</p> })}
                 <canvas node_ref=plot_ref width="480" height="180" data-testid="basins-live-plot" role="img"
                     aria-label="This sample's probability of recovery P(t) against the noise level t, filled in as the probe runs; the line above says its critical time."></canvas>
