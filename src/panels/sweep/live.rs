@@ -6,10 +6,11 @@
 use leptos::prelude::*;
 use memgen_core::spec::fnv1a64;
 use memgen_models::bundle::{Bundle, Engine, Gallery, ModelKind, Timing};
-use memgen_models::sweep::{run_point, PointConfig, PointData, PointError, PointModel, PointProgress, Resume, SweepConfig, SweepData};
+use memgen_models::sweep::{run_point, PointConfig, PointData, PointError, PointModel, PointProgress, SweepConfig, SweepData};
 use memgen_models::unet::fused::{FusedUNetTraining, DEFAULT_SHARDS};
-use memgen_models::unet::{LrSchedule, SamplerConfig, UNet, UNetConfig, UNetTrainConfig};
+use memgen_models::unet::{LrSchedule, SamplerConfig, UNetConfig, UNetTrainConfig};
 
+use super::live_worker::{train_in_worker, Lost};
 use crate::browser::{now_ms, sleep_ms, yield_now};
 use crate::panels::datasets::SubsetK;
 use crate::tabs::Claim;
@@ -20,7 +21,7 @@ pub const ACTIVE_SWEEP: &str = "memgen-sweep-active";
 /// Browser-storage key prefix of a training run in progress (the rest is the point's key).
 const TRAIN_SNAPSHOT_PREFIX: &str = "memgen-sweep-train:";
 /// How often a training run in this tab is kept in browser storage.
-const SNAPSHOT_EVERY_MS: f64 = 5_000.0;
+pub(super) const SNAPSHOT_EVERY_MS: f64 = 5_000.0;
 /// How long the tab computes before it hands the event loop back.
 const SLICE_MS: f64 = 30.0;
 
@@ -318,7 +319,7 @@ struct TabProgress {
 const FROM_WORKER: &str = "the worker's last snapshot";
 
 /// The message of a run that another tab took over.
-const TAKEN_OVER: &str = "another tab of this browser took this run over; it goes on there";
+pub(super) const TAKEN_OVER: &str = "another tab of this browser took this run over; it goes on there";
 
 impl PointProgress for TabProgress {
     fn now_s(&self) -> f64 {
@@ -407,96 +408,6 @@ impl PointProgress for TabProgress {
     }
     fn labelling(&mut self) {
         self.ctl.phase.set(Phase::Labelling);
-    }
-}
-
-/// A worker whose GPU device was lost: what was said, and its last snapshot with the losses
-/// up to it (the fused trainer goes on from it), if it sent one.
-struct Lost {
-    why: String,
-    resume: Option<Resume>,
-}
-
-/// Trains the point's UNet on WebGPU in a Web Worker (src/worker.rs); returns its EMA weights
-/// on `plain` (the page's CPU device), where the page samples, and its losses, or (inner `Err`)
-/// what was said when the worker's GPU device was lost, with its last snapshot.
-async fn train_in_worker(
-    sub: &SubsetK,
-    tc: UNetTrainConfig,
-    seed: u64,
-    ctl: LiveCtl,
-    gen: u64,
-    plain: &burn::tensor::Device,
-    claim: &mut Claim,
-) -> Result<Result<(UNet, Vec<f32>), Lost>, PointError> {
-    use crate::worker::{lost_device, FromWorker, ToWorker, UNetJob, WorkerHandle, TRAIN_WORKER_URL};
-    let (handle, mut rx) = WorkerHandle::spawn_queued(TRAIN_WORKER_URL)?;
-    handle.send_with(ToWorker::UnetTrain(UNetJob { config: tc, seed, chunk: 1, snapshot_every_ms: SNAPSHOT_EVERY_MS }), Some(sub.pixels.to_vec()));
-    ctl.resumed_at.set(0);
-    ctl.worker_snapshot.set(0);
-    ctl.phase.set(Phase::Training);
-    ctl.status.set(format!("{}starting the training worker (WebGPU)…", ctl.sweep_label.get_untracked()));
-    let (mut paused_sent, mut device, mut weights, mut losses) = (false, String::new(), None, Vec::new());
-    let mut snapshot: Option<(usize, Vec<u8>)> = None;
-    loop {
-        if ctl.gen.get_value() != gen {
-            return Err(PointError::Cancelled);
-        }
-        if !claim.still_mine() {
-            return Err(PointError::Failed(TAKEN_OVER.into()));
-        }
-        let paused = ctl.paused.get_untracked();
-        if paused != paused_sent {
-            handle.send(if paused { ToWorker::Pause } else { ToWorker::Resume });
-            paused_sent = paused;
-        }
-        while let Ok((msg, bytes)) = rx.try_recv() {
-            match msg {
-                FromWorker::Snapshot { done } => {
-                    if let Some(b) = bytes {
-                        snapshot = Some((done, b));
-                        ctl.worker_snapshot.set(done);
-                    }
-                }
-                FromWorker::Ready
-                | FromWorker::Paused { .. }
-                | FromWorker::Resumed { .. }
-                | FromWorker::ProbeLevel { .. }
-                | FromWorker::ProbeBasin { .. }
-                | FromWorker::ProbeTrials { .. }
-                | FromWorker::ProbeColumns { .. }
-                | FromWorker::ProbeSpectrum { .. } => {}
-                // The caller goes on on the CPU; the handle's drop ends the worker.
-                FromWorker::DeviceLost { reason, message } => {
-                    let resume = snapshot
-                        .take()
-                        .filter(|(done, _)| *done <= losses.len())
-                        .map(|(done, bytes)| Resume { snapshot: bytes, losses: losses[..done].to_vec() });
-                    return Ok(Err(Lost { why: lost_device(&reason, &message), resume }));
-                }
-                FromWorker::Device { label } => device = label,
-                FromWorker::Progress { done, total, losses: chunk, secs } => {
-                    ctl.losses.update(|v| v.extend_from_slice(&chunk));
-                    losses.extend(chunk);
-                    let rate = done as f64 / secs.max(1e-3);
-                    ctl.progress.set(done as f64 / total.max(1) as f64);
-                    ctl.status.set(format!(
-                        "{}training on {device} in a worker: step {done} / {total} · {rate:.2} steps/s · {}",
-                        ctl.sweep_label.get_untracked(),
-                        time_left(total.saturating_sub(done) as f64, rate)
-                    ));
-                }
-                FromWorker::Weights { .. } => {
-                    let b = bytes.ok_or("the worker sent no weights".to_string())?;
-                    weights = Some(memgen_models::unet::snapshot::decode_weights(&b, plain)?.0);
-                }
-                FromWorker::Finished { .. } => {
-                    return weights.map(|w| Ok((w, losses))).ok_or_else(|| PointError::Failed("the worker finished without weights".into()))
-                }
-                FromWorker::Failed { message } => return Err(PointError::Failed(format!("training worker: {message}"))),
-            }
-        }
-        sleep_ms(100).await;
     }
 }
 

@@ -26,6 +26,7 @@ mod gallery;
 mod live;
 mod live_probe;
 mod live_view;
+mod live_worker;
 mod quality;
 mod regen;
 mod source;
