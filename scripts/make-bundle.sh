@@ -36,33 +36,19 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # default for it) with the same network and schedule, into www/bundles/fashion-mnist/.
 DATASET="${DATASET:-mnist}"
 KS="${KS:-2,4,8,16,32,64,128,256,512,1024,2048,4096}"
-# The network: base 16, three levels (28, 14, 7) with 16, 32 and 64 channels: 356,753 parameters.
-BASE="${BASE:-16}"
-MULT="${MULT:-1,2,4}"
-# Steps: at most STEPS, at least MIN_STEPS, else ⌈EPOCHS_PER_K·K/BATCH⌉ (memorizing takes steps
-# ∝ K, good samples do not; every point records its steps). Batch 64, Adam 2e-3 with a 200-step
-# warm-up and a half cosine down to 5%, EMA 0.999.
-STEPS="${STEPS:-32000}"
-MIN_STEPS="${MIN_STEPS:-2000}"
-EPOCHS_PER_K="${EPOCHS_PER_K:-1000}"
-BATCH="${BATCH:-64}"
-LR="${LR:-2e-3}"
-LR_SCHEDULE="${LR_SCHEDULE:-cosine}"
-WARMUP="${WARMUP:-200}"
-EVAL="${EVAL:-1000}"
-SAMPLER_STEPS="${SAMPLER_STEPS:-20}"
-# Each K's EMA weights kept as f16 (half the bytes; its samples are made from the f16 weights, so
-# the page regenerates them exactly).
-WEIGHTS="${WEIGHTS:-f16}"
+# Every other setting is `memgen sweep --preset bundle` (memgen_models::presets::Preset::Bundle,
+# the one home of these numbers): base 16, three levels (28, 14, 7): 356,753 parameters; steps
+# ⌈1000·K/64⌉ between 2,000 and 32,000 (memorizing takes steps ∝ K, good samples do not; every
+# point records its steps); batch 64, Adam 2e-3 with a 200-step warm-up and a half cosine down
+# to 5%, EMA 0.999; |S_eval| 1,000, DDIM 20 steps; each K's EMA weights kept as f16 (its samples
+# are made from the f16 weights, so the page regenerates them exactly); the fused engine; a
+# gallery of 64; training time as a second axis (--timeline 4: steps/8, /4, /2, all) and a kept
+# run every 1,000 steps inside a K (an interrupted K goes on from its last checkpoint).
+# An environment variable overrides its flag: STEPS MIN_STEPS EPOCHS_PER_K BATCH LR LR_SCHEDULE
+# WARMUP BASE MULT EVAL GALLERY SAMPLER_STEPS WEIGHTS ENGINE TIMELINE CHECKPOINT.
 DEVICE="${DEVICE:-cpu}"
-GALLERY="${GALLERY:-64}"
 JOBS="${JOBS:-1}"
-ENGINE="${ENGINE:-fused}"
 SEED="${SEED:-0}"
-# Training time as a second axis (memgen sweep --timeline: steps/8, /4, /2, all) and a kept run
-# every CHECKPOINT steps inside a K (an interrupted K goes on from its last checkpoint).
-TIMELINE="${TIMELINE:-4}"
-CHECKPOINT="${CHECKPOINT:-1000}"
 PROFILE="${MEMGEN_PROFILE:-native-test}"
 [[ -f www/data/datasets.json ]] || bash scripts/datasets.sh
 # The reference classifier: each point's sample quality goes into the manifest.
@@ -77,21 +63,24 @@ else
   cargo build --profile "$PROFILE" -p memgen-cli "${FEATURES[@]}"
   BIN="${CARGO_TARGET_DIR:-target}/$PROFILE/memgen"
 fi
-args=(sweep --data-dir www/data --dataset "$DATASET" --ks "$KS" --model unet --steps "$STEPS" --batch "$BATCH" --lr "$LR"
-  --lr-schedule "$LR_SCHEDULE" --warmup "$WARMUP" --base-channels "$BASE" --mult "$MULT" --eval "$EVAL" --gallery "$GALLERY" --sampler ddim --sampler-steps "$SAMPLER_STEPS"
-  --weights-dtype "$WEIGHTS" --device "$DEVICE" --engine "$ENGINE" --seed "$SEED")
-if [[ "$EPOCHS_PER_K" != 0 ]]; then
-  args+=(--epochs-per-k "$EPOCHS_PER_K" --min-steps "$MIN_STEPS")
-fi
-if [[ "$ENGINE" == fused ]]; then
-  args+=(--timeline "$TIMELINE" --checkpoint-every "$CHECKPOINT")
-fi
+args=(sweep --preset bundle --data-dir www/data --dataset "$DATASET" --ks "$KS" --model unet --device "$DEVICE" --seed "$SEED")
+overrides=""
+flag() { # flag VAR --flag: pass $VAR as --flag when it is set
+  local v="${!1:-}"
+  if [[ -n "$v" ]]; then args+=("$2" "$v"); overrides+=" $1=$v"; fi
+}
+flag STEPS --steps; flag MIN_STEPS --min-steps; flag EPOCHS_PER_K --epochs-per-k; flag BATCH --batch
+flag LR --lr; flag LR_SCHEDULE --lr-schedule; flag WARMUP --warmup; flag BASE --base-channels
+flag MULT --mult; flag EVAL --eval; flag GALLERY --gallery; flag SAMPLER_STEPS --sampler-steps
+flag WEIGHTS --weights-dtype; flag ENGINE --engine; flag TIMELINE --timeline; flag CHECKPOINT --checkpoint-every
+# A GPU trains with burn (the fused engine is the CPU's).
+[[ "$DEVICE" == wgpu && -z "${ENGINE:-}" ]] && args+=(--engine burn) && overrides+=" ENGINE=burn"
 N=$(tr ',' '\n' <<<"$KS" | grep -c .)
-# Finished shards are kept in bundle-shards/ (tracked by git, so a run of several hours can
-# span sittings on fresh machines: commit a shard when it is done), and so is the checkpoint of
-# the K in training (in partial/: commit it at the end of a sitting, and the next sitting's run
-# goes on from it).
-WORK="${BUNDLE_WORK:-bundle-shards/$DATASET-$(printf '%s' "${args[*]}" | sha256sum | cut -c1-12)}"
+# Finished shards are kept in the work folder, and so is the checkpoint of the K in training
+# (partial/): a run stopped part-way goes on from them. The default folder is under target/ (the
+# build cache, kept across clones on one machine; never in git). To span machines, point
+# BUNDLE_WORK at a folder that travels (a mounted volume, a copy made with rsync).
+WORK="${BUNDLE_WORK:-target/bundle-work/$DATASET-$(printf '%s' "${args[*]}" | sha256sum | cut -c1-12)}"
 CKPT_DIR="${BUNDLE_CHECKPOINTS:-$WORK/partial}"
 # WHERE=1 only prints the folder these settings' shards go to.
 if [[ "${WHERE:-0}" == 1 ]]; then echo "$WORK"; exit 0; fi
@@ -126,13 +115,13 @@ for ((i = 0; i < N; i++)); do
   [[ -f "$WORK/shard-$i/manifest.json" ]] || missing=$((missing + 1))
 done
 if ((missing > 0)); then
-  echo "make-bundle: $((N - missing)) of $N shards done in $WORK; run it again to go on (commit the finished shards to keep them)"
+  echo "make-bundle: $((N - missing)) of $N shards done in $WORK; run it again to go on"
   exit 0
 fi
 MERGED="target/bundle-work/$DATASET"
 rm -rf "$MERGED"
 # The page shows this line as the way to make the bundle again (every setting that changes it).
-reproduce="DATASET=$DATASET KS=$KS STEPS=$STEPS MIN_STEPS=$MIN_STEPS EPOCHS_PER_K=$EPOCHS_PER_K BATCH=$BATCH LR=$LR LR_SCHEDULE=$LR_SCHEDULE WARMUP=$WARMUP BASE=$BASE MULT=$MULT EVAL=$EVAL GALLERY=$GALLERY SAMPLER_STEPS=$SAMPLER_STEPS WEIGHTS=$WEIGHTS DEVICE=$DEVICE ENGINE=$ENGINE SEED=$SEED TIMELINE=$TIMELINE bash scripts/make-bundle.sh"
+reproduce="DATASET=$DATASET KS=$KS DEVICE=$DEVICE SEED=$SEED${overrides} bash scripts/make-bundle.sh"
 "$BIN" merge "${dirs[@]}" --out "$MERGED" --reproduce "$reproduce"
 rm -rf "www/bundles/$DATASET"
 mkdir -p www/bundles

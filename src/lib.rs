@@ -66,28 +66,6 @@ fn read_app_keys() -> (lessons::AppKeys, Vec<state::Notice>) {
     (keys, notices)
 }
 
-/// One view's panel.
-#[cfg(feature = "engine")]
-fn view_panel(v: route::View) -> AnyView {
-    match v {
-        route::View::Memory => view! { <panels::dense_am::DenseAmPanel /> }.into_any(),
-        route::View::Data => view! { <panels::datasets::DatasetsPanel /> }.into_any(),
-        route::View::Toy => view! { <panels::toy::ToyPanel /> }.into_any(),
-        route::View::Images => view! { <panels::sweep::SweepPanel /> }.into_any(),
-        route::View::System => view! { <panels::system::SystemPanel /> }.into_any(),
-    }
-}
-
-/// One view's panel in the lite module: only the first view; the router hands every other
-/// view over to the full module before it is shown ([`route::Router`]).
-#[cfg(not(feature = "engine"))]
-fn view_panel(v: route::View) -> AnyView {
-    match v {
-        route::View::Memory => view! { <panels::dense_am::DenseAmPanel /> }.into_any(),
-        _ => view! { <p class="loading">"Loading the training engine…"</p> }.into_any(),
-    }
-}
-
 /// The whole lab: the top bar of views, the lesson bar when a lesson is open, and the views
 /// (each mounted once opened, [`route`]).
 #[component]
@@ -152,7 +130,7 @@ pub fn App() -> impl IntoView {
                     .map(|v| {
                         view! {
                             <div class="view" data-testid=format!("view-{}", v.slug()) hidden=move || router.open.get() != v>
-                                <Show when=move || router.is_mounted(v)>{move || view_panel(v)}</Show>
+                                <Show when=move || router.is_mounted(v)>{move || route::view_panel(v)}</Show>
                             </div>
                         }
                     })

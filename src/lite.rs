@@ -46,7 +46,7 @@ pub fn load_engine() {
 /// so the page loads again at the same link (its state is in it) and `www/boot.js` picks the
 /// full module. Returns whether the page is being handed over.
 pub fn hand_over_view(v: crate::route::View) -> bool {
-    if cfg!(feature = "engine") || v == crate::route::View::Memory {
+    if cfg!(feature = "engine") || v.info().in_lite {
         return false;
     }
     if let Some(w) = web_sys::window() {

@@ -6,7 +6,7 @@
 
 use leptos::prelude::*;
 
-/// One of the lab's views.
+/// One of the lab's views. Its row in [`REGISTRY`] says everything else about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum View {
     /// The Dense Associative Memory in the plane.
@@ -21,30 +21,88 @@ pub enum View {
     System,
 }
 
+/// One row of the view registry: what a view is called, what of the link it owns, what it
+/// needs mounted beside it, and whether the small first module can show it.
+#[derive(Debug, Clone, Copy)]
+pub struct ViewInfo {
+    /// The view.
+    pub view: View,
+    /// Its name in its route (`#/toy`) and in test hooks (`view-toy`).
+    pub slug: &'static str,
+    /// The top bar's label.
+    pub title: &'static str,
+    /// The query keys it owns (its state in the link). No two views, and none of the page's
+    /// own keys ([`crate::lessons::APP_KEYS`]), share a key: a test checks it.
+    pub url_keys: &'static [&'static str],
+    /// Views mounted beside it because it reads their state (the Images view trains on the
+    /// Datasets view's `S_K`).
+    pub needs: &'static [View],
+    /// Whether the lite module (no training engine, the first load) shows it; other views
+    /// hand over to the full module ([`crate::lite`]).
+    pub in_lite: bool,
+}
+
+/// Every view, in the top bar's order: routing, the top bar, mounting, lessons, the link's
+/// keys and the browser tests' view list (read from the top bar) all come from here.
+pub const REGISTRY: [ViewInfo; 5] = [
+    ViewInfo {
+        view: View::Memory,
+        slug: "memory",
+        title: "1 · Associative memory",
+        url_keys: &["beta", "form", "preset", "k", "seed", "view", "pts"],
+        needs: &[],
+        in_lite: true,
+    },
+    ViewInfo { view: View::Data, slug: "data", title: "2 · Datasets", url_keys: &["ds", "dk", "dseed", "dbal"], needs: &[], in_lite: false },
+    ViewInfo {
+        view: View::Toy,
+        slug: "toy",
+        title: "3 · 2-D diffusion",
+        url_keys: &["tk", "tseed", "tsteps", "tlr", "tt", "tn", "tthr"],
+        needs: &[],
+        in_lite: false,
+    },
+    ViewInfo {
+        view: View::Images,
+        slug: "images",
+        title: "4 · Images: the transition",
+        url_keys: &["ik", "idm", "ids", "ifilter", "isort", "ipick"],
+        needs: &[View::Data],
+        in_lite: false,
+    },
+    ViewInfo { view: View::System, slug: "system", title: "Under the hood", url_keys: &[], needs: &[], in_lite: false },
+];
+
 impl View {
     /// Every view, in the top bar's order.
-    pub const ALL: [View; 5] = [View::Memory, View::Data, View::Toy, View::Images, View::System];
+    pub const ALL: [View; REGISTRY.len()] = {
+        let mut all = [View::Memory; REGISTRY.len()];
+        let mut i = 0;
+        while i < REGISTRY.len() {
+            all[i] = REGISTRY[i].view;
+            i += 1;
+        }
+        all
+    };
+
+    /// The view's row of [`REGISTRY`].
+    pub const fn info(self) -> ViewInfo {
+        REGISTRY[self as usize]
+    }
 
     /// The view's name in its route (`#/toy`).
     pub fn slug(self) -> &'static str {
-        match self {
-            View::Memory => "memory",
-            View::Data => "data",
-            View::Toy => "toy",
-            View::Images => "images",
-            View::System => "system",
-        }
+        self.info().slug
     }
 
     /// The top bar's label.
     pub fn title(self) -> &'static str {
-        match self {
-            View::Memory => "1 · Associative memory",
-            View::Data => "2 · Datasets",
-            View::Toy => "3 · 2-D diffusion",
-            View::Images => "4 · Images: the transition",
-            View::System => "Under the hood",
-        }
+        self.info().title
+    }
+
+    /// The query keys the view owns.
+    pub const fn url_keys(self) -> &'static [&'static str] {
+        self.info().url_keys
     }
 
     /// The view whose route is `slug`.
@@ -52,18 +110,37 @@ impl View {
         View::ALL.into_iter().find(|v| v.slug() == slug)
     }
 
-    /// Views this one needs mounted beside it: the images view trains on the Datasets view's
-    /// S_K (which fetches nothing until a set is picked or named by `ds=`).
+    /// Views this one needs mounted beside it.
     pub fn needs(self) -> &'static [View] {
-        match self {
-            View::Images => &[View::Data],
-            _ => &[],
-        }
+        self.info().needs
     }
 
     /// The route's hash, `#/toy`.
     pub fn hash(self) -> String {
         format!("#/{}", self.slug())
+    }
+}
+
+/// One view's panel: the one place a view is mounted.
+#[cfg(feature = "engine")]
+pub fn view_panel(v: View) -> AnyView {
+    use crate::panels;
+    match v {
+        View::Memory => view! { <panels::dense_am::DenseAmPanel /> }.into_any(),
+        View::Data => view! { <panels::datasets::DatasetsPanel /> }.into_any(),
+        View::Toy => view! { <panels::toy::ToyPanel /> }.into_any(),
+        View::Images => view! { <panels::sweep::SweepPanel /> }.into_any(),
+        View::System => view! { <panels::system::SystemPanel /> }.into_any(),
+    }
+}
+
+/// One view's panel in the lite module: the views it shows ([`ViewInfo::in_lite`]); the router
+/// hands every other view over to the full module before it is shown.
+#[cfg(not(feature = "engine"))]
+pub fn view_panel(v: View) -> AnyView {
+    match v {
+        View::Memory => view! { <crate::panels::dense_am::DenseAmPanel /> }.into_any(),
+        _ => view! { <p class="loading">"Loading the training engine…"</p> }.into_any(),
     }
 }
 
@@ -155,7 +232,7 @@ pub fn ViewBar(
     router: Router,
 ) -> impl IntoView {
     view! {
-        <nav class="views" aria-label="Views" data-testid="view-bar">
+        <nav class="views" aria-label="Views" data-testid="view-bar" data-views=View::ALL.map(|v| v.slug()).join(",")>
             {View::ALL
                 .into_iter()
                 .map(|v| {
@@ -189,6 +266,25 @@ mod tests {
         let long = format!("#/{}", "x".repeat(100));
         assert_eq!(parse_hash(&long).unwrap_err().chars().count(), 25, "previewed to 24 characters and an ellipsis");
         assert!(hash_notice("nope").contains("“nope”"));
+    }
+
+    #[test]
+    fn the_registry_is_in_the_enums_order_and_no_two_views_share_a_url_key() {
+        for (i, row) in REGISTRY.iter().enumerate() {
+            assert_eq!(row.view as usize, i, "{}: its row must sit at its variant's index", row.slug);
+            assert_eq!(row.view.info().slug, row.slug);
+        }
+        let mut owner: std::collections::HashMap<&str, &str> = crate::lessons::APP_KEYS.iter().map(|k| (*k, "the page (lessons, version)")).collect();
+        for row in &REGISTRY {
+            for key in row.url_keys {
+                if let Some(other) = owner.insert(key, row.slug) {
+                    panic!("the URL key {key:?} is claimed by both {other} and {}", row.slug);
+                }
+            }
+        }
+        let slugs: std::collections::HashSet<_> = REGISTRY.iter().map(|r| r.slug).collect();
+        assert_eq!(slugs.len(), REGISTRY.len(), "two views share a slug");
+        assert!(REGISTRY.iter().filter(|r| r.in_lite).all(|r| r.needs.is_empty()), "a lite view cannot need a full one");
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! Widgets shared by the panels: the panel's frame, notices, a whole-number input that refuses
-//! bad values with a notice, a slider with its value, the WebGPU toggle, and a progress line
-//! with time left.
+//! bad values with a notice, the WebGPU toggle, and a progress line with time left.
 
 use leptos::prelude::*;
 

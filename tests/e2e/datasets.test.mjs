@@ -179,6 +179,12 @@ test('datasets: pick MNIST, preview S_K, upload .npy, garbage keeps the previous
   await waitPreview(page, n);
   assert.match(await page.locator('[data-testid="dataset-info"]').textContent(), /tiny\.npy/);
   assert.equal(await page.locator('[data-testid="dataset-picker"]').inputValue(), 'upload');
+  // The Images view labels an upload with the paper's grey set's δ_s (0.28, by its channels),
+  // and says so beside the run; a file name never decides it (it once gave CIFAR-10's 0.175).
+  await openView(page, 'images');
+  await page.waitForFunction(() => /tiny\.npy, K = /.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 300_000 });
+  assert.match(await page.locator('[data-testid="sweep-live-subset"]').textContent(), /δ_s = 0\.28 \(MNIST's δ_s, the paper's grey set/);
+  await openView(page, 'data');
 
   // Garbage: a clear notice, the previous set stays.
   const before = (await panelNotices(page)).length;

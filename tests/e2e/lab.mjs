@@ -149,6 +149,18 @@ export async function openLab(t, { webgpu = true, query = '', dir = DIST, viewpo
 }
 
 /** Open view `slug` from the top bar (a click on its link) and wait until it shows. */
+/**
+ * The lab's views, as the page's view registry lists them (src/route.rs `REGISTRY`, written
+ * into the top bar's data-views): the tests' view list is the app's, never a copy of it.
+ */
+export async function viewSlugs(page) {
+  const bar = page.locator('[data-testid="view-bar"]');
+  await bar.waitFor({ timeout: 300_000 });
+  const slugs = (await bar.getAttribute('data-views')).split(',').filter(Boolean);
+  if (!slugs.includes('memory') || slugs.length < 2) throw new Error(`the view bar lists ${JSON.stringify(slugs)}`);
+  return slugs;
+}
+
 export async function openView(page, slug) {
   await page.locator(`[data-testid="view-link-${slug}"]`).click();
   await page.waitForFunction((s) => document.querySelector('[data-testid="views"]')?.dataset.view === s, slug, { timeout: 300_000 });

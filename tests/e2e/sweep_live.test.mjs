@@ -33,6 +33,7 @@ test('sweep panel: a point trained, sampled and labelled in this tab (S_K from t
   // about 100 s; measured by scripts/bench-web.mjs --live-defaults 2), and what they will show.
   assert.deepEqual(await Promise.all(['live-steps', 'live-batch', 'live-eval', 'live-sampler-steps'].map((id) => page.locator(`[data-testid="${id}"]`).inputValue())), ['800', '8', '32', '20']);
   assert.match(await page.locator('[data-testid="sweep-live-subset"]').textContent(), /356753 parameters/);
+  assert.match(await page.locator('[data-testid="sweep-live-subset"]').textContent(), /δ_s = 0\.28 \(MNIST's δ_s \(the paper's\)\)/);
   assert.match(await page.locator('[data-testid="sweep-live-expect"]').textContent(), /begins to memorize.*call “generalized”/s);
   for (const [id, v] of [['live-steps', '8'], ['live-batch', '4'], ['live-eval', '6'], ['live-mult', '2'], ['live-sampler-steps', '3']]) {
     const input = page.locator(`[data-testid="${id}"]`);
@@ -64,7 +65,7 @@ test('sweep panel: a point trained, sampled and labelled in this tab (S_K from t
   assert.ok(Number(await lq.getAttribute('data-real')) > 0.85);
   // The shipped bundle's own record of K = 4 gives the steps the tab names.
   const shippedK4 = JSON.parse(fs.readFileSync(path.join(DIST, 'www', 'bundles', 'mnist', 'manifest.json'), 'utf8')).results.find((r) => r.k === 4);
-  assert.match(await lq.textContent(), new RegExp(`not digits yet.*needs more training.*trained K = 4 for ${shippedK4.config.training.steps} steps`, 's'));
+  assert.match(await lq.textContent(), new RegExp(`not digits yet.*needs more training.*trained K = 4 for ${shippedK4.config.model.training.steps} steps`, 's'));
   await page.locator('[data-testid="panel-sweep"]').screenshot({ path: path.join(ARTIFACTS, 'sweep-live.png') });
   assert.deepEqual(log.pageErrors, [], describeLog(log));
 });

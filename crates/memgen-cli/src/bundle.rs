@@ -41,6 +41,21 @@ pub fn read(dir: &Path) -> Result<Bundle, CliError> {
     .map_err(|e| input(format!("{}: {e}", dir.display())))
 }
 
+/// `memgen upgrade`: each bundle read (every file checked, an older manifest upgraded as it is
+/// read) and its manifest written again in this format; reports each folder's version before.
+pub fn upgrade(dirs: &[PathBuf]) -> Result<Value, CliError> {
+    let mut out = Vec::new();
+    for dir in dirs {
+        let path = dir.join(memgen_models::bundle::MANIFEST_FILE);
+        let before: Value = serde_json::from_slice(&std::fs::read(&path).map_err(|e| io(&path, e))?).map_err(|e| input(format!("{}: {e}", path.display())))?;
+        let b = read(dir)?;
+        let bytes = b.manifest.to_bytes();
+        std::fs::write(&path, &bytes).map_err(|e| io(&path, e))?;
+        out.push(json!({"dir": dir.display().to_string(), "from_version": before["format_version"], "to_version": b.manifest.identity.format_version}));
+    }
+    Ok(json!({ "upgraded": out }))
+}
+
 /// Names the first top-level field in which two identities differ.
 fn first_difference(a: &Identity, b: &Identity) -> String {
     let (va, vb) = (serde_json::to_value(a).expect("json"), serde_json::to_value(b).expect("json"));

@@ -282,6 +282,13 @@ enum Command {
         #[arg(long)]
         reproduce: Option<String>,
     },
+    /// Rewrite an older bundle's manifest.json (format 1 or 2) in this build's format, in
+    /// place; every other file is left as it is. A bundle already in this format is unchanged.
+    Upgrade {
+        /// Bundle folders
+        #[arg(required = true, num_args = 1..)]
+        dirs: Vec<PathBuf>,
+    },
 }
 
 /// Writes `[n, 2]` points as float32 .npy.
@@ -377,6 +384,7 @@ fn run(cli: Cli) -> Result<Value, CliError> {
         Command::Probe(args) => probe::probe(&args),
         Command::Sweep(args) => sweep::sweep(args, std::env::args().collect()),
         Command::Merge { dirs, out, reproduce } => bundle::merge(&dirs, &out, std::env::args().collect(), reproduce),
+        Command::Upgrade { dirs } => bundle::upgrade(&dirs),
         Command::Toy { k, seed, steps, samples, preset, lr, out_samples, out_train, out_checkpoint, energy_t, engine } => {
             let backend = match engine {
                 ToyEngine::Burn => memgen_models::toy::NativeBackend::Cpu,

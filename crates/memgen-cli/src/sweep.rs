@@ -16,10 +16,12 @@ use burn::tensor::Device;
 use indicatif::{ProgressBar, ProgressStyle};
 use memgen_core::metrics::{self, Dataset, Rule};
 use memgen_data::DatasetId;
-use memgen_models::bundle::{Bundle, Engine, ModelKind, Shard};
+use memgen_models::bundle::{Bundle, Shard};
+use memgen_models::model::{Engine, ModelSpec, UNetSpec};
+use memgen_models::presets::Preset;
 use memgen_models::sweep::{run_point, PointData, PointError, PointModel, PointProgress, SweepConfig, SweepData};
 use memgen_models::unet::snapshot::WeightsDtype;
-use memgen_models::unet::{LrSchedule, SamplerConfig, SamplerKind, StepsByK, UNetConfig, UNetTrainConfig};
+use memgen_models::unet::{LrSchedule, SamplerConfig, SamplerKind, StepsByK, UNetConfig};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -51,6 +53,30 @@ pub enum ModelArg {
     Unet,
     /// The ideal empirical denoiser of S_K (training-free; memorizes by construction)
     Ideal,
+}
+
+/// `--preset`: one of [`Preset`]'s named sets of defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PresetArg {
+    /// memgen sweep's defaults: a first look in minutes
+    Quick,
+    /// the shipped bundle's settings (scripts/make-bundle.sh)
+    Bundle,
+    /// a point run in a browser tab
+    Tab,
+    /// the paper's training and sampling protocol, on the lab's network
+    Paper,
+}
+
+impl From<PresetArg> for Preset {
+    fn from(p: PresetArg) -> Preset {
+        match p {
+            PresetArg::Quick => Preset::Quick,
+            PresetArg::Bundle => Preset::Bundle,
+            PresetArg::Tab => Preset::Tab,
+            PresetArg::Paper => Preset::Paper,
+        }
+    }
 }
 
 /// Sampler choice on the command line.
@@ -92,9 +118,6 @@ pub enum WeightsArg {
     F16,
 }
 
-/// Shards of a batch in the fused trainer (its results depend on this, not on the cores).
-pub const FUSED_SHARDS: usize = memgen_models::unet::fused::DEFAULT_SHARDS;
-
 /// Everything `memgen sweep` was asked to do (its flags).
 #[derive(Debug, clap::Args)]
 pub struct SweepArgs {
@@ -107,80 +130,90 @@ pub struct SweepArgs {
     /// Run only shard i of n (0-based): every n-th K of the sorted list, from the i-th
     #[arg(long)]
     pub shard: Option<String>,
+    /// Named defaults of every setting below (memgen_models::presets): quick (a first look),
+    /// bundle (the shipped bundle's settings), tab (a point in a browser tab), paper (the
+    /// paper's training and sampling protocol on the lab's network); a flag overrides its
+    /// preset's value
+    #[arg(long, value_enum, default_value = "quick")]
+    pub preset: PresetArg,
     /// Model
     #[arg(long, value_enum, default_value = "unet")]
     pub model: ModelArg,
-    /// UNet training steps per K [default: 2000]
+    /// UNet training steps per K (the most, with --epochs-per-k) [default: the preset's; quick 2000]
     #[arg(long)]
     pub steps: Option<usize>,
-    /// UNet training batch
-    #[arg(long, default_value_t = 64)]
-    pub batch: usize,
-    /// UNet Adam learning rate
-    #[arg(long, default_value_t = 1e-3)]
-    pub lr: f64,
-    /// UNet base width (16: 94k parameters at 28×28 grey; 32: 374k)
-    #[arg(long, default_value_t = 16)]
-    pub base_channels: usize,
-    /// UNet channel multiples per resolution level, comma-separated: 1,2 (two levels, the
-    /// default) or three for a 7×7 level at 28×28, e.g. 1,2,2 (156k parameters at base 16)
-    #[arg(long, default_value = "1,2", value_parser = parse_mult)]
-    pub mult: [usize; 3],
+    /// UNet training batch [default: the preset's; quick 64]
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// UNet Adam learning rate [default: the preset's; quick 1e-3]
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// UNet base width (16: 94k parameters at 28×28 grey with two levels; 32: 374k) [default: 16]
+    #[arg(long)]
+    pub base_channels: Option<usize>,
+    /// UNet channel multiples per resolution level, comma-separated: 1,2 (two levels) or three
+    /// for a 7×7 level at 28×28, e.g. 1,2,4 (357k parameters at base 16) [default: the
+    /// preset's; quick 1,2]
+    #[arg(long, value_parser = parse_mult)]
+    pub mult: Option<[usize; 3]>,
     /// UNet learning-rate schedule: constant (the paper), or cosine (linear warm-up over
-    /// --warmup steps, then a half cosine down to --lr-floor × lr)
-    #[arg(long, value_enum, default_value = "constant")]
-    pub lr_schedule: LrScheduleArg,
-    /// Warm-up steps of --lr-schedule cosine
-    #[arg(long, default_value_t = 500)]
-    pub warmup: usize,
-    /// Last learning rate of --lr-schedule cosine, as a multiple of --lr
-    #[arg(long, default_value_t = 0.05)]
-    pub lr_floor: f64,
+    /// --warmup steps, then a half cosine down to --lr-floor × lr) [default: the preset's;
+    /// quick constant]
+    #[arg(long, value_enum)]
+    pub lr_schedule: Option<LrScheduleArg>,
+    /// Warm-up steps of --lr-schedule cosine [default: the preset's; quick 500]
+    #[arg(long)]
+    pub warmup: Option<usize>,
+    /// Last learning rate of --lr-schedule cosine, as a multiple of --lr [default: 0.05]
+    #[arg(long)]
+    pub lr_floor: Option<f64>,
     /// Steps that depend on K: ⌈E·K/batch⌉ steps (E passes over S_K), at least --min-steps and
-    /// at most --steps; every point records its steps [default: --steps at every K]
+    /// at most --steps; every point records its steps; 0 = --steps at every K [default: the
+    /// preset's; quick 0]
     #[arg(long)]
     pub epochs_per_k: Option<f64>,
-    /// Fewest steps of a K with --epochs-per-k
-    #[arg(long, default_value_t = 1000)]
-    pub min_steps: usize,
-    /// |S_eval| (paper: 10,000)
-    #[arg(long, default_value_t = 1000)]
-    pub eval: usize,
+    /// Fewest steps of a K with --epochs-per-k [default: the preset's; quick 1000]
+    #[arg(long)]
+    pub min_steps: Option<usize>,
+    /// |S_eval| (paper: 10,000) [default: the preset's; quick 1000]
+    #[arg(long)]
+    pub eval: Option<usize>,
     /// |S'| / K [default: 4 grey, 16 colour (paper)]
     #[arg(long)]
     pub sprime_mult: Option<usize>,
-    /// Sampler
-    #[arg(long, value_enum, default_value = "ddim")]
-    pub sampler: SamplerArg,
-    /// Sampler steps, 1..=1000 [default: 100 for ddim, 1000 for ddpm]
+    /// Sampler [default: the preset's; quick ddim]
+    #[arg(long, value_enum)]
+    pub sampler: Option<SamplerArg>,
+    /// Sampler steps, 1..=1000 [default: the preset's for its sampler (quick: ddim 100), 1000 for ddpm]
     #[arg(long)]
     pub sampler_steps: Option<usize>,
     /// Do not clamp the predicted clean image x̂_0 to [−1, 1] at each sampler step (the
     /// default clamps, as Ho et al.'s and the guided-diffusion samplers do)
     #[arg(long)]
     pub no_clip: bool,
-    /// Images per sampling batch (results depend on it: keep it fixed within a sweep)
-    #[arg(long, default_value_t = 256)]
-    pub sample_batch: usize,
-    /// Bootstrap resamples (paper: 10,000)
-    #[arg(long, default_value_t = metrics::BOOTSTRAP_RESAMPLES)]
-    pub bootstrap: usize,
+    /// Images per sampling batch (results depend on it: keep it fixed within a sweep) [default: 256]
+    #[arg(long)]
+    pub sample_batch: Option<usize>,
+    /// Bootstrap resamples (paper: 10,000) [default: 10,000]
+    #[arg(long)]
+    pub bootstrap: Option<usize>,
     /// δ_m [default: 1/3]
     #[arg(long)]
     pub delta_m: Option<f64>,
     /// δ_s [default: mnist 0.28, fashion-mnist 0.30, emoji 0.175 (CIFAR-10's)]
     #[arg(long)]
     pub delta_s: Option<f64>,
-    /// Samples per gallery file (0 = all of S_eval)
-    #[arg(long, default_value_t = 0)]
-    pub gallery: usize,
+    /// Samples per gallery file (0 = all of S_eval) [default: the preset's; quick 0]
+    #[arg(long)]
+    pub gallery: Option<usize>,
     /// Also write S_eval and S' of each K as uint8 .npy (samples-k<K>-eval.npy, -synthetic.npy)
     #[arg(long)]
     pub save_samples: bool,
     /// How each K's EMA weights are kept: f32, or f16 (half the file; S_eval and S' are then
     /// sampled from the f16 weights, so a page that reads the file makes the same images)
-    #[arg(long, value_enum, default_value_t = WeightsArg::F32)]
-    pub weights_dtype: WeightsArg,
+    /// [default: the preset's; quick f32]
+    #[arg(long, value_enum)]
+    pub weights_dtype: Option<WeightsArg>,
     /// Seed of S_K and of every random choice
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -190,9 +223,10 @@ pub struct SweepArgs {
     /// Backend
     #[arg(long, value_enum, default_value = "cpu")]
     pub device: DeviceArg,
-    /// How the UNet trains and samples on the CPU (fused: about 5× faster than burn)
-    #[arg(long, value_enum, default_value = "burn")]
-    pub engine: EngineArg,
+    /// How the UNet trains and samples on the CPU (fused: about 5× faster than burn) [default:
+    /// the preset's; quick burn]
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineArg>,
     /// Folder holding datasets.json and the packed .mgds files
     #[arg(long, default_value = "www/data")]
     pub data_dir: PathBuf,
@@ -205,25 +239,26 @@ pub struct SweepArgs {
     #[arg(long, conflicts_with = "classifier")]
     pub no_quality: bool,
     /// Training time as a second axis: measure each point at N times of its training, at
-    /// steps/2^(N−1), …, steps/4, steps/2 and all its steps (fused engine; 0 = not)
-    #[arg(long, default_value_t = 0)]
-    pub timeline: usize,
+    /// steps/2^(N−1), …, steps/4, steps/2 and all its steps (fused engine; 0 = not) [default:
+    /// the preset's; quick 0]
+    #[arg(long)]
+    pub timeline: Option<usize>,
     /// Keep the fused run of the K in training every N steps in OUT/checkpoint-k<K>/ (its
     /// weights, EMA, Adam moments, losses and --timeline points so far); a sweep started again
     /// with the same flags goes on from there, with the same result as one uninterrupted run
-    /// (0 = never)
-    #[arg(long, default_value_t = 0)]
-    pub checkpoint_every: usize,
+    /// (0 = never) [default: the preset's; quick 0]
+    #[arg(long)]
+    pub checkpoint_every: Option<usize>,
     /// Stop the sweep once the checkpoint at this step is kept (tests of resuming)
     #[arg(long, hide = true, requires = "checkpoint_every")]
     pub stop_after: Option<usize>,
-    /// |S_eval| at each time of --timeline (the first samples of the point's S_eval noise)
-    #[arg(long, default_value_t = 64)]
-    pub timeline_eval: usize,
+    /// |S_eval| at each time of --timeline (the first samples of the point's S_eval noise) [default: 64]
+    #[arg(long)]
+    pub timeline_eval: Option<usize>,
     /// |S′| at each time of --timeline (capped at the point's |S′|; fewer make the spurious
-    /// fraction a lower estimate)
-    #[arg(long, default_value_t = 256)]
-    pub timeline_synthetic: usize,
+    /// fraction a lower estimate) [default: 256]
+    #[arg(long)]
+    pub timeline_synthetic: Option<usize>,
 }
 
 fn input(msg: impl Into<String>) -> CliError {
@@ -266,11 +301,8 @@ pub(crate) fn sampler_config(arg: SamplerArg, steps: Option<usize>, no_clip: boo
 
 /// The paper's dataset whose `δ_s` applies (emoji, a colour set, takes CIFAR-10's 0.175).
 fn paper_dataset(d: ExportDataset) -> Dataset {
-    match d {
-        ExportDataset::Mnist => Dataset::Mnist,
-        ExportDataset::FashionMnist => Dataset::FashionMnist,
-        ExportDataset::Emoji => Dataset::Cifar10,
-    }
+    let id = DatasetId::from(d);
+    memgen_data::SetOrigin::BuiltIn(id).delta_s_dataset(if id == DatasetId::Emoji { 3 } else { 1 }).0
 }
 
 pub(crate) fn bar(len: u64, msg: String) -> ProgressBar {
@@ -471,25 +503,48 @@ impl PointProgress for Bars<'_> {
     }
 }
 
-/// The typed sweep `memgen sweep`'s flags ask for, and the dataset it reads.
-fn config(a: &SweepArgs) -> Result<(SweepConfig, memgen_data::PackedDataset), CliError> {
+/// The settings of a sweep that are not part of its result: how often it keeps its run and
+/// measures along training (`--timeline`, `--checkpoint-every`), from the flags or the preset.
+struct RunSettings {
+    timeline: usize,
+    timeline_eval: usize,
+    timeline_synthetic: usize,
+    checkpoint_every: usize,
+}
+
+/// The typed sweep `memgen sweep`'s flags ask for (each flag given, else its preset's value),
+/// and the dataset it reads.
+fn config(a: &SweepArgs) -> Result<(SweepConfig, RunSettings, memgen_data::PackedDataset), CliError> {
+    let d = Preset::from(a.preset).defaults();
     let mut ks = a.ks.clone();
     ks.sort_unstable();
     if let Some(w) = ks.windows(2).find(|w| w[0] == w[1]) {
         return Err(input(format!("--ks: K = {} appears twice", w[0])));
     }
-    if a.engine == EngineArg::Fused && a.device != DeviceArg::Cpu {
-        return Err(input("--engine fused runs on the CPU: use it with --device cpu"));
+    let engine = match a.engine {
+        Some(EngineArg::Fused) => Engine::FUSED,
+        Some(EngineArg::Burn) => Engine::Burn,
+        None => d.engine,
+    };
+    if a.model == ModelArg::Unet && matches!(engine, Engine::Fused { .. }) && a.device != DeviceArg::Cpu {
+        return Err(input("--engine fused runs on the CPU: use it with --device cpu (or --engine burn)"));
     }
-    if a.eval == 0 {
+    let n_eval = a.eval.unwrap_or(d.n_eval);
+    if n_eval == 0 {
         return Err(input("--eval must be at least 1"));
     }
     let colour = matches!(a.dataset, ExportDataset::Emoji);
-    let sprime_mult = a.sprime_mult.unwrap_or(if colour { 16 } else { 4 });
+    let sprime_mult = a.sprime_mult.unwrap_or(d.sprime_mult(if colour { 3 } else { 1 }));
     if sprime_mult == 0 {
         return Err(input("--sprime-mult must be at least 1"));
     }
-    let sampler = sampler_config(a.sampler, a.sampler_steps, a.no_clip, 100)?;
+    let sampler = match a.sampler {
+        Some(arg) => sampler_config(arg, a.sampler_steps, a.no_clip, if d.sampler.kind == SamplerKind::Ddim { d.sampler.steps } else { 100 })?,
+        None => {
+            let arg = if d.sampler.kind == SamplerKind::Ddim { SamplerArg::Ddim } else { SamplerArg::Ddpm };
+            sampler_config(arg, a.sampler_steps.or(Some(d.sampler.steps)), a.no_clip, d.sampler.steps)?
+        }
+    };
     let paper = paper_dataset(a.dataset);
     let rule = Rule::Ratio { delta_m: a.delta_m.unwrap_or(metrics::DELTA_M), delta_s: a.delta_s.unwrap_or(paper.delta_s()) };
     rule.validate()?;
@@ -501,64 +556,74 @@ fn config(a: &SweepArgs) -> Result<(SweepConfig, memgen_data::PackedDataset), Cl
         return Err(input(format!("--ks: K = {k} is larger than the {} images of {}", ds.len(), entry.file)));
     }
     let hwc = [ds.height(), ds.width(), ds.channels()];
-    let training = match a.model {
+    let model = match a.model {
         ModelArg::Unet => {
-            let net = UNetConfig { channels: hwc[2], height: hwc[0], width: hwc[1], base_channels: a.base_channels, groups: 8, mult: a.mult };
+            let net =
+                UNetConfig { base_channels: a.base_channels.unwrap_or(d.base_channels), mult: a.mult.unwrap_or(d.mult), ..d.net([hwc[0], hwc[1], hwc[2]]) };
             net.validate()?;
-            let mut cfg = UNetTrainConfig::browser(net);
+            let mut cfg = d.training(net);
             cfg.steps = a.steps.unwrap_or(cfg.steps);
-            cfg.batch = a.batch;
-            cfg.lr = a.lr;
+            cfg.batch = a.batch.unwrap_or(cfg.batch);
+            cfg.lr = a.lr.unwrap_or(cfg.lr);
             if cfg.steps == 0 || cfg.batch == 0 || !(cfg.lr > 0.0 && cfg.lr.is_finite()) {
                 return Err(input("--steps and --batch must be at least 1 and --lr finite and > 0"));
             }
-            cfg.lr_schedule = match a.lr_schedule {
-                LrScheduleArg::Constant => LrSchedule::Constant,
-                LrScheduleArg::Cosine => {
-                    if !(0.0..=1.0).contains(&a.lr_floor) {
+            let floor = a.lr_floor.unwrap_or(d.cosine_floor);
+            let warmup = a.warmup.unwrap_or(d.cosine_warmup);
+            cfg.lr_schedule = match (a.lr_schedule, d.lr_schedule) {
+                (Some(LrScheduleArg::Constant), _) | (None, LrSchedule::Constant) => LrSchedule::Constant,
+                (Some(LrScheduleArg::Cosine), _) | (None, LrSchedule::Cosine { .. }) => {
+                    if !(0.0..=1.0).contains(&floor) {
                         return Err(input("--lr-floor must be between 0 and 1"));
                     }
-                    LrSchedule::Cosine { warmup: a.warmup.min(cfg.steps), floor: a.lr_floor }
+                    LrSchedule::Cosine { warmup: warmup.min(cfg.steps), floor }
                 }
             };
-            if let Some(epochs) = a.epochs_per_k {
-                if !(epochs > 0.0 && epochs.is_finite()) || a.min_steps == 0 {
-                    return Err(input("--epochs-per-k must be finite and > 0 and --min-steps at least 1"));
+            let min_steps = a.min_steps.unwrap_or(d.min_steps);
+            cfg.steps_by_k = match a.epochs_per_k.or(d.steps_by_k.map(|r| r.epochs)) {
+                Some(0.0) => None,
+                Some(epochs) => {
+                    if !(epochs > 0.0 && epochs.is_finite()) || min_steps == 0 {
+                        return Err(input("--epochs-per-k must be finite and ≥ 0 and --min-steps at least 1"));
+                    }
+                    Some(StepsByK { epochs, min_steps, max_steps: cfg.steps })
                 }
-                cfg.steps_by_k = Some(StepsByK { epochs, min_steps: a.min_steps, max_steps: cfg.steps });
-            }
-            Some(cfg)
+                None => None,
+            };
+            ModelSpec::Unet(UNetSpec { training: cfg, engine })
         }
-        ModelArg::Ideal => None,
+        ModelArg::Ideal => ModelSpec::Ideal,
     };
     let config = SweepConfig {
         data: SweepData { name: id.as_str().into(), paper, file: entry.file.clone(), sha256: entry.sha256.clone(), hwc },
         ks,
         seed: a.seed,
-        model: match a.model {
-            ModelArg::Unet => ModelKind::Unet,
-            ModelArg::Ideal => ModelKind::Ideal,
-        },
-        training,
-        engine: training.map(|_| match a.engine {
-            EngineArg::Fused => Engine::Fused { shards: FUSED_SHARDS },
-            EngineArg::Burn => Engine::Burn,
-        }),
+        model,
         sampler,
-        sample_batch: a.sample_batch.max(1),
-        n_eval: a.eval,
+        sample_batch: a.sample_batch.unwrap_or(d.sample_batch).max(1),
+        n_eval,
         sprime_mult,
         rule,
-        bootstrap: a.bootstrap.max(1),
-        gallery_samples: a.gallery,
+        bootstrap: a.bootstrap.unwrap_or(d.bootstrap).max(1),
+        gallery_samples: a.gallery.unwrap_or(d.gallery_samples),
         save_samples: a.save_samples,
         weights: match a.weights_dtype {
-            WeightsArg::F32 => WeightsDtype::F32,
-            WeightsArg::F16 => WeightsDtype::F16,
+            Some(WeightsArg::F32) => WeightsDtype::F32,
+            Some(WeightsArg::F16) => WeightsDtype::F16,
+            None => d.weights,
         },
     };
     config.validate().map_err(|e| input(format!("--ks/--eval/…: {e}")))?;
-    Ok((config, ds))
+    // A preset's timeline and checkpoints apply where they can (a fused UNet); asked for by a
+    // flag elsewhere, they are an error (below).
+    let fused = matches!(model, ModelSpec::Unet(UNetSpec { engine: Engine::Fused { .. }, .. }));
+    let run = RunSettings {
+        timeline: a.timeline.unwrap_or(if fused { d.timeline } else { 0 }),
+        timeline_eval: a.timeline_eval.unwrap_or(d.timeline_eval),
+        timeline_synthetic: a.timeline_synthetic.unwrap_or(d.timeline_synthetic),
+        checkpoint_every: a.checkpoint_every.unwrap_or(if fused { d.checkpoint_every } else { 0 }),
+    };
+    Ok((config, run, ds))
 }
 
 /// The quality reference a sweep measures with: `--classifier`, else the dataset's classifier
@@ -582,14 +647,15 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
         return Err(input("--ks: give at least one K"));
     }
     let shard = a.shard.as_deref().map(parse_shard).transpose()?;
-    let (config, ds) = config(&a)?;
-    if a.checkpoint_every > 0 && (a.model != ModelArg::Unet || a.engine != EngineArg::Fused) {
+    let (config, run, ds) = config(&a)?;
+    let fused = matches!(config.model, ModelSpec::Unet(UNetSpec { engine: Engine::Fused { .. }, .. }));
+    if run.checkpoint_every > 0 && !fused {
         return Err(input("--checkpoint-every keeps a fused training run: use it with --model unet --engine fused"));
     }
-    if a.timeline > 0 && (a.model != ModelArg::Unet || a.engine != EngineArg::Fused) {
+    if run.timeline > 0 && !fused {
         return Err(input("--timeline measures a fused training run: use it with --model unet --engine fused"));
     }
-    if a.timeline > 16 || a.timeline_eval == 0 {
+    if run.timeline > 16 || run.timeline_eval == 0 {
         return Err(input("--timeline takes 0 to 16 times, and --timeline-eval at least 1 sample"));
     }
     #[allow(deprecated)]
@@ -597,10 +663,10 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
         DeviceArg::Cpu => Device::flex(),
         DeviceArg::Wgpu => memgen_models::device::wgpu_device().map_err(input)?,
     };
-    let backend = match (a.device, a.engine, a.model) {
-        (DeviceArg::Cpu, EngineArg::Fused, ModelArg::Unet) => "cpu (fused trainer and forward pass)",
-        (DeviceArg::Cpu, _, _) => "cpu (burn flex)",
-        (DeviceArg::Wgpu, _, _) => "wgpu",
+    let backend = match (a.device, fused) {
+        (DeviceArg::Cpu, true) => "cpu (fused trainer and forward pass)",
+        (DeviceArg::Cpu, false) => "cpu (burn flex)",
+        (DeviceArg::Wgpu, _) => "wgpu",
     };
     let hwc = config.data.hwc;
     let d = hwc.iter().product::<usize>();
@@ -614,22 +680,22 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
         let idx = memgen_data::subset(ds.len(), k, a.seed).map_err(|e| input(e.to_string()))?;
         let pixels = ds.images_u8(&idx).map_err(|e| input(e.to_string()))?;
         let point = config.point(k);
-        let timeline = (a.timeline > 0).then(|| Timeline {
+        let timeline = (run.timeline > 0).then(|| Timeline {
             config: point,
             pixels: &pixels,
             indices: &idx,
             hwc,
             device: &device,
             quality: quality.as_ref(),
-            marks: timeline_marks(point.training.map(|t| t.steps).unwrap_or(0), a.timeline),
-            n_eval: a.timeline_eval,
-            n_synthetic: a.timeline_synthetic,
+            marks: timeline_marks(point.model.training().map(|t| t.steps).unwrap_or(0), run.timeline),
+            n_eval: run.timeline_eval,
+            n_synthetic: run.timeline_synthetic,
             points: Vec::new(),
             error: None,
         });
-        let checkpoint = (a.checkpoint_every > 0).then(|| Checkpoint {
+        let checkpoint = (run.checkpoint_every > 0).then(|| Checkpoint {
             dir: a.out.join(format!("checkpoint-k{k}")),
-            every: a.checkpoint_every,
+            every: run.checkpoint_every,
             seed: point.seed,
             error: None,
             stop_after: a.stop_after,
@@ -669,7 +735,7 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
         record.timeline = timeline;
         // The EMA weights the samples came from: the page regenerates (and later probes) a
         // point from them without training.
-        if let (Some(ema), Some(tc)) = (&out.ema, config.point(k).training) {
+        if let (Some(ema), Some(tc)) = (&out.ema, config.point(k).model.training()) {
             let bytes = memgen_models::unet::snapshot::encode_weights_as(ema, &tc.net, config.weights).map_err(input)?;
             let name = memgen_models::bundle::weights_file(k);
             let p = a.out.join(&name);
@@ -688,7 +754,7 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
         overall.inc(1);
     }
     overall.finish_and_clear();
-    let params = config.model_parameters();
+    let params = config.model.parameters();
     let mut b = Bundle::new(config.identity(), points, started.elapsed().as_secs_f64(), command_line);
     b.manifest.shard = shard.map(|(index, count)| Shard { index, count });
     bundle::write(&b, &a.out)?;

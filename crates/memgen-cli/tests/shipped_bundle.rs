@@ -57,12 +57,13 @@ fn the_shipped_mnist_bundle_shows_the_transition() {
 
     // The manifest says how it was made, and the page can re-run its points.
     let m = json(&dir.join("manifest.json"));
-    assert_eq!(m["sweep"]["model"], "unet");
+    assert_eq!(m["format_version"], 3, "the shipped bundle is in the current format (memgen upgrade)");
+    assert_eq!(m["sweep"]["model"]["kind"], "unet");
     assert_eq!(usizes(&m["k_done"]), ks);
     assert!(m["reproduce"].as_str().unwrap().contains("bash scripts/make-bundle.sh"), "{}", m["reproduce"]);
-    let net = &m["sweep"]["unet"];
+    let net = &m["sweep"]["model"]["training"]["net"];
     for key in ["base_channels", "groups"] {
-        assert!(net[key].as_u64().is_some(), "manifest lacks sweep.unet.{key}");
+        assert!(net[key].as_u64().is_some(), "manifest lacks sweep.model.training.net.{key}");
     }
 }
 

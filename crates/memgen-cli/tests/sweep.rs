@@ -337,7 +337,7 @@ fn fused_engine_follows_burn_and_stays_on_the_cpu() {
         ];
         let v = ok_json(&args);
         let m: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-        assert_eq!(m["sweep"]["engine"]["name"], engine);
+        assert_eq!(m["sweep"]["model"]["engine"]["name"], engine);
         (v, out)
     };
     let (_, burn) = run("burn");
@@ -626,11 +626,11 @@ fn three_levels_steps_by_k_and_memgen_sample() {
     // Two bytes a parameter, and a small header.
     let w_len = std::fs::metadata(b.join("weights-k2.safetensors")).unwrap().len() as usize;
     assert!((2 * 156_241..2 * 156_241 + 16_384).contains(&w_len), "{w_len} bytes");
-    let steps: Vec<usize> = m.results.iter().map(|r| r.config.unwrap().training.unwrap().steps).collect();
+    let steps: Vec<usize> = m.results.iter().map(|r| r.config.unwrap().model.training().unwrap().steps).collect();
     // ⌈40·2/8⌉ = 10 (= --min-steps); ⌈40·8/8⌉ = 40, capped at --steps 30.
     assert_eq!(steps, [10, 30]);
     for r in &m.results {
-        let t = r.config.unwrap().training.unwrap();
+        let t = *r.config.unwrap().model.training().unwrap();
         assert_eq!(t.net.mult, [1, 2, 2]);
         assert_eq!(t.lr_schedule, memgen_models::unet::LrSchedule::Cosine { warmup: 3, floor: 0.05 });
         let cfg = r.config.unwrap();
@@ -663,4 +663,72 @@ fn three_levels_steps_by_k_and_memgen_sample() {
     fails_with(&["sweep", "--dataset", "mnist", "--ks", "2", "--mult", "1,0,2", "--data-dir", &data, "--out", o_s], "--mult");
     fails_with(&["sweep", "--dataset", "mnist", "--ks", "2", "--epochs-per-k", "0", "--data-dir", &data, "--out", o_s], "--epochs-per-k");
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// `--preset` sets every default a flag does not give, and the manifest records the preset's
+/// values: the tab's preset is what the page runs (batch 8, Adam 2e-3 cosine after 50 steps, the
+/// shipped network, the fused engine, DDIM 20).
+#[test]
+fn a_preset_sets_the_defaults_that_flags_do_not_give() {
+    let data = data_dir();
+    let out = tmpdir("preset");
+    let o = out.to_str().unwrap();
+    ok_json(&[
+        "sweep",
+        "--preset",
+        "tab",
+        "--dataset",
+        "mnist",
+        "--ks",
+        "2",
+        "--steps",
+        "3",
+        "--eval",
+        "4",
+        "--bootstrap",
+        "10",
+        "--data-dir",
+        &data,
+        "--out",
+        o,
+    ]);
+    let m: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    let model = &m["sweep"]["model"];
+    assert_eq!(model["kind"], "unet");
+    assert_eq!(model["engine"]["name"], "fused");
+    let t = &model["training"];
+    assert_eq!((t["steps"].as_u64(), t["batch"].as_u64(), t["lr"].as_f64()), (Some(3), Some(8), Some(2e-3)), "{t}");
+    assert_eq!(t["lr_schedule"]["kind"], "cosine");
+    assert_eq!(t["lr_schedule"]["warmup"], 3, "a warm-up longer than the run is the run");
+    assert_eq!(t["net"]["mult"], serde_json::json!([1, 2, 4]));
+    assert_eq!((m["sweep"]["sampler"]["kind"].as_str(), m["sweep"]["sampler"]["steps"].as_u64()), (Some("ddim"), Some(20)));
+    assert_eq!(m["n_eval"].as_u64().or(m["spec"]["n_eval"].as_u64()), Some(4), "the flag overrides the preset's 32");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// `memgen upgrade` rewrites a format 2 manifest in this format: the shipped bundle's manifest
+/// as it was before it was upgraded becomes the shipped one, byte for byte; a second run changes
+/// nothing.
+#[test]
+fn upgrade_turns_the_version_2_shipped_manifest_into_the_shipped_one() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../www/bundles/mnist");
+    let out = tmpdir("upgrade");
+    for e in std::fs::read_dir(&shipped).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_str().unwrap().to_string();
+        if name.starts_with("gallery-") || name == "fractions.csv" {
+            std::fs::copy(&p, out.join(&name)).unwrap();
+        }
+    }
+    let v2 = Path::new(env!("CARGO_MANIFEST_DIR")).join("../memgen-models/tests/data/manifest-v2.json");
+    std::fs::copy(&v2, out.join("manifest.json")).unwrap();
+    let v = ok_json(&["upgrade", out.to_str().unwrap()]);
+    assert_eq!(v["upgraded"][0]["from_version"], 2, "{v}");
+    assert_eq!(v["upgraded"][0]["to_version"], 3, "{v}");
+    let want = std::fs::read(shipped.join("manifest.json")).unwrap();
+    assert!(std::fs::read(out.join("manifest.json")).unwrap() == want, "the upgraded manifest is not the shipped one");
+    let again = ok_json(&["upgrade", out.to_str().unwrap()]);
+    assert_eq!(again["upgraded"][0]["from_version"], 3);
+    assert!(std::fs::read(out.join("manifest.json")).unwrap() == want);
+    let _ = std::fs::remove_dir_all(&out);
 }

@@ -105,6 +105,51 @@ impl DatasetId {
     }
 }
 
+/// Where a training set came from: one of the lab's sets, or the user's own files. The page
+/// passes this, not a name, so that an upload is never mistaken for a built-in set by its file
+/// name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SetOrigin {
+    /// One of the lab's sets.
+    BuiltIn(DatasetId),
+    /// The user's files (the name of what they dropped).
+    Upload {
+        /// The file or folder name, for display.
+        file: String,
+    },
+}
+
+impl SetOrigin {
+    /// The set's name: `mnist`, … for a built-in set, the file name of an upload.
+    pub fn name(&self) -> &str {
+        match self {
+            SetOrigin::BuiltIn(id) => id.as_str(),
+            SetOrigin::Upload { file } => file,
+        }
+    }
+
+    /// Whether it is the user's own files.
+    pub fn is_upload(&self) -> bool {
+        matches!(self, SetOrigin::Upload { .. })
+    }
+
+    /// The paper's dataset whose `δ_s` the set's labels take, for images of `channels`
+    /// channels, and the rule in words (shown beside the labels): each built-in set takes its
+    /// own or, for emoji (colour), CIFAR-10's; an upload takes the paper's grey set (MNIST) or
+    /// colour set (CIFAR-10) by its channels.
+    #[cfg(feature = "core")]
+    pub fn delta_s_dataset(&self, channels: usize) -> (memgen_core::metrics::Dataset, &'static str) {
+        use memgen_core::metrics::Dataset;
+        match (self, channels) {
+            (SetOrigin::BuiltIn(DatasetId::Mnist), _) => (Dataset::Mnist, "MNIST's δ_s (the paper's)"),
+            (SetOrigin::BuiltIn(DatasetId::FashionMnist), _) => (Dataset::FashionMnist, "Fashion-MNIST's δ_s (the paper's)"),
+            (SetOrigin::BuiltIn(DatasetId::Emoji), _) => (Dataset::Cifar10, "CIFAR-10's δ_s, the paper's colour set (emoji has no value of its own)"),
+            (SetOrigin::Upload { .. }, 1) => (Dataset::Mnist, "MNIST's δ_s, the paper's grey set (your images have no value of their own)"),
+            (SetOrigin::Upload { .. }, _) => (Dataset::Cifar10, "CIFAR-10's δ_s, the paper's colour set (your images have no value of their own)"),
+        }
+    }
+}
+
 impl std::fmt::Display for DatasetId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -181,5 +226,27 @@ impl Manifest {
     /// A file by split.
     pub fn find(&self, dataset: DatasetId, split: Split) -> Option<&ManifestEntry> {
         self.of(dataset).find(|e| e.split == split)
+    }
+}
+
+#[cfg(all(test, feature = "core"))]
+mod tests {
+    use super::*;
+    use memgen_core::metrics::Dataset;
+
+    #[test]
+    fn an_upload_takes_delta_s_by_its_channels_never_by_its_name() {
+        // The bug this type fixed: an uploaded grey set's file name fell through to CIFAR-10's δ_s.
+        for file in ["digits.npy", "mnist", "emoji", "my set.zip"] {
+            let up = SetOrigin::Upload { file: file.into() };
+            assert_eq!(up.delta_s_dataset(1).0, Dataset::Mnist, "{file}");
+            assert_eq!(up.delta_s_dataset(3).0, Dataset::Cifar10, "{file}");
+            assert_eq!(up.name(), file);
+            assert!(up.is_upload());
+        }
+        assert_eq!(SetOrigin::BuiltIn(DatasetId::Mnist).delta_s_dataset(1).0, Dataset::Mnist);
+        assert_eq!(SetOrigin::BuiltIn(DatasetId::FashionMnist).delta_s_dataset(1).0, Dataset::FashionMnist);
+        assert_eq!(SetOrigin::BuiltIn(DatasetId::Emoji).delta_s_dataset(3).0, Dataset::Cifar10);
+        assert_eq!(SetOrigin::BuiltIn(DatasetId::Emoji).name(), "emoji");
     }
 }

@@ -110,7 +110,7 @@ pub mod images;
 #[cfg(feature = "core")]
 mod subset;
 
-pub use catalog::{DatasetId, Manifest, ManifestEntry, SourceSpec, Split, MANIFEST_FILE, WEB_BUDGET_BYTES};
+pub use catalog::{DatasetId, Manifest, ManifestEntry, SetOrigin, SourceSpec, Split, MANIFEST_FILE, WEB_BUDGET_BYTES};
 pub use error::DataError;
 pub use idx::{decode_idx, decode_idx_maybe_gz, IdxArray};
 pub use packed::{sha256_hex, DatasetInfo, Header, PackedDataset, PackedStream, PixelRange, Subsample, Verifier, FORMAT_VERSION, MAGIC};

@@ -10,10 +10,13 @@
 //! * `manifest.json`: how it was made and what it holds ([`Manifest`]: the [`Identity`] that
 //!   must agree for bundles to be merged, then per-K results, timings, command lines).
 //!
-//! Versions: [`FORMAT_VERSION`] 2 is written. It adds, per point, the [`PointConfig`] that
-//! produced it (`config`) and named extra files (`files`: model weights, and later basin,
-//! curvature and quality records, training-time snapshots); version 1 bundles (the same
-//! fields without those) still read. Any other version is refused with a message naming it.
+//! Versions: [`FORMAT_VERSION`] 3 is written. It records the model as one tagged value
+//! ([`ModelSpec`]: `"model": {"kind": "unet", "training": …, "engine": …}`) in the sweep's
+//! settings and in each point's `config`. Version 2 added, per point, the [`PointConfig`] that
+//! produced it (`config`) and named extra files (`files`: model weights, probe records);
+//! versions 1 and 2 still read: [`Manifest::parse`] upgrades their four model fields (`model`,
+//! `unet`, `training`, `engine`) as it reads them, and `memgen upgrade` rewrites a bundle's
+//! manifest in this format. Any other version is refused with a message naming it.
 
 use std::collections::BTreeMap;
 
@@ -22,12 +25,12 @@ use memgen_core::spec::ExperimentSpec;
 use serde::{Deserialize, Serialize};
 
 use crate::sweep::PointConfig;
-use crate::unet::{SamplerConfig, UNetConfig, UNetTrainConfig};
+use crate::unet::SamplerConfig;
 
 /// `manifest.json`'s `format`.
 pub const FORMAT: &str = "memgen-sweep-bundle";
 /// The `format_version` this build writes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest `format_version` this build reads.
 pub const OLDEST_READABLE_VERSION: u32 = 1;
 /// Header of `fractions.csv`.
@@ -83,29 +86,7 @@ fn bad(file: &str, message: impl Into<String>) -> BundleError {
     BundleError { file: file.to_string(), message: message.into() }
 }
 
-/// Which model generated a bundle's samples.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ModelKind {
-    /// The small UNet DDPM, trained on `S_K`.
-    Unet,
-    /// The ideal empirical denoiser of `S_K` (training-free; memorizes by construction).
-    Ideal,
-}
-
-/// How a UNet was trained and sampled. Fused and burn runs of one seed agree step for step at
-/// first, then drift apart in float order: a bundle names its engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "name", rename_all = "lowercase")]
-pub enum Engine {
-    /// burn's autodiff and modules on the chosen device.
-    Burn,
-    /// The fused CPU trainer and forward pass (`unet::fused`), its batch cut into `shards`.
-    Fused {
-        /// Fixed shards of a batch (results depend on this, not on the number of cores).
-        shards: usize,
-    },
-}
+use crate::model::ModelSpec;
 
 /// The sweep's settings: model, training, sampler, dataset file and conventions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,14 +105,9 @@ pub struct SweepSettings {
     pub subset: String,
     /// How a point's seed follows from the sweep's.
     pub point_seed: String,
-    /// The model.
-    pub model: ModelKind,
-    /// The UNet (absent for the ideal denoiser).
-    pub unet: Option<UNetConfig>,
-    /// Its training run.
-    pub training: Option<UNetTrainConfig>,
-    /// Its engine.
-    pub engine: Option<Engine>,
+    /// The model, with its settings at the sweep's level (a UNet's steps may depend on K: each
+    /// point's `config` has its own).
+    pub model: ModelSpec,
     /// The sampler of `S_eval` and `S′`.
     pub sampler: SamplerConfig,
     /// Images per sampling batch (results depend on it).
@@ -359,7 +335,13 @@ impl Manifest {
                 ));
             }
         }
-        let m: Manifest = serde_json::from_slice(bytes).map_err(|e| bad(MANIFEST_FILE, e.to_string()))?;
+        let m: Manifest = if v == Some(FORMAT_VERSION as u64) {
+            serde_json::from_slice(bytes).map_err(|e| bad(MANIFEST_FILE, e.to_string()))?
+        } else {
+            let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| bad(MANIFEST_FILE, format!("not JSON: {e}")))?;
+            upgrade_manifest(&mut value);
+            serde_json::from_value(value).map_err(|e| bad(MANIFEST_FILE, e.to_string()))?
+        };
         if m.results.len() > MAX_POINTS {
             return Err(bad(MANIFEST_FILE, format!("{} results: more than {MAX_POINTS}", m.results.len())));
         }
@@ -367,6 +349,11 @@ impl Manifest {
             return Err(bad(MANIFEST_FILE, "k_done does not list the results' K values"));
         }
         Ok(m)
+    }
+
+    /// This manifest in the current format, pretty-printed (what `memgen upgrade` writes).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).expect("a manifest serializes")
     }
 
     /// The line that makes the bundle again: `reproduce`, else the command line with the
@@ -382,6 +369,22 @@ impl Manifest {
     pub fn point_config(&self, k: usize) -> Option<PointConfig> {
         self.results.iter().find(|r| r.k == k).and_then(|r| r.config).or_else(|| PointConfig::from_identity(&self.identity, k))
     }
+}
+
+/// A format 1 or 2 manifest as this format reads it: the model fields of the sweep's settings
+/// (flattened into the manifest) and of each point's `config` become one [`ModelSpec`], and the
+/// version becomes [`FORMAT_VERSION`] (what it holds is now this format's).
+fn upgrade_manifest(value: &mut serde_json::Value) {
+    let Some(top) = value.as_object_mut() else { return };
+    if let Some(sweep) = top.get_mut("sweep").and_then(|s| s.as_object_mut()) {
+        crate::model::upgrade_legacy_fields(sweep);
+    }
+    if let Some(results) = top.get_mut("results").and_then(|r| r.as_array_mut()) {
+        for config in results.iter_mut().filter_map(|r| r.get_mut("config")).filter_map(|c| c.as_object_mut()) {
+            crate::model::upgrade_legacy_fields(config);
+        }
+    }
+    top.insert("format_version".into(), FORMAT_VERSION.into());
 }
 
 /// A bundle in memory: its manifest and each point's gallery bytes (in `results`' order).
@@ -429,7 +432,7 @@ impl Bundle {
         for (r, g) in self.manifest.results.iter().zip(&self.galleries) {
             out.push((r.gallery.clone(), g.clone()));
         }
-        out.push((MANIFEST_FILE.to_string(), serde_json::to_vec_pretty(&self.manifest).expect("a manifest serializes")));
+        out.push((MANIFEST_FILE.to_string(), self.manifest.to_bytes()));
         out
     }
 
@@ -715,27 +718,32 @@ mod tests {
     }
 
     #[test]
-    fn version_1_and_the_shipped_version_2_manifests_read_and_unknown_versions_are_refused_by_name() {
+    fn versions_1_and_2_upgrade_on_read_the_shipped_bundle_is_version_3_and_unknown_versions_are_refused_by_name() {
+        use crate::model::Engine;
         // The bundle shipped before the K = 2..4096 one (commit 17c97f0^), kept as a fixture.
         let v1 = include_bytes!("../tests/data/manifest-v1.json");
         let m = Manifest::parse(v1).unwrap();
-        assert_eq!(m.identity.format_version, 1);
+        assert_eq!(m.identity.format_version, FORMAT_VERSION, "upgraded as it is read");
         assert_eq!(m.k_done, vec![2, 4, 8, 12, 16, 24, 32, 64, 128, 256, 512, 1024]);
-        assert_eq!(m.identity.sweep.engine, Some(Engine::Fused { shards: 4 }));
+        assert_eq!(m.identity.sweep.model.unet().map(|u| u.engine), Some(Engine::Fused { shards: 4 }));
         assert!(m.made_by().ends_with("bash scripts/make-bundle.sh"));
         // A version 1 point's settings follow from the identity.
         let c = m.point_config(4).unwrap();
         assert_eq!((c.k, c.seed, c.n_eval, c.n_synthetic), (4, memgen_core::spec::sweep_point_seed(0, 4), 256, 16));
-        // The shipped bundle is version 2: each point records its own settings (steps by K).
-        let v2 = Manifest::parse(include_bytes!("../../../www/bundles/mnist/manifest.json")).unwrap();
-        assert_eq!(v2.identity.format_version, 2);
-        assert_eq!(v2.k_done, vec![2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]);
-        let steps = |k| v2.point_config(k).and_then(|c| c.training).map(|t| t.steps);
+        // The shipped bundle as it was in version 2 (each point records its own settings, steps
+        // by K), and the same bundle converted by `memgen upgrade`: the same manifest.
+        let v2 = Manifest::parse(include_bytes!("../tests/data/manifest-v2.json")).unwrap();
+        let v3 = Manifest::parse(include_bytes!("../../../www/bundles/mnist/manifest.json")).unwrap();
+        assert_eq!(v2, v3, "the shipped bundle is the version 2 fixture, upgraded");
+        assert_eq!(v3.to_bytes(), include_bytes!("../../../www/bundles/mnist/manifest.json").to_vec(), "the shipped manifest is in this format");
+        assert_eq!(v3.k_done, vec![2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]);
+        let steps = |k| v3.point_config(k).and_then(|c| c.model.training().map(|t| t.steps));
         assert_eq!((steps(4), steps(1024), steps(4096)), (Some(2000), Some(16000), Some(32000)));
-        assert_eq!(v2.point_config(4096).map(|c| c.n_eval), Some(1000));
+        assert_eq!(v3.point_config(4096).map(|c| c.n_eval), Some(1000));
+        assert_eq!(v3.point_config(4096).map(|c| c.model.name()), Some("unet"));
         let text = String::from_utf8_lossy(v1);
         for (from, to, needle) in [
-            ("\"format_version\": 1", "\"format_version\": 7", "format_version 7 is not one this build reads (1 to 2)"),
+            ("\"format_version\": 1", "\"format_version\": 7", "format_version 7 is not one this build reads (1 to 3)"),
             ("\"format_version\": 1", "\"format_version\": \"x\"", "format_version \"x\""),
             ("\"format\": \"memgen-sweep-bundle\"", "\"format\": \"other\"", "not a memgen sweep bundle"),
             ("\"data_sha256\"", "\"data_sha\"", "data_sha256"),

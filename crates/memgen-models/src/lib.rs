@@ -1,6 +1,8 @@
 //! burn models of the lab: the 2-D toy score network, its training loop, sampler and energies;
-//! the image UNet DDPM, its samplers and the ideal empirical denoiser ([`unet`]); the image
-//! sweep's experiment point ([`sweep`]) and its result bundle format ([`bundle`]).
+//! the image UNet DDPM, its samplers and the ideal empirical denoiser ([`unet`]); the models an
+//! image experiment can use, as one type ([`model::ModelSpec`]) and the named defaults of its
+//! settings ([`presets`]); the image sweep's experiment point ([`sweep`]), its result bundle
+//! format ([`bundle`]) and the basin and curvature probes of a point ([`probe`]).
 //!
 //! One `Device` type serves every backend (burn 0.22): WebGPU in the browser, wgpu
 //! or ndarray natively, ndarray inside wasm as the CPU fallback. Every function that
@@ -10,7 +12,9 @@
 pub mod bundle;
 pub mod device;
 mod epoch;
+pub mod model;
 pub mod optim;
+pub mod presets;
 pub mod probe;
 pub mod refnet;
 mod run_state;

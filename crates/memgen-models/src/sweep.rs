@@ -23,12 +23,12 @@ use memgen_core::metrics::{bootstrap, classify_distances, fractions, Dataset, La
 use memgen_core::spec::{sweep_point_seed, ExperimentSpec, NoiseStream, SPEC_VERSION};
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{self, Engine, Gallery, GallerySample, Identity, IndexedImage, LossSummary, ModelKind, PointRecord, SweepSettings, TimePoint, Timing};
+use crate::bundle::{self, Gallery, GallerySample, Identity, IndexedImage, LossSummary, PointRecord, SweepSettings, TimePoint, Timing};
+use crate::model::{Engine, ModelSpec, UNetSpec};
 use crate::unet::fused::FusedUNetTraining;
 use crate::unet::snapshot::WeightsDtype;
 use crate::unet::{
-    quantize_u8, to_model, to_packed, EpsilonModel, IdealDenoiser, ImageSampling, SamplerConfig, UNet, UNetTrainConfig, UNetTraining, STREAM_UNET_EVAL,
-    STREAM_UNET_SYNTHETIC,
+    quantize_u8, to_model, to_packed, EpsilonModel, IdealDenoiser, ImageSampling, SamplerConfig, UNet, UNetTraining, STREAM_UNET_EVAL, STREAM_UNET_SYNTHETIC,
 };
 
 /// The dataset a sweep trains on.
@@ -57,13 +57,9 @@ pub struct SweepConfig {
     pub ks: Vec<usize>,
     /// Seed of `S_K` and (through [`sweep_point_seed`]) of every random choice of each point.
     pub seed: u64,
-    /// The model.
-    pub model: ModelKind,
-    /// The UNet's training run (`None` for the ideal denoiser). Default: [`UNetTrainConfig::browser`].
-    pub training: Option<UNetTrainConfig>,
-    /// The UNet's engine (`None` for the ideal denoiser).
-    pub engine: Option<Engine>,
-    /// The sampler of `S_eval` and `S′`. Default: DDIM, 100 steps, `x̂₀` clamped.
+    /// The model and everything that decides it ([`crate::presets`] holds the defaults).
+    pub model: ModelSpec,
+    /// The sampler of `S_eval` and `S′`.
     pub sampler: SamplerConfig,
     /// Images per sampling batch (results depend on it). Default 256.
     pub sample_batch: usize,
@@ -103,23 +99,7 @@ impl SweepConfig {
             return Err(format!("sampler steps {}: must lie in 1..=1000", self.sampler.steps));
         }
         self.rule.validate().map_err(|e| e.to_string())?;
-        match (self.model, self.training) {
-            (ModelKind::Unet, Some(t)) => {
-                t.net.validate().map_err(|e| e.to_string())?;
-                if t.steps == 0 || t.batch == 0 || !(t.lr > 0.0 && t.lr.is_finite()) {
-                    return Err("training: steps and batch must be at least 1 and lr finite and > 0".into());
-                }
-                if [t.net.height, t.net.width, t.net.channels] != self.data.hwc {
-                    return Err(format!("the UNet's image shape is not the dataset's {:?}", self.data.hwc));
-                }
-                if self.engine.is_none() {
-                    return Err("a UNet sweep names its engine".into());
-                }
-            }
-            (ModelKind::Unet, None) => return Err("a UNet sweep needs its training settings".into()),
-            (ModelKind::Ideal, _) => {}
-        }
-        Ok(())
+        self.model.validate(self.data.hwc)
     }
 
     /// The settings of point `k` (any `k`, not only the sweep's: a re-run takes other K too).
@@ -127,9 +107,7 @@ impl SweepConfig {
         PointConfig {
             k,
             seed: sweep_point_seed(self.seed, k),
-            model: self.model,
-            training: self.training.map(|t| t.for_k(k)),
-            engine: self.engine,
+            model: self.model.for_k(k),
             sampler: self.sampler,
             sample_batch: self.sample_batch,
             n_eval: self.n_eval,
@@ -148,11 +126,6 @@ impl SweepConfig {
         } else {
             self.gallery_samples.min(self.n_eval)
         }
-    }
-
-    /// Trainable parameters of the model (0 for the ideal denoiser).
-    pub fn model_parameters(&self) -> usize {
-        self.training.map(|t| t.net.parameter_count()).unwrap_or(0)
     }
 
     /// The bundle identity of this sweep (what must agree for bundles to be merged).
@@ -179,9 +152,6 @@ impl SweepConfig {
                 subset: "memgen-core subset_indices(n, K, seed): first K of the seeded permutation of the full training split".into(),
                 point_seed: "first u64 of NoiseStream(seed, 2^32 + K); streams 1 (weights, batches), 4 (S_eval), 5 (S')".into(),
                 model: self.model,
-                unet: self.training.map(|t| t.net),
-                training: self.training,
-                engine: self.engine,
                 sampler: self.sampler,
                 sample_batch: self.sample_batch,
                 pixels: "model space p/127.5 - 1; samples quantized to u8 by round((x+1)*127.5), clamped".into(),
@@ -191,7 +161,7 @@ impl SweepConfig {
                 saved_samples: self.save_samples,
                 weights: self.weights,
             },
-            model_parameters: self.model_parameters(),
+            model_parameters: self.model.parameters(),
             versions: bundle::versions(),
         }
     }
@@ -210,8 +180,6 @@ impl SweepConfig {
             ks: s.k_values.clone(),
             seed: s.seed,
             model: w.model,
-            training: w.training,
-            engine: w.engine,
             sampler: w.sampler,
             sample_batch: w.sample_batch,
             n_eval: s.n_eval,
@@ -232,12 +200,8 @@ pub struct PointConfig {
     pub k: usize,
     /// The point's seed: weights, batches, `S_eval` and `S′` (not `S_K`).
     pub seed: u64,
-    /// The model.
-    pub model: ModelKind,
-    /// The UNet's training run.
-    pub training: Option<UNetTrainConfig>,
-    /// Its engine.
-    pub engine: Option<Engine>,
+    /// The model (a UNet's steps already resolved for this `k`).
+    pub model: ModelSpec,
     /// The sampler.
     pub sampler: SamplerConfig,
     /// Images per sampling batch.
@@ -408,23 +372,22 @@ pub async fn run_point<P: PointProgress>(
     let images = to_model(data.pixels, h, w, c);
     let t0 = progress.now_s();
     let (sets, losses, resumed_at, t1, ema) = match (config.model, model) {
-        (ModelKind::Ideal, _) => {
+        (ModelSpec::Ideal, _) => {
             let ideal = IdealDenoiser::new(&images, d, device)?;
             let t1 = progress.now_s();
             (sample_sets(&ideal, config, data.hwc, device, progress).await?, Vec::new(), 0, t1, None)
         }
-        (ModelKind::Unet, PointModel::Trained { ema, losses }) => {
+        (ModelSpec::Unet(spec), PointModel::Trained { ema, losses }) => {
             let t1 = progress.now_s();
-            let net = config.training.ok_or_else(|| PointError::Failed("a UNet point needs its training settings".into()))?.net;
+            let net = spec.training.net;
             let (weights, rounded) = kept_weights(&net, crate::unet::snapshot::flat_tensors(&ema), config.weights, device)?;
             let fused = crate::unet::fused::FusedUNet::from_unet(rounded.as_ref().unwrap_or(&ema), net)?;
             (sample_sets(&fused, config, data.hwc, device, progress).await?, losses, 0, t1, Some(weights))
         }
-        (ModelKind::Unet, PointModel::Train { resume }) => {
-            let tc = config.training.ok_or_else(|| PointError::Failed("a UNet point needs its training settings".into()))?;
+        (ModelSpec::Unet(UNetSpec { training: tc, engine }), PointModel::Train { resume }) => {
             let mut losses = Vec::with_capacity(tc.steps);
-            match config.engine {
-                Some(Engine::Fused { shards }) => {
+            match engine {
+                Engine::Fused { shards } => {
                     let resumed = resume.map(|r| {
                         let run = FusedUNetTraining::resume(tc, &images, config.seed, shards, &r.snapshot)?;
                         if run.steps_done() != r.losses.len() {
@@ -463,7 +426,7 @@ pub async fn run_point<P: PointProgress>(
                     };
                     (sample_sets(&fused, config, data.hwc, device, progress).await?, losses, resumed_at, t1, Some(weights))
                 }
-                Some(Engine::Burn) | None => {
+                Engine::Burn => {
                     let mut run = UNetTraining::new(tc, &images, config.seed, device)?;
                     while !run.finished() {
                         progress.checkpoint().await?;
@@ -602,7 +565,7 @@ pub async fn time_point<M: EpsilonModel, P: PointProgress>(
     };
     let (eval, synthetic) = sample_sets(model, &small, data.hwc, device, progress).await?;
     let (record, _) = label_point(&small, data, &eval, &synthetic)?;
-    let batch = config.training.map(|t| t.batch).unwrap_or(0);
+    let batch = config.model.training().map(|t| t.batch).unwrap_or(0);
     let tp = TimePoint { steps, images_seen: steps * batch, n_eval: small.n_eval, n_synthetic: small.n_synthetic, fractions: record.fractions, quality: None };
     Ok((tp, eval))
 }

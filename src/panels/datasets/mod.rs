@@ -43,7 +43,8 @@ pub fn url_notices(pairs: &[(&str, &str)]) -> Vec<String> {
 /// S_K as the Datasets panel shows it: u8 pixels `[K, h, w, c]`.
 #[derive(Debug, Clone)]
 pub struct SubsetK {
-    pub name: String,
+    /// Where the set came from (a built-in set or the user's files): decides its `δ_s`.
+    pub origin: memgen_data::SetOrigin,
     pub k: usize,
     pub seed: u64,
     pub hwc: [usize; 3],
@@ -60,11 +61,16 @@ pub struct SubsetK {
 }
 
 impl SubsetK {
+    /// The set's name (`mnist`, …, or an upload's file name).
+    pub fn name(&self) -> &str {
+        self.origin.name()
+    }
+
     /// The same set's S_K for another `k` (the same seed and rule; nested in K).
     pub fn with_k(&self, k: usize) -> Result<SubsetK, String> {
         let n = self.data.len();
         if !(1..=n).contains(&k) {
-            return Err(format!("K = {k} is not between 1 and the {n} images of {}", self.name));
+            return Err(format!("K = {k} is not between 1 and the {n} images of {}", self.name()));
         }
         let idx = match (self.balanced, self.data.labels()) {
             (true, Some(labels)) => memgen_data::balanced_subset(labels, k, self.seed),

@@ -68,12 +68,12 @@ fn draw_preview(canvas: &web_sys::HtmlCanvasElement, data: &PackedDataset, indic
 /// through the app's [`SubsetSignal`], when there is one.
 fn publish(l: &Loaded, k: usize, seed: u64, balanced: bool, pixels: Vec<u8>, indices: Vec<usize>) {
     let Some(SubsetSignal(sig)) = use_context::<SubsetSignal>() else { return };
-    let (name, file, sha256) = match &l.origin {
-        Origin::Registry { id, entry } => (id.as_str().to_string(), entry.file.clone(), entry.sha256.clone()),
-        Origin::Upload { file, .. } => (file.clone(), file.clone(), String::new()),
+    let (origin, file, sha256) = match &l.origin {
+        Origin::Registry { id, entry } => (memgen_data::SetOrigin::BuiltIn(*id), entry.file.clone(), entry.sha256.clone()),
+        Origin::Upload { file, .. } => (memgen_data::SetOrigin::Upload { file: file.clone() }, file.clone(), String::new()),
     };
     let hwc = [l.data.height(), l.data.width(), l.data.channels()];
-    sig.set(Some(SubsetK { name, k, seed, hwc, pixels: Arc::new(pixels), indices: Arc::new(indices), file, sha256, data: l.data.clone(), balanced }));
+    sig.set(Some(SubsetK { origin, k, seed, hwc, pixels: Arc::new(pixels), indices: Arc::new(indices), file, sha256, data: l.data.clone(), balanced }));
 }
 
 /// Redraws the preview (and publishes S_K) whenever the set, K, the seed or the balance change.

@@ -15,7 +15,7 @@ const DEFAULT_K: usize = 2;
 pub(super) const MAX_K: usize = 60_000;
 
 /// The URL keys this panel owns.
-const OWN_KEYS: [&str; 4] = ["ds", "dk", "dseed", "dbal"];
+const OWN_KEYS: &[&str] = crate::route::View::Data.url_keys();
 
 /// The panel's URL state.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -63,7 +63,7 @@ pub(super) fn parse_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)
 
 /// This panel's state from `location.search`, with a notice for each bad value.
 pub(super) fn read_url() -> (UrlState, Vec<Notice>) {
-    let (pairs, _) = crate::url::read_pairs(&OWN_KEYS);
+    let (pairs, _) = crate::url::read_pairs(OWN_KEYS);
     parse_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
 
@@ -78,7 +78,7 @@ pub(super) fn write_url(s: UrlState) {
     if s.balanced {
         parts.push("dbal=1".into());
     }
-    crate::url::replace_own(&OWN_KEYS, &parts.join("&"));
+    crate::url::replace_own(OWN_KEYS, &parts.join("&"));
 }
 
 #[cfg(test)]

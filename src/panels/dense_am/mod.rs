@@ -29,7 +29,7 @@ use sweeps::{SweepControls, SweepPlots};
 const CANVAS: u32 = 512;
 
 /// This panel's URL keys.
-pub const OWN_KEYS: [&str; 7] = ["beta", "form", "preset", "k", "seed", "view", "pts"];
+pub const OWN_KEYS: &[&str] = crate::route::View::Memory.url_keys();
 
 /// Reads the panel state from `location.search`.
 fn read_url() -> (DenseAmState, Vec<Notice>) {
@@ -43,7 +43,7 @@ fn read_url() -> (DenseAmState, Vec<Notice>) {
 
 /// Writes this panel's `query` into the URL, keeping the parameters of other panels.
 fn replace_url(query: &str) {
-    crate::url::replace_own(&OWN_KEYS, query);
+    crate::url::replace_own(OWN_KEYS, query);
 }
 
 /// β ↔ slider position (0…1000, log scale over [`BETA_RANGE`]).

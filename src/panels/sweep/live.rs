@@ -5,10 +5,12 @@
 
 use leptos::prelude::*;
 use memgen_core::spec::fnv1a64;
-use memgen_models::bundle::{Bundle, Engine, Gallery, ModelKind, Timing};
+use memgen_models::bundle::{Bundle, Gallery, Timing};
+use memgen_models::model::{Engine, ModelSpec, UNetSpec};
+use memgen_models::presets::Preset;
 use memgen_models::sweep::{run_point, PointConfig, PointData, PointError, PointModel, PointProgress, SweepConfig, SweepData};
-use memgen_models::unet::fused::{FusedUNetTraining, DEFAULT_SHARDS};
-use memgen_models::unet::{LrSchedule, SamplerConfig, UNetConfig, UNetTrainConfig};
+use memgen_models::unet::fused::FusedUNetTraining;
+use memgen_models::unet::{LrSchedule, SamplerConfig, UNetConfig};
 
 use super::live_worker::{train_in_worker, Lost};
 use crate::browser::{now_ms, sleep_ms, yield_now};
@@ -73,22 +75,21 @@ fn default_mult() -> [usize; 3] {
 }
 
 impl Default for LiveSettings {
-    /// A point that takes about two minutes in a tab and, at a small K, begins to memorize
-    /// (calibrated natively: README, "Run a point in this tab"): the shipped bundle's network
-    /// (three levels, 357k parameters) and schedule (lr 2e-3, cosine after 50 warm-up steps),
-    /// at batch 8.
+    /// The tab's preset ([`Preset::Tab`]): a point that takes a few minutes in a tab and, at a
+    /// small K, begins to memorize, on the shipped bundle's network.
     fn default() -> Self {
+        let d = Preset::Tab.defaults();
         LiveSettings {
-            steps: 800,
-            batch: 8,
-            eval: 32,
-            sprime_mult: 4,
-            sampler_steps: 20,
-            lr: 2e-3,
-            base_channels: DEFAULT_BASE,
-            groups: DEFAULT_GROUPS,
-            mult: [1, 2, 4],
-            lr_schedule: LrSchedule::Cosine { warmup: 50, floor: 0.05 },
+            steps: d.steps,
+            batch: d.batch,
+            eval: d.n_eval,
+            sprime_mult: d.sprime_mult_grey,
+            sampler_steps: d.sampler.steps,
+            lr: d.lr,
+            base_channels: d.base_channels,
+            groups: d.groups,
+            mult: d.mult,
+            lr_schedule: d.lr_schedule,
         }
     }
 }
@@ -100,38 +101,28 @@ impl LiveSettings {
     }
 
     /// The sweep these settings run on `sub` (`S_K` and every seed from the Datasets panel's
-    /// seed): what `memgen sweep --engine fused` with the same flags runs.
+    /// seed): the tab's preset with these settings, what `memgen sweep --preset tab` with the
+    /// same flags runs.
     pub fn sweep(&self, sub: &SubsetK) -> SweepConfig {
-        let mut training = UNetTrainConfig::browser(self.net(sub.hwc));
+        let (paper, _) = sub.origin.delta_s_dataset(sub.hwc[2]);
+        let data = SweepData { name: sub.name().to_string(), paper, file: sub.file.clone(), sha256: sub.sha256.clone(), hwc: sub.hwc };
+        let mut sweep = Preset::Tab.defaults().sweep(data, vec![sub.k], sub.seed);
+        let mut training = Preset::Tab.defaults().training(self.net(sub.hwc));
         (training.steps, training.batch, training.lr) = (self.steps, self.batch, self.lr);
         // A warm-up longer than the run is the run (as `memgen sweep` clamps it).
         training.lr_schedule = match self.lr_schedule {
             LrSchedule::Cosine { warmup, floor } => LrSchedule::Cosine { warmup: warmup.min(self.steps), floor },
             LrSchedule::Constant => LrSchedule::Constant,
         };
-        let paper = dataset_for_delta_s(&sub.name);
-        SweepConfig {
-            data: SweepData { name: sub.name.clone(), paper, file: sub.file.clone(), sha256: sub.sha256.clone(), hwc: sub.hwc },
-            ks: vec![sub.k],
-            seed: sub.seed,
-            model: ModelKind::Unet,
-            training: Some(training),
-            engine: Some(Engine::Fused { shards: DEFAULT_SHARDS }),
-            sampler: SamplerConfig::ddim(self.sampler_steps),
-            sample_batch: 32,
-            n_eval: self.eval,
-            sprime_mult: self.sprime_mult,
-            rule: memgen_core::metrics::Rule::paper(paper),
-            bootstrap: memgen_core::metrics::BOOTSTRAP_RESAMPLES,
-            gallery_samples: 0,
-            save_samples: false,
-            weights: Default::default(),
-        }
+        sweep.model = ModelSpec::Unet(UNetSpec { training, engine: Engine::FUSED });
+        sweep.sampler = SamplerConfig::ddim(self.sampler_steps);
+        (sweep.n_eval, sweep.sprime_mult) = (self.eval, self.sprime_mult);
+        sweep
     }
 
     /// The panel's inputs for a bundle's sweep (for display; the run takes the whole config).
     pub fn of_sweep(c: &SweepConfig) -> Option<LiveSettings> {
-        let t = c.training?;
+        let t = c.model.training()?;
         Some(LiveSettings {
             steps: t.steps,
             batch: t.batch,
@@ -144,16 +135,6 @@ impl LiveSettings {
             mult: t.net.mult,
             lr_schedule: t.lr_schedule,
         })
-    }
-}
-
-/// The paper's dataset whose `δ_s` a set of the lab takes (colour sets take CIFAR-10's).
-fn dataset_for_delta_s(name: &str) -> memgen_core::metrics::Dataset {
-    use memgen_core::metrics::Dataset;
-    match name {
-        "mnist" => Dataset::Mnist,
-        "fashion-mnist" => Dataset::FashionMnist,
-        _ => Dataset::Cifar10,
     }
 }
 
@@ -291,7 +272,7 @@ impl LiveCtl {
 /// Storage key of one point: everything that decides its result.
 pub fn point_key(sub: &SubsetK, point: &PointConfig) -> String {
     let settings = serde_json::to_vec(point).unwrap_or_default();
-    format!("memgen-sweep-point:{}:{}:{}:{:016x}", sub.name, sub.seed, sub.balanced, fnv1a64(&settings))
+    format!("memgen-sweep-point:{}:{}:{}:{:016x}", sub.name(), sub.seed, sub.balanced, fnv1a64(&settings))
 }
 
 /// The page's handle on a running point: signals for progress, the generation for cancel,
@@ -430,7 +411,7 @@ pub struct LiveResult {
 pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl, gen: u64) -> Result<LiveResult, PointError> {
     sweep.validate().map_err(PointError::Failed)?;
     let point = sweep.point(sub.k);
-    let tc = point.training.ok_or(PointError::Failed("the tab trains UNet points".into()))?;
+    let tc = *point.model.training().ok_or(PointError::Failed("the tab trains UNet points".into()))?;
     let snap_key = point_key(&sub, &point).replacen("memgen-sweep-point:", TRAIN_SNAPSHOT_PREFIX, 1);
     let take_over = ctl.take_over.get_value();
     ctl.take_over.set_value(false);
@@ -536,9 +517,13 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
     );
     if gpu {
         // Trained by burn on WebGPU, not by the fused engine: say so.
-        bundle.manifest.identity.sweep.engine = Some(Engine::Burn);
+        let burn = |m: ModelSpec| match m {
+            ModelSpec::Unet(u) => ModelSpec::Unet(UNetSpec { engine: Engine::Burn, ..u }),
+            other => other,
+        };
+        bundle.manifest.identity.sweep.model = burn(bundle.manifest.identity.sweep.model);
         if let Some(r) = bundle.manifest.results.first_mut() {
-            r.config = r.config.map(|c| PointConfig { engine: Some(Engine::Burn), ..c });
+            r.config = r.config.map(|c| PointConfig { model: burn(c.model), ..c });
         }
     }
     Ok(LiveResult { bundle, gallery: out.gallery, quality_error })

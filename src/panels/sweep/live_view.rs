@@ -5,9 +5,8 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use memgen_models::bundle::{Engine, ModelKind};
+use memgen_models::model::{Engine, ModelSpec, UNetSpec};
 use memgen_models::sweep::{PointError, SweepConfig};
-use memgen_models::unet::fused::DEFAULT_SHARDS;
 
 use super::live::{point_key, run_live, LiveSettings, Phase, ACTIVE_SWEEP};
 use super::{label_fractions, Panel, COLOURS};
@@ -89,18 +88,19 @@ impl Panel {
     /// Datasets panel's set, the bundle's seed), network, training, sampler, labels and the
     /// per-point seed `memgen sweep` used, so the run is the CLI's run.
     fn rerun_point(self, k: usize, mut sweep: SweepConfig) {
-        if sweep.model != ModelKind::Unet || sweep.training.is_none() {
-            self.notice.set(Some("This bundle's model is not a trained UNet (an ideal-denoiser sweep?), so its points cannot be re-run here.".into()));
+        let ModelSpec::Unet(spec) = sweep.model else {
+            self.notice.set(Some(format!("This bundle's model is {}, not a trained UNet, so its points cannot be re-run here.", sweep.model.describe())));
             return;
-        }
+        };
         let Some(sub) = self.subset_now() else {
             self.notice.set(Some(format!("Open {} in the Datasets panel first: the re-run trains on its training split.", sweep.data.name)));
             return;
         };
-        if sub.name != sweep.data.name {
+        if sub.name() != sweep.data.name {
             self.notice.set(Some(format!(
                 "This bundle was made on {0}, but the Datasets panel shows {1}: choose {0} there, then re-run. Nothing was started.",
-                sweep.data.name, sub.name
+                sweep.data.name,
+                sub.name()
             )));
             return;
         }
@@ -118,7 +118,8 @@ impl Panel {
             if let Some(t) = g.train_images.iter().find(|t| unbase64(&t.image).as_deref() != point.pixels.get(t.index * d..(t.index + 1) * d)) {
                 self.notice.set(Some(format!(
                     "The Datasets panel's {} is not the set this bundle was trained on (training image {} of S_K differs); nothing was started.",
-                    point.name, t.index
+                    point.name(),
+                    t.index
                 )));
                 return;
             }
@@ -127,9 +128,9 @@ impl Panel {
             self.notice.set(Some(format!("The bundle's settings cannot run here: {e}.")));
             return;
         }
-        let burn = sweep.engine == Some(Engine::Burn);
+        let burn = spec.engine == Engine::Burn;
         self.notice.set(burn.then(|| "This bundle trained with burn's engine; this tab trains with the fused one (the same network, batches, Adam and EMA: equal at first, then apart by float rounding).".to_string()));
-        sweep.engine = Some(Engine::Fused { shards: DEFAULT_SHARDS });
+        sweep.model = ModelSpec::Unet(UNetSpec { engine: Engine::FUSED, ..spec });
         if let Some(s) = LiveSettings::of_sweep(&sweep) {
             self.live_cfg.set(s);
         }
@@ -224,7 +225,7 @@ pub fn RerunControls(
     /// The bundle's sweep.
     sweep: SweepConfig,
 ) -> impl IntoView {
-    sweep.training.map(|t| {
+    sweep.model.training().copied().map(|t| {
         let [h, w, _] = sweep.data.hwc;
         let sampler = match sweep.sampler.kind {
             memgen_models::unet::SamplerKind::Ddim => "DDIM",
@@ -333,12 +334,13 @@ pub fn LiveControls(
 ) -> impl IntoView {
     let ctl = p.ctl;
     let busy = move || ctl.phase.get().busy();
-    let subset_text = move || {
-        match p.subset.and_then(|s| s.get()) {
-        Some(s) => p.live_cfg.with(|c| format!("Trains the UNet ({} parameters: base width {}, at {}×{}; Adam lr {}) on S_K from the Datasets panel: {}, K = {}, seed {} — then generates S_eval and S′ = {}·K with DDIM and labels them.",
-            c.net(s.hwc).parameter_count(), c.base_channels, s.hwc[0], s.hwc[1], c.lr, s.name, s.k, s.seed, c.sprime_mult)),
+    let subset_text = move || match p.subset.and_then(|s| s.get()) {
+        Some(s) => {
+            let (paper, why) = s.origin.delta_s_dataset(s.hwc[2]);
+            p.live_cfg.with(|c| format!("Trains the UNet ({} parameters: base width {}, at {}×{}; Adam lr {}) on S_K from the Datasets panel: {}, K = {}, seed {} — then generates S_eval and S′ = {}·K with DDIM and labels them with δ_s = {} ({why}).",
+                c.net(s.hwc).parameter_count(), c.base_channels, s.hwc[0], s.hwc[1], c.lr, s.name(), s.k, s.seed, c.sprime_mult, paper.delta_s()))
+        }
         None => "Pick a dataset in the Datasets panel: the point trains on its S_K.".to_string(),
-    }
     };
     view! {
         <div class="live" data-testid="sweep-live">

@@ -148,7 +148,7 @@ impl Panel {
         let gpu_available = crate::compute::backend().is_some_and(|b| b.kernels.is_some());
         // On a software adapter (SwiftShader) WebGPU is far slower than the CPU in wasm: opt-in.
         let software = crate::compute::software_adapter();
-        let (pairs, _) = crate::url::read_pairs(&url::OWN_KEYS);
+        let (pairs, _) = crate::url::read_pairs(url::OWN_KEYS);
         let (from_url, notices) = url::parse_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         Panel {
             pending_pick: StoredValue::new(None),
@@ -375,10 +375,7 @@ fn plot_description(p: &Panel, relabelled: &str) -> String {
 }
 
 fn model_name(l: &Loaded) -> &'static str {
-    match l.manifest.identity.sweep.model {
-        memgen_models::bundle::ModelKind::Unet => "unet",
-        memgen_models::bundle::ModelKind::Ideal => "ideal",
-    }
+    l.manifest.identity.sweep.model.name()
 }
 
 /// The loaded bundle: where it came from, how it was made, its K buttons and the re-run.
@@ -393,7 +390,7 @@ fn BundleHeader(
             let ks: Vec<usize> = l.rows.iter().map(|r| r.k).collect();
             let ks_attr = ks.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(",");
             let m = &l.manifest;
-            let steps = m.identity.sweep.training.map(|t| format!(", {} training steps", t.steps)).unwrap_or_default();
+            let steps = m.identity.sweep.model.training().map(|t| format!(", {} training steps", t.steps)).unwrap_or_default();
             let sampler = serde_json::to_string(&m.identity.sweep.sampler).unwrap_or_default();
             view! {
                 <p class="muted" data-testid="sweep-provenance">
@@ -533,7 +530,7 @@ pub fn SweepPanel() -> impl IntoView {
         });
         let Some(rule) = rule else { return };
         let q = url::to_query(p.selected_k.get(), (p.delta_m.get(), p.delta_s.get()), rule, &filter.get(), sort_by_ratio.get(), p.picked.get());
-        crate::url::replace_own(&url::OWN_KEYS, &q);
+        crate::url::replace_own(url::OWN_KEYS, &q);
     });
 
     view! {

@@ -160,14 +160,14 @@ pub(crate) fn LiveQuality(
         let b = p.live_bundle.get()?;
         let r = b.manifest.results.first()?.clone();
         let dataset = b.manifest.identity.sweep.dataset.clone();
-        let steps = r.config.and_then(|c| c.training).map(|t| t.steps).unwrap_or(0);
+        let steps = r.config.and_then(|c| c.model.training().map(|t| t.steps)).unwrap_or(0);
         // The loaded bundle's own record of this K (or of the K nearest it, on a log scale):
         // its steps may depend on K (`--epochs-per-k`), so the sweep-wide figure would mislead.
         let shipped = p.loaded.with(|l| {
             let l = l.as_ref().filter(|l| l.manifest.identity.sweep.dataset == dataset)?;
             let gap = |x: &memgen_models::bundle::PointRecord| (x.k as f64 / r.k.max(1) as f64).ln().abs();
             let near = l.manifest.results.iter().min_by(|a, b| gap(a).total_cmp(&gap(b)))?;
-            let t = near.config.as_ref().and_then(|c| c.training.as_ref()).or(l.manifest.identity.sweep.training.as_ref())?;
+            let t = near.config.as_ref().and_then(|c| c.model.training().copied()).or(l.manifest.identity.sweep.model.training().copied())?;
             Some((near.k, t.steps, t.batch))
         });
         let longer = match shipped {

@@ -249,7 +249,7 @@ impl Panel {
 /// The toy panel.
 #[component]
 pub fn ToyPanel() -> impl IntoView {
-    let (url_pairs, _) = crate::url::read_pairs(&OWN_KEYS);
+    let (url_pairs, _) = crate::url::read_pairs(OWN_KEYS);
     let (initial, url_notices) = ToySettings::from_pairs(url_pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let p = Panel::new(initial, url_notices);
     state::mirror_into_url(p.settings, !url_pairs.is_empty());

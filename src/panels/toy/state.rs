@@ -31,7 +31,7 @@ impl Default for ToySettings {
 }
 
 /// The URL keys of the toy panel.
-pub(super) const OWN_KEYS: [&str; 7] = ["tk", "tseed", "tsteps", "tlr", "tt", "tn", "tthr"];
+pub(super) const OWN_KEYS: &[&str] = crate::route::View::Toy.url_keys();
 /// Largest K of the slider and the URL.
 pub(super) const MAX_TOY_K: usize = 2000;
 /// Most training steps.
@@ -126,7 +126,7 @@ pub(super) fn mirror_into_url(settings: RwSignal<ToySettings>, url_had_keys: boo
     Effect::new(move |_| {
         let s = settings.get();
         if url_had_keys || s != ToySettings::default() {
-            crate::url::replace_own(&OWN_KEYS, &s.to_query());
+            crate::url::replace_own(OWN_KEYS, &s.to_query());
         }
     });
 }

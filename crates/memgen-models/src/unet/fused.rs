@@ -1,4 +1,4 @@
-//! A fused CPU trainer for the UNet (native only): the same network, loss, batches, global
+//! A fused CPU trainer for the UNet (natively, and in the page's CPU engine in wasm): the same network, loss, batches, global
 //! gradient clipping, Adam and EMA as [`UNetTraining`](super::UNetTraining), with the forward
 //! and backward passes written by hand over flat f32 buffers.
 //!

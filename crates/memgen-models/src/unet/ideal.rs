@@ -66,11 +66,4 @@ impl IdealDenoiser {
         let flat = x.reshape([dims[0], dims[1] * dims[2] * dims[3]]);
         self.posterior(flat, t).1.reshape(dims)
     }
-
-    /// `E[x_0 | x_t]` for `x: [B, C, H, W]`.
-    pub fn denoise(&self, x: Tensor<4>, t: usize) -> Tensor<4> {
-        let dims = x.dims();
-        let flat = x.reshape([dims[0], dims[1] * dims[2] * dims[3]]);
-        self.posterior(flat, t).0.reshape(dims)
-    }
 }

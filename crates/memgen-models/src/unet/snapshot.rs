@@ -1,25 +1,18 @@
-//! Snapshots of a UNet training run, so that a run stopped part-way (a browser reload) goes on
-//! where it stopped and ends exactly where an uninterrupted run would have: the weights with
-//! their parameter ids, the EMA weights, Adam's state (burn's own record bytes, keyed by those
-//! ids) and the step. The seeded stream is not stored: resuming replays its draws for the
-//! steps already done, which is cheap next to a training step.
-//!
-//! One safetensors file: `model.<i>` and `ema.<i>` (f32, in the module's parameter order),
-//! `adam.m.<i>` and `adam.v.<i>` (Adam's moments, flattened), and metadata `format`, `step`,
-//! `param_ids`, `adam_time` (Adam's step count per parameter, `-` before its first), `k`,
-//! `config` (the run's [`UNetTrainConfig`] as JSON) and `seed`. Reading the weights back is
-//! synchronous, so snapshots work on CPU backends (the browser's in-tab training), not on
-//! WebGPU inside wasm.
+//! A UNet's weights as files: the EMA weights a bundle keeps for each point (`weights-k<K>`,
+//! f32 or f16, [`encode_weights_as`], [`decode_weights`]), and the snapshot of a burn training
+//! run that the fused trainer goes on from ([`UNetTraining::snapshot_async`]: what the page's
+//! WebGPU worker sends, so that the tab's CPU takes the run over when the GPU device is lost;
+//! the snapshot format itself is the fused trainer's, [`super::fused::FusedUNetTraining::resume`]).
+//! Every read of a tensor is asynchronous, so all of this runs on WebGPU in a browser too.
 
 use std::collections::HashMap;
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
-use burn::optim::{AdamState, AdaptiveMomentumState};
 use burn::tensor::{Tensor, TensorData};
 use safetensors::tensor::{Dtype, TensorView};
 
-use super::training::{UNetTrainConfig, UNetTraining};
-use super::{ParamAdam, UNet};
+use super::training::UNetTraining;
+use super::UNet;
 
 /// Format tag stored under `format`.
 pub const SNAPSHOT_FORMAT: &str = "memgen-unet-run/1";
@@ -85,11 +78,6 @@ impl ModuleMapper for Restore {
         }
         Param::initialized(id.map(ParamId::from).unwrap_or(old_id), t)
     }
-}
-
-/// Every parameter's id, shape and values, read back synchronously.
-fn collect(m: &UNet) -> Result<Vec<(u64, Vec<usize>, Vec<f32>)>, String> {
-    params(m).into_iter().map(|(id, s, t)| t.into_data().try_to_vec::<f32>().map(|v| (id, s, v)).map_err(|e| format!("{e:?}"))).collect()
 }
 
 fn restore(m: UNet, values: Vec<(Vec<usize>, Vec<f32>)>, ids: Option<Vec<u64>>) -> Result<UNet, String> {
@@ -294,134 +282,25 @@ impl UNetTraining {
         let (w, e) = (flat_tensors_async(model).await?, flat_tensors_async(ema).await?);
         super::fused::FusedUNetTraining::snapshot_of_weights(&self.config, self.k(), seed, step, &w, &e)
     }
-
-    /// The run's state as bytes (see the module docs). `seed` is recorded to be checked on
-    /// resume. Fails on backends that cannot read back synchronously (WebGPU in wasm).
-    pub fn snapshot(&self, seed: u64) -> Result<Vec<u8>, String> {
-        let (model, ema, optim, step) = self.parts();
-        let model = collect(model)?;
-        let ema = collect(ema)?;
-        let f32s = |v: &[f32]| -> Vec<u8> { v.iter().flat_map(|x| x.to_le_bytes()).collect() };
-        let mut bufs: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
-        for (prefix, params) in [("model", &model), ("ema", &ema)] {
-            for (i, (_, shape, v)) in params.iter().enumerate() {
-                bufs.push((format!("{prefix}.{i}"), Dtype::F32, shape.clone(), f32s(v)));
-            }
-        }
-        let mut times = Vec::new();
-        for (i, st) in optim.states.iter().enumerate() {
-            let Some(st) = st else {
-                times.push("-".to_string());
-                continue;
-            };
-            times.push(st.momentum.time.to_string());
-            for (name, t) in [("m", &st.momentum.moment_1), ("v", &st.momentum.moment_2)] {
-                let v = t.clone().into_data().try_to_vec::<f32>().map_err(|e| format!("Adam state: {e:?}"))?;
-                bufs.push((format!("adam.{name}.{i}"), Dtype::F32, vec![v.len()], f32s(&v)));
-            }
-        }
-        let ids: Vec<String> = model.iter().map(|(id, _, _)| id.to_string()).collect();
-        let mut meta = HashMap::new();
-        meta.insert("format".to_string(), SNAPSHOT_FORMAT.to_string());
-        meta.insert("step".to_string(), step.to_string());
-        meta.insert("seed".to_string(), seed.to_string());
-        meta.insert("k".to_string(), self.k().to_string());
-        meta.insert("param_ids".to_string(), ids.join(","));
-        meta.insert("adam_time".to_string(), times.join(","));
-        meta.insert("config".to_string(), serde_json::to_string(&self.config).map_err(|e| e.to_string())?);
-        let views: Vec<(String, TensorView<'_>)> = bufs
-            .iter()
-            .map(|(n, d, s, b)| TensorView::new(*d, s.clone(), b).map(|v| (n.clone(), v)).map_err(|e| format!("{n}: {e}")))
-            .collect::<Result<_, _>>()?;
-        safetensors::serialize(views, Some(meta)).map_err(|e| e.to_string())
-    }
-
-    /// A run that goes on from `snapshot`: it must come from a run with the same config, images
-    /// count and seed (else an error says which differs). The continued run is the very run the
-    /// snapshot was taken from: same losses, same weights, step for step.
-    pub fn resume(config: UNetTrainConfig, images: &[f32], seed: u64, device: &burn::tensor::Device, snapshot: &[u8]) -> Result<UNetTraining, String> {
-        let (step, meta) = check_snapshot(snapshot, SNAPSHOT_FORMAT, &config, seed, images.len() / config.net.image_len().max(1), None)?;
-        let mut run = UNetTraining::new(config, images, seed, device)?;
-        let ids: Vec<u64> = meta
-            .get("param_ids")
-            .map(|s| s.split(',').map(|x| x.parse::<u64>()).collect::<Result<Vec<_>, _>>())
-            .transpose()
-            .ok()
-            .flatten()
-            .ok_or("bad parameter ids in the snapshot")?;
-        let st = safetensors::SafeTensors::deserialize(snapshot)
-            .map_err(|e| format!("not a training snapshot: {}", memgen_core::text::neutralise(&e.to_string())))?;
-        let tensor = |name: &str| read_f32(&st, name);
-        let read = |prefix: &str| -> Result<Vec<(Vec<usize>, Vec<f32>)>, String> { (0..ids.len()).map(|i| tensor(&format!("{prefix}.{i}"))).collect() };
-        let (model_v, ema_v) = (read("model")?, read("ema")?);
-        let times: Vec<Option<usize>> = meta
-            .get("adam_time")
-            .map(|s| s.split(',').map(|x| if x == "-" { Ok(None) } else { x.parse::<usize>().map(Some) }).collect::<Result<Vec<_>, _>>())
-            .transpose()
-            .ok()
-            .flatten()
-            .filter(|t| t.len() == ids.len())
-            .ok_or("bad Adam state in the snapshot")?;
-        let mut moments = Vec::with_capacity(times.len());
-        for (i, t) in times.iter().enumerate() {
-            moments.push(match t {
-                Some(t) => Some((*t, tensor(&format!("adam.m.{i}"))?.1, tensor(&format!("adam.v.{i}"))?.1)),
-                None => None,
-            });
-        }
-        run.restore_parts(
-            |m| restore(m, model_v, Some(ids)),
-            |e| restore(e, ema_v, None),
-            |device| {
-                let mut adam = ParamAdam::torch();
-                adam.states = moments
-                    .into_iter()
-                    .map(|m| {
-                        m.map(|(time, m1, m2)| {
-                            let t = |v: Vec<f32>| {
-                                let n = v.len();
-                                Tensor::<1>::from_data(TensorData::new(v, [n]), device)
-                            };
-                            AdamState { momentum: AdaptiveMomentumState { time, moment_1: t(m1), moment_2: t(m2), max_moment_2: None } }
-                        })
-                    })
-                    .collect();
-                Ok(adam)
-            },
-            step,
-        )?;
-        Ok(run)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unet::UNetConfig;
+    use crate::unet::{UNetConfig, UNetTrainConfig};
 
     #[test]
-    fn a_resumed_run_is_the_uninterrupted_run() {
+    fn weights_files_round_trip_the_ema_network() {
         let device = crate::device::LabDevice::cpu().device.inner();
         let net = UNetConfig { channels: 1, height: 8, width: 8, base_channels: 8, groups: 4, mult: crate::unet::TWO_LEVELS };
         let mut cfg = UNetTrainConfig::browser(net);
-        cfg.steps = 6;
+        cfg.steps = 3;
         cfg.batch = 3;
         let images: Vec<f32> = (0..4 * 64).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
         let mut straight = UNetTraining::new(cfg, &images, 5, &device).unwrap();
-        let all = pollster::block_on(straight.run_steps(6)).unwrap();
-
-        let mut first = UNetTraining::new(cfg, &images, 5, &device).unwrap();
-        let head = pollster::block_on(first.run_steps(3)).unwrap();
-        let snap = first.snapshot(5).unwrap();
-        drop(first);
-        let mut resumed = UNetTraining::resume(cfg, &images, 5, &device, &snap).unwrap();
-        assert_eq!(resumed.steps_done(), 3);
-        let tail = pollster::block_on(resumed.run_steps(3)).unwrap();
-        assert_eq!([head, tail].concat(), all, "losses differ after resuming");
-        let w = |m: &UNet| collect(m).unwrap().into_iter().flat_map(|(_, _, v)| v).collect::<Vec<f32>>();
-        assert_eq!(w(&resumed.ema_model()), w(&straight.ema_model()), "EMA weights differ after resuming");
-        assert_eq!(w(&resumed.model()), w(&straight.model()), "weights differ after resuming");
-
+        pollster::block_on(straight.run_steps(3)).unwrap();
+        let w = |m: &UNet| flat_tensors(m).concat();
+        let snap = pollster::block_on(straight.snapshot_async(5)).unwrap();
         // The weights file (what the training worker sends) round-trips the EMA network exactly.
         let bytes = pollster::block_on(encode_weights_async(&straight.ema_model(), &net)).unwrap();
         let (back, back_net) = decode_weights(&bytes, &device.clone().inner()).unwrap();
@@ -441,14 +320,5 @@ mod tests {
         let err = rounded.iter().zip(flat.concat()).map(|(a, b)| ((a - b) / b.abs().max(1e-4)).abs()).fold(0f32, f32::max);
         assert!(err > 0.0 && err <= 1.0 / 1024.0, "f16 relative rounding {err}");
         assert_eq!(WeightsDtype::F32.round(flat.clone()), flat);
-
-        // Another seed, other settings, garbage and a truncated snapshot are refused.
-        assert!(UNetTraining::resume(cfg, &images, 6, &device, &snap).err().unwrap().contains("seed"));
-        let mut other = cfg;
-        other.lr = 2e-3;
-        assert!(UNetTraining::resume(other, &images, 5, &device, &snap).err().unwrap().contains("settings"));
-        assert!(UNetTraining::resume(cfg, &images[..3 * 64], 5, &device, &snap).err().unwrap().contains("number"));
-        assert!(UNetTraining::resume(cfg, &images, 5, &device, b"junk").is_err());
-        assert!(UNetTraining::resume(cfg, &images, 5, &device, &snap[..snap.len() / 2]).is_err());
     }
 }

@@ -274,28 +274,6 @@ impl UNetTraining {
         (&self.model, &self.ema, &self.optim, self.step)
     }
 
-    /// Puts stored state into a fresh run: the weights, the EMA weights and the optimizer go
-    /// through the given functions, and the stream replays the draws of `step` steps.
-    pub(crate) fn restore_parts(
-        &mut self,
-        model: impl FnOnce(UNet) -> Result<UNet, String>,
-        ema: impl FnOnce(UNet) -> Result<UNet, String>,
-        optim: impl FnOnce(&Device) -> Result<ParamAdam, String>,
-        step: usize,
-    ) -> Result<(), String> {
-        if self.step != 0 {
-            return Err("state can only be restored into a fresh run".into());
-        }
-        self.model = model(self.model.clone())?;
-        self.ema = ema(self.ema.clone())?;
-        self.optim = optim(&self.device.clone().inner())?;
-        for _ in 0..step {
-            self.next_batch();
-        }
-        self.step = step;
-        Ok(())
-    }
-
     /// Steps done so far.
     pub fn steps_done(&self) -> usize {
         self.step
