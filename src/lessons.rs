@@ -10,8 +10,8 @@
 
 use leptos::prelude::*;
 
-use crate::route::View;
 use crate::state::Notice;
+use crate::views::View;
 
 /// One step: what to look at, what to change, a question whose answer opens on click.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -349,7 +349,7 @@ mod tests {
     use super::*;
 
     fn notices_of(query: &str) -> Vec<String> {
-        crate::url::view_notices(&format!("?{query}"))
+        crate::link::view_notices(&format!("?{query}"))
     }
 
     #[test]

@@ -8,7 +8,9 @@ pub mod cluster_worker;
 pub mod compute;
 pub mod export;
 pub mod gpu;
+pub mod job;
 pub mod lessons;
+pub mod link;
 pub mod lite;
 pub mod panels;
 pub mod plot;
@@ -22,6 +24,7 @@ pub mod state;
 pub mod store;
 pub mod tabs;
 pub mod url;
+pub mod views;
 pub mod widgets;
 #[cfg(feature = "engine")]
 pub mod worker;
@@ -125,7 +128,7 @@ pub fn App() -> impl IntoView {
         }}
         <main data-testid="views" data-view=move || router.open.get().slug()>
             <Show when=move || backend.get().is_some() fallback=|| view! { <p class="loading">"Preparing the compute backend…"</p> }>
-                {route::View::ALL
+                {views::View::ALL
                     .into_iter()
                     .map(|v| {
                         view! {

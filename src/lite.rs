@@ -11,7 +11,7 @@
 /// lesson's steps cross views; the other views' keys may carry notices the lite module cannot
 /// check).
 pub fn lite_serves(search: &str, hash: &str) -> bool {
-    if crate::route::parse_hash(hash) != Ok(crate::route::View::Memory) {
+    if crate::route::parse_hash(hash) != Ok(crate::views::View::Memory) {
         return false;
     }
     let (pairs, truncated) = crate::url::split_query(search, &[]);
@@ -42,19 +42,6 @@ pub fn load_engine() {
     web_sys::console::warn_1(&"the full module is not available: the lite module shows what it can".into());
 }
 
-/// The lite module asked to open view `v`: another view than the first needs the full module,
-/// so the page loads again at the same link (its state is in it) and `www/boot.js` picks the
-/// full module. Returns whether the page is being handed over.
-pub fn hand_over_view(v: crate::route::View) -> bool {
-    if cfg!(feature = "engine") || v.info().in_lite {
-        return false;
-    }
-    if let Some(w) = web_sys::window() {
-        let _ = w.location().reload();
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,7 +54,7 @@ mod tests {
         for (search, hash) in [("", "#/toy"), ("", "#/images"), ("", "#/nowhere"), ("?tk=2", ""), ("?lesson=memory&step=1", ""), ("?ds=mnist", "#/memory")] {
             assert!(!lite_serves(search, hash), "{search}{hash}");
         }
-        let long = format!("?beta={}", "9".repeat(crate::state::MAX_QUERY_BYTES + 10));
+        let long = format!("?beta={}", "9".repeat(crate::url::MAX_QUERY_BYTES + 10));
         assert!(!lite_serves(&long, ""), "a cut link goes to the full module, which says so");
     }
 }

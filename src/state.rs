@@ -18,8 +18,6 @@ pub const STATE_VERSION: u32 = 1;
 pub const BETA_RANGE: (f64, f64) = (1e-2, 1e4);
 /// Largest number of memories (presets and explicit points).
 pub const MAX_K: usize = 4096;
-/// Longest query string we look at, in bytes; the rest is ignored with a notice.
-pub const MAX_QUERY_BYTES: usize = 256 * 1024;
 /// Largest |coordinate| of a memory or of the view centre.
 pub const MAX_COORD: f64 = 1e3;
 
@@ -153,8 +151,8 @@ impl DenseAmState {
         let mut bytes = 0usize;
         for (key, value) in pairs {
             bytes += key.len() + value.len();
-            if bytes > MAX_QUERY_BYTES {
-                notices.push(Notice(format!("The link is longer than {} KB; the rest of it was ignored.", MAX_QUERY_BYTES / 1024)));
+            if bytes > crate::url::MAX_QUERY_BYTES {
+                notices.push(Notice(format!("The link is longer than {} KB; the rest of it was ignored.", crate::url::MAX_QUERY_BYTES / 1024)));
                 break;
             }
             let shown = preview(value);

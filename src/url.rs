@@ -1,7 +1,8 @@
 //! The query string shared by all panels: each panel owns a few keys, reads them at start and
 //! rewrites only those (with `history.replaceState`), keeping every other key byte for byte.
 
-use crate::state::MAX_QUERY_BYTES;
+/// Longest query string we look at, in bytes; the rest is ignored with a notice.
+pub const MAX_QUERY_BYTES: usize = 256 * 1024;
 
 /// Percent-decodes one key or value (`+` is a space); text that does not decode to UTF-8 is
 /// kept as it is.
@@ -74,25 +75,6 @@ pub fn split_query(search: &str, keys: &[&str]) -> (Vec<(String, String)>, bool)
         })
         .collect();
     (pairs, search.len() > MAX_QUERY_BYTES)
-}
-
-/// Every view's state read from the query `search` as the page reads it at start: the notices
-/// the views would show (what the fuzz targets and the tests of bad links check).
-pub fn view_notices(search: &str) -> Vec<String> {
-    let (pairs, truncated) = split_query(search, &[]);
-    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let (_, dense) = crate::state::DenseAmState::from_pairs(pairs.iter().copied());
-    let mut out: Vec<String> = dense.into_iter().map(|n| n.0).collect();
-    #[cfg(feature = "engine")]
-    out.extend(crate::panels::toy::url_notices(&pairs));
-    out.extend(crate::panels::datasets::url_notices(&pairs));
-    #[cfg(feature = "engine")]
-    out.extend(crate::panels::sweep::url_notices(&pairs));
-    out.extend(crate::lessons::parse_app_keys(&pairs).1.into_iter().map(|n| n.0));
-    if truncated {
-        out.push(format!("the link is longer than {} KB", MAX_QUERY_BYTES / 1024));
-    }
-    out
 }
 
 /// Replaces the keys in `own` with `query` (already encoded, `a=1&b=2`), keeping the other

@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -185,10 +186,20 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
   await page.locator('[data-testid="live-bundle"]').waitFor({ timeout: 300_000 });
   const exported = await page.evaluate(async () => {
     const out = {};
-    for (const a of document.querySelectorAll('[data-testid="live-bundle-file"]')) out[a.dataset.name] = await (await fetch(a.href)).text();
+    for (const a of document.querySelectorAll('[data-testid="live-bundle-file"]')) {
+      const bytes = new Uint8Array(await (await fetch(a.href)).arrayBuffer());
+      // Text files as text, the weights as base64 (the page hands both over as bytes).
+      let bin = '';
+      for (let i = 0; i < bytes.length; i += 32768) bin += String.fromCharCode(...bytes.subarray(i, i + 32768));
+      out[a.dataset.name] = a.dataset.name.endsWith('.safetensors') ? btoa(bin) : new TextDecoder().decode(bytes);
+    }
     return out;
   });
-  assert.deepEqual(Object.keys(exported).sort(), ['fractions.csv', 'gallery-k4.json', 'manifest.json']);
+  // The tab's bundle carries the CLI's files, its point's weights included (regenerated and
+  // probed from them like a CLI bundle's).
+  assert.deepEqual(Object.keys(exported).sort(), ['fractions.csv', 'gallery-k4.json', 'manifest.json', 'weights-k4.safetensors']);
+  const tabWeights = Buffer.from(exported['weights-k4.safetensors'], 'base64');
+  delete exported['weights-k4.safetensors'];
   const cliRows = fs.readFileSync(path.join(out, 'fractions.csv'), 'utf8').trim().split('\n');
   assert.deepEqual(exported['fractions.csv'].trim().split('\n'), [cliRows[0], cliRows.find((r) => r.startsWith('4,'))]);
   const cliGallery = fs.readFileSync(path.join(out, 'gallery-k4.json'), 'utf8');
@@ -214,11 +225,14 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
   const { loss: tabLoss, ...tabRest } = tabManifest.results[0];
   // Both measured S_eval's quality, the CLI against 5,000 test images, the tab against 2,000
   // (checked below against the CLI with the same reference).
-  // The CLI also wrote the point's weights (files, checksums); the tab's bundle holds none yet.
+  // Both name the point's weights with a checksum of the bytes (the tab's: of the file it
+  // hands over; the two weights differ by float rounding, as the losses do).
   const { loss: cliLoss, quality: cliQuality, files: cliFiles, checksums: cliSums, ...cliRest } = cliManifest.results.find((r) => r.k === 4);
   assert.ok(cliFiles.weights === 'weights-k4.safetensors' && cliSums[cliFiles.weights].length === 64);
-  assert.ok(tabRest.files === undefined && tabRest.checksums === undefined);
-  const { quality: tabQuality, ...tabRest2 } = tabRest;
+  const { quality: tabQuality, files: tabFiles, checksums: tabSums, ...tabRest2 } = tabRest;
+  assert.equal(tabFiles.weights, 'weights-k4.safetensors');
+  assert.equal(tabSums[tabFiles.weights], createHash('sha256').update(tabWeights).digest('hex'), "the tab's weights checksum is its file's");
+  assert.equal(tabWeights.length, fs.statSync(path.join(out, 'weights-k4.safetensors')).size, "the tab's weights file is the CLI's size (the same network and dtype)");
   assert.ok(cliQuality.of === 'S_eval' && tabQuality.of === 'S_eval' && tabQuality.samples.reference === 2000, JSON.stringify(tabQuality));
   assert.equal(tabQuality.classifier_sha256, cliQuality.classifier_sha256);
   assert.deepEqual(tabRest2, cliRest);
@@ -229,6 +243,7 @@ test('sweep panel: a memgen sweep bundle loads; plot, gallery neighbours, δ rel
   const tabDir = path.join(dir, 'tab');
   fs.mkdirSync(tabDir);
   for (const [name, text] of Object.entries(exported)) fs.writeFileSync(path.join(tabDir, name), text);
+  fs.writeFileSync(path.join(tabDir, 'weights-k4.safetensors'), tabWeights);
   // The tab's quality (wasm, the classifier's features a slice at a time) equals `memgen quality`
   // on the same samples (the gallery holds all 12) with the same 2,000-image reference.
   const native = JSON.parse(execFileSync(memgenBin(), ['quality', '--data-dir', path.join(DIST, 'www', 'data'), '--bundle', tabDir, '--reference', '2000'], { encoding: 'utf8' }));

@@ -127,6 +127,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, command_line: Vec<String>, reproduce:
             reproduce,
         },
         galleries: points.values().map(|p| p.2.clone()).collect(),
+        extra: Vec::new(),
     };
     write(&merged, out)?;
     for (k, (dir, _, _)) in &points {

@@ -1,11 +1,14 @@
 //! `memgen probe`: basins and curvature (docs/SCIENCE.md §5–6) of every gallery sample of a
-//! bundle, from each K's weights, and the mean spectrum of each K's first training points.
+//! bundle, from each K's weights, and the mean spectrum of each K's first training points. The
+//! probe of a point is the library's (`memgen_models::probe::probe_point`); this file reads the
+//! bundle, the weights and the training images, and writes the files.
 //! One `probe-k<K>.json` per K beside the gallery, written when the K is done, so an
 //! interrupted run goes on with the next K; `--write` names the files in the manifest.
 
 use crate::CliError;
 use memgen_models::bundle::{decode_image, Gallery, Manifest, MANIFEST_FILE};
-use memgen_models::probe::{decode_f16, mean_spectrum, probe_sample, BasinSettings, KProbe, ProbeSettings, SampleProbe, Search, PROBE_FORMAT};
+use memgen_models::experiment::{ExperimentError, Progress};
+use memgen_models::probe::{probe_point, BasinSettings, KProbe, PointProbeInput, ProbeSettings, Search};
 use memgen_models::unet::fused::FusedUNet;
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -104,7 +107,6 @@ pub fn probe(a: &ProbeArgs) -> Result<Value, CliError> {
         return Err(input("--curvature-t must be below 1000 and --curvature-h finite and > 0".into()));
     }
     let hwc = m.identity.sweep.image_hwc;
-    let chw = [hwc[2], hwc[0], hwc[1]];
     let d = hwc.iter().product::<usize>();
     let ranks = (a.spectrum_ranks > 0 && a.spectrum_ranks < d).then(|| memgen_models::probe::spectrum_ranks(d, a.spectrum_ranks));
     let settings = ProbeSettings { basin, curvature_t: a.curvature_t, curvature_h: a.curvature_h, seed: a.seed, spectrum_ranks: ranks };
@@ -159,59 +161,27 @@ pub fn probe(a: &ProbeArgs) -> Result<Value, CliError> {
         }
         // Done before with the same settings and weights: keep it; with every rank of the
         // spectra and otherwise the same: cut them to these settings' ranks.
-        if let Some(mut old) = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<KProbe>(&b).ok()) {
-            let same_work = old.weights_sha256 == wsha && old.samples.len() == n && old.train.as_ref().map_or(0, |t| t.count) == a.train_points.min(k);
-            let full = ProbeSettings { spectrum_ranks: None, ..settings.clone() };
-            if same_work && (old.settings == settings || (old.settings == full && settings.spectrum_ranks.is_some())) {
-                if old.settings != settings {
-                    for s in old.samples.iter_mut() {
-                        let spectrum: Vec<f64> = decode_f16(&s.spectrum_f16).map_err(|e| input(format!("{name}: {e}")))?.into_iter().map(f64::from).collect();
-                        if spectrum.len() != d {
-                            return Err(input(format!("{name}: sample {} has {} singular values, not {d}", s.index, spectrum.len())));
-                        }
-                        *s = SampleProbe::new(s.index, s.label, s.basin.clone(), &spectrum, &settings);
-                    }
-                    old.settings = settings.clone();
-                    write_atomic(&a.bundle, &name, &old)?;
-                }
-                bar.inc((n + a.train_points.min(k)) as u64);
-                written.push((k, name));
-                continue;
-            }
+        let train_points = a.train_points.min(k);
+        let old = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<KProbe>(&b).ok());
+        if let Some(reused) = old.and_then(|old| old.reused_for(&wsha, n, train_points, &settings, d)) {
+            let reused = reused.map_err(|e| input(format!("{name}: {e}")))?;
+            write_atomic(&a.bundle, &name, &reused)?;
+            bar.inc((n + train_points) as u64);
+            written.push((k, name));
+            continue;
         }
         let (unet, net) = memgen_models::unet::snapshot::decode_weights(&wbytes, &device).map_err(|e| input(format!("{wname}: {e}")))?;
         let model = FusedUNet::from_unet(&unet, net).map_err(|e| input(format!("{wname}: {e}")))?;
-        let mut samples = Vec::with_capacity(n);
-        for s in g.samples.iter().take(n) {
-            let px = decode_image(&s.image).map_err(|e| input(format!("{}: {e}", rec.gallery)))?;
-            if px.len() != d {
-                return Err(input(format!("{}: a {}-pixel image, not {d}", rec.gallery, px.len())));
-            }
-            let x0 = memgen_models::unet::to_model(&px, hwc[0], hwc[1], hwc[2]);
-            let (basin, spectrum) = pollster::block_on(probe_sample(&model, &x0, chw, s.index, &settings, &device))
-                .map_err(|e| input(format!("K = {k}, sample {}: {e}", s.index)))?;
-            samples.push(SampleProbe::new(s.index, s.label, basin, &spectrum, &settings));
-            bar.inc(1);
-        }
         let train = match &train_data {
-            Some(ds) if a.train_points > 0 => {
+            Some(ds) if train_points > 0 => {
                 let idx = memgen_data::subset(ds.len(), k, m.identity.spec.seed).map_err(|e| input(e.to_string()))?;
-                let take: Vec<usize> = idx.into_iter().take(a.train_points.min(k)).collect();
-                let px = ds.images_u8(&take).map_err(|e| input(e.to_string()))?;
-                let mut spectra = Vec::new();
-                for img in px.chunks_exact(d) {
-                    let x0 = memgen_models::unet::to_model(img, hwc[0], hwc[1], hwc[2]);
-                    spectra.push(
-                        memgen_models::probe::curvature_spectrum(&model, &x0, settings.curvature_t, chw, settings.curvature_h, &device)
-                            .map_err(|e| input(format!("K = {k}: {e}")))?,
-                    );
-                    bar.inc(1);
-                }
-                Some(mean_spectrum(&spectra))
+                ds.images_u8(&idx[..train_points]).map_err(|e| input(e.to_string()))?
             }
-            _ => None,
+            _ => Vec::new(),
         };
-        let kp = KProbe { format: PROBE_FORMAT.into(), k, settings: settings.clone(), weights_sha256: wsha, samples, train };
+        let probe_input = PointProbeInput { gallery: &g, samples: n, train: &train, hwc, weights_sha256: wsha };
+        let mut progress = BarProgress { bar: &bar, done: 0, clock: started };
+        let kp = pollster::block_on(probe_point(&model, k, probe_input, &settings, &device, &mut progress)).map_err(|e| input(e.to_string()))?;
         write_atomic(&a.bundle, &name, &kp)?;
         written.push((k, name));
     }
@@ -234,6 +204,26 @@ pub fn probe(a: &ProbeArgs) -> Result<Value, CliError> {
         "written": a.write,
         "seconds": started.elapsed().as_secs_f64(),
     }))
+}
+
+/// The progress bar of `memgen probe`, moved by the library's probe.
+struct BarProgress<'a> {
+    bar: &'a indicatif::ProgressBar,
+    done: usize,
+    clock: std::time::Instant,
+}
+
+impl Progress for BarProgress<'_> {
+    fn now_s(&self) -> f64 {
+        self.clock.elapsed().as_secs_f64()
+    }
+    async fn checkpoint(&mut self) -> Result<(), ExperimentError> {
+        Ok(())
+    }
+    fn probing(&mut self, done: usize, _total: usize) {
+        self.bar.inc(done.saturating_sub(self.done) as u64);
+        self.done = done;
+    }
 }
 
 /// Writes a probe file whole or not at all (a temporary file renamed).

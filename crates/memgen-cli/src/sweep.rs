@@ -17,9 +17,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use memgen_core::metrics::{self, Dataset, Rule};
 use memgen_data::DatasetId;
 use memgen_models::bundle::{Bundle, Shard};
+use memgen_models::experiment::{ExperimentError, Progress};
 use memgen_models::model::{Engine, ModelSpec, UNetSpec};
 use memgen_models::presets::Preset;
-use memgen_models::sweep::{run_point, PointData, PointError, PointModel, PointProgress, SweepConfig, SweepData};
+use memgen_models::sweep::{run_point, PointData, PointModel, SweepConfig, SweepData};
 use memgen_models::unet::snapshot::WeightsDtype;
 use memgen_models::unet::{LrSchedule, SamplerConfig, SamplerKind, StepsByK, UNetConfig};
 use serde::Serialize;
@@ -377,7 +378,7 @@ impl Checkpoint {
 
 /// What `--timeline` measures along a fused run, and what it found.
 struct Timeline<'a> {
-    config: memgen_models::sweep::PointConfig,
+    config: memgen_models::point::PointConfig,
     pixels: &'a [u8],
     indices: &'a [usize],
     hwc: [usize; 3],
@@ -401,11 +402,11 @@ fn timeline_marks(steps: usize, n: usize) -> Vec<usize> {
 
 /// Progress of a measurement inside a point: silent.
 struct Quiet;
-impl PointProgress for Quiet {
+impl Progress for Quiet {
     fn now_s(&self) -> f64 {
         0.0
     }
-    async fn checkpoint(&mut self) -> Result<(), PointError> {
+    async fn checkpoint(&mut self) -> Result<(), ExperimentError> {
         Ok(())
     }
 }
@@ -450,13 +451,13 @@ impl Bars<'_> {
     }
 }
 
-impl PointProgress for Bars<'_> {
+impl Progress for Bars<'_> {
     fn now_s(&self) -> f64 {
         self.clock.elapsed().as_secs_f64()
     }
-    async fn checkpoint(&mut self) -> Result<(), PointError> {
+    async fn checkpoint(&mut self) -> Result<(), ExperimentError> {
         match &self.checkpoint {
-            Some(c) if c.stopped => Err(PointError::Failed(format!("stopped after keeping the checkpoint at step {} (--stop-after)", self.done))),
+            Some(c) if c.stopped => Err(ExperimentError::Failed(format!("stopped after keeping the checkpoint at step {} (--stop-after)", self.done))),
             _ => Ok(()),
         }
     }
@@ -712,7 +713,8 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
             memgen_models::sweep::Resume { snapshot, losses: state.losses }
         });
         let data = PointData { pixels: &pixels, indices: &idx, hwc };
-        let out = pollster::block_on(run_point(&point, data, PointModel::Train { resume }, &device, &mut bars)).map_err(|e| input(format!("K={k}: {e}")))?;
+        let mut out =
+            pollster::block_on(run_point(&point, data, PointModel::Train { resume }, &device, &mut bars)).map_err(|e| input(format!("K={k}: {e}")))?;
         if let Some(e) = bars.checkpoint.as_ref().and_then(|c| c.error.clone()) {
             return Err(input(format!("K={k}: --checkpoint-every: {e}")));
         }
@@ -730,19 +732,15 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
                 std::fs::write(&p, npy).map_err(|e| input(format!("cannot write {}: {e}", p.display())))?;
             }
         }
+        // The EMA weights the samples came from: the page regenerates and probes a point
+        // from them without training.
+        if let Some((name, bytes)) = out.weights_file().map_err(|e| input(format!("K={k}: {e}")))? {
+            let p = a.out.join(&name);
+            std::fs::write(&p, &bytes).map_err(|e| input(format!("cannot write {}: {e}", p.display())))?;
+        }
         let timing = memgen_models::bundle::Timing { backend: backend.into(), ..out.timing };
         let mut record = out.record;
         record.timeline = timeline;
-        // The EMA weights the samples came from: the page regenerates (and later probes) a
-        // point from them without training.
-        if let (Some(ema), Some(tc)) = (&out.ema, config.point(k).model.training()) {
-            let bytes = memgen_models::unet::snapshot::encode_weights_as(ema, &tc.net, config.weights).map_err(input)?;
-            let name = memgen_models::bundle::weights_file(k);
-            let p = a.out.join(&name);
-            std::fs::write(&p, &bytes).map_err(|e| input(format!("cannot write {}: {e}", p.display())))?;
-            record.checksums.insert(name.clone(), memgen_data::sha256_hex(&bytes));
-            record.files.insert("weights".into(), name);
-        }
         if let Some((r, sha)) = &quality {
             record.quality = Some(crate::quality::point_quality(r, sha, &r.net().packed_input(&out.eval), "S_eval")?);
         }

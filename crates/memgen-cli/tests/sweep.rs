@@ -465,7 +465,7 @@ fn timeline_follows_training_and_ends_at_the_point_itself() {
 #[test]
 fn weights_in_the_bundle_regenerate_its_samples() {
     use memgen_models::bundle::Manifest;
-    use memgen_models::sweep::PointConfig;
+    use memgen_models::point::PointConfig;
     let data = data_dir();
     let out = tmpdir("weights");
     let b = out.join("b");

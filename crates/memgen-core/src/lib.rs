@@ -20,12 +20,14 @@
 //! | [`basin`] | recovery probability, critical time, d-ball log-volume, SVD | `critical_time`, `log_ball_volume`, `singular_values` |
 //! | [`quality`] | improved precision / recall and the Fréchet distance of feature sets | `precision_recall`, `frechet_distance`, `Manifold` |
 //! | [`text`] | outside text made safe to show: control and bidirectional-override characters dropped | `neutralise` |
-//! | [`spec`] | versioned experiment spec; the one seeded RNG (ChaCha8) | `ExperimentSpec`, `NoiseStream`, `subset_indices` |
+//! | [`experiment`] | the versioned experiment spec saved with every sweep | `ExperimentSpec` |
+//! | [`spec`] | the one seeded RNG (ChaCha8) and its streams | `NoiseStream`, `subset_indices` |
 pub mod basin;
 pub mod circle;
 pub mod cluster;
 pub mod dense_am;
 pub mod error;
+pub mod experiment;
 pub mod gallery;
 pub mod ideal_score;
 pub mod knn;

@@ -1,4 +1,4 @@
-//! Experiment spec and the lab's one seeded random scheme.
+//! The lab's one seeded random scheme.
 //!
 //! Every random number in the lab (training subsets, noise, bootstrap resamples) comes
 //! from a [`NoiseStream`]: ChaCha8 seeded with `ChaCha8Rng::seed_from_u64(seed)` and a
@@ -7,10 +7,8 @@
 //! and normals are Box–Muller with the pure-Rust `libm` (never the platform's `ln`/`cos`),
 //! so the same `(seed, stream)` gives the same bytes natively and on wasm32.
 use crate::error::CoreError;
-use crate::metrics::{Dataset, Rule};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
-use serde::{Deserialize, Serialize};
 
 /// Stream for dataset subsets ([`subset_indices`]).
 pub const STREAM_SUBSET: u64 = 0;
@@ -18,9 +16,6 @@ pub const STREAM_SUBSET: u64 = 0;
 pub const STREAM_NOISE: u64 = 1;
 /// Stream for bootstrap resamples ([`crate::metrics::bootstrap`]).
 pub const STREAM_BOOTSTRAP: u64 = 2;
-
-/// Current version of [`ExperimentSpec`]'s serialized form.
-pub const SPEC_VERSION: u32 = 1;
 
 /// Seed of every random choice of sweep point `K` except its training subset (the weights,
 /// batches, `S_eval` and `S′` of `memgen sweep` and of the page's re-run of a bundle's point):
@@ -138,64 +133,6 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
     h
 }
 
-/// A memorization sweep, as saved next to its results so every result says how it was made.
-/// Defaults are the paper's (docs/SCIENCE.md §1).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ExperimentSpec {
-    /// Serialized-form version ([`SPEC_VERSION`]).
-    pub version: u32,
-    /// Dataset (sets the default `δ_s`).
-    pub dataset: Dataset,
-    /// Training-set sizes `K` of the sweep.
-    pub k_values: Vec<usize>,
-    /// Seed of every random choice ([`NoiseStream`]).
-    pub seed: u64,
-    /// `|S'| / K` (paper: 4 for MNIST / Fashion-MNIST, 16 for colour sets).
-    pub synthetic_per_train: usize,
-    /// `|S_eval|` (paper: 10,000).
-    pub n_eval: usize,
-    /// Labelling rule and thresholds (Eqs. 4–6).
-    pub rule: Rule,
-    /// Bootstrap resamples (paper: 10,000).
-    pub bootstrap: usize,
-}
-
-impl Default for ExperimentSpec {
-    fn default() -> Self {
-        let dataset = Dataset::Mnist;
-        ExperimentSpec {
-            version: SPEC_VERSION,
-            dataset,
-            k_values: vec![2, 500, 1000, 2000, 4000, 8000, 16000, 32000],
-            seed: 0,
-            synthetic_per_train: 4,
-            n_eval: 10_000,
-            rule: Rule::paper(dataset),
-            bootstrap: 10_000,
-        }
-    }
-}
-
-impl ExperimentSpec {
-    /// Checks version and parameters.
-    pub fn validate(&self) -> Result<(), CoreError> {
-        if self.version != SPEC_VERSION {
-            return Err(CoreError::invalid("version", self.version, "unsupported spec version"));
-        }
-        if self.k_values.is_empty() {
-            return Err(CoreError::Empty { what: "k_values".into() });
-        }
-        self.rule.validate()
-    }
-    /// Parses and validates a JSON spec.
-    pub fn from_json(s: &str) -> Result<Self, CoreError> {
-        let spec: ExperimentSpec = serde_json::from_str(s).map_err(|e| CoreError::invalid("spec", "json", &e.to_string()))?;
-        spec.validate()?;
-        Ok(spec)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,13 +173,5 @@ mod tests {
         let m: f64 = z.iter().map(|v| *v as f64).sum::<f64>() / z.len() as f64;
         let v: f64 = z.iter().map(|v| (*v as f64 - m).powi(2)).sum::<f64>() / z.len() as f64;
         assert!(m.abs() < 0.01 && (v - 1.0).abs() < 0.01, "{m} {v}");
-    }
-
-    #[test]
-    fn spec_roundtrip() {
-        let s = ExperimentSpec::default();
-        let j = serde_json::to_string(&s).unwrap();
-        assert_eq!(ExperimentSpec::from_json(&j).unwrap(), s);
-        assert!(ExperimentSpec::from_json(r#"{"version": 99}"#).is_err());
     }
 }

@@ -71,7 +71,7 @@ fn text(data: &[u8]) -> String {
 
 /// Every view's URL state, read from the query as the page reads it at start.
 pub fn url_state(data: &[u8]) -> Result<(), String> {
-    let notices = memgen_lab::url::view_notices(&text(data));
+    let notices = memgen_lab::link::view_notices(&text(data));
     // A notice that could reorder or break the page's text is a defect of the parser, not a
     // refusal: it fails like a panic.
     for n in &notices {

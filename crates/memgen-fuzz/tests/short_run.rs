@@ -85,7 +85,7 @@ fn every_target_survives_its_short_run() {
 #[test]
 fn a_hostile_link_cannot_reorder_a_notice() {
     // A right-to-left override in a value would reverse the rest of the notice on screen.
-    let notices = memgen_lab::url::view_notices("?beta=abc%E2%80%AEdef&tk=x%E2%81%A6y&dk=%E2%80%8F7");
+    let notices = memgen_lab::link::view_notices("?beta=abc%E2%80%AEdef&tk=x%E2%81%A6y&dk=%E2%80%8F7");
     assert_eq!(notices.len(), 3, "{notices:?}");
     assert!(notices[0].contains("abcdef"), "{}", notices[0]);
     for n in &notices {

@@ -20,11 +20,11 @@
 
 use std::collections::BTreeMap;
 
+use memgen_core::experiment::ExperimentSpec;
 use memgen_core::metrics::{classify_distances, Bootstrap, Classified, Dataset, Fractions, Label, Rule, SampleDistances};
-use memgen_core::spec::ExperimentSpec;
 use serde::{Deserialize, Serialize};
 
-use crate::sweep::PointConfig;
+use crate::point::PointConfig;
 use crate::unet::SamplerConfig;
 
 /// `manifest.json`'s `format`.
@@ -364,11 +364,6 @@ impl Manifest {
             None => self.command_line.iter().map(|x| x.rsplit('/').next().unwrap_or(x)).collect::<Vec<_>>().join(" "),
         }
     }
-
-    /// The settings of point `k` (recorded in format 2; derived from the identity for format 1).
-    pub fn point_config(&self, k: usize) -> Option<PointConfig> {
-        self.results.iter().find(|r| r.k == k).and_then(|r| r.config).or_else(|| PointConfig::from_identity(&self.identity, k))
-    }
 }
 
 /// A format 1 or 2 manifest as this format reads it: the model fields of the sweep's settings
@@ -387,13 +382,31 @@ fn upgrade_manifest(value: &mut serde_json::Value) {
     top.insert("format_version".into(), FORMAT_VERSION.into());
 }
 
-/// A bundle in memory: its manifest and each point's gallery bytes (in `results`' order).
+/// A bundle in memory: its manifest, each point's gallery bytes (in `results`' order) and the
+/// points' further files it carries (weights: name and bytes; a bundle read from files leaves
+/// them where they are, to be fetched when needed).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bundle {
     /// `manifest.json`.
     pub manifest: Manifest,
     /// Gallery JSON bytes, one per result, same order.
     pub galleries: Vec<Vec<u8>>,
+    /// Further files (each named in its point's `files`, with its checksum).
+    pub extra: Vec<(String, Vec<u8>)>,
+}
+
+/// SHA-256 of `bytes`, lower-case hex (the checksums of a point's `files`).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl PointRecord {
+    /// Names `bytes` as this point's file of `kind` (`weights`, `probe`), with its checksum.
+    pub fn attach(&mut self, kind: &str, name: &str, bytes: &[u8]) {
+        self.checksums.insert(name.to_string(), sha256_hex(bytes));
+        self.files.insert(kind.to_string(), name.to_string());
+    }
 }
 
 impl Bundle {
@@ -422,16 +435,19 @@ impl Bundle {
                 reproduce: None,
             },
             galleries,
+            extra: Vec::new(),
         }
     }
 
-    /// The bundle's files, name → bytes: `fractions.csv`, every gallery, `manifest.json`.
-    /// Deterministic: the same bundle gives the same bytes on every platform.
+    /// The bundle's files, name → bytes: `fractions.csv`, every gallery, the further files it
+    /// carries, `manifest.json`. Deterministic: the same bundle gives the same bytes on every
+    /// platform.
     pub fn files(&self) -> Vec<(String, Vec<u8>)> {
         let mut out = vec![(CSV_FILE.to_string(), fractions_csv(&self.manifest.results).into_bytes())];
         for (r, g) in self.manifest.results.iter().zip(&self.galleries) {
             out.push((r.gallery.clone(), g.clone()));
         }
+        out.extend(self.extra.iter().cloned());
         out.push((MANIFEST_FILE.to_string(), self.manifest.to_bytes()));
         out
     }
@@ -454,7 +470,7 @@ impl Bundle {
             Gallery::parse(&g).and_then(|x| x.check_against(&manifest)).map_err(|e| bad(&r.gallery, e))?;
             galleries.push(g);
         }
-        Ok(Bundle { manifest, galleries })
+        Ok(Bundle { manifest, galleries, extra: Vec::new() })
     }
 }
 

@@ -12,8 +12,10 @@
 pub mod bundle;
 pub mod device;
 mod epoch;
+pub mod experiment;
 pub mod model;
 pub mod optim;
+pub mod point;
 pub mod presets;
 pub mod probe;
 pub mod refnet;

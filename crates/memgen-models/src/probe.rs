@@ -597,3 +597,95 @@ pub async fn probe_sample<M: EpsilonModel>(
     let spectrum = curvature_spectrum(model, x0, settings.curvature_t, chw, settings.curvature_h, device)?;
     Ok((basin, spectrum))
 }
+
+/// What a point's probe works on: its first `n` gallery samples and the first training images
+/// of its `S_K` (packed u8 of `hwc`, possibly none).
+pub struct PointProbeInput<'a> {
+    /// The point's gallery.
+    pub gallery: &'a crate::bundle::Gallery,
+    /// Gallery samples probed, from the first.
+    pub samples: usize,
+    /// Training images whose spectra are averaged (packed u8).
+    pub train: &'a [u8],
+    /// `[h, w, c]` of the images.
+    pub hwc: [usize; 3],
+    /// SHA-256 of the weights probed (recorded, so a later run can tell the work is done).
+    pub weights_sha256: String,
+}
+
+/// Probes one point (docs/SCIENCE.md §5–6): the basin and spectrum of each of its first gallery
+/// samples, and the mean spectrum of its first training points, with `model` (its EMA network).
+/// Reports each item to `progress` and stops when it is cancelled. The one pipeline of
+/// `memgen probe` (each K of a bundle); the page's live probe runs its steps one by one.
+pub async fn probe_point<M: EpsilonModel, P: crate::experiment::Progress>(
+    model: &M,
+    k: usize,
+    input: PointProbeInput<'_>,
+    settings: &ProbeSettings,
+    device: &Device,
+    progress: &mut P,
+) -> Result<KProbe, crate::experiment::ExperimentError> {
+    let [h, w, c] = input.hwc;
+    let (d, chw) = (h * w * c, [c, h, w]);
+    let n = input.samples.min(input.gallery.samples.len());
+    if d == 0 || !input.train.len().is_multiple_of(d) {
+        return Err(format!("training images: {} bytes is not a whole number of {h}×{w}×{c} images", input.train.len()).into());
+    }
+    let total = n + input.train.len() / d;
+    let mut samples = Vec::with_capacity(n);
+    for (done, s) in input.gallery.samples.iter().take(n).enumerate() {
+        progress.checkpoint().await?;
+        let px = crate::bundle::decode_image(&s.image)?;
+        if px.len() != d {
+            return Err(format!("gallery K = {k}: a {}-pixel image, not {d}", px.len()).into());
+        }
+        let x0 = crate::unet::to_model(&px, h, w, c);
+        let (basin, spectrum) = probe_sample(model, &x0, chw, s.index, settings, device).await.map_err(|e| format!("K = {k}, sample {}: {e}", s.index))?;
+        samples.push(SampleProbe::new(s.index, s.label, basin, &spectrum, settings));
+        progress.probing(done + 1, total);
+    }
+    let mut spectra = Vec::new();
+    for img in input.train.chunks_exact(d) {
+        progress.checkpoint().await?;
+        let x0 = crate::unet::to_model(img, h, w, c);
+        spectra.push(curvature_spectrum(model, &x0, settings.curvature_t, chw, settings.curvature_h, device).map_err(|e| format!("K = {k}: {e}"))?);
+        progress.probing(n + spectra.len(), total);
+    }
+    let train = (!spectra.is_empty()).then(|| mean_spectrum(&spectra));
+    Ok(KProbe { format: PROBE_FORMAT.into(), k, settings: settings.clone(), weights_sha256: input.weights_sha256, samples, train })
+}
+
+impl KProbe {
+    /// This probe as `settings` would have made it, when it did the same work (the same weights,
+    /// samples and training points) with the same settings, or with every rank of the spectra
+    /// and otherwise the same (its spectra are then cut to the settings' ranks); `None` when
+    /// the work must be done again; an error when its spectra are damaged.
+    pub fn reused_for(
+        mut self,
+        weights_sha256: &str,
+        samples: usize,
+        train_points: usize,
+        settings: &ProbeSettings,
+        d: usize,
+    ) -> Option<Result<KProbe, String>> {
+        let same_work = self.weights_sha256 == weights_sha256 && self.samples.len() == samples && self.train.as_ref().map_or(0, |t| t.count) == train_points;
+        let full = ProbeSettings { spectrum_ranks: None, ..settings.clone() };
+        if !same_work || !(self.settings == *settings || (self.settings == full && settings.spectrum_ranks.is_some())) {
+            return None;
+        }
+        if self.settings != *settings {
+            for s in self.samples.iter_mut() {
+                let spectrum: Vec<f64> = match decode_f16(&s.spectrum_f16) {
+                    Ok(v) => v.into_iter().map(f64::from).collect(),
+                    Err(e) => return Some(Err(e)),
+                };
+                if spectrum.len() != d {
+                    return Some(Err(format!("sample {} has {} singular values, not {d}", s.index, spectrum.len())));
+                }
+                *s = SampleProbe::new(s.index, s.label, s.basin.clone(), &spectrum, settings);
+            }
+            self.settings = settings.clone();
+        }
+        Some(Ok(self))
+    }
+}

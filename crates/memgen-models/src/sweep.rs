@@ -1,7 +1,7 @@
 //! The image sweep's experiment point, once, for every front end: `memgen sweep` runs it for
 //! each K of a shard, the page runs it in a tab (a point, a K schedule, a bundle's point again).
 //! Front ends only build a [`SweepConfig`], hand [`run_point`] the training images and a
-//! [`PointProgress`] handle (progress bars or signals, pause, cancel), and show or write the
+//! [`Progress`] handle (progress bars or signals, pause, cancel), and show or write the
 //! [`PointOutput`].
 //!
 //! For one point K (docs/SCIENCE.md §1–2):
@@ -18,13 +18,16 @@
 
 use base64::Engine as _;
 use burn::tensor::Device;
+use memgen_core::experiment::{ExperimentSpec, SPEC_VERSION};
 use memgen_core::gallery::{gallery_neighbours, GALLERY_NEIGHBOURS};
 use memgen_core::metrics::{bootstrap, classify_distances, fractions, Dataset, Label, Rule, SampleDistances};
-use memgen_core::spec::{sweep_point_seed, ExperimentSpec, NoiseStream, SPEC_VERSION};
+use memgen_core::spec::{sweep_point_seed, NoiseStream};
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::{self, Gallery, GallerySample, Identity, IndexedImage, LossSummary, PointRecord, SweepSettings, TimePoint, Timing};
+use crate::bundle::{self, Gallery, GallerySample, Identity, IndexedImage, LossSummary, Manifest, PointRecord, SweepSettings, TimePoint, Timing};
+use crate::experiment::{ExperimentError, Progress};
 use crate::model::{Engine, ModelSpec, UNetSpec};
+use crate::point::PointConfig;
 use crate::unet::fused::FusedUNetTraining;
 use crate::unet::snapshot::WeightsDtype;
 use crate::unet::{
@@ -193,103 +196,18 @@ impl SweepConfig {
     }
 }
 
-/// Everything that decides the result of one sweep point; recorded with it in the bundle.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct PointConfig {
-    /// Training-set size.
-    pub k: usize,
-    /// The point's seed: weights, batches, `S_eval` and `S′` (not `S_K`).
-    pub seed: u64,
-    /// The model (a UNet's steps already resolved for this `k`).
-    pub model: ModelSpec,
-    /// The sampler.
-    pub sampler: SamplerConfig,
-    /// Images per sampling batch.
-    pub sample_batch: usize,
-    /// `|S_eval|`.
-    pub n_eval: usize,
-    /// `|S′|`.
-    pub n_synthetic: usize,
-    /// The labelling rule.
-    pub rule: Rule,
-    /// Bootstrap resamples.
-    pub bootstrap: usize,
-    /// Samples written into the gallery.
-    pub gallery_samples: usize,
-    /// How the EMA weights are kept and sampled from (f32 unless f16 is asked for).
-    #[serde(default, skip_serializing_if = "WeightsDtype::is_f32")]
-    pub weights: WeightsDtype,
-}
-
-impl PointConfig {
-    /// Point `k` of the sweep a bundle identity records.
-    pub fn from_identity(id: &Identity, k: usize) -> Option<PointConfig> {
-        Some(SweepConfig::from_identity(id).point(k))
+impl Manifest {
+    /// The settings of point `k` (recorded in format 2 and later; derived from the identity
+    /// for format 1).
+    pub fn point_config(&self, k: usize) -> Option<PointConfig> {
+        self.results.iter().find(|r| r.k == k).and_then(|r| r.config).or_else(|| Some(SweepConfig::from_identity(&self.identity).point(k)))
     }
-}
-
-/// Why a point stopped.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PointError {
-    /// Its handle cancelled it.
-    Cancelled,
-    /// It failed (bad input, a diverged run, a device error).
-    Failed(String),
-}
-
-impl std::fmt::Display for PointError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PointError::Cancelled => f.write_str("cancelled"),
-            PointError::Failed(m) => f.write_str(m),
-        }
-    }
-}
-
-impl From<String> for PointError {
-    fn from(m: String) -> Self {
-        PointError::Failed(m)
-    }
-}
-
-impl From<memgen_core::error::CoreError> for PointError {
-    fn from(e: memgen_core::error::CoreError) -> Self {
-        PointError::Failed(e.to_string())
-    }
-}
-
-/// How a front end follows, pauses and cancels a point. Every method but [`now_s`](Self::now_s)
-/// and [`checkpoint`](Self::checkpoint) has a default that does nothing.
-// Not `Send`: the page's futures are not (WebGPU, the event loop), and nothing here needs it.
-#[allow(async_fn_in_trait)]
-pub trait PointProgress {
-    /// Seconds on a monotonic clock (for the point's timings).
-    fn now_s(&self) -> f64;
-    /// Called between chunks of work: waits while paused, yields to the event loop in a tab,
-    /// and returns [`PointError::Cancelled`] to stop.
-    async fn checkpoint(&mut self) -> Result<(), PointError>;
-    /// Whether a training chunk of `steps` steps is long enough to hand control back (the CLI:
-    /// 25 steps; a tab: about 30 ms). Results do not depend on it.
-    fn chunk_done(&mut self, steps: usize) -> bool {
-        steps >= 25
-    }
-    /// Training reached step `done` of `total`; `losses` are the chunk's.
-    fn training(&mut self, _done: usize, _total: usize, _losses: &[f32]) {}
-    /// The fused run after a chunk, with every loss so far (the page keeps a snapshot of it in
-    /// browser storage).
-    fn fused_run(&mut self, _run: &FusedUNetTraining, _losses: &[f32]) {}
-    /// The run given to resume could not be used (why); training starts from step 0.
-    fn resume_refused(&mut self, _why: &str) {}
-    /// Sampling reached `done` of `total` network evaluations (both sets).
-    fn sampling(&mut self, _done: usize, _total: usize) {}
-    /// Neighbours and labels are being computed.
-    fn labelling(&mut self) {}
 }
 
 /// Where a point's model comes from.
 pub enum PointModel {
     /// Train it here with the config's engine (fused: resumed from `resume` when given and
-    /// valid; otherwise from the start, after [`PointProgress::resume_refused`]).
+    /// valid; otherwise from the start, after [`Progress::resume_refused`]).
     Train {
         /// A fused run to go on from.
         resume: Option<Resume>,
@@ -343,31 +261,46 @@ pub struct PointOutput {
     pub ema: Option<Vec<Vec<f32>>>,
 }
 
+impl PointOutput {
+    /// The point's weights file (the EMA weights its samples came from, kept as its config
+    /// says), named in its record with its checksum: the same file for `memgen sweep` and for a
+    /// bundle made in a tab, so either's points can be regenerated and probed. `None` for a
+    /// training-free model.
+    pub fn weights_file(&mut self) -> Result<Option<(String, Vec<u8>)>, ExperimentError> {
+        let (Some(ema), Some(config)) = (&self.ema, self.record.config) else { return Ok(None) };
+        let Some(t) = config.model.training() else { return Ok(None) };
+        let bytes = crate::unet::snapshot::encode_weights_as(ema, &t.net, config.weights)?;
+        let name = bundle::weights_file(config.k);
+        self.record.attach("weights", &name, &bytes);
+        Ok(Some((name, bytes)))
+    }
+}
+
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Runs one point: train (or take) the model, sample `S_eval` and `S′`, label, gallery.
 /// `device` holds the sampler's tensors (and burn's training, for the burn engine).
-pub async fn run_point<P: PointProgress>(
+pub async fn run_point<P: Progress>(
     config: &PointConfig,
     data: PointData<'_>,
     model: PointModel,
     device: &Device,
     progress: &mut P,
-) -> Result<PointOutput, PointError> {
+) -> Result<PointOutput, ExperimentError> {
     let [h, w, c] = data.hwc;
     let d = h * w * c;
     let k = config.k;
     if data.pixels.len() != k * d || data.indices.len() != k {
-        return Err(PointError::Failed(format!(
+        return Err(ExperimentError::Failed(format!(
             "S_K holds {} images of {h}×{w}×{c} and {} indices, not K = {k}",
             data.pixels.len() / d.max(1),
             data.indices.len()
         )));
     }
     if k < 2 {
-        return Err(PointError::Failed("S_K needs at least 2 images for the labels".into()));
+        return Err(ExperimentError::Failed("S_K needs at least 2 images for the labels".into()));
     }
     let images = to_model(data.pixels, h, w, c);
     let t0 = progress.now_s();
@@ -422,7 +355,7 @@ pub async fn run_point<P: PointProgress>(
                     let (weights, rounded) = kept_weights(&tc.net, run.ema_tensors(), config.weights, device)?;
                     let fused = match rounded {
                         None => run.ema_fused(),
-                        Some(ema) => crate::unet::fused::FusedUNet::from_unet(&ema, tc.net).map_err(PointError::Failed)?,
+                        Some(ema) => crate::unet::fused::FusedUNet::from_unet(&ema, tc.net).map_err(ExperimentError::Failed)?,
                     };
                     (sample_sets(&fused, config, data.hwc, device, progress).await?, losses, resumed_at, t1, Some(weights))
                 }
@@ -460,31 +393,31 @@ fn kept_weights(
     weights: Vec<Vec<f32>>,
     dtype: WeightsDtype,
     device: &Device,
-) -> Result<(Vec<Vec<f32>>, Option<crate::unet::UNet>), PointError> {
+) -> Result<(Vec<Vec<f32>>, Option<crate::unet::UNet>), ExperimentError> {
     if dtype.is_f32() {
         return Ok((weights, None));
     }
     let weights = dtype.round(weights);
-    let ema = crate::unet::snapshot::unet_from_tensors(net, weights.clone(), device).map_err(PointError::Failed)?;
+    let ema = crate::unet::snapshot::unet_from_tensors(net, weights.clone(), device).map_err(ExperimentError::Failed)?;
     Ok((weights, Some(ema)))
 }
 
-fn check_losses(k: usize, losses: &[f32]) -> Result<(), PointError> {
+fn check_losses(k: usize, losses: &[f32]) -> Result<(), ExperimentError> {
     if losses.iter().any(|l| !l.is_finite()) {
-        return Err(PointError::Failed(format!("K = {k}: training diverged (non-finite loss); lower the learning rate")));
+        return Err(ExperimentError::Failed(format!("K = {k}: training diverged (non-finite loss); lower the learning rate")));
     }
     Ok(())
 }
 
 /// `S_eval` and `S′` of a point (independent streams of its seed), packed u8, one sampler step
 /// between checkpoints. Noise is drawn batch after batch of `sample_batch` images.
-pub async fn sample_sets<M: EpsilonModel, P: PointProgress>(
+pub async fn sample_sets<M: EpsilonModel, P: Progress>(
     model: &M,
     config: &PointConfig,
     [h, w, c]: [usize; 3],
     device: &Device,
     progress: &mut P,
-) -> Result<(Vec<u8>, Vec<u8>), PointError> {
+) -> Result<(Vec<u8>, Vec<u8>), ExperimentError> {
     let total = (config.n_eval + config.n_synthetic) * config.sampler.steps;
     let mut done_evals = 0;
     let mut sets = Vec::with_capacity(2);
@@ -521,12 +454,12 @@ pub async fn regenerate_eval_sample<M: EpsilonModel>(
     hwc: [usize; 3],
     index: usize,
     device: &Device,
-) -> Result<Vec<u8>, PointError> {
+) -> Result<Vec<u8>, ExperimentError> {
     if config.sampler.kind != crate::unet::SamplerKind::Ddim {
-        return Err(PointError::Failed("only DDIM samples can be made one at a time (DDPM's noise at each step is drawn for the whole batch)".into()));
+        return Err(ExperimentError::Failed("only DDIM samples can be made one at a time (DDPM's noise at each step is drawn for the whole batch)".into()));
     }
     if index >= config.n_eval {
-        return Err(PointError::Failed(format!("sample {index} is not in S_eval (|S_eval| = {})", config.n_eval)));
+        return Err(ExperimentError::Failed(format!("sample {index} is not in S_eval (|S_eval| = {})", config.n_eval)));
     }
     let [h, w, c] = hwc;
     let d = h * w * c;
@@ -546,7 +479,7 @@ pub async fn regenerate_eval_sample<M: EpsilonModel>(
 /// against `S_K` with 200 bootstrap resamples. Returns the time point (no quality: the caller
 /// measures the returned `S_eval` pixels when it has a classifier) and those pixels.
 #[allow(clippy::too_many_arguments)]
-pub async fn time_point<M: EpsilonModel, P: PointProgress>(
+pub async fn time_point<M: EpsilonModel, P: Progress>(
     config: &PointConfig,
     data: &PointData<'_>,
     model: &M,
@@ -555,7 +488,7 @@ pub async fn time_point<M: EpsilonModel, P: PointProgress>(
     n_synthetic: usize,
     device: &Device,
     progress: &mut P,
-) -> Result<(TimePoint, Vec<u8>), PointError> {
+) -> Result<(TimePoint, Vec<u8>), ExperimentError> {
     let small = PointConfig {
         n_eval: n_eval.min(config.n_eval).max(1),
         n_synthetic: n_synthetic.min(config.n_synthetic).max(2),
@@ -571,12 +504,62 @@ pub async fn time_point<M: EpsilonModel, P: PointProgress>(
 }
 
 /// Labels of a point and its gallery, from its sets (exact kNN, Eqs. 4–6, bootstrap).
-pub fn label_point(config: &PointConfig, data: &PointData<'_>, eval: &[u8], synthetic: &[u8]) -> Result<(PointRecord, Gallery), PointError> {
+pub fn label_point(config: &PointConfig, data: &PointData<'_>, eval: &[u8], synthetic: &[u8]) -> Result<(PointRecord, Gallery), ExperimentError> {
+    let labelling = LabelConfig { rule: config.rule, bootstrap: config.bootstrap, seed: config.seed, gallery_samples: config.gallery_samples };
+    let (record, gallery) = label_sets(&labelling, config.k, config.n_eval, data, eval, synthetic)?;
+    Ok((PointRecord { config: Some(*config), ..record }, gallery))
+}
+
+/// How samples made elsewhere are labelled ([`label_samples`]): the rule, the bootstrap and
+/// its seed, and how many samples the gallery shows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LabelConfig {
+    /// The labelling rule and its thresholds.
+    pub rule: Rule,
+    /// Bootstrap resamples.
+    pub bootstrap: usize,
+    /// Seed of the bootstrap.
+    pub seed: u64,
+    /// Samples the gallery shows, from the first (0: none).
+    pub gallery_samples: usize,
+}
+
+/// Labels samples made elsewhere (an audit of one's own model, `memgen classify`'s question):
+/// `eval` against the training set `data` and the synthetic set `synthetic`, all packed u8
+/// of `data.hwc`, with the same neighbours, labels, bootstrap and gallery as a sweep point.
+/// The record carries no point config (no model of the lab made the samples).
+pub fn label_samples(config: &LabelConfig, data: &PointData<'_>, eval: &[u8], synthetic: &[u8]) -> Result<(PointRecord, Gallery), ExperimentError> {
+    let d = data.hwc.iter().product::<usize>().max(1);
+    let k = data.pixels.len() / d;
+    for (what, px) in [("the training set", data.pixels), ("the samples", eval), ("the synthetic set", synthetic)] {
+        if px.is_empty() || !px.len().is_multiple_of(d) {
+            return Err(ExperimentError::Failed(format!("{what}: {} bytes is not a whole number of {:?} images", px.len(), data.hwc)));
+        }
+    }
+    if k < 2 || data.indices.len() != k {
+        return Err(ExperimentError::Failed(format!(
+            "the training set needs at least 2 images and one index each ({k} images, {} indices)",
+            data.indices.len()
+        )));
+    }
+    label_sets(config, k, eval.len() / d, data, eval, synthetic)
+}
+
+/// The labels, fractions, bootstrap and gallery of `n_eval` samples (the one body of
+/// [`label_point`] and [`label_samples`]).
+fn label_sets(
+    config: &LabelConfig,
+    k: usize,
+    n_eval: usize,
+    data: &PointData<'_>,
+    eval: &[u8],
+    synthetic: &[u8],
+) -> Result<(PointRecord, Gallery), ExperimentError> {
     let d = data.hwc.iter().product::<usize>();
-    let shown = config.gallery_samples.min(config.n_eval);
+    let shown = config.gallery_samples.min(n_eval);
     let g = gallery_neighbours(data.pixels, eval, synthetic, d, shown)?;
     let (nt, ns) = (&g.train, &g.synthetic);
-    let classified: Vec<_> = (0..config.n_eval)
+    let classified: Vec<_> = (0..n_eval)
         .map(|i| {
             classify_distances(SampleDistances { d1: nt.distances_of(i)[0], d2: nt.distances_of(i)[1], d1_synthetic: ns.distances_of(i)[0] }, &config.rule)
         })
@@ -585,12 +568,12 @@ pub fn label_point(config: &PointConfig, data: &PointData<'_>, eval: &[u8], synt
     let boot = bootstrap(&labels, config.bootstrap.max(1), config.seed)?;
     let image = |px: &[u8], j: usize| b64(&px[j * d..(j + 1) * d]);
     let gallery = Gallery {
-        k: config.k,
+        k,
         shape: data.hwc,
         encoding: bundle::IMAGE_ENCODING.into(),
         distance: bundle::DISTANCE.into(),
         rule: config.rule,
-        n_eval: config.n_eval,
+        n_eval,
         n_synthetic: synthetic.len() / d,
         train_dataset_indices: data.indices.to_vec(),
         samples: (0..shown)
@@ -610,12 +593,12 @@ pub fn label_point(config: &PointConfig, data: &PointData<'_>, eval: &[u8], synt
         synthetic_images: g.synthetic_refs.iter().map(|&j| IndexedImage { index: j, image: image(synthetic, j) }).collect(),
     };
     let record = PointRecord {
-        k: config.k,
+        k,
         fractions: fractions(&labels),
         bootstrap: boot,
-        gallery: bundle::gallery_file(config.k),
+        gallery: bundle::gallery_file(k),
         loss: None,
-        config: Some(*config),
+        config: None,
         files: Default::default(),
         checksums: Default::default(),
         quality: None,

@@ -184,8 +184,7 @@ impl Panel {
     /// Shows registry set `id`: from this tab's cache, else streamed in (a later load, an
     /// upload or a cancel stops it).
     pub(super) fn load(self, id: DatasetId) {
-        let gen = self.load_gen.get_value() + 1;
-        self.load_gen.set_value(gen);
+        let gen = self.load_gen.begin();
         if self.show_cached(id) {
             return;
         }
@@ -208,8 +207,8 @@ impl Panel {
 
     /// Fetches the manifest (once) and streams set `id` in; the load is `gen` (stale once
     /// `load_gen` moves on).
-    async fn fetch(self, id: DatasetId, gen: u64) {
-        let cancelled = move || self.load_gen.get_value() != gen;
+    async fn fetch(self, id: DatasetId, gen: crate::job::Ticket) {
+        let cancelled = move || self.load_gen.is_stale(gen);
         if self.manifest.with_value(|m| m.is_none()) {
             match fetch_manifest().await {
                 Ok(m) => self.manifest.set_value(Some(m)),
@@ -252,7 +251,7 @@ impl Panel {
 
     /// Stops the download under way.
     pub(super) fn cancel(self) {
-        self.load_gen.update_value(|g| *g += 1);
+        self.load_gen.cancel();
         self.set_fetch_state(FetchState::Cancelled);
     }
 
@@ -281,7 +280,7 @@ impl Panel {
             match result {
                 Ok((data, note)) => {
                     // A new set: cancel any download so it does not replace this one.
-                    self.load_gen.update_value(|g| *g += 1);
+                    self.load_gen.cancel();
                     self.progress.update(|p| {
                         if let Some(p) = p.as_mut().filter(|p| p.state == FetchState::Loading) {
                             p.state = FetchState::Cancelled

@@ -157,7 +157,7 @@ pub(crate) struct Panel {
     /// Registry sets already loaded in this tab, so switching back costs nothing.
     cache: StoredValue<Vec<Loaded>>,
     /// Bumped by each load, upload and cancel: a download of an older one stops.
-    load_gen: StoredValue<u64>,
+    load_gen: crate::job::Generation,
     drawn: RwSignal<Option<Drawn>>,
     /// Side of the user's images once converted.
     resolution: RwSignal<usize>,
@@ -183,7 +183,7 @@ impl Panel {
             progress: RwSignal::new(None),
             manifest: StoredValue::new(None),
             cache: StoredValue::new(Vec::new()),
-            load_gen: StoredValue::new(0),
+            load_gen: crate::job::Generation::new(),
             drawn: RwSignal::new(None),
             resolution: RwSignal::new(28),
             colour: RwSignal::new(false),

@@ -15,7 +15,7 @@ const DEFAULT_K: usize = 2;
 pub(super) const MAX_K: usize = 60_000;
 
 /// The URL keys this panel owns.
-const OWN_KEYS: &[&str] = crate::route::View::Data.url_keys();
+const OWN_KEYS: &[&str] = crate::views::View::Data.url_keys();
 
 /// The panel's URL state.
 #[derive(Debug, Clone, Copy, PartialEq)]

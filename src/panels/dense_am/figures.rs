@@ -66,8 +66,8 @@ impl Panel {
 
     /// The energy frame of state `s`, then its basin map; both dropped once `frame_gen` moves on
     /// from `gen`.
-    async fn frame(self, s: DenseAmState, gen: u64) {
-        let is_stale = move || self.frame_gen.get_value() != gen;
+    async fn frame(self, s: DenseAmState, gen: crate::job::Ticket) {
+        let is_stale = move || self.frame_gen.is_stale(gen);
         let mems = s.memories();
         let size = interactive_size(mems.len(), self.gpu);
         let t0 = crate::browser::now_ms();
@@ -300,8 +300,7 @@ fn energy_keys_line(p: &Panel) -> String {
 pub(super) fn redraw_on_change(p: Panel) {
     Effect::new(move |_| {
         let s = p.state.get();
-        let gen = p.frame_gen.get_value() + 1;
-        p.frame_gen.set_value(gen);
+        let gen = p.frame_gen.begin();
         spawn_local(p.frame(s, gen));
     });
 }

@@ -29,14 +29,14 @@ use sweeps::{SweepControls, SweepPlots};
 const CANVAS: u32 = 512;
 
 /// This panel's URL keys.
-pub const OWN_KEYS: &[&str] = crate::route::View::Memory.url_keys();
+pub const OWN_KEYS: &[&str] = crate::views::View::Memory.url_keys();
 
 /// Reads the panel state from `location.search`.
 fn read_url() -> (DenseAmState, Vec<Notice>) {
     let (pairs, truncated) = crate::url::read_pairs(&[]);
     let (state, mut notices) = DenseAmState::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     if truncated && !notices.iter().any(|n| n.0.contains("longer than")) {
-        notices.push(Notice(format!("The link is longer than {} KB; the rest of it was ignored.", crate::state::MAX_QUERY_BYTES / 1024)));
+        notices.push(Notice(format!("The link is longer than {} KB; the rest of it was ignored.", crate::url::MAX_QUERY_BYTES / 1024)));
     }
     (state, notices)
 }
@@ -127,9 +127,9 @@ pub(crate) struct Panel {
     sweep: RwSignal<Sweep>,
     sweep_progress: RwSignal<Option<SweepProgress>>,
     /// Bumped by each sweep and cancel: an older sweep stops.
-    sweep_gen: StoredValue<u64>,
+    sweep_gen: crate::job::Generation,
     /// Bumped by each state change: an older frame or basin map is dropped.
-    frame_gen: StoredValue<u64>,
+    frame_gen: crate::job::Generation,
     /// The memory being dragged on the energy canvas.
     dragging: StoredValue<Option<usize>>,
     /// The keyboard's memory on the energy map (arrows move it) and its start point on the basin
@@ -156,8 +156,8 @@ impl Panel {
             trajectory: RwSignal::new(None),
             sweep: RwSignal::new(Sweep::default()),
             sweep_progress: RwSignal::new(None),
-            sweep_gen: StoredValue::new(0),
-            frame_gen: StoredValue::new(0),
+            sweep_gen: crate::job::Generation::new(),
+            frame_gen: crate::job::Generation::new(),
             dragging: StoredValue::new(None),
             keys: RwSignal::new(figures::Keys::default()),
             last_frame: StoredValue::new(None),

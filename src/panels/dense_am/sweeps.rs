@@ -30,15 +30,14 @@ impl SweepProgress {
 impl Panel {
     /// Starts a sweep over K (`by_k`) or β; it stops the one running.
     fn run_sweep(self, by_k: bool) {
-        let gen = self.sweep_gen.get_value() + 1;
-        self.sweep_gen.set_value(gen);
+        let gen = self.sweep_gen.begin();
         spawn_local(self.sweep_points(by_k, self.state.get_untracked(), gen));
     }
 
     /// The sweep's points from state `s`, shown as they come; it stops once `sweep_gen` moves on
     /// from `gen`.
-    async fn sweep_points(self, by_k: bool, s: DenseAmState, gen: u64) {
-        let cancelled = move || self.sweep_gen.get_value() != gen;
+    async fn sweep_points(self, by_k: bool, s: DenseAmState, gen: crate::job::Ticket) {
+        let cancelled = move || self.sweep_gen.is_stale(gen);
         let xs: Vec<f64> = if by_k { SWEEP_KS.to_vec() } else { (0..20).map(|i| 0.3 * 1000f64.powf(i as f64 / 19.0)).collect() };
         let t0 = crate::browser::now_ms();
         let mut out = Vec::new();
@@ -68,7 +67,7 @@ impl Panel {
 
     /// Stops the running sweep.
     fn cancel_sweep(self) {
-        self.sweep_gen.update_value(|g| *g += 1);
+        self.sweep_gen.cancel();
         self.sweep_progress.set(None);
     }
 }

@@ -111,18 +111,17 @@ pub(crate) fn Basins(
     let state = RwSignal::new(Load::None);
     // Bumped by every bundle loaded: the files of a bundle replaced while they were fetched
     // (the shipped one, when a user loads their own) are dropped, not shown as the new one's.
-    let generation = StoredValue::new(0u64);
+    let generation = crate::job::Generation::new();
     Effect::new(move |_| {
         if p.loaded.with(|l| l.is_none()) {
             return;
         }
-        let mine = generation.get_value() + 1;
-        generation.set_value(mine);
+        let mine = generation.begin();
         state.set(Load::Loading);
         probes.set(Vec::new());
         spawn_local(async move {
             let loaded = load_probes(p).await;
-            if generation.get_value() != mine {
+            if generation.is_stale(mine) {
                 return;
             }
             match loaded {

@@ -6,14 +6,17 @@
 use leptos::prelude::*;
 use memgen_core::spec::fnv1a64;
 use memgen_models::bundle::{Bundle, Gallery, Timing};
+use memgen_models::experiment::{ExperimentError, Progress};
 use memgen_models::model::{Engine, ModelSpec, UNetSpec};
+use memgen_models::point::PointConfig;
 use memgen_models::presets::Preset;
-use memgen_models::sweep::{run_point, PointConfig, PointData, PointError, PointModel, PointProgress, SweepConfig, SweepData};
+use memgen_models::sweep::{run_point, PointData, PointModel, SweepConfig, SweepData};
 use memgen_models::unet::fused::FusedUNetTraining;
 use memgen_models::unet::{LrSchedule, SamplerConfig, UNetConfig};
 
+use super::live_ctl::{LiveCtl, Phase, SNAPSHOT_EVERY_MS, TAKEN_OVER};
 use super::live_worker::{train_in_worker, Lost};
-use crate::browser::{now_ms, sleep_ms, yield_now};
+use crate::browser::now_ms;
 use crate::panels::datasets::SubsetK;
 use crate::tabs::Claim;
 use crate::widgets::time_left;
@@ -22,8 +25,6 @@ use crate::widgets::time_left;
 pub const ACTIVE_SWEEP: &str = "memgen-sweep-active";
 /// Browser-storage key prefix of a training run in progress (the rest is the point's key).
 const TRAIN_SNAPSHOT_PREFIX: &str = "memgen-sweep-train:";
-/// How often a training run in this tab is kept in browser storage.
-pub(super) const SNAPSHOT_EVERY_MS: f64 = 5_000.0;
 /// How long the tab computes before it hands the event loop back.
 const SLICE_MS: f64 = 30.0;
 
@@ -138,137 +139,6 @@ impl LiveSettings {
     }
 }
 
-/// Where a run in this tab stands.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Phase {
-    /// Nothing started.
-    Idle,
-    /// Training the UNet.
-    Training,
-    /// Sampling `S_eval` and `S′`.
-    Sampling,
-    /// Neighbours and labels.
-    Labelling,
-    /// Sample quality in the reference classifier's features.
-    Measuring,
-    /// A point finished.
-    Done,
-    /// A K schedule finished.
-    SweepDone,
-    /// Cancelled by the user.
-    Cancelled,
-    /// Failed, with the reason.
-    Failed(String),
-}
-
-impl Phase {
-    /// The test hook's `data-state` (`error: …` for a failure).
-    pub fn attr(&self) -> String {
-        match self {
-            Phase::Idle => "idle".into(),
-            Phase::Training => "training".into(),
-            Phase::Sampling => "sampling".into(),
-            Phase::Labelling => "labelling".into(),
-            Phase::Measuring => "measuring".into(),
-            Phase::Done => "done".into(),
-            Phase::SweepDone => "sweep-done".into(),
-            Phase::Cancelled => "cancelled".into(),
-            Phase::Failed(e) => format!("error: {e}"),
-        }
-    }
-    /// Whether a run is under way.
-    pub fn busy(&self) -> bool {
-        matches!(self, Phase::Training | Phase::Sampling | Phase::Labelling | Phase::Measuring)
-    }
-}
-
-/// Controls shared by the running point and its buttons.
-#[derive(Clone, Copy)]
-pub struct LiveCtl {
-    pub phase: RwSignal<Phase>,
-    pub status: RwSignal<String>,
-    pub progress: RwSignal<f64>,
-    pub losses: RwSignal<Vec<f32>>,
-    pub paused: RwSignal<bool>,
-    /// Bumped by cancel (and by every new run): a run whose generation is superseded stops.
-    pub gen: StoredValue<u64>,
-    /// "K = 8 (3 of 5) · " while a sweep runs.
-    pub sweep_label: RwSignal<String>,
-    /// The step the current training run started from (non-zero after a resume).
-    pub resumed_at: RwSignal<usize>,
-    /// The step of the last training state kept in browser storage.
-    pub saved_step: RwSignal<usize>,
-    /// The step of the last snapshot the WebGPU worker sent (0: none yet).
-    pub worker_snapshot: RwSignal<usize>,
-    /// Why browser storage did not keep the run (full, or unavailable), while it goes on in
-    /// memory.
-    pub storage_note: RwSignal<Option<String>>,
-    /// The worker's GPU device was lost and the point went on on the CPU (issue 18).
-    pub device_note: RwSignal<Option<String>>,
-    /// Another tab of this browser runs the point this tab was asked to run (issue 18): the
-    /// view offers to take it over.
-    pub elsewhere: RwSignal<bool>,
-    /// The next run takes its point over from another tab (set by the view's Take over).
-    pub take_over: StoredValue<bool>,
-    /// Whether the last run asked for was a K schedule (else a point): what Take over repeats.
-    pub last_was_schedule: StoredValue<bool>,
-}
-
-impl LiveCtl {
-    /// Fresh controls, idle.
-    pub fn new() -> LiveCtl {
-        LiveCtl {
-            phase: RwSignal::new(Phase::Idle),
-            status: RwSignal::new(String::new()),
-            progress: RwSignal::new(0.0),
-            losses: RwSignal::new(Vec::new()),
-            paused: RwSignal::new(false),
-            gen: StoredValue::new(0),
-            sweep_label: RwSignal::new(String::new()),
-            resumed_at: RwSignal::new(0),
-            saved_step: RwSignal::new(0),
-            worker_snapshot: RwSignal::new(0),
-            storage_note: RwSignal::new(None),
-            device_note: RwSignal::new(None),
-            elsewhere: RwSignal::new(false),
-            take_over: StoredValue::new(false),
-            last_was_schedule: StoredValue::new(false),
-        }
-    }
-
-    /// Starts a new run: supersedes the one before; returns its generation.
-    pub fn begin(&self) -> u64 {
-        let gen = self.gen.get_value() + 1;
-        self.gen.set_value(gen);
-        self.paused.set(false);
-        self.progress.set(0.0);
-        gen
-    }
-
-    /// Cancels the run under way.
-    pub fn cancel(&self) {
-        self.gen.update_value(|g| *g += 1);
-        self.sweep_label.set(String::new());
-        self.phase.set(Phase::Cancelled);
-        self.status.set("Cancelled.".into());
-    }
-
-    /// Waits while paused; `Err` once the run was cancelled (its generation superseded).
-    async fn checkpoint(&self, gen: u64) -> Result<(), PointError> {
-        loop {
-            if self.gen.get_value() != gen {
-                return Err(PointError::Cancelled);
-            }
-            if !self.paused.get_untracked() {
-                break;
-            }
-            sleep_ms(100).await;
-        }
-        yield_now().await;
-        Ok(())
-    }
-}
-
 /// Storage key of one point: everything that decides its result.
 pub fn point_key(sub: &SubsetK, point: &PointConfig) -> String {
     let settings = serde_json::to_vec(point).unwrap_or_default();
@@ -279,7 +149,7 @@ pub fn point_key(sub: &SubsetK, point: &PointConfig) -> String {
 /// browser storage for the fused run.
 struct TabProgress {
     ctl: LiveCtl,
-    gen: u64,
+    gen: crate::job::Ticket,
     slice_t0: f64,
     /// Clock and step at the start of training (for steps/s).
     train_t0: Option<(f64, usize)>,
@@ -299,17 +169,14 @@ struct TabProgress {
 /// Where a run resumed from the WebGPU worker's snapshot came from ([`TabProgress::resumed_from`]).
 const FROM_WORKER: &str = "the worker's last snapshot";
 
-/// The message of a run that another tab took over.
-pub(super) const TAKEN_OVER: &str = "another tab of this browser took this run over; it goes on there";
-
-impl PointProgress for TabProgress {
+impl Progress for TabProgress {
     fn now_s(&self) -> f64 {
         now_ms() / 1000.0
     }
-    async fn checkpoint(&mut self) -> Result<(), PointError> {
+    async fn checkpoint(&mut self) -> Result<(), ExperimentError> {
         self.ctl.checkpoint(self.gen).await?;
         if !self.claim.still_mine() {
-            return Err(PointError::Failed(TAKEN_OVER.into()));
+            return Err(ExperimentError::Failed(TAKEN_OVER.into()));
         }
         self.slice_t0 = now_ms();
         Ok(())
@@ -408,10 +275,10 @@ pub struct LiveResult {
 ///
 /// The run is owned by this tab (`crate::tabs`): when another tab of this browser runs the same
 /// point, this one does not start (`ctl.elsewhere` is set) unless `ctl.take_over` was set.
-pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl, gen: u64) -> Result<LiveResult, PointError> {
-    sweep.validate().map_err(PointError::Failed)?;
+pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl, gen: crate::job::Ticket) -> Result<LiveResult, ExperimentError> {
+    sweep.validate().map_err(ExperimentError::Failed)?;
     let point = sweep.point(sub.k);
-    let tc = *point.model.training().ok_or(PointError::Failed("the tab trains UNet points".into()))?;
+    let tc = *point.model.training().ok_or(ExperimentError::Failed("the tab trains UNet points".into()))?;
     let snap_key = point_key(&sub, &point).replacen("memgen-sweep-point:", TRAIN_SNAPSHOT_PREFIX, 1);
     let take_over = ctl.take_over.get_value();
     ctl.take_over.set_value(false);
@@ -419,7 +286,7 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
         Ok(c) => c,
         Err(age_ms) => {
             ctl.elsewhere.set(true);
-            return Err(PointError::Failed(format!(
+            return Err(ExperimentError::Failed(format!(
                 "another tab of this browser is running this point (it said so {:.1} s ago); it goes on there. Take over to run it here from its last kept step",
                 age_ms / 1000.0
             )));
@@ -482,10 +349,13 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
     let out = run_point(&point, data, model, &plain, &mut progress).await;
     // Finished, failed or cancelled: the kept run is of no more use (a reload keeps it), unless
     // another tab took it over and goes on from it.
-    if !matches!(&out, Err(PointError::Failed(m)) if m == TAKEN_OVER) {
+    if !matches!(&out, Err(ExperimentError::Failed(m)) if m == TAKEN_OVER) {
         crate::store::delete(&snap_key);
     }
-    let out = out?;
+    let mut out = out?;
+    // The EMA weights the samples came from, named in the point's record: the tab's bundle
+    // carries them as `memgen sweep`'s does, so its point can be regenerated and probed.
+    let weights = out.weights_file()?;
     // Quality beside the labels (the datasets with a reference classifier): a failure to load
     // the classifier is said, and the labels stand.
     let mut record = out.record;
@@ -526,5 +396,6 @@ pub async fn run_live(sub: SubsetK, sweep: SweepConfig, gpu: bool, ctl: LiveCtl,
             r.config = r.config.map(|c| PointConfig { model: burn(c.model), ..c });
         }
     }
+    bundle.extra.extend(weights);
     Ok(LiveResult { bundle, gallery: out.gallery, quality_error })
 }

@@ -14,10 +14,10 @@ use memgen_models::unet::fused::FusedUNet;
 use memgen_models::unet::{quantize_u8, to_model, to_packed, ImageSampling, SamplerConfig};
 use plotters::style::RGBColor;
 
-use super::gallery::Thumb;
 use super::Panel;
 use crate::browser::{b64, now_ms, sleep_ms, unbase64, yield_now};
 use crate::plot::curves_plot;
+use crate::widgets::gallery::Thumb;
 use crate::widgets::{time_left, GpuToggle};
 use crate::worker::{ProbeJob, ProbeTask};
 
@@ -80,9 +80,9 @@ struct Sinks {
     state: RwSignal<Live>,
     /// The run under way: bumped by every start, cancel and change of sample, so a run whose
     /// number it no longer holds stops and writes nothing more.
-    gen: StoredValue<u64>,
-    /// This run's number.
-    run: u64,
+    gen: crate::job::Generation,
+    /// This run's ticket.
+    run: crate::job::Ticket,
     levels: RwSignal<Vec<(usize, f64)>>,
     result: RwSignal<Option<(Option<usize>, f64)>>,
     trials: RwSignal<Vec<(String, String, f64)>>,
@@ -95,13 +95,12 @@ struct Sinks {
 impl Sinks {
     /// These sinks for a new run, which supersedes any under way.
     fn start_run(self) -> Sinks {
-        self.gen.update_value(|g| *g += 1);
-        Sinks { run: self.gen.get_value(), ..self }
+        Sinks { run: self.gen.begin(), ..self }
     }
 
     /// Whether this run was cancelled or superseded.
     fn stopped(self) -> bool {
-        self.gen.get_value() != self.run
+        self.gen.is_stale(self.run)
     }
 
     /// Empties what `action` fills.
@@ -321,7 +320,7 @@ async fn on_cpu(s: Sinks, model: &FusedUNet, job: &ProbeJob) -> Result<bool, Str
 #[component]
 pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl IntoView {
     let state = RwSignal::new(Live::Idle);
-    let gen = StoredValue::new(0u64);
+    let gen = crate::job::Generation::new();
     let levels = RwSignal::new(Vec::<(usize, f64)>::new());
     let result = RwSignal::new(Option::<(Option<usize>, f64)>::None);
     let show_t = RwSignal::new(101usize);
@@ -336,7 +335,7 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
     let spectrum_ref = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
         let _ = (p.picked.get(), p.selected_k.get());
-        gen.update_value(|g| *g += 1);
+        gen.cancel();
         state.set(Live::Idle);
         levels.set(Vec::new());
         result.set(None);
@@ -410,7 +409,7 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
         });
         Some((k, s.index, s.image, settings, g.shape))
     };
-    let sinks = Sinks { state, gen, run: 0, levels, result, trials, spectrum, took_ms, ran_on };
+    let sinks = Sinks { state, gen, run: gen.current(), levels, result, trials, spectrum, took_ms, ran_on };
     let start = move |action: Action| {
         let Some((k, index, image, settings, shape)) = target() else { return };
         let Some(px) = unbase64(&image) else { return };
@@ -519,7 +518,7 @@ pub(super) fn LiveProbe(p: Panel, probes: RwSignal<Vec<Arc<KProbe>>>) -> impl In
                 <button data-testid="basins-live-show" disabled=running on:click=move |_| start(Action::Trials(show_t.get_untracked().clamp(1, 999)))>"Show"</button>
                 <button data-testid="basins-live-spectrum" disabled=running on:click=move |_| start(Action::Spectrum)>"Its curvature spectrum"</button>
                 <button data-testid="basins-live-cancel" disabled=move || !running() on:click=move |_| {
-                    gen.update_value(|g| *g += 1);
+                    gen.cancel();
                     state.set(Live::Cancelled);
                 }>"Cancel"</button>
                 <span>{line}</span>

@@ -5,10 +5,12 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use memgen_models::experiment::ExperimentError;
 use memgen_models::model::{Engine, ModelSpec, UNetSpec};
-use memgen_models::sweep::{PointError, SweepConfig};
+use memgen_models::sweep::SweepConfig;
 
-use super::live::{point_key, run_live, LiveSettings, Phase, ACTIVE_SWEEP};
+use super::live::{point_key, run_live, LiveSettings, ACTIVE_SWEEP};
+use super::live_ctl::Phase;
 use super::{label_fractions, Panel, COLOURS};
 use crate::browser::{object_url, storage_get, storage_remove, storage_set, unbase64};
 use crate::panels::datasets::SubsetK;
@@ -56,8 +58,8 @@ impl Panel {
                     self.ctl.progress.set(1.0);
                     self.ctl.status.set("Done: the gallery below shows this tab's samples; their quality is under the controls.".into());
                 }
-                Err(PointError::Cancelled) => {}
-                Err(PointError::Failed(e)) => self.ctl.phase.set(Phase::Failed(e)),
+                Err(ExperimentError::Cancelled) => {}
+                Err(ExperimentError::Failed(e)) => self.ctl.phase.set(Phase::Failed(e)),
             }
         });
     }
@@ -172,7 +174,7 @@ impl Panel {
                     Some(f) => f,
                     None => {
                         self.ctl.sweep_label.set(format!("K = {k} ({} of {n}) · ", i + 1));
-                        if self.ctl.gen.get_value() != gen {
+                        if self.ctl.gen.is_stale(gen) {
                             return;
                         }
                         match run_live(point, sweep, gpu, self.ctl, gen).await {
@@ -184,8 +186,8 @@ impl Panel {
                                 self.live_bundle.set(Some(r.bundle));
                                 f
                             }
-                            Err(PointError::Cancelled) => return,
-                            Err(PointError::Failed(e)) => return self.ctl.phase.set(Phase::Failed(format!("K = {k}: {e}"))),
+                            Err(ExperimentError::Cancelled) => return,
+                            Err(ExperimentError::Failed(e)) => return self.ctl.phase.set(Phase::Failed(format!("K = {k}: {e}"))),
                         }
                     }
                 };
@@ -317,7 +319,13 @@ fn LiveBundleFiles(
             .files()
             .into_iter()
             .filter_map(|(name, bytes)| {
-                let mime = if name.ends_with(".csv") { "text/csv" } else { "application/json" };
+                let mime = if name.ends_with(".csv") {
+                    "text/csv"
+                } else if name.ends_with(".json") {
+                    "application/json"
+                } else {
+                    "application/octet-stream"
+                };
                 let url = object_url(&bytes, mime).ok()?;
                 Some(view! { <a href=url download=name.clone() data-testid="live-bundle-file" data-name=name.clone()>{name.clone()}</a>" " })
             })

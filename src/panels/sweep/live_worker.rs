@@ -3,10 +3,11 @@
 //! the worker's last snapshot to go on from on the CPU.
 
 use leptos::prelude::*;
-use memgen_models::sweep::{PointError, Resume};
+use memgen_models::experiment::ExperimentError;
+use memgen_models::sweep::Resume;
 use memgen_models::unet::{UNet, UNetTrainConfig};
 
-use super::live::{LiveCtl, Phase, SNAPSHOT_EVERY_MS, TAKEN_OVER};
+use super::live_ctl::{LiveCtl, Phase, SNAPSHOT_EVERY_MS, TAKEN_OVER};
 use crate::browser::sleep_ms;
 use crate::panels::datasets::SubsetK;
 use crate::tabs::Claim;
@@ -27,10 +28,10 @@ pub(super) async fn train_in_worker(
     tc: UNetTrainConfig,
     seed: u64,
     ctl: LiveCtl,
-    gen: u64,
+    gen: crate::job::Ticket,
     plain: &burn::tensor::Device,
     claim: &mut Claim,
-) -> Result<Result<(UNet, Vec<f32>), Lost>, PointError> {
+) -> Result<Result<(UNet, Vec<f32>), Lost>, ExperimentError> {
     use crate::worker::{lost_device, FromWorker, ToWorker, UNetJob, WorkerHandle, TRAIN_WORKER_URL};
     let (handle, mut rx) = WorkerHandle::spawn_queued(TRAIN_WORKER_URL)?;
     handle.send_with(ToWorker::UnetTrain(UNetJob { config: tc, seed, chunk: 1, snapshot_every_ms: SNAPSHOT_EVERY_MS }), Some(sub.pixels.to_vec()));
@@ -41,11 +42,11 @@ pub(super) async fn train_in_worker(
     let (mut paused_sent, mut device, mut weights, mut losses) = (false, String::new(), None, Vec::new());
     let mut snapshot: Option<(usize, Vec<u8>)> = None;
     loop {
-        if ctl.gen.get_value() != gen {
-            return Err(PointError::Cancelled);
+        if ctl.gen.is_stale(gen) {
+            return Err(ExperimentError::Cancelled);
         }
         if !claim.still_mine() {
-            return Err(PointError::Failed(TAKEN_OVER.into()));
+            return Err(ExperimentError::Failed(TAKEN_OVER.into()));
         }
         let paused = ctl.paused.get_untracked();
         if paused != paused_sent {
@@ -93,9 +94,9 @@ pub(super) async fn train_in_worker(
                     weights = Some(memgen_models::unet::snapshot::decode_weights(&b, plain)?.0);
                 }
                 FromWorker::Finished { .. } => {
-                    return weights.map(|w| Ok((w, losses))).ok_or_else(|| PointError::Failed("the worker finished without weights".into()))
+                    return weights.map(|w| Ok((w, losses))).ok_or_else(|| ExperimentError::Failed("the worker finished without weights".into()))
                 }
-                FromWorker::Failed { message } => return Err(PointError::Failed(format!("training worker: {message}"))),
+                FromWorker::Failed { message } => return Err(ExperimentError::Failed(format!("training worker: {message}"))),
             }
         }
         sleep_ms(100).await;

@@ -22,8 +22,8 @@ use crate::panels::datasets::{SubsetK, SubsetSignal};
 use crate::plot::{fractions_plot, ErrorSeries};
 
 mod basins;
-mod gallery;
 mod live;
+mod live_ctl;
 mod live_probe;
 mod live_view;
 mod live_worker;
@@ -33,10 +33,11 @@ mod source;
 mod timeline;
 mod url;
 
+use crate::widgets::gallery::GalleryRows;
 use crate::widgets::PanelFrame;
 use basins::Basins;
-use gallery::GalleryRows;
-use live::{LiveCtl, LiveSettings, ACTIVE_SWEEP};
+use live::{LiveSettings, ACTIVE_SWEEP};
+use live_ctl::LiveCtl;
 use live_view::{LiveControls, RerunControls};
 use quality::{LiveQuality, QualityPlot, QualitySummary};
 use regen::RegenerateSample;

@@ -11,10 +11,10 @@ use memgen_models::sweep::regenerate_eval_sample;
 use memgen_models::unet::fused::FusedUNet;
 use memgen_models::unet::snapshot::decode_weights;
 
-use super::gallery::Thumb;
 use super::source::load_file;
 use super::Panel;
 use crate::browser::{b64, unbase64};
+use crate::widgets::gallery::Thumb;
 
 /// Where a regeneration stands.
 #[derive(Clone, PartialEq)]
@@ -31,7 +31,7 @@ pub(super) async fn point_model(
     p: Panel,
     k: usize,
     status: &impl Fn(String),
-) -> Result<(FusedUNet, memgen_models::unet::UNetConfig, memgen_models::sweep::PointConfig), String> {
+) -> Result<(FusedUNet, memgen_models::unet::UNetConfig, memgen_models::point::PointConfig), String> {
     let (bytes, cfg) = point_weights(p, k, status).await?;
     let (fused, net) = fused_of(&bytes)?;
     Ok((fused, net, cfg))
@@ -46,7 +46,7 @@ pub(super) fn fused_of(bytes: &[u8]) -> Result<(FusedUNet, memgen_models::unet::
 
 /// The safetensors bytes of point `k`'s EMA weights in the loaded bundle (fetched, and
 /// checked against the manifest's SHA-256) and the point's settings.
-pub(super) async fn point_weights(p: Panel, k: usize, status: &impl Fn(String)) -> Result<(Vec<u8>, memgen_models::sweep::PointConfig), String> {
+pub(super) async fn point_weights(p: Panel, k: usize, status: &impl Fn(String)) -> Result<(Vec<u8>, memgen_models::point::PointConfig), String> {
     let (source, record) = p
         .loaded
         .with_untracked(|l| l.as_ref().and_then(|l| Some((l.source.clone(), l.manifest.results.iter().find(|r| r.k == k)?.clone()))))

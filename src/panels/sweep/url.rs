@@ -3,7 +3,7 @@
 //! sample whose detail is open (`ipick`, its index in the gallery).
 
 /// The keys this view owns.
-pub(super) const OWN_KEYS: &[&str] = crate::route::View::Images.url_keys();
+pub(super) const OWN_KEYS: &[&str] = crate::views::View::Images.url_keys();
 /// The largest K a link may name.
 const MAX_K: usize = 1 << 20;
 /// The δ sliders' ranges.

@@ -170,7 +170,7 @@ pub(crate) struct Panel {
     sample_progress: RwSignal<(f64, f64)>,
     /// Bumped by every sampling start and cancel (a cancelled sampling keeps the model), and
     /// the phase sampling began from (trained, or paused part way), which it returns to.
-    sample_gen: StoredValue<u64>,
+    sample_gen: crate::job::Generation,
     sample_before: StoredValue<Phase>,
     /// The longest stretch of sampling work between two yields to the page, in ms.
     sample_longest_slice: RwSignal<f64>,
@@ -183,7 +183,7 @@ pub(crate) struct Panel {
     /// Notices about the link's settings that were not used.
     notices: RwSignal<Vec<Notice>>,
     /// Bumped by every start and cancel: a loop or a worker message of another run stops.
-    run_gen: StoredValue<u64>,
+    run_gen: crate::job::Generation,
     /// Train on WebGPU in a worker (else on the CPU in this tab).
     use_gpu: RwSignal<bool>,
     gpu_available: bool,
@@ -218,14 +218,14 @@ impl Panel {
             learned_energy: RwSignal::new(None),
             learned_arrows: RwSignal::new(Vec::new()),
             sample_progress: RwSignal::new((0.0, 0.0)),
-            sample_gen: StoredValue::new(0),
+            sample_gen: crate::job::Generation::new(),
             sample_before: StoredValue::new(Phase::Trained),
             sample_longest_slice: RwSignal::new(0.0),
             sample_median_slice: RwSignal::new(0.0),
             near_fraction: RwSignal::new(None),
             status: RwSignal::new(String::new()),
             notices: RwSignal::new(url_notices.into_iter().map(Notice).collect()),
-            run_gen: StoredValue::new(0),
+            run_gen: crate::job::Generation::new(),
             use_gpu: RwSignal::new(gpu_available && !software),
             gpu_available,
             software,

@@ -19,9 +19,8 @@ impl Panel {
         let s = self.settings.get_untracked();
         let pts = self.train.get_untracked();
         let device = toy_device().inner();
-        let gen = self.run_gen.get_value();
-        let sample_gen = self.sample_gen.get_value() + 1;
-        self.sample_gen.set_value(sample_gen);
+        let gen = self.run_gen.current();
+        let sample_gen = self.sample_gen.begin();
         let before = self.phase.get_untracked();
         self.sample_before.set_value(before);
         self.phase.set(Phase::Sampling);
@@ -42,7 +41,7 @@ impl Panel {
             // Every stretch of work between two yields, for their median.
             let mut stretches: Vec<f64> = Vec::new();
             while !(run.finished() && ideal.finished()) {
-                if self.run_gen.get_value() != gen || self.sample_gen.get_value() != sample_gen {
+                if self.run_gen.is_stale(gen) || self.sample_gen.is_stale(sample_gen) {
                     return;
                 }
                 let start = crate::browser::now_ms();

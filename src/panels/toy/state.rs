@@ -31,7 +31,7 @@ impl Default for ToySettings {
 }
 
 /// The URL keys of the toy panel.
-pub(super) const OWN_KEYS: &[&str] = crate::route::View::Toy.url_keys();
+pub(super) const OWN_KEYS: &[&str] = crate::views::View::Toy.url_keys();
 /// Largest K of the slider and the URL.
 pub(super) const MAX_TOY_K: usize = 2000;
 /// Most training steps.

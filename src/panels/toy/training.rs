@@ -61,7 +61,7 @@ impl Panel {
     /// Trains the run in `RUN` in chunks of about 25 ms between yields (the tab stays
     /// responsive), until it is finished, paused, cancelled or replaced (`gen` is no longer the
     /// panel's run).
-    fn train_loop(self, gen: u64) {
+    fn train_loop(self, gen: crate::job::Ticket) {
         spawn_local(async move {
             let t0 = crate::browser::now_ms();
             let start_step = RUN.with(|r| r.borrow().as_ref().map(|x| x.steps_done()).unwrap_or(0));
@@ -73,11 +73,11 @@ impl Panel {
             let mut shown_step = start_step;
             let mut saved_at = t0;
             loop {
-                let stopped = self.run_gen.get_value() != gen || self.phase.get_untracked() != Phase::Training;
+                let stopped = self.run_gen.is_stale(gen) || self.phase.get_untracked() != Phase::Training;
                 let Some(mut run) = (!stopped).then(|| RUN.with(|r| r.borrow_mut().take())).flatten() else {
                     // Paused, cancelled or restarted: show what was trained so far (not after a
                     // cancel or a restart, which cleared the curve).
-                    if self.run_gen.get_value() == gen {
+                    if self.run_gen.is_current(gen) {
                         if !pending.is_empty() {
                             self.losses.update(|v| v.append(&mut pending));
                         }
@@ -143,7 +143,7 @@ impl Panel {
 
     /// Drops the last run (its worker, weights, losses, samples, centroids, energy and arrows)
     /// and begins a new one in the training phase; its generation.
-    fn begin_run(self) -> u64 {
+    fn begin_run(self) -> crate::job::Ticket {
         WORKER.with(|w| *w.borrow_mut() = None);
         WORKER_MODEL.with(|m| *m.borrow_mut() = None);
         WORKER_SNAPSHOT.with(|m| *m.borrow_mut() = None);
@@ -156,8 +156,7 @@ impl Panel {
         self.learned_energy.set(None);
         self.learned_arrows.set(Vec::new());
         self.saved_step.set(None);
-        let gen = self.run_gen.get_value() + 1;
-        self.run_gen.set_value(gen);
+        let gen = self.run_gen.begin();
         self.phase.set(Phase::Training);
         self.speed.set(Speed::default());
         gen
@@ -183,7 +182,7 @@ impl Panel {
     }
 
     /// Starts the training worker (WebGPU) for run `gen`.
-    fn start_worker(self, gen: u64, s: &ToySettings, config: ToyTrainConfig) {
+    fn start_worker(self, gen: crate::job::Ticket, s: &ToySettings, config: ToyTrainConfig) {
         self.train_device.set(TrainDevice::WebGpuWorker);
         self.status.set("Starting the training worker (WebGPU)…".into());
         let total = s.steps;
@@ -205,8 +204,8 @@ impl Panel {
     }
 
     /// A message from the worker of run `gen` (`total` steps); another run's are dropped.
-    fn on_worker_message(self, gen: u64, total: usize, msg: FromWorker, bytes: Option<Vec<u8>>) {
-        if self.run_gen.get_value() != gen {
+    fn on_worker_message(self, gen: crate::job::Ticket, total: usize, msg: FromWorker, bytes: Option<Vec<u8>>) {
+        if self.run_gen.is_stale(gen) {
             return;
         }
         match msg {
@@ -244,7 +243,7 @@ impl Panel {
                 WORKER_SNAPSHOT.with(|s| *s.borrow_mut() = Some((bytes, done)));
                 spawn_local(async move {
                     match crate::store::put(STORE_KEY, &rec).await {
-                        Ok(()) if self.run_gen.get_value() == gen => self.saved_step.set(Some(done)),
+                        Ok(()) if self.run_gen.is_current(gen) => self.saved_step.set(Some(done)),
                         Ok(()) => {}
                         Err(e) => {
                             self.status.set(format!("This browser's storage did not keep the run ({e}); it goes on in memory, but a reload would lose it."))
@@ -268,7 +267,7 @@ impl Panel {
     /// in this tab on the CPU from the worker's last snapshot (its weights, EMA, step and
     /// batches; Adam's moments start again, see `ToyTraining::snapshot_async`), or from the
     /// start when none came yet. The steps after the snapshot are trained again.
-    fn device_lost(self, gen: u64, why: &str) {
+    fn device_lost(self, gen: crate::job::Ticket, why: &str) {
         WORKER.with(|w| *w.borrow_mut() = None);
         WORKER_MODEL.with(|m| *m.borrow_mut() = None);
         let s = self.settings.get_untracked();
@@ -316,7 +315,7 @@ impl Panel {
     pub(super) fn resume(self) {
         self.phase.set(Phase::Training);
         if !to_worker(ToWorker::Resume) {
-            self.train_loop(self.run_gen.get_value());
+            self.train_loop(self.run_gen.current());
         }
     }
 
@@ -324,12 +323,12 @@ impl Panel {
     /// stays, in the phase it had).
     pub(super) fn cancel(self) {
         if self.phase.get_untracked() == Phase::Sampling {
-            self.sample_gen.update_value(|g| *g += 1);
+            self.sample_gen.cancel();
             self.phase.set(self.sample_before.get_value());
             self.status.set("Sampling cancelled; the trained model is kept.".into());
             return;
         }
-        self.run_gen.update_value(|g| *g += 1);
+        self.run_gen.cancel();
         RUN.with(|r| *r.borrow_mut() = None);
         // A cancelled run is the user's choice to drop it: not restored after a reload.
         crate::store::delete(STORE_KEY);

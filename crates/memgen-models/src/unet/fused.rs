@@ -15,7 +15,7 @@
 //! the EMA weights as a burn [`UNet`] for the samplers.
 
 use super::model::timestep_embedding;
-use super::training::{UNetBatch, UNetTrainConfig};
+use super::training::{UNetBatch, UNetTrainConfig, UNetTraining};
 use super::{UNet, UNetConfig, STREAM_UNET_TRAIN};
 use crate::epoch::EpochOrder;
 use crate::toy::fused::matmul;
@@ -1172,6 +1172,21 @@ impl FusedUNetTraining {
     /// The EMA weights in burn's parameter order and layout (each tensor flat).
     pub fn ema_tensors(&self) -> Vec<Vec<f32>> {
         self.layout.to_burn_tensors(&self.ema)
+    }
+}
+
+/// The snapshot of a burn run that the fused trainer goes on from (here, beside the format it
+/// writes, so the snapshot module does not depend on this one).
+impl UNetTraining {
+    /// The run's weights, EMA weights and step as a snapshot the fused trainer resumes
+    /// ([`FusedUNetTraining::resume`]), read back asynchronously, so on WebGPU
+    /// in a browser too: what the training worker sends, to go on from on the CPU if its
+    /// device is lost. Adam's moments are not kept ([`super::fused::ADAM_RESET`]): the resumed
+    /// run starts them again, and is not bit for bit the uninterrupted one.
+    pub async fn snapshot_async(&self, seed: u64) -> Result<Vec<u8>, String> {
+        let (model, ema, _, step) = self.parts();
+        let (w, e) = (super::snapshot::flat_tensors_async(model).await?, super::snapshot::flat_tensors_async(ema).await?);
+        FusedUNetTraining::snapshot_of_weights(&self.config, self.k(), seed, step, &w, &e)
     }
 }
 

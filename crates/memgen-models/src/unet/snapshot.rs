@@ -1,8 +1,7 @@
 //! A UNet's weights as files: the EMA weights a bundle keeps for each point (`weights-k<K>`,
-//! f32 or f16, [`encode_weights_as`], [`decode_weights`]), and the snapshot of a burn training
-//! run that the fused trainer goes on from ([`UNetTraining::snapshot_async`]: what the page's
-//! WebGPU worker sends, so that the tab's CPU takes the run over when the GPU device is lost;
-//! the snapshot format itself is the fused trainer's, [`super::fused::FusedUNetTraining::resume`]).
+//! f32 or f16, [`encode_weights_as`], [`decode_weights`]), and the helpers the fused trainer's
+//! run snapshots use (checks, flat tensors; the snapshot itself, and a burn run's snapshot that
+//! the tab's CPU goes on from when the GPU device is lost, are in [`super::fused`]).
 //! Every read of a tensor is asynchronous, so all of this runs on WebGPU in a browser too.
 
 use std::collections::HashMap;
@@ -11,7 +10,6 @@ use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::tensor::{Tensor, TensorData};
 use safetensors::tensor::{Dtype, TensorView};
 
-use super::training::UNetTraining;
 use super::UNet;
 
 /// Format tag stored under `format`.
@@ -271,23 +269,10 @@ pub(crate) fn check_snapshot(
     Ok((step, meta))
 }
 
-impl UNetTraining {
-    /// The run's weights, EMA weights and step as a snapshot the fused trainer resumes
-    /// ([`super::fused::FusedUNetTraining::resume`]), read back asynchronously, so on WebGPU
-    /// in a browser too: what the training worker sends, to go on from on the CPU if its
-    /// device is lost. Adam's moments are not kept ([`super::fused::ADAM_RESET`]): the resumed
-    /// run starts them again, and is not bit for bit the uninterrupted one.
-    pub async fn snapshot_async(&self, seed: u64) -> Result<Vec<u8>, String> {
-        let (model, ema, _, step) = self.parts();
-        let (w, e) = (flat_tensors_async(model).await?, flat_tensors_async(ema).await?);
-        super::fused::FusedUNetTraining::snapshot_of_weights(&self.config, self.k(), seed, step, &w, &e)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unet::{UNetConfig, UNetTrainConfig};
+    use crate::unet::{UNetConfig, UNetTrainConfig, UNetTraining};
 
     #[test]
     fn weights_files_round_trip_the_ema_network() {

@@ -1,6 +1,9 @@
-//! The nearest-neighbour gallery (paper Figs. 1B, 3): each generated sample with its nearest
-//! training images (top row) and nearest other samples `S′` (bottom row), filtered and sorted,
-//! and the detail of a clicked sample against the thresholds.
+//! The nearest-neighbour gallery (paper Figs. 1B, 3), a widget any view can show: each
+//! generated sample with its nearest training images (top row) and nearest other samples `S′`
+//! (bottom row), filtered and sorted ([`GalleryRows`]), the detail of a clicked sample against
+//! the thresholds ([`SampleDetail`]), one image ([`Thumb`]) and the table export
+//! ([`gallery_csv`]). Everything comes in through props: a [`Gallery`] of the bundle format
+//! and its labels under the current δ.
 
 use std::sync::Arc;
 
@@ -39,7 +42,7 @@ fn draw_pixels(canvas: &web_sys::HtmlCanvasElement, px: &[u8], [h, w, c]: [usize
 
 /// One small image with a caption.
 #[component]
-pub(super) fn Thumb(
+pub fn Thumb(
     /// base64 u8 pixels.
     image: String,
     /// `[h, w, c]`.
@@ -67,7 +70,7 @@ pub(super) fn Thumb(
 
 /// The gallery as a table: each sample's index in S_eval, its label under the current δ (and
 /// the bundle's), its two ratios and its nearest distances.
-pub(super) fn gallery_csv(g: &Gallery, cls: &[Classified]) -> String {
+pub fn gallery_csv(g: &Gallery, cls: &[Classified]) -> String {
     let d = |v: &[f64], i: usize| v.get(i).map(|x| x.to_string()).unwrap_or_default();
     crate::export::csv(
         &["k", "index", "label", "bundle_label", "memorization_ratio", "spurious_ratio", "d_train_1", "d_train_2", "d_synthetic_1", "train_neighbour_1"],

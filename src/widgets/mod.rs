@@ -1,9 +1,13 @@
 //! Widgets shared by the panels: the panel's frame, notices, a whole-number input that refuses
-//! bad values with a notice, the WebGPU toggle, and a progress line with time left.
+//! bad values with a notice, the WebGPU toggle, a progress line with time left, and the
+//! nearest-neighbour gallery with its detail ([`gallery`]).
 
 use leptos::prelude::*;
 
 use crate::state::Notice;
+
+#[cfg(feature = "engine")]
+pub mod gallery;
 
 /// A panel's frame: its section (with its test id) and heading; the panel's body goes inside.
 #[component]
