@@ -179,12 +179,6 @@ test('datasets: pick MNIST, preview S_K, upload .npy, garbage keeps the previous
   await waitPreview(page, n);
   assert.match(await page.locator('[data-testid="dataset-info"]').textContent(), /tiny\.npy/);
   assert.equal(await page.locator('[data-testid="dataset-picker"]').inputValue(), 'upload');
-  // The Images view labels an upload with the paper's grey set's δ_s (0.28, by its channels),
-  // and says so beside the run; a file name never decides it (it once gave CIFAR-10's 0.175).
-  await openView(page, 'images');
-  await page.waitForFunction(() => /tiny\.npy, K = /.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 300_000 });
-  assert.match(await page.locator('[data-testid="sweep-live-subset"]').textContent(), /δ_s = 0\.28 \(MNIST's δ_s, the paper's grey set/);
-  await openView(page, 'data');
 
   // Garbage: a clear notice, the previous set stays.
   const before = (await panelNotices(page)).length;
@@ -211,6 +205,26 @@ test('datasets: pick MNIST, preview S_K, upload .npy, garbage keeps the previous
   await waitPreview(page, K);
   assert.equal(requests.filter((u) => u.endsWith('.mgds')).length, fetched);
   assert.deepEqual(log.pageErrors, [], describeLog(log));
+});
+
+test("datasets: an upload's labels take the paper's δ_s for its channels, said beside the run, whatever the file's name", { timeout: TIMEOUT }, async (t) => {
+  // The bug this guards: the dataset was a name, and an uploaded grey set fell through to
+  // CIFAR-10's δ_s (0.175). The Images view now names the rule and the value it applies.
+  const lab = await openLab(t, { webgpu: false, query: null });
+  const { page, log } = lab;
+  await lab.goto('#/data');
+  await page.locator(PANEL).waitFor({ timeout: 300_000 });
+  const n = 5;
+  const data = new Uint8Array(n * 8 * 8).map((_, i) => (i * 37) % 256);
+  // Named like a built-in colour set: the name must not matter.
+  await page.locator('[data-testid="dataset-upload"]').setInputFiles({ name: 'emoji.npy', mimeType: 'application/octet-stream', buffer: npyU8([n, 8, 8], data) });
+  await waitPreview(page, 2);
+  await openView(page, 'images');
+  await page.waitForFunction(() => /emoji\.npy, K = /.test(document.querySelector('[data-testid="sweep-live-subset"]')?.textContent || ''), null, { timeout: 300_000 });
+  const text = await page.locator('[data-testid="sweep-live-subset"]').textContent();
+  assert.match(text, /δ_s = 0\.28 \(MNIST's δ_s, the paper's grey set/, text);
+  assert.doesNotMatch(text, /0\.175/, text);
+  assert.deepEqual(log.pageErrors, []);
 });
 
 test('datasets: URL keys parse defensively and coexist with the DenseAM panel', { timeout: TIMEOUT }, async (t) => {

@@ -661,7 +661,7 @@ fn three_levels_steps_by_k_and_memgen_sample() {
     fails_with(&["sample", "--weights", w2.to_str().unwrap(), "--n", "0", "--out", o_s], "--n");
     fails_with(&["sample", "--weights", w2.to_str().unwrap(), "--sampler-steps", "5000", "--out", o_s], "--sampler-steps");
     fails_with(&["sweep", "--dataset", "mnist", "--ks", "2", "--mult", "1,0,2", "--data-dir", &data, "--out", o_s], "--mult");
-    fails_with(&["sweep", "--dataset", "mnist", "--ks", "2", "--epochs-per-k", "0", "--data-dir", &data, "--out", o_s], "--epochs-per-k");
+    fails_with(&["sweep", "--dataset", "mnist", "--ks", "2", "--epochs-per-k", "inf", "--data-dir", &data, "--out", o_s], "--epochs-per-k");
     std::fs::remove_dir_all(&out).unwrap();
 }
 

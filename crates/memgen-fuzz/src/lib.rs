@@ -124,7 +124,7 @@ pub fn toy_checkpoint(data: &[u8]) -> Result<(), String> {
 /// The tiny run the snapshot targets resume: its settings, images and seed.
 fn tiny_run() -> (UNetTrainConfig, Vec<f32>, u64) {
     let net = UNetConfig { channels: 1, height: 8, width: 8, base_channels: 4, groups: 2, mult: memgen_models::unet::TWO_LEVELS };
-    let mut cfg = UNetTrainConfig::browser(net);
+    let mut cfg = memgen_models::presets::Preset::Quick.defaults().training(net);
     cfg.steps = 4;
     cfg.batch = 2;
     let images = (0..3 * 64).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();

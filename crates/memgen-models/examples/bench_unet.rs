@@ -41,7 +41,7 @@ fn main() {
         other => panic!("unknown backend {other}"),
     };
     let net = UNetConfig { base_channels: base, ..UNetConfig::grey() };
-    let cfg = UNetTrainConfig { batch, steps: steps + 2, ..UNetTrainConfig::browser(net) };
+    let cfg = UNetTrainConfig { batch, steps: steps + 2, ..memgen_models::presets::Preset::Quick.defaults().training(net) };
     let mut rng = NoiseStream::new(1, 9);
     let mut images = vec![0f32; 64 * net.image_len()];
     rng.fill_normal_f32(&mut images);

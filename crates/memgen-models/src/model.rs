@@ -144,7 +144,7 @@ mod tests {
     use crate::unet::UNetConfig;
 
     fn unet() -> ModelSpec {
-        ModelSpec::Unet(UNetSpec { training: UNetTrainConfig::browser(UNetConfig::grey()), engine: Engine::FUSED })
+        ModelSpec::Unet(UNetSpec { training: crate::presets::Preset::Quick.defaults().training(UNetConfig::grey()), engine: Engine::FUSED })
     }
 
     #[test]

@@ -119,7 +119,7 @@ fn global_clipping_brings_the_norm_to_the_threshold() {
 #[test]
 fn unet_on_two_images_lowers_its_loss() {
     let net = UNetConfig { base_channels: 8, height: 8, width: 8, ..UNetConfig::grey() };
-    let cfg = UNetTrainConfig { batch: 16, steps: 300, lr: 2e-3, ..UNetTrainConfig::browser(net) };
+    let cfg = UNetTrainConfig { batch: 16, steps: 300, lr: 2e-3, ..memgen_models::presets::Preset::Quick.defaults().training(net) };
     let images = random_images(2, 64, 11);
     let mut run = UNetTraining::new(cfg, &images, 0, &cpu()).unwrap();
     let mut losses = Vec::new();
@@ -135,7 +135,7 @@ fn unet_on_two_images_lowers_its_loss() {
 #[test]
 fn training_is_reproducible_from_the_seed() {
     let net = UNetConfig { base_channels: 8, height: 8, width: 8, ..UNetConfig::grey() };
-    let cfg = UNetTrainConfig { batch: 4, steps: 5, ..UNetTrainConfig::browser(net) };
+    let cfg = UNetTrainConfig { batch: 4, steps: 5, ..memgen_models::presets::Preset::Quick.defaults().training(net) };
     let images = random_images(3, 64, 12);
     let run = |seed| {
         let mut r = UNetTraining::new(cfg, &images, seed, &cpu()).unwrap();

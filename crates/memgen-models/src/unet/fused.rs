@@ -1212,7 +1212,7 @@ mod tests {
         for net in
             [UNetConfig::grey(), UNetConfig { base_channels: 8, groups: 4, ..UNetConfig::colour() }, UNetConfig { mult: [1, 2, 2], ..UNetConfig::grey() }]
         {
-            let cfg = UNetTrainConfig::browser(net);
+            let cfg = crate::presets::Preset::Quick.defaults().training(net);
             let burn = UNetTraining::new(cfg, &images(&net, 2), 7, &device).unwrap();
             let fused = FusedUNetTraining::new(cfg, &images(&net, 2), 7, 1).unwrap();
             assert_eq!(fused.num_params(), burn.num_params());
@@ -1256,7 +1256,7 @@ mod tests {
     #[test]
     fn resumed_run_equals_uninterrupted_run() {
         let net = UNetConfig { height: 8, width: 8, base_channels: 8, groups: 4, ..UNetConfig::grey() };
-        let cfg = UNetTrainConfig { batch: 4, steps: 7, ..UNetTrainConfig::browser(net) };
+        let cfg = UNetTrainConfig { batch: 4, steps: 7, ..crate::presets::Preset::Quick.defaults().training(net) };
         let imgs = images(&net, 3);
         let mut whole = FusedUNetTraining::new(cfg, &imgs, 4, 2).unwrap();
         let lw = whole.run_steps(7);
@@ -1291,7 +1291,7 @@ mod tests {
     fn a_burn_runs_snapshot_goes_on_in_the_fused_trainer() {
         let device = crate::device::LabDevice::cpu().device.inner();
         let net = UNetConfig { height: 8, width: 8, base_channels: 8, groups: 4, ..UNetConfig::grey() };
-        let cfg = UNetTrainConfig { batch: 4, steps: 12, ..UNetTrainConfig::browser(net) };
+        let cfg = UNetTrainConfig { batch: 4, steps: 12, ..crate::presets::Preset::Quick.defaults().training(net) };
         let imgs = images(&net, 3);
         let mut whole = UNetTraining::new(cfg, &imgs, 6, &device).unwrap();
         let all = pollster::block_on(whole.run_steps(12)).unwrap();
@@ -1337,7 +1337,7 @@ mod tests {
     #[test]
     fn same_bits_on_any_number_of_threads() {
         let net = UNetConfig { height: 8, width: 8, base_channels: 8, groups: 4, ..UNetConfig::grey() };
-        let cfg = UNetTrainConfig { batch: 6, steps: 4, ..UNetTrainConfig::browser(net) };
+        let cfg = UNetTrainConfig { batch: 6, steps: 4, ..crate::presets::Preset::Quick.defaults().training(net) };
         let run = |threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             pool.install(|| {
@@ -1361,7 +1361,7 @@ mod tests {
             (UNetConfig::grey(), 2),
             (UNetConfig { height: 12, width: 8, base_channels: 8, groups: 2, mult: [2, 1, 3], ..UNetConfig::colour() }, 2),
         ] {
-            let mut cfg = UNetTrainConfig { batch: 5, steps: 6, ..UNetTrainConfig::browser(net) };
+            let mut cfg = UNetTrainConfig { batch: 5, steps: 6, ..crate::presets::Preset::Quick.defaults().training(net) };
             if net.mult[2] > 0 {
                 // The schedule must reach both trainers the same way.
                 cfg.lr_schedule = crate::unet::LrSchedule::Cosine { warmup: 2, floor: 0.1 };

@@ -272,13 +272,13 @@ pub(crate) fn check_snapshot(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unet::{UNetConfig, UNetTrainConfig, UNetTraining};
+    use crate::unet::{UNetConfig, UNetTraining};
 
     #[test]
     fn weights_files_round_trip_the_ema_network() {
         let device = crate::device::LabDevice::cpu().device.inner();
         let net = UNetConfig { channels: 1, height: 8, width: 8, base_channels: 8, groups: 4, mult: crate::unet::TWO_LEVELS };
-        let mut cfg = UNetTrainConfig::browser(net);
+        let mut cfg = crate::presets::Preset::Quick.defaults().training(net);
         cfg.steps = 3;
         cfg.batch = 3;
         let images: Vec<f32> = (0..4 * 64).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();

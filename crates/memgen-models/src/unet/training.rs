@@ -94,24 +94,6 @@ impl LrSchedule {
 }
 
 impl UNetTrainConfig {
-    /// The browser / CPU-sweep preset: lr 1e-3, batch 64, 2,000 steps, EMA 0.999 with warm-up,
-    /// clipping 1.0. The network and loss are the paper's design scaled down; lr is 5× and the
-    /// number of steps 200× smaller than the paper's, so that a point of a sweep takes minutes
-    /// on a CPU.
-    pub fn browser(net: UNetConfig) -> UNetTrainConfig {
-        UNetTrainConfig {
-            net,
-            lr: 1e-3,
-            batch: 64,
-            steps: 2_000,
-            ema_decay: 0.999,
-            ema_warmup: true,
-            grad_clip: Some(1.0),
-            lr_schedule: LrSchedule::Constant,
-            steps_by_k: None,
-        }
-    }
-
     /// This run at training-set size `k`: `steps` set by [`steps_by_k`](Self::steps_by_k)
     /// when there is a rule (the same for a config already resolved).
     pub fn for_k(self, k: usize) -> UNetTrainConfig {
@@ -124,22 +106,6 @@ impl UNetTrainConfig {
     /// The learning rate of step `step` (0-based) under [`lr_schedule`](Self::lr_schedule).
     pub fn lr_at(&self, step: usize) -> f64 {
         self.lr * self.lr_schedule.factor(step, self.steps)
-    }
-
-    /// The paper's optimisation settings (B.3) on this network: lr 2e-4, batch 128, 400k steps,
-    /// EMA 0.9999, clipping 1.0.
-    pub fn paper(net: UNetConfig) -> UNetTrainConfig {
-        UNetTrainConfig {
-            net,
-            lr: 2e-4,
-            batch: 128,
-            steps: 400_000,
-            ema_decay: 0.9999,
-            ema_warmup: true,
-            grad_clip: Some(1.0),
-            lr_schedule: LrSchedule::Constant,
-            steps_by_k: None,
-        }
     }
 }
 
@@ -335,9 +301,9 @@ mod tests {
         assert_eq!(r.steps(256, 64), 4000);
         assert_eq!(r.steps(257, 64), 4016);
         assert_eq!(r.steps(4096, 64), 16_000);
-        let cfg = super::UNetTrainConfig { steps_by_k: Some(r), ..super::UNetTrainConfig::browser(crate::unet::UNetConfig::grey()) };
+        let cfg = super::UNetTrainConfig { steps_by_k: Some(r), ..crate::presets::Preset::Quick.defaults().training(crate::unet::UNetConfig::grey()) };
         assert_eq!(cfg.for_k(512).steps, 8000);
         assert_eq!(cfg.for_k(512).for_k(512), cfg.for_k(512));
-        assert_eq!(super::UNetTrainConfig::browser(crate::unet::UNetConfig::grey()).for_k(512).steps, 2000);
+        assert_eq!(crate::presets::Preset::Quick.defaults().training(crate::unet::UNetConfig::grey()).for_k(512).steps, 2000);
     }
 }
