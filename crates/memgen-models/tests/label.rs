@@ -59,8 +59,9 @@ fn audit_labels_are_the_brute_force_labels() {
     for s in &gallery.samples {
         let w = want[s.index];
         assert_eq!(s.label, w.label, "sample {}", s.index);
-        assert!((s.memorization_ratio - w.memorization_ratio).abs() < 1e-9, "sample {}", s.index);
-        assert!((s.spurious_ratio - w.spurious_ratio).abs() < 1e-9, "sample {}", s.index);
+        // The library's kNN computes distances in f32: ratios agree to its precision.
+        assert!((s.memorization_ratio - w.memorization_ratio).abs() < 1e-5, "sample {}: {} vs {}", s.index, s.memorization_ratio, w.memorization_ratio);
+        assert!((s.spurious_ratio - w.spurious_ratio).abs() < 1e-5, "sample {}: {} vs {}", s.index, s.spurious_ratio, w.spurious_ratio);
     }
     let n = |l: Label| want.iter().filter(|c| c.label == l).count() as f64 / 30.0;
     assert_eq!(record.fractions.memorized, n(Label::Memorized));
