@@ -507,6 +507,8 @@ impl Progress for Bars<'_> {
 /// The settings of a sweep that are not part of its result: how often it keeps its run and
 /// measures along training (`--timeline`, `--checkpoint-every`), from the flags or the preset.
 struct RunSettings {
+    /// Whether the model is a UNet on the fused engine (the only run these apply to).
+    fused: bool,
     timeline: usize,
     timeline_eval: usize,
     timeline_synthetic: usize,
@@ -539,13 +541,11 @@ fn config(a: &SweepArgs) -> Result<(SweepConfig, RunSettings, memgen_data::Packe
     if sprime_mult == 0 {
         return Err(input("--sprime-mult must be at least 1"));
     }
-    let sampler = match a.sampler {
-        Some(arg) => sampler_config(arg, a.sampler_steps, a.no_clip, if d.sampler.kind == SamplerKind::Ddim { d.sampler.steps } else { 100 })?,
-        None => {
-            let arg = if d.sampler.kind == SamplerKind::Ddim { SamplerArg::Ddim } else { SamplerArg::Ddpm };
-            sampler_config(arg, a.sampler_steps.or(Some(d.sampler.steps)), a.no_clip, d.sampler.steps)?
-        }
-    };
+    // The preset's sampler unless one is named; a named DDIM without steps takes the preset's
+    // DDIM steps (else 100), DDPM 1000.
+    let preset_ddim = d.sampler.kind == SamplerKind::Ddim;
+    let arg = a.sampler.unwrap_or(if preset_ddim { SamplerArg::Ddim } else { SamplerArg::Ddpm });
+    let sampler = sampler_config(arg, a.sampler_steps, a.no_clip, if preset_ddim { d.sampler.steps } else { 100 })?;
     let paper = paper_dataset(a.dataset);
     let rule = Rule::Ratio { delta_m: a.delta_m.unwrap_or(metrics::DELTA_M), delta_s: a.delta_s.unwrap_or(paper.delta_s()) };
     rule.validate()?;
@@ -619,6 +619,7 @@ fn config(a: &SweepArgs) -> Result<(SweepConfig, RunSettings, memgen_data::Packe
     // flag elsewhere, they are an error (below).
     let fused = matches!(model, ModelSpec::Unet(UNetSpec { engine: Engine::Fused { .. }, .. }));
     let run = RunSettings {
+        fused,
         timeline: a.timeline.unwrap_or(if fused { d.timeline } else { 0 }),
         timeline_eval: a.timeline_eval.unwrap_or(d.timeline_eval),
         timeline_synthetic: a.timeline_synthetic.unwrap_or(d.timeline_synthetic),
@@ -649,7 +650,7 @@ pub fn sweep(a: SweepArgs, command_line: Vec<String>) -> Result<Value, CliError>
     }
     let shard = a.shard.as_deref().map(parse_shard).transpose()?;
     let (config, run, ds) = config(&a)?;
-    let fused = matches!(config.model, ModelSpec::Unet(UNetSpec { engine: Engine::Fused { .. }, .. }));
+    let fused = run.fused;
     if run.checkpoint_every > 0 && !fused {
         return Err(input("--checkpoint-every keeps a fused training run: use it with --model unet --engine fused"));
     }

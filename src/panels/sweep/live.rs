@@ -107,8 +107,9 @@ impl LiveSettings {
     pub fn sweep(&self, sub: &SubsetK) -> SweepConfig {
         let (paper, _) = sub.origin.delta_s_dataset(sub.hwc[2]);
         let data = SweepData { name: sub.name().to_string(), paper, file: sub.file.clone(), sha256: sub.sha256.clone(), hwc: sub.hwc };
-        let mut sweep = Preset::Tab.defaults().sweep(data, vec![sub.k], sub.seed);
-        let mut training = Preset::Tab.defaults().training(self.net(sub.hwc));
+        let tab = Preset::Tab.defaults();
+        let mut sweep = tab.sweep(data, vec![sub.k], sub.seed);
+        let mut training = tab.training(self.net(sub.hwc));
         (training.steps, training.batch, training.lr) = (self.steps, self.batch, self.lr);
         // A warm-up longer than the run is the run (as `memgen sweep` clamps it).
         training.lr_schedule = match self.lr_schedule {
